@@ -1,0 +1,470 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Shared command-line plumbing (see pr_cli.h): option handling for the
+ * store, key resolution (option, key file, PACKETRECORDER_DB_KEY), store
+ * opening with errors mapped to exit codes, and per-link-type BPF filters
+ * for the commands that read stored packets. Main thread only.
+ */
+#include "pr_cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+void pr_cli_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("packetrecorder: error: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+void pr_cli_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("packetrecorder: warning: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+void pr_cli_note(const struct pr_cli *cli, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (cli->quiet)
+		return;
+	va_start(ap, fmt);
+	fputs("packetrecorder: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+void pr_cli_init(struct pr_cli *cli, const char *command)
+{
+	memset(cli, 0, sizeof(*cli));
+	cli->command = command;
+	cli->db_path = "packets.db";
+	pr_config_defaults(&cli->cfg);
+}
+
+void pr_cli_fini(struct pr_cli *cli)
+{
+	if (cli->key) {
+		explicit_bzero(cli->key, strlen(cli->key));
+		free(cli->key);
+		cli->key = NULL;
+	}
+}
+
+int pr_cli_common_opt(struct pr_cli *cli, int c, const char *arg)
+{
+	switch (c) {
+	case 'd':
+		if (!arg[0]) {
+			pr_cli_error("--database: empty file name");
+			return -PR_EXIT_USAGE;
+		}
+		cli->db_path = arg;
+		return 1;
+	case PR_OPT_KEY:
+		cli->key_opt = arg;
+		return 1;
+	case PR_OPT_KEY_FILE:
+		cli->key_file = arg;
+		return 1;
+	case PR_OPT_CONFIG:
+		cli->config_path = arg;
+		return 1;
+	case PR_OPT_JSON:
+		cli->json = true;
+		return 1;
+	case 'q':
+		cli->quiet++;
+		return 1;
+	case 'v':
+		cli->quiet--;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int pr_cli_usage_error(const struct pr_cli *cli)
+{
+	fprintf(stderr, "Try 'packetrecorder %s --help'.\n", cli->command);
+	return PR_EXIT_USAGE;
+}
+
+static int read_key_file(const char *path, char **out)
+{
+	char buf[1024];
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (!f) {
+		pr_cli_error("--key-file %s: %s", path, strerror(errno));
+		return PR_EXIT_FAIL;
+	}
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	buf[strcspn(buf, "\r\n")] = 0;
+	if (!buf[0]) {
+		pr_cli_error("--key-file %s: the first line is empty", path);
+		explicit_bzero(buf, sizeof(buf));
+		return PR_EXIT_USAGE;
+	}
+	*out = strdup(buf);
+	explicit_bzero(buf, sizeof(buf));
+	return *out ? 0 : PR_EXIT_FAIL;
+}
+
+int pr_cli_prepare(struct pr_cli *cli)
+{
+	const char *env;
+	char err[512];
+	int ret;
+
+	if (!cli->config_path) {
+		env = getenv("PACKETRECORDER_CONFIG");
+		if (env && env[0])
+			cli->config_path = env;
+	}
+	if (cli->config_path) {
+		ret = pr_config_load(&cli->cfg, cli->config_path, err, sizeof(err));
+		if (ret) {
+			pr_cli_error("%s", err);
+			return ret == -EINVAL ? PR_EXIT_USAGE : PR_EXIT_FAIL;
+		}
+	}
+	if (cli->key_opt && cli->key_file) {
+		pr_cli_error("give either --encryption-key or --key-file, not both");
+		return PR_EXIT_USAGE;
+	}
+	if (cli->key_file)
+		return read_key_file(cli->key_file, &cli->key);
+	if (cli->key_opt) {
+		if (!cli->key_opt[0]) {
+			pr_cli_error("--encryption-key: empty key");
+			return PR_EXIT_USAGE;
+		}
+		cli->key = strdup(cli->key_opt);
+	} else {
+		env = getenv("PACKETRECORDER_DB_KEY");
+		if (env && env[0])
+			cli->key = strdup(env);
+	}
+	return 0;
+}
+
+int pr_cli_parse_u64(const char *opt, const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || *end || s[0] == '-' || s[0] == '+' || s[0] == ' ') {
+		pr_cli_error("%s: not a whole number: \"%s\"", opt, s);
+		return PR_EXIT_USAGE;
+	}
+	*out = v;
+	return 0;
+}
+
+int pr_cli_parse_size(const char *opt, const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	unsigned shift = 0;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || s[0] == '-')
+		goto bad;
+	if (*end) {
+		switch (*end) {
+		case 'k':
+		case 'K':
+			shift = 10;
+			break;
+		case 'm':
+		case 'M':
+			shift = 20;
+			break;
+		case 'g':
+		case 'G':
+			shift = 30;
+			break;
+		default:
+			goto bad;
+		}
+		if (end[1] || v > (~0ull >> shift))
+			goto bad;
+	}
+	*out = v << shift;
+	return 0;
+bad:
+	pr_cli_error("%s: not a size in bytes (k, m, g suffixes allowed): \"%s\"", opt, s);
+	return PR_EXIT_USAGE;
+}
+
+int pr_cli_parse_double(const char *opt, const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !(v >= 0) || v > 1e9) {
+		pr_cli_error("%s: not a non-negative number: \"%s\"", opt, s);
+		return PR_EXIT_USAGE;
+	}
+	*out = v;
+	return 0;
+}
+
+int pr_cli_parse_session(const char *s, int64_t *out)
+{
+	uint64_t v;
+
+	if (pr_cli_parse_u64("--session", s, &v))
+		return PR_EXIT_USAGE;
+	if (!v || v > INT64_MAX) {
+		pr_cli_error("--session: session ids start at 1: \"%s\"", s);
+		return PR_EXIT_USAGE;
+	}
+	*out = (int64_t)v;
+	return 0;
+}
+
+int pr_cli_open_store(struct pr_cli *cli, bool create, struct pr_store **out)
+{
+	struct pr_store_cfg scfg = {
+		.path = cli->db_path,
+		.key = cli->key,
+		.create = create,
+		.block_max_packets = cli->cfg.block_max_packets,
+		.block_max_bytes = (uint32_t)cli->cfg.block_max_bytes,
+	};
+	int ret, n;
+
+	*out = NULL;
+	if (!create && access(cli->db_path, F_OK)) {
+		pr_cli_error("%s: no such database (capture something first, or give -d FILE)",
+			     cli->db_path);
+		return PR_EXIT_NOTFOUND;
+	}
+	ret = pr_store_open(&scfg, out);
+	if (ret) {
+		pr_cli_error("%s", pr_store_open_error());
+		if (ret == -EKEYREJECTED)
+			return PR_EXIT_KEY;
+		if (ret == -ENOENT)
+			return PR_EXIT_NOTFOUND;
+		return PR_EXIT_FAIL;
+	}
+	if (!pr_store_is_encrypted(*out))
+		pr_cli_warn("%s is not encrypted (no --encryption-key, --key-file or "
+			    "PACKETRECORDER_DB_KEY): anyone who can read the file can read the "
+			    "packets",
+			    cli->db_path);
+	n = pr_store_recover(*out);
+	if (n > 0)
+		pr_cli_note(cli, "%s: %d session%s left running by a process that died %s now "
+				 "marked interrupted",
+			    cli->db_path, n, n == 1 ? "" : "s", n == 1 ? "is" : "are");
+	return 0;
+}
+
+int pr_cli_get_session(struct pr_cli *cli, struct pr_store *st, int64_t id,
+		       struct pr_session_info *out)
+{
+	int ret = pr_store_session_get(st, id, out);
+
+	if (ret == -ENOENT) {
+		pr_cli_error("no session %lld in %s (see `packetrecorder sessions`)",
+			     (long long)id, cli->db_path);
+		return PR_EXIT_NOTFOUND;
+	}
+	if (ret) {
+		pr_cli_error("%s: session %lld: %s", cli->db_path, (long long)id,
+			     pr_store_errmsg(st));
+		return PR_EXIT_FAIL;
+	}
+	return 0;
+}
+
+int pr_cli_filter_check(const char *expr)
+{
+	struct bpf_program prog;
+	pcap_t *dead;
+	int ret = 0;
+
+	if (!expr || !expr[0])
+		return 0;
+	dead = pcap_open_dead(DLT_EN10MB, 65535);
+	if (!dead)
+		return PR_EXIT_FAIL;
+	if (pcap_compile(dead, &prog, expr, 1, PCAP_NETMASK_UNKNOWN) < 0) {
+		pr_cli_error("bad filter expression \"%s\": %s", expr, pcap_geterr(dead));
+		ret = PR_EXIT_USAGE;
+	} else {
+		pcap_freecode(&prog);
+	}
+	pcap_close(dead);
+	return ret;
+}
+
+#define FILTER_MAX_IFACES 256
+
+struct pr_cli_filter {
+	bool accept_all;
+	uint32_t n;
+	bool compiled[FILTER_MAX_IFACES];
+	struct bpf_program prog[FILTER_MAX_IFACES];
+};
+
+struct filter_ctx {
+	struct pr_cli_filter *f;
+	const char *expr;
+	int ret;
+};
+
+static int filter_iface_cb(void *ctx, const struct pr_store_iface *iface)
+{
+	struct filter_ctx *fc = ctx;
+	pcap_t *dead;
+
+	if (iface->index >= FILTER_MAX_IFACES)
+		return 0;
+	dead = pcap_open_dead((int)iface->linktype, 262144);
+	if (!dead) {
+		fc->ret = PR_EXIT_FAIL;
+		return 1;
+	}
+	if (pcap_compile(dead, &fc->f->prog[iface->index], fc->expr, 1, PCAP_NETMASK_UNKNOWN) <
+	    0) {
+		pr_cli_error("bad filter expression \"%s\" for interface %u (link type %u): %s",
+			     fc->expr, iface->index, iface->linktype, pcap_geterr(dead));
+		fc->ret = PR_EXIT_USAGE;
+		pcap_close(dead);
+		return 1;
+	}
+	fc->f->compiled[iface->index] = true;
+	if (iface->index + 1u > fc->f->n)
+		fc->f->n = iface->index + 1u;
+	pcap_close(dead);
+	return 0;
+}
+
+int pr_cli_filter_create(struct pr_store *st, int64_t session, const char *expr,
+			 struct pr_cli_filter **out)
+{
+	struct pr_cli_filter *f = calloc(1, sizeof(*f));
+	struct filter_ctx fc = { .f = f, .expr = expr, .ret = 0 };
+	int ret;
+
+	*out = NULL;
+	if (!f)
+		return PR_EXIT_FAIL;
+	if (!expr || !expr[0]) {
+		f->accept_all = true;
+		*out = f;
+		return 0;
+	}
+	ret = pr_cli_filter_check(expr);
+	if (ret)
+		goto err;
+	ret = pr_store_ifaces_foreach(st, session, filter_iface_cb, &fc);
+	if (fc.ret) {
+		ret = fc.ret;
+		goto err;
+	}
+	if (ret < 0) {
+		pr_cli_error("session %lld: interfaces: %s", (long long)session,
+			     pr_store_errmsg(st));
+		ret = PR_EXIT_FAIL;
+		goto err;
+	}
+	*out = f;
+	return 0;
+err:
+	pr_cli_filter_destroy(f);
+	return ret;
+}
+
+bool pr_cli_filter_match(const struct pr_cli_filter *f, const struct pr_block_pkt *pkt)
+{
+	struct pcap_pkthdr h;
+
+	if (f->accept_all)
+		return true;
+	if (pkt->iface >= f->n || !f->compiled[pkt->iface])
+		return false;
+	memset(&h, 0, sizeof(h));
+	h.caplen = pkt->cap_len;
+	h.len = pkt->wire_len;
+	return pcap_offline_filter(&f->prog[pkt->iface], &h, pkt->data) != 0;
+}
+
+void pr_cli_filter_destroy(struct pr_cli_filter *f)
+{
+	if (!f)
+		return;
+	for (uint32_t i = 0; i < f->n; i++)
+		if (f->compiled[i])
+			pcap_freecode(&f->prog[i]);
+	free(f);
+}
+
+void pr_cli_format_ts(uint64_t ts_ns, char *buf, size_t len)
+{
+	time_t sec = (time_t)(ts_ns / 1000000000ull);
+	struct tm tm;
+
+	if (!gmtime_r(&sec, &tm)) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%09lluZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 (unsigned long long)(ts_ns % 1000000000ull));
+}
+
+const char *pr_cli_ip_proto_name(uint8_t proto)
+{
+	switch (proto) {
+	case 1:
+		return "ICMP";
+	case 2:
+		return "IGMP";
+	case 6:
+		return "TCP";
+	case 17:
+		return "UDP";
+	case 47:
+		return "GRE";
+	case 50:
+		return "ESP";
+	case 58:
+		return "ICMPv6";
+	case 89:
+		return "OSPF";
+	case 132:
+		return "SCTP";
+	default:
+		return NULL;
+	}
+}

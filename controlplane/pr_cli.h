@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * What every packetrecorder command shares: exit codes, the options that
+ * name and unlock the store, error printing, number parsing, opening the
+ * store (with the key check, the plaintext warning and recovery of
+ * interrupted sessions), and BPF filters compiled per link type. Called
+ * from the command functions on the main thread.
+ */
+#ifndef PR_CLI_H
+#define PR_CLI_H
+
+#include <getopt.h>
+#include <pcap/pcap.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pr_config.h"
+#include "pr_store.h"
+
+enum pr_exit {
+	PR_EXIT_OK = 0,
+	PR_EXIT_FAIL = 1, /* run-time failure */
+	PR_EXIT_KEY = 2, /* encryption key rejected */
+	PR_EXIT_USAGE = 3, /* bad command line or filter */
+	PR_EXIT_NOTFOUND = 4, /* no such session or database */
+};
+
+enum {
+	PR_OPT_KEY = 1000,
+	PR_OPT_KEY_FILE,
+	PR_OPT_CONFIG,
+	PR_OPT_JSON,
+	PR_OPT_FIRST_COMMAND_OPT = 1100, /* commands number their own long-only options from here */
+};
+
+/* Long options every store command accepts; append to a command's table. */
+#define PR_CLI_COMMON_OPTIONS                                                                      \
+	{ "database", required_argument, NULL, 'd' },                                              \
+		{ "encryption-key", required_argument, NULL, PR_OPT_KEY },                         \
+		{ "key-file", required_argument, NULL, PR_OPT_KEY_FILE },                          \
+		{ "config", required_argument, NULL, PR_OPT_CONFIG },                              \
+		{ "json", no_argument, NULL, PR_OPT_JSON },                                        \
+		{ "quiet", no_argument, NULL, 'q' }, { "verbose", no_argument, NULL, 'v' },        \
+	{                                                                                          \
+		"help", no_argument, NULL, 'h'                                                     \
+	}
+#define PR_CLI_COMMON_SHORT "d:qvh"
+
+struct pr_cli {
+	const char *command;
+	const char *db_path;
+	const char *key_opt; /* --encryption-key */
+	const char *key_file; /* --key-file */
+	const char *config_path;
+	bool json;
+	int quiet;
+	struct pr_config cfg;
+	char *key; /* resolved key (owned, wiped on fini), NULL for none */
+};
+
+void pr_cli_init(struct pr_cli *cli, const char *command);
+void pr_cli_fini(struct pr_cli *cli);
+/*
+ * Handle one of the common options. Returns 1 if c was one (and it was
+ * fine), 0 if c is not a common option, or a negative exit code. 'h' is
+ * left to the caller (each command prints its own help).
+ */
+int pr_cli_common_opt(struct pr_cli *cli, int c, const char *arg);
+/* Load the config file (if any) and resolve the key. Returns an exit code. */
+int pr_cli_prepare(struct pr_cli *cli);
+
+/* "packetrecorder: error: <message>" on stderr. */
+void pr_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void pr_cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A message that --quiet silences. */
+void pr_cli_note(const struct pr_cli *cli, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Print "unknown option" style errors for getopt's '?' and return PR_EXIT_USAGE. */
+int pr_cli_usage_error(const struct pr_cli *cli);
+
+/* Parse helpers: print an error naming opt and return PR_EXIT_USAGE, or 0. */
+int pr_cli_parse_u64(const char *opt, const char *s, uint64_t *out);
+int pr_cli_parse_size(const char *opt, const char *s, uint64_t *out); /* k/m/g suffixes */
+int pr_cli_parse_double(const char *opt, const char *s, double *out);
+int pr_cli_parse_session(const char *s, int64_t *out);
+
+/*
+ * Open the store of cli->db_path with the resolved key. create: capture
+ * may create it. Prints the error and returns an exit code (0 on success).
+ * Marks interrupted sessions. Warns once when the store is not encrypted.
+ */
+int pr_cli_open_store(struct pr_cli *cli, bool create, struct pr_store **out);
+/* Get a session or print "no session N in DB" and return PR_EXIT_NOTFOUND. */
+int pr_cli_get_session(struct pr_cli *cli, struct pr_store *st, int64_t id,
+		       struct pr_session_info *out);
+
+/* Check that a BPF expression compiles for Ethernet. Prints and returns PR_EXIT_USAGE. */
+int pr_cli_filter_check(const char *expr);
+
+/* A BPF filter compiled once per interface of a session (their link types differ). */
+struct pr_cli_filter;
+/* expr NULL or "" → a filter that accepts everything. Returns an exit code. */
+int pr_cli_filter_create(struct pr_store *st, int64_t session, const char *expr,
+			 struct pr_cli_filter **out);
+bool pr_cli_filter_match(const struct pr_cli_filter *f, const struct pr_block_pkt *pkt);
+void pr_cli_filter_destroy(struct pr_cli_filter *f);
+
+/* Helpers for output. */
+void pr_cli_format_ts(uint64_t ts_ns, char *buf, size_t len); /* ISO 8601 UTC, ns */
+const char *pr_cli_ip_proto_name(uint8_t proto);
+
+/* The commands. Each returns an exit code. argv[0] is the command name. */
+int pr_cmd_capture(int argc, char **argv);
+int pr_cmd_sessions(int argc, char **argv);
+int pr_cmd_query(int argc, char **argv);
+int pr_cmd_flows(int argc, char **argv);
+int pr_cmd_export(int argc, char **argv);
+int pr_cmd_replay(int argc, char **argv);
+int pr_cmd_list_interfaces(int argc, char **argv);
+int pr_cmd_generate(int argc, char **argv);
+int pr_cmd_demo(int argc, char **argv);
+
+#endif /* PR_CLI_H */

@@ -1,0 +1,660 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * `packetrecorder capture`: start a dataplane on an interface or a capture
+ * file, consume its record ring, and store packets, interfaces and flows in
+ * a new session. Commits happen every commit_interval_ms or
+ * commit_max_bytes of packet data, whichever comes first: that bounds what
+ * a crash (kill -9) can lose. SIGINT/SIGTERM ask the dataplane to stop; it
+ * flushes its flows and counters, and we store them before finishing.
+ * Main thread only.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pr_cli.h"
+#include "pr_dpctl.h"
+#include "pr_json.h"
+#include "pr_pcapw.h"
+
+static volatile sig_atomic_t stop_signals;
+
+static void on_stop_signal(int sig)
+{
+	(void)sig;
+	stop_signals++;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: packetrecorder capture (-i IF | -r FILE) [options]\n"
+		"\n"
+		"Capture packets live from an interface, or read a pcap/pcapng file through the\n"
+		"same pipeline, into a new session of the encrypted store.\n"
+		"\n"
+		"  -i, --interface IF     capture live from IF (see list-interfaces)\n"
+		"  -r, --read FILE        read a pcap or pcapng file (- = standard input)\n"
+		"  -f, --filter EXPR      BPF capture filter, tcpdump syntax (\"tcp port 443\")\n"
+		"  -d, --database FILE    the store (default packets.db; created if missing)\n"
+		"  -c, --count N          stop after N stored packets (default 0 = no limit)\n"
+		"  -t, --duration SEC     stop after SEC seconds (default 0 = no limit)\n"
+		"  -s, --snaplen N        bytes kept per packet (default 65535)\n"
+		"      --promisc          promiscuous mode (default)\n"
+		"      --no-promisc       no promiscuous mode\n"
+		"  -b, --buffer-size N    kernel capture buffer in bytes, k/m/g allowed (default 10m)\n"
+		"  -p, --pcap FILE        also write the stored packets to FILE (.pcapng: pcapng)\n"
+		"      --name NAME        session name (default: the interface or file name)\n"
+		"      --backend NAME     capture backend: pcap (default), afxdp, dpdk\n"
+		"      --json             print the summary as one JSON object on stdout\n"
+		"      --encryption-key K key (passphrase, or 64 hex digits for a raw key);\n"
+		"                         default $PACKETRECORDER_DB_KEY\n"
+		"      --key-file FILE    read the key from FILE\n"
+		"      --config FILE      configuration file (see configs/packetrecorder.conf)\n"
+		"  -q, --quiet            no progress and no notes\n"
+		"  -h, --help             this help\n"
+		"\n"
+		"Stops at the end of the file, at --count or --duration, or on Ctrl-C / SIGTERM,\n"
+		"always storing everything captured so far. Exit: 0 ok, 1 failure (the session is\n"
+		"kept, marked failed), 2 key rejected, 3 usage, 4 not found. See docs/packetrecorder-capture.md.\n");
+}
+
+struct capture {
+	struct pr_cli cli;
+	struct pr_store *st;
+	struct pr_dp *dp;
+	struct pr_pcapw *pw;
+	const char *pcap_path;
+	int64_t session;
+	uint64_t counters[PR_STAT_MAX];
+	bool end_seen;
+	uint32_t end_reason;
+	int end_error;
+	char end_msg[256];
+	char store_err[512];
+	bool store_failed;
+	uint64_t packets, bytes, captured, flows;
+	uint64_t bytes_since_commit;
+	uint32_t iface_linktype[256];
+	int pcap_idx[256]; /* writer interface of each of ours, -1: not written */
+	bool pcap_warned;
+};
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void store_fail(struct capture *c, const char *what)
+{
+	if (c->store_failed)
+		return;
+	c->store_failed = true;
+	snprintf(c->store_err, sizeof(c->store_err), "%s: %s: %s", c->cli.db_path, what,
+		 pr_store_errmsg(c->st));
+}
+
+static void on_iface(struct capture *c, const struct pr_rec_iface *r)
+{
+	struct pr_store_iface si = {
+		.index = r->iface,
+		.linktype = r->linktype,
+		.snaplen = r->snaplen,
+		.tsresol = r->tsresol,
+	};
+
+	snprintf(si.name, sizeof(si.name), "%s", r->name);
+	snprintf(si.description, sizeof(si.description), "%s", r->description);
+	if (pr_store_session_add_iface(c->st, c->session, &si))
+		store_fail(c, "store interface");
+	if (r->iface < 256)
+		c->iface_linktype[r->iface] = r->linktype;
+	if (c->pw && r->iface < 256) {
+		struct pr_pcapw_iface wi = {
+			.linktype = r->linktype,
+			.snaplen = r->snaplen,
+			.tsresol = r->tsresol,
+			.name = r->name,
+			.description = r->description,
+		};
+		int idx = pr_pcapw_add_iface(c->pw, &wi);
+
+		c->pcap_idx[r->iface] = idx;
+		if (idx < 0 && !c->pcap_warned) {
+			c->pcap_warned = true;
+			pr_cli_warn("%s: interface %u has another link type (%u): its packets are "
+				    "not written; use a .pcapng file to keep them all",
+				    c->pcap_path, r->iface, r->linktype);
+		}
+	}
+}
+
+static void on_packet(struct capture *c, const struct pr_rec_packet *r)
+{
+	struct pr_block_pkt p = {
+		.ts_ns = r->ts_ns,
+		.flow_id = r->flow_id,
+		.cap_len = r->cap_len,
+		.wire_len = r->wire_len,
+		.iface = r->iface,
+		.pflags = r->pflags,
+		.data = r->data,
+	};
+
+	if (r->cap_len > r->hdr.len - sizeof(*r))
+		return; /* cannot happen with a sane producer; never read past the record */
+	if (!c->store_failed && pr_store_add_packet(c->st, c->session, &p))
+		store_fail(c, "store packet");
+	c->packets++;
+	c->bytes += r->wire_len;
+	c->captured += r->cap_len;
+	c->bytes_since_commit += r->cap_len;
+	if (c->pw && r->iface < 256 && c->pcap_idx[r->iface] >= 0) {
+		int ret = pr_pcapw_write(c->pw, (uint32_t)c->pcap_idx[r->iface], r->ts_ns, r->data, r->cap_len, r->wire_len);
+
+		if (ret) {
+			pr_cli_error("%s: %s: no more packets are written to it", c->pcap_path,
+				     strerror(-ret));
+			pr_pcapw_close(c->pw);
+			c->pw = NULL;
+		}
+	}
+}
+
+static void print_progress(struct capture *c, uint64_t start, bool final)
+{
+	double secs = (double)(mono_ns() - start) / 1e9;
+	uint64_t drops = c->counters[PR_STAT_DROP_RING_FULL] + c->counters[PR_STAT_DROP_KERNEL] +
+			 c->counters[PR_STAT_DROP_IFACE] + c->counters[PR_STAT_DROP_TOO_BIG];
+
+	fprintf(stderr, "\r%12" PRIu64 " packets %10.1f MB %8" PRIu64 " drops %10.0f pkt/s %8.1f s%s",
+		c->packets, (double)c->bytes / 1e6, drops, secs > 0 ? (double)c->packets / secs : 0,
+		secs, final ? "\n" : "");
+	fflush(stderr);
+}
+
+static const char *end_reason_name(uint32_t r)
+{
+	switch (r) {
+	case PR_END_EOF:
+		return "eof";
+	case PR_END_COUNT:
+		return "count";
+	case PR_END_DURATION:
+		return "duration";
+	case PR_END_STOPPED:
+		return "stopped";
+	default:
+		return "error";
+	}
+}
+
+/* Consume records until the dataplane is done. Returns 0, or an exit code. */
+static int consume(struct capture *c, bool progress)
+{
+	struct pr_ring_cons *cons = pr_dp_rx_cons(c->dp);
+	uint64_t start = mono_ns(), last_commit = start, last_progress = start;
+	uint64_t commit_every = (uint64_t)c->cli.cfg.commit_interval_ms * 1000000ull;
+	int stops_sent = 0, status;
+	bool exited = false;
+
+	while (!c->end_seen) {
+		const struct pr_rec_hdr *h;
+		unsigned batch = 0;
+		uint64_t now;
+
+		while (batch < 8192 && (h = pr_ring_cons_peek(cons))) {
+			switch (h->type) {
+			case PR_REC_PACKET:
+				if (h->len >= sizeof(struct pr_rec_packet))
+					on_packet(c, (const struct pr_rec_packet *)h);
+				break;
+			case PR_REC_IFACE:
+				if (h->len >= sizeof(struct pr_rec_iface))
+					on_iface(c, (const struct pr_rec_iface *)h);
+				break;
+			case PR_REC_FLOW:
+				if (h->len >= sizeof(struct pr_rec_flow)) {
+					if (!c->store_failed &&
+					    pr_store_add_flow(c->st, c->session,
+							      (const struct pr_rec_flow *)h))
+						store_fail(c, "store flow");
+					c->flows++;
+				}
+				break;
+			case PR_REC_STATS:
+				if (h->len >= sizeof(struct pr_rec_stats))
+					memcpy(c->counters, ((const struct pr_rec_stats *)h)->counters,
+					       sizeof(c->counters));
+				break;
+			case PR_REC_END:
+				if (h->len >= sizeof(struct pr_rec_end)) {
+					const struct pr_rec_end *e = (const struct pr_rec_end *)h;
+
+					c->end_seen = true;
+					c->end_reason = e->reason;
+					c->end_error = e->error;
+					memcpy(c->end_msg, e->message, sizeof(c->end_msg));
+					c->end_msg[sizeof(c->end_msg) - 1] = 0;
+				}
+				break;
+			default:
+				break;
+			}
+			pr_ring_cons_advance(cons, h);
+			batch++;
+			if (c->end_seen)
+				break;
+		}
+		if (batch)
+			pr_ring_cons_release(cons);
+		if (cons->error) {
+			snprintf(c->end_msg, sizeof(c->end_msg), "record ring corrupt");
+			c->end_reason = PR_END_ERROR;
+			c->end_error = cons->error;
+			break;
+		}
+		now = mono_ns();
+		if (!c->store_failed && (now - last_commit >= commit_every ||
+					 c->bytes_since_commit >= c->cli.cfg.commit_max_bytes)) {
+			uint64_t drops[PR_DROP_REASON_MAX] = {
+				c->counters[PR_STAT_DROP_RING_FULL], c->counters[PR_STAT_DROP_KERNEL],
+				c->counters[PR_STAT_DROP_IFACE], c->counters[PR_STAT_DROP_TOO_BIG], 0,
+			};
+
+			pr_store_session_set_drops(c->st, c->session, drops);
+			if (pr_store_commit(c->st))
+				store_fail(c, "commit");
+			last_commit = now;
+			c->bytes_since_commit = 0;
+		}
+		if (c->store_failed && !stops_sent) {
+			/* Nothing more can be stored: stop capturing rather than drop silently. */
+			pr_dp_stop(c->dp);
+			stops_sent = 1;
+		}
+		if (stop_signals > stops_sent) {
+			if (stops_sent == 0)
+				pr_dp_stop(c->dp);
+			else
+				kill(pr_dp_pid(c->dp), SIGKILL);
+			stops_sent = stop_signals;
+		}
+		if (progress && now - last_progress >= 1000000000ull) {
+			last_progress = now;
+			print_progress(c, start, false);
+		}
+		if (!batch) {
+			struct timespec pause = { 0, 200000 };
+
+			if (exited) {
+				/* It is gone and the ring is drained: no END will come. */
+				char how[128];
+
+				pr_dp_describe_status(status, how, sizeof(how));
+				snprintf(c->end_msg, sizeof(c->end_msg),
+					 "the dataplane %s before it finished", how);
+				c->end_reason = PR_END_ERROR;
+				c->end_error = -EPIPE;
+				break;
+			}
+			exited = pr_dp_exited(c->dp, &status);
+			if (!exited)
+				nanosleep(&pause, NULL);
+		}
+	}
+	if (progress)
+		print_progress(c, start, true);
+	return 0;
+}
+
+static void print_summary(struct capture *c, const struct pr_session_info *si, double secs)
+{
+	uint64_t drops = 0;
+
+	for (int i = 0; i < PR_DROP_REASON_MAX; i++)
+		drops += si->drops[i];
+	if (c->cli.json) {
+		struct pr_json j;
+
+		pr_json_init(&j, stdout);
+		pr_json_obj_begin(&j);
+		pr_json_kv_i64(&j, "session_id", si->id);
+		pr_json_kv_str(&j, "name", si->name);
+		pr_json_kv_str(&j, "source", si->source);
+		pr_json_kv_str(&j, "source_kind", si->source_kind);
+		pr_json_kv_str(&j, "filter", si->filter);
+		pr_json_kv_str(&j, "status", pr_session_status_name(si->status));
+		pr_json_kv_str(&j, "end_reason", end_reason_name(c->end_reason));
+		if (si->message[0])
+			pr_json_kv_str(&j, "message", si->message);
+		pr_json_kv_u64(&j, "packets", si->packets);
+		pr_json_kv_u64(&j, "bytes", si->bytes);
+		pr_json_kv_u64(&j, "captured_bytes", si->captured_bytes);
+		pr_json_kv_u64(&j, "flows", si->flows);
+		pr_json_kv_u64(&j, "filtered", c->counters[PR_STAT_FILTERED]);
+		pr_json_kv_u64(&j, "truncated", c->counters[PR_STAT_DEC_TRUNCATED]);
+		pr_json_kv_u64(&j, "malformed", c->counters[PR_STAT_DEC_MALFORMED]);
+		pr_json_key(&j, "drops");
+		pr_json_obj_begin(&j);
+		for (int i = 0; i < PR_DROP_REASON_MAX; i++)
+			pr_json_kv_u64(&j, pr_drop_reason_name(i), si->drops[i]);
+		pr_json_obj_end(&j);
+		pr_json_kv_u64(&j, "drops_total", drops);
+		pr_json_kv_u64(&j, "flow_records_lost", c->counters[PR_STAT_FLOW_RECORDS_LOST]);
+		pr_json_kv_double(&j, "duration_s", secs);
+		pr_json_kv_bool(&j, "encrypted", pr_store_is_encrypted(c->st));
+		pr_json_obj_end(&j);
+		pr_json_end(&j);
+		return;
+	}
+	if (c->cli.quiet > 0)
+		return;
+	fprintf(stderr,
+		"packetrecorder: session %lld \"%s\": %" PRIu64 " packets (%" PRIu64
+		" bytes) stored, %" PRIu64 " flows, %" PRIu64 " dropped, %" PRIu64
+		" filtered out; %s in %.2f s -> %s\n",
+		(long long)si->id, si->name, si->packets, si->bytes, si->flows, drops,
+		c->counters[PR_STAT_FILTERED], end_reason_name(c->end_reason), secs,
+		c->cli.db_path);
+}
+
+int pr_cmd_capture(int argc, char **argv)
+{
+	enum { O_PROMISC = PR_OPT_FIRST_COMMAND_OPT, O_NO_PROMISC, O_NAME, O_BACKEND };
+	static const struct option longopts[] = {
+		{ "interface", required_argument, NULL, 'i' },
+		{ "read", required_argument, NULL, 'r' },
+		{ "filter", required_argument, NULL, 'f' },
+		{ "count", required_argument, NULL, 'c' },
+		{ "duration", required_argument, NULL, 't' },
+		{ "snaplen", required_argument, NULL, 's' },
+		{ "promisc", no_argument, NULL, O_PROMISC },
+		{ "no-promisc", no_argument, NULL, O_NO_PROMISC },
+		{ "buffer-size", required_argument, NULL, 'b' },
+		{ "pcap", required_argument, NULL, 'p' },
+		{ "name", required_argument, NULL, O_NAME },
+		{ "backend", required_argument, NULL, O_BACKEND },
+		PR_CLI_COMMON_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
+	struct capture *c = calloc(1, sizeof(*c));
+	const char *iface = NULL, *read_path = NULL, *filter = "", *name = NULL;
+	const char *backend = "pcap";
+	uint64_t count = 0, snaplen = 0, bufsize = 0;
+	double duration = 0;
+	bool promisc = true;
+	struct pr_session_info si;
+	struct sigaction sa = { .sa_handler = on_stop_signal };
+	char err[512], s_count[32], s_snap[32], s_buf[32], s_dur[32], s_fmax[32], s_fidle[32],
+		s_fact[32], s_fclosed[32];
+	const char *args[40];
+	size_t na = 0;
+	uint64_t start;
+	int ret, opt, rc = PR_EXIT_FAIL;
+
+	if (!c)
+		return PR_EXIT_FAIL;
+	pr_cli_init(&c->cli, "capture");
+	for (int i = 0; i < 256; i++)
+		c->pcap_idx[i] = -1;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "i:r:f:c:t:s:b:p:" PR_CLI_COMMON_SHORT, longopts,
+				  NULL)) != -1) {
+		ret = pr_cli_common_opt(&c->cli, opt, optarg);
+		if (ret < 0) {
+			rc = -ret;
+			goto out;
+		}
+		if (ret)
+			continue;
+		switch (opt) {
+		case 'i':
+			iface = optarg;
+			break;
+		case 'r':
+			read_path = optarg;
+			break;
+		case 'f':
+			filter = optarg;
+			break;
+		case 'c':
+			if ((rc = pr_cli_parse_u64("--count", optarg, &count)))
+				goto out;
+			break;
+		case 't':
+			if ((rc = pr_cli_parse_double("--duration", optarg, &duration)))
+				goto out;
+			break;
+		case 's':
+			if ((rc = pr_cli_parse_u64("--snaplen", optarg, &snaplen)))
+				goto out;
+			if (!snaplen || snaplen > PR_MAX_SNAPLEN) {
+				pr_cli_error("--snaplen: must be from 1 to %u", PR_MAX_SNAPLEN);
+				rc = PR_EXIT_USAGE;
+				goto out;
+			}
+			break;
+		case O_PROMISC:
+			promisc = true;
+			break;
+		case O_NO_PROMISC:
+			promisc = false;
+			break;
+		case 'b':
+			if ((rc = pr_cli_parse_size("--buffer-size", optarg, &bufsize)))
+				goto out;
+			if (bufsize > UINT32_MAX) {
+				pr_cli_error("--buffer-size: at most 4g");
+				rc = PR_EXIT_USAGE;
+				goto out;
+			}
+			break;
+		case 'p':
+			c->pcap_path = optarg;
+			break;
+		case O_NAME:
+			name = optarg;
+			break;
+		case O_BACKEND:
+			backend = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			rc = PR_EXIT_OK;
+			goto out;
+		default:
+			rc = pr_cli_usage_error(&c->cli);
+			goto out;
+		}
+	}
+	if (optind < argc) {
+		pr_cli_error("capture: unexpected argument \"%s\" (a filter goes after -f)",
+			     argv[optind]);
+		rc = pr_cli_usage_error(&c->cli);
+		goto out;
+	}
+	if (!!iface == !!read_path) {
+		pr_cli_error("capture: give exactly one of -i/--interface or -r/--read");
+		rc = pr_cli_usage_error(&c->cli);
+		goto out;
+	}
+	if (read_path && strcmp(read_path, "-") && access(read_path, R_OK)) {
+		pr_cli_error("%s: %s", read_path, strerror(errno));
+		rc = PR_EXIT_FAIL;
+		goto out;
+	}
+	if ((rc = pr_cli_filter_check(filter)))
+		goto out;
+	if ((rc = pr_cli_prepare(&c->cli)))
+		goto out;
+	if (!snaplen)
+		snaplen = c->cli.cfg.snaplen;
+	if (!bufsize)
+		bufsize = c->cli.cfg.buffer_size;
+	if ((rc = pr_cli_open_store(&c->cli, true, &c->st)))
+		goto out;
+
+	memset(&si, 0, sizeof(si));
+	if (!name) {
+		char tmp[512];
+
+		snprintf(tmp, sizeof(tmp), "%s", read_path ? read_path : iface);
+		name = read_path && strcmp(read_path, "-") ? basename(tmp) : tmp;
+		snprintf(si.name, sizeof(si.name), "%.127s", name);
+	} else {
+		snprintf(si.name, sizeof(si.name), "%s", name);
+	}
+	snprintf(si.source, sizeof(si.source), "%s", read_path ? read_path : iface);
+	snprintf(si.source_kind, sizeof(si.source_kind), "%s", read_path ? "file" : "interface");
+	snprintf(si.filter, sizeof(si.filter), "%s", filter);
+	si.snaplen = (uint32_t)snaplen;
+	if (pr_store_session_begin(c->st, &si, &c->session)) {
+		pr_cli_error("%s: start session: %s", c->cli.db_path, pr_store_errmsg(c->st));
+		rc = PR_EXIT_FAIL;
+		goto out;
+	}
+	if (c->pcap_path) {
+		size_t l = strlen(c->pcap_path);
+		struct pr_pcapw_cfg wc = {
+			.format = l > 7 && !strcmp(c->pcap_path + l - 7, ".pcapng") ? PR_PCAPW_PCAPNG :
+										    PR_PCAPW_PCAP,
+			.path = c->pcap_path,
+			.user_appl = "packetrecorder " PR_VERSION,
+		};
+
+		ret = pr_pcapw_create(&wc, &c->pw);
+		if (ret) {
+			pr_cli_error("--pcap %s: %s", c->pcap_path, strerror(-ret));
+			pr_store_session_end(c->st, c->session, PR_SESSION_FAILED,
+					     "could not create the --pcap file");
+			rc = PR_EXIT_FAIL;
+			goto out;
+		}
+	}
+
+	ret = pr_dp_create(&c->cli.cfg, 0, &c->dp, err, sizeof(err));
+	if (ret) {
+		pr_cli_error("%s", err);
+		pr_store_session_end(c->st, c->session, PR_SESSION_FAILED, err);
+		rc = PR_EXIT_FAIL;
+		goto out;
+	}
+	snprintf(s_count, sizeof(s_count), "%" PRIu64, count);
+	snprintf(s_snap, sizeof(s_snap), "%" PRIu64, snaplen);
+	snprintf(s_buf, sizeof(s_buf), "%" PRIu64, bufsize);
+	snprintf(s_dur, sizeof(s_dur), "%.6f", duration);
+	snprintf(s_fmax, sizeof(s_fmax), "%u", c->cli.cfg.flow_max);
+	snprintf(s_fidle, sizeof(s_fidle), "%u", c->cli.cfg.flow_idle_timeout_s);
+	snprintf(s_fact, sizeof(s_fact), "%u", c->cli.cfg.flow_active_timeout_s);
+	snprintf(s_fclosed, sizeof(s_fclosed), "%u", c->cli.cfg.flow_tcp_closed_timeout_s);
+	args[na++] = "--backend";
+	args[na++] = backend;
+	args[na++] = read_path ? "--read" : "--interface";
+	args[na++] = read_path ? read_path : iface;
+	if (filter[0]) {
+		args[na++] = "--filter";
+		args[na++] = filter;
+	}
+	args[na++] = "--count";
+	args[na++] = s_count;
+	args[na++] = "--duration";
+	args[na++] = s_dur;
+	args[na++] = "--snaplen";
+	args[na++] = s_snap;
+	args[na++] = "--buffer-size";
+	args[na++] = s_buf;
+	args[na++] = promisc ? "--promisc" : "--no-promisc";
+	args[na++] = "--flow-max";
+	args[na++] = s_fmax;
+	args[na++] = "--flow-idle-timeout";
+	args[na++] = s_fidle;
+	args[na++] = "--flow-active-timeout";
+	args[na++] = s_fact;
+	args[na++] = "--flow-closed-timeout";
+	args[na++] = s_fclosed;
+	args[na] = NULL;
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	start = mono_ns();
+	ret = pr_dp_spawn(c->dp, args, err, sizeof(err));
+	if (ret) {
+		pr_cli_error("%s", err);
+		pr_store_session_end(c->st, c->session, PR_SESSION_FAILED, err);
+		rc = PR_EXIT_FAIL;
+		goto out;
+	}
+	if (!c->cli.quiet && !c->cli.json && c->cli.quiet <= 0)
+		pr_cli_note(&c->cli, "session %lld: capturing from %s%s%s into %s", (long long)c->session,
+			    si.source, filter[0] ? " with filter " : "", filter, c->cli.db_path);
+	consume(c, isatty(STDERR_FILENO) && c->cli.quiet <= 0 && !c->cli.json);
+	pr_dp_wait(c->dp, 5000);
+
+	{
+		uint64_t drops[PR_DROP_REASON_MAX] = {
+			c->counters[PR_STAT_DROP_RING_FULL], c->counters[PR_STAT_DROP_KERNEL],
+			c->counters[PR_STAT_DROP_IFACE], c->counters[PR_STAT_DROP_TOO_BIG], 0,
+		};
+		const char *msg;
+		uint32_t status;
+		char msgbuf[600];
+
+		if (c->store_failed) {
+			status = PR_SESSION_FAILED;
+			msg = c->store_err;
+		} else if (c->end_reason == PR_END_ERROR) {
+			status = PR_SESSION_FAILED;
+			msg = c->end_msg;
+		} else {
+			status = PR_SESSION_COMPLETED;
+			snprintf(msgbuf, sizeof(msgbuf), "%s",
+				 c->end_reason == PR_END_EOF	   ? "end of file" :
+				 c->end_reason == PR_END_COUNT	   ? "packet count reached" :
+				 c->end_reason == PR_END_DURATION ? "duration reached" :
+								    "stopped");
+			msg = msgbuf;
+		}
+		pr_store_session_set_drops(c->st, c->session, drops);
+		ret = pr_store_session_end(c->st, c->session, status, msg);
+		if (ret && !c->store_failed)
+			store_fail(c, "finish session");
+		if (pr_cli_get_session(&c->cli, c->st, c->session, &si)) {
+			rc = PR_EXIT_FAIL;
+			goto out;
+		}
+		if (c->pw) {
+			ret = pr_pcapw_close(c->pw);
+			c->pw = NULL;
+			if (ret)
+				pr_cli_error("--pcap %s: %s", c->pcap_path, strerror(-ret));
+		}
+		print_summary(c, &si, (double)(mono_ns() - start) / 1e9);
+		if (c->store_failed) {
+			pr_cli_error("%s", c->store_err);
+			rc = PR_EXIT_FAIL;
+		} else if (c->end_reason == PR_END_ERROR) {
+			pr_cli_error("%s", c->end_msg);
+			rc = PR_EXIT_FAIL;
+		} else {
+			rc = PR_EXIT_OK;
+		}
+	}
+out:
+	pr_pcapw_close(c->pw);
+	pr_dp_destroy(c->dp);
+	pr_store_close(c->st);
+	pr_cli_fini(&c->cli);
+	free(c);
+	return rc;
+}

@@ -1,0 +1,495 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The read-only commands: `sessions`, `query` and `flows`. They stream
+ * their output (text or JSON) straight from the store's iterators, so a
+ * session of any size is listed in constant memory. Main thread only.
+ */
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pr_cli.h"
+#include "pr_json.h"
+
+/* Parse the options the three commands share; returns an exit code, or -1 to go on. */
+static int parse_read_opts(struct pr_cli *cli, int argc, char **argv, const char *shortopts,
+			   const struct option *longopts, void (*usage)(FILE *),
+			   int (*own)(void *ctx, int opt, const char *arg), void *ctx)
+{
+	int opt, ret;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		ret = pr_cli_common_opt(cli, opt, optarg);
+		if (ret < 0)
+			return -ret;
+		if (ret)
+			continue;
+		if (opt == 'h') {
+			usage(stdout);
+			return PR_EXIT_OK;
+		}
+		ret = own ? own(ctx, opt, optarg) : PR_EXIT_USAGE;
+		if (ret == PR_EXIT_USAGE && opt == '?')
+			return pr_cli_usage_error(cli);
+		if (ret)
+			return ret;
+	}
+	if (optind < argc) {
+		pr_cli_error("%s: unexpected argument \"%s\"", cli->command, argv[optind]);
+		return pr_cli_usage_error(cli);
+	}
+	return -1;
+}
+
+/* ---- sessions ---- */
+
+static void sessions_usage(FILE *f)
+{
+	fprintf(f, "usage: packetrecorder sessions [-d DB] [--json]\n"
+		   "\n"
+		   "List the capture sessions of the store, oldest first.\n"
+		   "\n"
+		   "  -d, --database FILE    the store (default packets.db)\n"
+		   "      --json             a JSON array (keys: docs/packetrecorder-sessions.md)\n"
+		   "      --encryption-key K / --key-file FILE   the store's key\n"
+		   "  -h, --help             this help\n");
+}
+
+static uint64_t drops_total(const struct pr_session_info *s)
+{
+	uint64_t t = 0;
+
+	for (int i = 0; i < PR_DROP_REASON_MAX; i++)
+		t += s->drops[i];
+	return t;
+}
+
+static int session_json_cb(void *ctx, const struct pr_session_info *s)
+{
+	struct pr_json *j = ctx;
+
+	pr_json_obj_begin(j);
+	pr_json_kv_i64(j, "session_id", s->id);
+	pr_json_kv_str(j, "name", s->name);
+	pr_json_kv_str(j, "source", s->source);
+	pr_json_kv_str(j, "source_kind", s->source_kind);
+	pr_json_kv_str(j, "filter", s->filter);
+	pr_json_kv_u64(j, "start_ts", s->start_ts_ns);
+	pr_json_kv_u64(j, "end_ts", s->end_ts_ns);
+	pr_json_kv_u64(j, "first_packet_ts", s->first_pkt_ts_ns);
+	pr_json_kv_u64(j, "last_packet_ts", s->last_pkt_ts_ns);
+	pr_json_kv_u64(j, "packets", s->packets);
+	pr_json_kv_u64(j, "bytes", s->bytes);
+	pr_json_kv_u64(j, "captured_bytes", s->captured_bytes);
+	pr_json_kv_u64(j, "drops", drops_total(s));
+	pr_json_key(j, "drops_by_reason");
+	pr_json_obj_begin(j);
+	for (int i = 0; i < PR_DROP_REASON_MAX; i++)
+		pr_json_kv_u64(j, pr_drop_reason_name(i), s->drops[i]);
+	pr_json_obj_end(j);
+	pr_json_kv_u64(j, "flows", s->flows);
+	pr_json_kv_u64(j, "snaplen", s->snaplen);
+	pr_json_kv_str(j, "status", pr_session_status_name(s->status));
+	pr_json_kv_str(j, "message", s->message);
+	pr_json_obj_end(j);
+	return 0;
+}
+
+static int session_text_cb(void *ctx, const struct pr_session_info *s)
+{
+	char start[64];
+
+	(void)ctx;
+	pr_cli_format_ts(s->start_ts_ns, start, sizeof(start));
+	start[19] = 0; /* seconds are enough here */
+	printf("%6lld  %-11s  %-19s  %12" PRIu64 "  %14" PRIu64 "  %8" PRIu64 "  %8" PRIu64
+	       "  %-20.20s  %s\n",
+	       (long long)s->id, pr_session_status_name(s->status), start, s->packets, s->bytes,
+	       s->flows, drops_total(s), s->name, s->source);
+	return 0;
+}
+
+int pr_cmd_sessions(int argc, char **argv)
+{
+	static const struct option longopts[] = { PR_CLI_COMMON_OPTIONS, { NULL, 0, NULL, 0 } };
+	struct pr_cli cli;
+	struct pr_store *st = NULL;
+	struct pr_json j;
+	int rc, ret;
+
+	pr_cli_init(&cli, "sessions");
+	rc = parse_read_opts(&cli, argc, argv, PR_CLI_COMMON_SHORT, longopts, sessions_usage, NULL,
+			     NULL);
+	if (rc >= 0)
+		goto out;
+	if ((rc = pr_cli_prepare(&cli)) || (rc = pr_cli_open_store(&cli, false, &st)))
+		goto out;
+	if (cli.json) {
+		pr_json_init(&j, stdout);
+		pr_json_arr_begin(&j);
+		ret = pr_store_sessions_foreach(st, session_json_cb, &j);
+		pr_json_arr_end(&j);
+		pr_json_end(&j);
+	} else {
+		printf("%6s  %-11s  %-19s  %12s  %14s  %8s  %8s  %-20s  %s\n", "ID", "STATUS",
+		       "STARTED (UTC)", "PACKETS", "BYTES", "FLOWS", "DROPS", "NAME", "SOURCE");
+		ret = pr_store_sessions_foreach(st, session_text_cb, NULL);
+	}
+	if (ret < 0) {
+		pr_cli_error("%s: list sessions: %s", cli.db_path, pr_store_errmsg(st));
+		rc = PR_EXIT_FAIL;
+		goto out;
+	}
+	rc = PR_EXIT_OK;
+out:
+	pr_store_close(st);
+	pr_cli_fini(&cli);
+	return rc;
+}
+
+/* ---- flows ---- */
+
+struct flows_opts {
+	int64_t session;
+	bool have_session;
+	uint64_t limit;
+	uint64_t shown;
+	struct pr_json *j;
+};
+
+static void flows_usage(FILE *f)
+{
+	fprintf(f, "usage: packetrecorder flows --session ID [-d DB] [--json]\n"
+		   "\n"
+		   "List the flows of a session, ordered by first packet.\n"
+		   "\n"
+		   "  -S, --session ID       the session (see `packetrecorder sessions`)\n"
+		   "  -n, --limit N          at most N flows (0 = all)\n"
+		   "  -d, --database FILE    the store (default packets.db)\n"
+		   "      --json             a JSON array (keys: docs/packetrecorder-flows.md)\n"
+		   "      --encryption-key K / --key-file FILE   the store's key\n"
+		   "  -h, --help             this help\n");
+}
+
+static int session_opt(void *ctx, int opt, const char *arg)
+{
+	struct flows_opts *o = ctx;
+
+	if (opt == 'n')
+		return pr_cli_parse_u64("--limit", arg, &o->limit);
+	if (opt != 'S')
+		return PR_EXIT_USAGE;
+	if (pr_cli_parse_session(arg, &o->session))
+		return PR_EXIT_USAGE;
+	o->have_session = true;
+	return 0;
+}
+
+static void ip_text(uint8_t ver, const uint8_t *ip, char *buf, size_t len)
+{
+	if (!inet_ntop(ver == 6 ? AF_INET6 : AF_INET, ip, buf, (socklen_t)len))
+		snprintf(buf, len, "?");
+}
+
+static int flow_json_cb(void *ctx, const struct pr_rec_flow *f)
+{
+	struct flows_opts *o = ctx;
+	struct pr_json *j = o->j;
+	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+
+	if (o->limit && o->shown++ >= o->limit)
+		return 1;
+	ip_text(f->ip_version, f->src_ip, src, sizeof(src));
+	ip_text(f->ip_version, f->dst_ip, dst, sizeof(dst));
+	pr_json_obj_begin(j);
+	pr_json_kv_u64(j, "flow_id", f->flow_id);
+	pr_json_kv_str(j, "src_ip", src);
+	pr_json_kv_u64(j, "src_port", f->src_port);
+	pr_json_kv_str(j, "dst_ip", dst);
+	pr_json_kv_u64(j, "dst_port", f->dst_port);
+	pr_json_kv_u64(j, "ip_proto", f->ip_proto);
+	pr_json_kv_u64(j, "vlan", f->vlan);
+	pr_json_kv_u64(j, "first_ts", f->first_ts_ns);
+	pr_json_kv_u64(j, "last_ts", f->last_ts_ns);
+	pr_json_kv_u64(j, "packets", f->packets[0] + f->packets[1]);
+	pr_json_kv_u64(j, "bytes", f->bytes[0] + f->bytes[1]);
+	pr_json_kv_u64(j, "packets_to_server", f->packets[0]);
+	pr_json_kv_u64(j, "packets_to_client", f->packets[1]);
+	pr_json_kv_u64(j, "bytes_to_server", f->bytes[0]);
+	pr_json_kv_u64(j, "bytes_to_client", f->bytes[1]);
+	pr_json_kv_str(j, "tcp_state", pr_tcp_state_name(f->tcp_state));
+	pr_json_kv_str(j, "end_reason", pr_flow_end_name(f->end_reason));
+	pr_json_obj_end(j);
+	return 0;
+}
+
+static int flow_text_cb(void *ctx, const struct pr_rec_flow *f)
+{
+	char src[INET6_ADDRSTRLEN + 8], dst[INET6_ADDRSTRLEN + 8], a[INET6_ADDRSTRLEN],
+		b[INET6_ADDRSTRLEN], ts[64], proto[16];
+	const char *pn = pr_cli_ip_proto_name(f->ip_proto);
+	struct flows_opts *o = ctx;
+
+	if (o->limit && o->shown++ >= o->limit)
+		return 1;
+	ip_text(f->ip_version, f->src_ip, a, sizeof(a));
+	ip_text(f->ip_version, f->dst_ip, b, sizeof(b));
+	snprintf(src, sizeof(src), f->ip_version == 6 ? "[%s]:%u" : "%s:%u", a, f->src_port);
+	snprintf(dst, sizeof(dst), f->ip_version == 6 ? "[%s]:%u" : "%s:%u", b, f->dst_port);
+	snprintf(proto, sizeof(proto), "%s", pn ? pn : "");
+	if (!pn)
+		snprintf(proto, sizeof(proto), "%u", f->ip_proto);
+	pr_cli_format_ts(f->first_ts_ns, ts, sizeof(ts));
+	printf("%-20" PRIu64 " %-30s  %-6s %21s -> %-21s %4u %8" PRIu64 " %10" PRIu64
+	       " %8" PRIu64 " %10" PRIu64 " %-11s %s\n",
+	       f->flow_id, ts, proto, src, dst, f->vlan, f->packets[0], f->bytes[0], f->packets[1],
+	       f->bytes[1], pr_tcp_state_name(f->tcp_state), pr_flow_end_name(f->end_reason));
+	return 0;
+}
+
+int pr_cmd_flows(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "session", required_argument, NULL, 'S' },
+		{ "limit", required_argument, NULL, 'n' },
+		PR_CLI_COMMON_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
+	struct flows_opts o = { 0 };
+	struct pr_session_info si;
+	struct pr_cli cli;
+	struct pr_store *st = NULL;
+	struct pr_json j;
+	int rc, ret;
+
+	pr_cli_init(&cli, "flows");
+	rc = parse_read_opts(&cli, argc, argv, "S:n:" PR_CLI_COMMON_SHORT, longopts, flows_usage,
+			     session_opt, &o);
+	if (rc >= 0)
+		goto out;
+	if (!o.have_session) {
+		pr_cli_error("flows: --session ID is required");
+		rc = pr_cli_usage_error(&cli);
+		goto out;
+	}
+	if ((rc = pr_cli_prepare(&cli)) || (rc = pr_cli_open_store(&cli, false, &st)) ||
+	    (rc = pr_cli_get_session(&cli, st, o.session, &si)))
+		goto out;
+	if (cli.json) {
+		pr_json_init(&j, stdout);
+		pr_json_arr_begin(&j);
+		o.j = &j;
+		ret = pr_store_flows_foreach(st, o.session, flow_json_cb, &o);
+		pr_json_arr_end(&j);
+		pr_json_end(&j);
+	} else {
+		printf("%-20s %-30s  %-6s %21s    %-21s %4s %8s %10s %8s %10s %-11s %s\n", "FLOW",
+		       "FIRST (UTC)", "PROTO", "SOURCE", "DESTINATION", "VLAN", "PKTS>", "BYTES>",
+		       "PKTS<", "BYTES<", "TCP", "END");
+		ret = pr_store_flows_foreach(st, o.session, flow_text_cb, &o);
+	}
+	if (ret < 0) {
+		pr_cli_error("%s: session %lld: flows: %s", cli.db_path, (long long)o.session,
+			     pr_store_errmsg(st));
+		rc = PR_EXIT_FAIL;
+		goto out;
+	}
+	rc = PR_EXIT_OK;
+out:
+	pr_store_close(st);
+	pr_cli_fini(&cli);
+	return rc;
+}
+
+/* ---- query ---- */
+
+struct query_opts {
+	int64_t session;
+	bool have_session;
+	uint64_t limit;
+	bool show_data;
+	const char *filter;
+};
+
+enum { O_SHOW_DATA = PR_OPT_FIRST_COMMAND_OPT };
+
+static void query_usage(FILE *f)
+{
+	fprintf(f, "usage: packetrecorder query --session ID [--limit N] [--show-data] [--filter BPF] "
+		   "[--json]\n"
+		   "\n"
+		   "List the stored packets of a session in capture order.\n"
+		   "\n"
+		   "  -S, --session ID       the session (see `packetrecorder sessions`)\n"
+		   "  -n, --limit N          at most N packets (after the filter; 0 = all)\n"
+		   "  -x, --show-data        include the packet bytes (hex dump; \"data\" in JSON)\n"
+		   "  -f, --filter EXPR      BPF filter, tcpdump syntax\n"
+		   "  -d, --database FILE    the store (default packets.db)\n"
+		   "      --json             a JSON array (keys: docs/packetrecorder-query.md)\n"
+		   "      --encryption-key K / --key-file FILE   the store's key\n"
+		   "  -h, --help             this help\n");
+}
+
+static int query_opt(void *ctx, int opt, const char *arg)
+{
+	struct query_opts *o = ctx;
+
+	switch (opt) {
+	case 'S':
+		if (pr_cli_parse_session(arg, &o->session))
+			return PR_EXIT_USAGE;
+		o->have_session = true;
+		return 0;
+	case 'n':
+		return pr_cli_parse_u64("--limit", arg, &o->limit);
+	case 'x':
+	case O_SHOW_DATA:
+		o->show_data = true;
+		return 0;
+	case 'f':
+		o->filter = arg;
+		return 0;
+	default:
+		return PR_EXIT_USAGE;
+	}
+}
+
+struct linktype_ctx {
+	uint32_t linktype[256];
+};
+
+static int iface_lt_cb(void *ctx, const struct pr_store_iface *iface)
+{
+	struct linktype_ctx *lc = ctx;
+
+	if (iface->index < 256)
+		lc->linktype[iface->index] = iface->linktype;
+	return 0;
+}
+
+static void hexdump(const uint8_t *p, uint32_t n)
+{
+	for (uint32_t off = 0; off < n; off += 16) {
+		printf("        0x%04x: ", off);
+		for (uint32_t i = 0; i < 16; i++) {
+			if (off + i < n)
+				printf("%02x", p[off + i]);
+			else
+				printf("  ");
+			if (i & 1)
+				putchar(' ');
+		}
+		putchar(' ');
+		for (uint32_t i = 0; i < 16 && off + i < n; i++)
+			putchar(p[off + i] >= 0x20 && p[off + i] < 0x7f ? p[off + i] : '.');
+		putchar('\n');
+	}
+}
+
+int pr_cmd_query(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "session", required_argument, NULL, 'S' },
+		{ "limit", required_argument, NULL, 'n' },
+		{ "show-data", no_argument, NULL, O_SHOW_DATA },
+		{ "filter", required_argument, NULL, 'f' },
+		PR_CLI_COMMON_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
+	struct query_opts o = { 0 };
+	struct linktype_ctx lt = { { 0 } };
+	struct pr_session_info si;
+	struct pr_cli cli;
+	struct pr_store *st = NULL;
+	struct pr_store_pkt_iter *it = NULL;
+	struct pr_cli_filter *flt = NULL;
+	struct pr_block_pkt p;
+	struct pr_json j;
+	uint64_t index = 0, shown = 0;
+	int rc, ret;
+
+	pr_cli_init(&cli, "query");
+	rc = parse_read_opts(&cli, argc, argv, "S:n:xf:" PR_CLI_COMMON_SHORT, longopts,
+			     query_usage, query_opt, &o);
+	if (rc >= 0)
+		goto out;
+	if (!o.have_session) {
+		pr_cli_error("query: --session ID is required");
+		rc = pr_cli_usage_error(&cli);
+		goto out;
+	}
+	if ((rc = pr_cli_filter_check(o.filter)))
+		goto out;
+	if ((rc = pr_cli_prepare(&cli)) || (rc = pr_cli_open_store(&cli, false, &st)) ||
+	    (rc = pr_cli_get_session(&cli, st, o.session, &si)))
+		goto out;
+	if ((rc = pr_cli_filter_create(st, o.session, o.filter, &flt)))
+		goto out;
+	pr_store_ifaces_foreach(st, o.session, iface_lt_cb, &lt);
+	ret = pr_store_pkt_iter_create(st, o.session, &it);
+	if (ret) {
+		pr_cli_error("%s: session %lld: %s", cli.db_path, (long long)o.session,
+			     pr_store_errmsg(st));
+		rc = PR_EXIT_FAIL;
+		goto out;
+	}
+	if (cli.json) {
+		pr_json_init(&j, stdout);
+		pr_json_arr_begin(&j);
+	} else {
+		printf("%10s  %-30s  %5s  %6s  %6s  %s\n", "INDEX", "TIME (UTC)", "IFACE", "CAPLEN",
+		       "LEN", "FLOW");
+	}
+	while ((ret = pr_store_pkt_iter_next(it, &p)) == 1) {
+		uint64_t idx = index++;
+
+		if (!pr_cli_filter_match(flt, &p))
+			continue;
+		if (o.limit && shown >= o.limit)
+			break;
+		shown++;
+		if (cli.json) {
+			pr_json_obj_begin(&j);
+			pr_json_kv_u64(&j, "index", idx);
+			pr_json_kv_u64(&j, "ts", p.ts_ns);
+			pr_json_kv_u64(&j, "cap_len", p.cap_len);
+			pr_json_kv_u64(&j, "wire_len", p.wire_len);
+			pr_json_kv_u64(&j, "iface", p.iface);
+			pr_json_kv_u64(&j, "linktype", p.iface < 256 ? lt.linktype[p.iface] : 0);
+			pr_json_kv_u64(&j, "flow_id", p.flow_id);
+			if (o.show_data) {
+				pr_json_key(&j, "data");
+				pr_json_hex(&j, p.data, p.cap_len);
+			}
+			pr_json_obj_end(&j);
+		} else {
+			char ts[64];
+
+			pr_cli_format_ts(p.ts_ns, ts, sizeof(ts));
+			printf("%10" PRIu64 "  %-30s  %5u  %6u  %6u  %" PRIu64 "\n", idx, ts,
+			       p.iface, p.cap_len, p.wire_len, p.flow_id);
+			if (o.show_data)
+				hexdump(p.data, p.cap_len);
+		}
+	}
+	if (cli.json) {
+		pr_json_arr_end(&j);
+		pr_json_end(&j);
+	}
+	if (ret < 0) {
+		pr_cli_error("%s: session %lld: %s", cli.db_path, (long long)o.session,
+			     pr_store_errmsg(st));
+		rc = PR_EXIT_FAIL;
+		goto out;
+	}
+	rc = PR_EXIT_OK;
+out:
+	pr_store_pkt_iter_destroy(it);
+	pr_cli_filter_destroy(flt);
+	pr_store_close(st);
+	pr_cli_fini(&cli);
+	return rc;
+}

@@ -1,0 +1,258 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The configuration loader. One table lists every key with its type,
+ * bounds, default and documentation; defaults, parsing and the annotated
+ * dump all come from it, so they cannot disagree. Main thread, startup.
+ */
+#include "pr_config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum opt_type { T_U32, T_U64, T_SIZE, T_STR };
+
+struct opt {
+	const char *key;
+	enum opt_type type;
+	size_t offset;
+	uint64_t min, max;
+	const char *def; /* default, as written in the file */
+	const char *doc;
+};
+
+#define OFF(f) offsetof(struct pr_config, f)
+
+static const struct opt opts[] = {
+	{ "ring_bytes", T_SIZE, OFF(ring_bytes), 1 << 20, 1ull << 34, "64m",
+	  "size of the shared-memory record ring of each capture core (power of two; k/m/g)" },
+	{ "flow_max", T_U32, OFF(flow_max), 64, 1u << 26, "262144",
+	  "flow table memcap per core, in flows; when full the oldest flow is evicted" },
+	{ "flow_idle_timeout_s", T_U32, OFF(flow_idle_timeout_s), 1, 86400 * 7, "300",
+	  "a flow with no packet for this long ends (capture clock)" },
+	{ "flow_active_timeout_s", T_U32, OFF(flow_active_timeout_s), 0, 86400 * 7, "3600",
+	  "a flow open this long is cut and continues as a new record (0 = never)" },
+	{ "flow_tcp_closed_timeout_s", T_U32, OFF(flow_tcp_closed_timeout_s), 0, 3600, "5",
+	  "after FIN from both sides or RST, trailing packets still count for this long" },
+	{ "block_max_packets", T_U32, OFF(block_max_packets), 1, 65536, "256",
+	  "packets per stored block (one database row)" },
+	{ "block_max_bytes", T_SIZE, OFF(block_max_bytes), 4096, 64 << 20, "1m",
+	  "bytes per stored block" },
+	{ "commit_interval_ms", T_U32, OFF(commit_interval_ms), 10, 60000, "1000",
+	  "a capture commits at least this often: the most a crash can lose, in time" },
+	{ "commit_max_bytes", T_SIZE, OFF(commit_max_bytes), 1 << 16, 1ull << 32, "64m",
+	  "a capture commits after this many packet bytes: the most a crash can lose, in size" },
+	{ "snaplen", T_U32, OFF(snaplen), 1, 262144, "65535",
+	  "default bytes kept per packet (capture -s)" },
+	{ "buffer_size", T_SIZE, OFF(buffer_size), 65536, 1ull << 31, "10m",
+	  "default kernel capture buffer (capture -b)" },
+	{ "dataplane_path", T_STR, OFF(dataplane_path), 0, 0, "",
+	  "path of packetrecorder-dataplane (empty: next to packetrecorder, then $PATH)" },
+};
+
+static int parse_value(const struct opt *o, const char *v, struct pr_config *cfg)
+{
+	char *end;
+	unsigned long long n;
+	uint8_t *base = (uint8_t *)cfg;
+
+	if (o->type == T_STR) {
+		size_t cap = sizeof(cfg->dataplane_path);
+
+		if (strlen(v) >= cap)
+			return -EINVAL;
+		memcpy(base + o->offset, v, strlen(v) + 1);
+		return 0;
+	}
+	if (!isdigit((unsigned char)v[0]))
+		return -EINVAL;
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (errno)
+		return -EINVAL;
+	if (o->type == T_SIZE && *end) {
+		unsigned shift = 0;
+
+		switch (tolower((unsigned char)*end)) {
+		case 'k':
+			shift = 10;
+			break;
+		case 'm':
+			shift = 20;
+			break;
+		case 'g':
+			shift = 30;
+			break;
+		default:
+			return -EINVAL;
+		}
+		end++;
+		if (n > (~0ull >> shift))
+			return -EINVAL;
+		n <<= shift;
+	}
+	if (*end || n < o->min || n > o->max)
+		return -EINVAL;
+	if (o->type == T_U32)
+		*(uint32_t *)(base + o->offset) = (uint32_t)n;
+	else
+		*(uint64_t *)(base + o->offset) = n;
+	return 0;
+}
+
+void pr_config_defaults(struct pr_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
+		parse_value(&opts[i], opts[i].def, cfg);
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = 0;
+	return s;
+}
+
+int pr_config_parse(struct pr_config *cfg, const char *text, size_t len, const char *name,
+		    char *err, size_t errlen)
+{
+	size_t pos = 0;
+	unsigned lineno = 0;
+
+	while (pos < len) {
+		char line[1024], *k, *v, *eq;
+		size_t n = 0;
+		const struct opt *o = NULL;
+
+		lineno++;
+		while (pos < len && text[pos] != '\n') {
+			if (n + 1 < sizeof(line))
+				line[n++] = text[pos];
+			pos++;
+		}
+		pos++;
+		line[n] = 0;
+		if (strchr(line, '#'))
+			*strchr(line, '#') = 0;
+		k = trim(line);
+		if (!*k)
+			continue;
+		eq = strchr(k, '=');
+		if (!eq) {
+			snprintf(err, errlen, "%s:%u: expected \"key = value\"", name, lineno);
+			return -EINVAL;
+		}
+		*eq = 0;
+		v = trim(eq + 1);
+		k = trim(k);
+		for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
+			if (!strcmp(opts[i].key, k))
+				o = &opts[i];
+		if (!o) {
+			snprintf(err, errlen, "%s:%u: unknown key \"%.64s\"", name, lineno, k);
+			return -EINVAL;
+		}
+		if (v[0] == '"' && strlen(v) >= 2 && v[strlen(v) - 1] == '"') {
+			v[strlen(v) - 1] = 0;
+			v++;
+		}
+		if (parse_value(o, v, cfg)) {
+			if (o->type == T_STR)
+				snprintf(err, errlen, "%s:%u: %s: value too long", name, lineno,
+					 o->key);
+			else
+				snprintf(err, errlen,
+					 "%s:%u: %s: bad value \"%.64s\" (a number from %llu to %llu%s)",
+					 name, lineno, o->key, v, (unsigned long long)o->min,
+					 (unsigned long long)o->max,
+					 o->type == T_SIZE ? ", k/m/g suffixes allowed" : "");
+			return -EINVAL;
+		}
+	}
+	if (cfg->ring_bytes & (cfg->ring_bytes - 1)) {
+		snprintf(err, errlen, "%s: ring_bytes: %llu is not a power of two", name,
+			 (unsigned long long)cfg->ring_bytes);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int pr_config_load(struct pr_config *cfg, const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	int ret;
+
+	if (!f) {
+		ret = -errno;
+		snprintf(err, errlen, "config %s: %s", path, strerror(errno));
+		return ret;
+	}
+	for (;;) {
+		size_t n;
+
+		if (len + 4096 > cap) {
+			char *nb;
+
+			cap = cap ? cap * 2 : 8192;
+			if (cap > (1 << 20)) {
+				snprintf(err, errlen, "config %s: larger than 1 MiB", path);
+				ret = -EINVAL;
+				goto out;
+			}
+			nb = realloc(buf, cap);
+			if (!nb) {
+				ret = -ENOMEM;
+				snprintf(err, errlen, "config %s: %s", path, strerror(ENOMEM));
+				goto out;
+			}
+			buf = nb;
+		}
+		n = fread(buf + len, 1, cap - len, f);
+		len += n;
+		if (n == 0)
+			break;
+	}
+	if (ferror(f)) {
+		ret = -EIO;
+		snprintf(err, errlen, "config %s: read error", path);
+		goto out;
+	}
+	ret = pr_config_parse(cfg, buf ? buf : "", len, path, err, errlen);
+out:
+	free(buf);
+	fclose(f);
+	return ret;
+}
+
+void pr_config_dump(const struct pr_config *cfg, void *file)
+{
+	FILE *f = file;
+	const uint8_t *base = (const uint8_t *)cfg;
+
+	fprintf(f, "# packetrecorder configuration: every key, its default and meaning.\n"
+		   "# Load with `packetrecorder <command> --config FILE` or\n"
+		   "# PACKETRECORDER_CONFIG=FILE. Sizes take k/m/g suffixes.\n");
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+		const struct opt *o = &opts[i];
+
+		fprintf(f, "\n# %s (default: %s)\n", o->doc, o->def[0] ? o->def : "\"\"");
+		if (o->type == T_STR)
+			fprintf(f, "%s = \"%s\"\n", o->key, (const char *)(base + o->offset));
+		else if (o->type == T_U32)
+			fprintf(f, "%s = %u\n", o->key, *(const uint32_t *)(base + o->offset));
+		else
+			fprintf(f, "%s = %llu\n", o->key,
+				(unsigned long long)*(const uint64_t *)(base + o->offset));
+	}
+}

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The configuration file: `key = value` lines, `#` comments, read once by
+ * the control plane into struct pr_config. The defaults and the option
+ * table sit side by side in pr_config.c; configs/packetrecorder.conf shows
+ * every key with its default. An unknown key or a bad value is an error
+ * that names the file, line and key. Main thread, at startup.
+ */
+#ifndef PR_CONFIG_H
+#define PR_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct pr_config {
+	uint64_t ring_bytes; /* size of each record ring */
+	uint32_t flow_max; /* flow table memcap, in flows */
+	uint32_t flow_idle_timeout_s;
+	uint32_t flow_active_timeout_s;
+	uint32_t flow_tcp_closed_timeout_s;
+	uint32_t block_max_packets; /* packets per stored block */
+	uint64_t block_max_bytes;
+	uint32_t commit_interval_ms; /* the most a crash can lose, in time */
+	uint64_t commit_max_bytes; /* ... and in packet bytes */
+	uint32_t snaplen;
+	uint64_t buffer_size;
+	char dataplane_path[512]; /* "" = next to this binary, then PATH */
+};
+
+/* Fill cfg with the defaults. */
+void pr_config_defaults(struct pr_config *cfg);
+/*
+ * Read path over the values in cfg. Returns 0, -ENOENT/-EACCES for an
+ * unreadable file, or -EINVAL with err naming file:line and the key.
+ */
+int pr_config_load(struct pr_config *cfg, const char *path, char *err, size_t errlen);
+/* Parse a config held in memory (the fuzzer's entry point). Same returns. */
+int pr_config_parse(struct pr_config *cfg, const char *text, size_t len, const char *name,
+		    char *err, size_t errlen);
+/* Write every key with its current value and documentation, as configs/ shows them. */
+void pr_config_dump(const struct pr_config *cfg, void *file);
+
+#endif /* PR_CONFIG_H */

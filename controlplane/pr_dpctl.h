@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The control plane's handle on one dataplane process: it creates the
+ * shared-memory region (rings) named per instance, starts
+ * packetrecorder-dataplane on it, sends it commands over its unix socket,
+ * notices when it exits, and removes the region and socket afterwards.
+ * Main thread of the control plane.
+ */
+#ifndef PR_DPCTL_H
+#define PR_DPCTL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "pr_config.h"
+#include "pr_ring.h"
+
+struct pr_dp;
+
+/*
+ * Create the region: one rx ring of cfg->ring_bytes and a tx ring
+ * (tx_ring_bytes; small unless replaying). Returns 0 or -errno (err says why).
+ */
+int pr_dp_create(const struct pr_config *cfg, uint64_t tx_ring_bytes, struct pr_dp **out,
+		 char *err, size_t errlen);
+/*
+ * Start the dataplane with these extra arguments (NULL-terminated). The
+ * child gets --shm, --ctl and --die-with-parent, runs in its own process
+ * group (a terminal's Ctrl-C reaches only us; we stop it cleanly).
+ */
+int pr_dp_spawn(struct pr_dp *dp, const char *const *args, char *err, size_t errlen);
+/* Ask it to stop: the control socket, or SIGTERM if that fails. */
+void pr_dp_stop(struct pr_dp *dp);
+/*
+ * Has it exited? Returns 1 (and its wait status) once it has, 0 while it
+ * runs. Never blocks.
+ */
+int pr_dp_exited(struct pr_dp *dp, int *status);
+/* Describe a wait status: "exited with status 1", "killed by signal 9". */
+void pr_dp_describe_status(int status, char *buf, size_t len);
+/* Wait for exit up to timeout_ms, then SIGKILL. Returns its wait status. */
+int pr_dp_wait(struct pr_dp *dp, int timeout_ms);
+pid_t pr_dp_pid(const struct pr_dp *dp);
+
+struct pr_ring_cons *pr_dp_rx_cons(struct pr_dp *dp);
+struct pr_ring_prod *pr_dp_tx_prod(struct pr_dp *dp);
+
+/* Kill it if still running, unmap and unlink the region and socket. NULL is a no-op. */
+void pr_dp_destroy(struct pr_dp *dp);
+
+#endif /* PR_DPCTL_H */

@@ -1,0 +1,284 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The shared-memory contract between packetrecorder-dataplane and the
+ * control plane: the region header, the ring header and the records that
+ * travel through the rings. Plain C, fixed-width types, no pointers: the
+ * two processes map the region at different addresses and may be built at
+ * different times, so every size and version is checked on attach.
+ *
+ * Region layout (one file in /dev/shm, named per instance):
+ *   struct pr_shm_header                      (offset 0)
+ *   ring 0 .. ring N-1: one per worker core   (dataplane -> control plane)
+ *   ring N:             the tx ring           (control plane -> dataplane)
+ * Each ring is a struct pr_ring_header followed by slot_count slots of
+ * slot_size bytes. A record takes whole consecutive slots; one that does not
+ * fit before the end of the slot array is preceded by a PR_REC_PAD record
+ * that fills the tail, so a record is always contiguous in memory.
+ *
+ * All multi-byte fields are in host byte order: both ends run on one host.
+ */
+#ifndef PR_RECORD_H
+#define PR_RECORD_H
+
+#include <stdint.h>
+
+#include "pr_compiler.h"
+
+#define PR_SHM_MAGIC 0x50524d31u /* "PRM1" */
+#define PR_SHM_VERSION 1u
+#define PR_RING_MAGIC 0x50524731u /* "PRG1" */
+#define PR_RING_VERSION 1u
+#define PR_RING_SLOT_SIZE 64u
+#define PR_SHM_MAX_RINGS 65u /* 64 worker cores + the tx ring */
+
+/* Largest packet that travels through a ring: a full 64 KiB snap length. */
+#define PR_MAX_SNAPLEN 262144u
+
+enum pr_ring_role {
+	PR_RING_ROLE_RX = 1, /* dataplane worker -> control plane */
+	PR_RING_ROLE_TX = 2, /* control plane -> dataplane tx core */
+};
+
+/* Region state, written by the dataplane, read by the control plane. */
+enum pr_shm_state {
+	PR_SHM_STATE_INIT = 0, /* created by the control plane, no dataplane yet */
+	PR_SHM_STATE_RUNNING = 1, /* a dataplane is attached and producing */
+	PR_SHM_STATE_DONE = 2, /* the dataplane wrote its END records and left */
+};
+
+struct pr_shm_header {
+	uint32_t magic;
+	uint32_t version;
+	uint32_t header_size; /* sizeof(struct pr_shm_header) of the writer */
+	uint32_t ring_count; /* rx rings + 1 tx ring */
+	uint64_t total_size; /* bytes of the whole region */
+	uint32_t slot_size; /* PR_RING_SLOT_SIZE */
+	uint32_t rx_slot_count; /* slots per rx ring (power of two) */
+	uint32_t tx_slot_count; /* slots of the tx ring (power of two) */
+	uint32_t dataplane_pid;
+	/*
+	 * Bumped by every dataplane that attaches. The control plane remembers
+	 * the value it saw: a different one means the dataplane restarted and
+	 * its rings were reset, so the consumer must re-attach.
+	 */
+	_Atomic uint64_t generation;
+	_Atomic uint32_t state; /* enum pr_shm_state */
+	uint32_t reserved0;
+	uint64_t ring_offset[PR_SHM_MAX_RINGS]; /* from the start of the region */
+} PR_CACHE_ALIGNED;
+
+/*
+ * Producer and consumer indices count slots, never wrap (64 bits), and sit
+ * on their own cache lines so the two cores never share a line they write.
+ */
+struct pr_ring_header {
+	uint32_t magic;
+	uint32_t version;
+	uint32_t slot_size;
+	uint32_t slot_count; /* power of two */
+	uint32_t role; /* enum pr_ring_role */
+	uint32_t index; /* worker core index, or ring_count - 1 for tx */
+	uint8_t pad0[PR_CACHE_LINE - 24];
+	_Atomic uint64_t prod;
+	uint8_t pad1[PR_CACHE_LINE - 8];
+	_Atomic uint64_t cons;
+	uint8_t pad2[PR_CACHE_LINE - 8];
+	/* slots follow */
+} PR_CACHE_ALIGNED;
+
+PR_STATIC_ASSERT(sizeof(struct pr_ring_header) == 3 * PR_CACHE_LINE, "ring header layout");
+
+enum pr_rec_type {
+	PR_REC_PAD = 0, /* filler to the end of the slot array; skip */
+	PR_REC_PACKET = 1, /* struct pr_rec_packet */
+	PR_REC_FLOW = 2, /* struct pr_rec_flow */
+	PR_REC_ALERT = 3, /* reserved for the detection issue */
+	PR_REC_STATS = 4, /* struct pr_rec_stats: cumulative counters of one core */
+	PR_REC_IFACE = 5, /* struct pr_rec_iface: an interface, before its packets */
+	PR_REC_END = 6, /* struct pr_rec_end: this core produces nothing more */
+	PR_REC_TX_PACKET = 7, /* struct pr_rec_tx_packet (tx ring only) */
+	PR_REC_TX_END = 8, /* struct pr_rec_hdr: no more tx records (tx ring only) */
+	PR_REC_TYPE_MAX,
+};
+
+/* Every record starts with this; len counts the header and is <= the slot span. */
+struct pr_rec_hdr {
+	uint16_t type; /* enum pr_rec_type */
+	uint16_t flags;
+	uint32_t len;
+};
+
+/* pr_rec_packet.pflags */
+#define PR_PKT_F_TRUNCATED 0x0001u /* decoder ran out of captured bytes */
+#define PR_PKT_F_MALFORMED 0x0002u /* a header field was impossible */
+#define PR_PKT_F_FRAGMENT 0x0004u /* an IP fragment */
+
+struct pr_rec_packet {
+	struct pr_rec_hdr hdr;
+	uint64_t ts_ns; /* capture time, ns since the Unix epoch */
+	uint64_t flow_id; /* 0: not part of a flow (ARP, non-IP) */
+	uint32_t wire_len;
+	uint32_t cap_len; /* bytes in data[] */
+	uint16_t iface; /* index announced by a PR_REC_IFACE record */
+	uint16_t queue;
+	uint16_t pflags; /* PR_PKT_F_* */
+	uint16_t reserved;
+	uint8_t data[];
+};
+
+#define PR_IFACE_NAME_MAX 64
+#define PR_IFACE_DESC_MAX 128
+
+struct pr_rec_iface {
+	struct pr_rec_hdr hdr;
+	uint16_t iface;
+	uint8_t tsresol; /* pcapng if_tsresol byte of the source: 6 = usec, 9 = nsec */
+	uint8_t reserved;
+	uint32_t linktype; /* LINKTYPE_* */
+	uint32_t snaplen;
+	uint32_t reserved2;
+	char name[PR_IFACE_NAME_MAX];
+	char description[PR_IFACE_DESC_MAX];
+};
+
+/* pr_rec_flow.end_reason */
+enum pr_flow_end {
+	PR_FLOW_END_ACTIVE = 0, /* still open (never stored as such) */
+	PR_FLOW_END_IDLE = 1, /* idle timeout */
+	PR_FLOW_END_ACTIVE_TIMEOUT = 2, /* active timeout: a long flow is cut */
+	PR_FLOW_END_FIN = 3, /* TCP closed with FIN from both sides */
+	PR_FLOW_END_RST = 4, /* TCP reset */
+	PR_FLOW_END_EVICTED = 5, /* flow table full: emergency eviction */
+	PR_FLOW_END_SHUTDOWN = 6, /* capture ended with the flow still open */
+	PR_FLOW_END_REUSED = 7, /* a new TCP connection reused the 5-tuple */
+	PR_FLOW_END_MAX,
+};
+
+/* pr_rec_flow.tcp_state */
+enum pr_tcp_state {
+	PR_TCP_NONE = 0, /* not TCP */
+	PR_TCP_SYN_SENT = 1,
+	PR_TCP_SYN_RECV = 2,
+	PR_TCP_ESTABLISHED = 3,
+	PR_TCP_FIN_WAIT = 4, /* FIN seen from one side */
+	PR_TCP_CLOSED = 5, /* FIN seen from both sides */
+	PR_TCP_RESET = 6,
+	PR_TCP_MIDSTREAM = 7, /* first packet was not a SYN */
+	PR_TCP_STATE_MAX,
+};
+
+/*
+ * A flow, bidirectional. "src" is the side that opened it: the sender of
+ * the first packet, or for TCP the sender of the SYN. Index 0 of the
+ * per-direction arrays is src -> dst ("to server"), 1 is dst -> src.
+ * IPv4 addresses sit in the first 4 bytes of the 16-byte arrays.
+ */
+struct pr_rec_flow {
+	struct pr_rec_hdr hdr;
+	uint64_t flow_id;
+	uint64_t first_ts_ns;
+	uint64_t last_ts_ns;
+	uint64_t packets[2];
+	uint64_t bytes[2]; /* wire bytes */
+	uint8_t src_ip[16];
+	uint8_t dst_ip[16];
+	uint16_t src_port; /* ICMP: type << 8 | code of the first packet */
+	uint16_t dst_port; /* ICMP echo: identifier */
+	uint16_t vlan; /* outermost VLAN id, 0 if none */
+	uint16_t iface;
+	uint8_t ip_version; /* 4 or 6 */
+	uint8_t ip_proto;
+	uint8_t tcp_state; /* enum pr_tcp_state */
+	uint8_t end_reason; /* enum pr_flow_end */
+	uint8_t tcp_flags[2]; /* OR of TCP flags seen per direction */
+	uint16_t app; /* reserved for the L7 issue, 0 = unknown */
+	uint32_t reserved;
+};
+
+/* Per-core counters. Cumulative since the dataplane started; the reader sums cores. */
+enum pr_stat {
+	PR_STAT_RX_PACKETS = 0, /* packets the backend delivered */
+	PR_STAT_RX_BYTES, /* their wire bytes */
+	PR_STAT_FILTERED, /* rejected by the BPF capture filter (not a drop) */
+	PR_STAT_EMITTED, /* packet records written to the ring */
+	PR_STAT_DROP_RING_FULL, /* lost: the ring to the control plane was full */
+	PR_STAT_DROP_KERNEL, /* lost in the kernel (pcap_stats ps_drop) */
+	PR_STAT_DROP_IFACE, /* lost by the interface (pcap_stats ps_ifdrop) */
+	PR_STAT_DROP_TOO_BIG, /* lost: cap_len above PR_MAX_SNAPLEN */
+	PR_STAT_DEC_TRUNCATED, /* stored, but the decoder ran out of bytes */
+	PR_STAT_DEC_MALFORMED, /* stored, but a header was impossible */
+	PR_STAT_DEC_NON_IP, /* stored, no IP layer (ARP, LLDP, ...) */
+	PR_STAT_FRAGMENTS, /* IP fragments seen */
+	PR_STAT_FLOWS_CREATED,
+	PR_STAT_FLOWS_ENDED, /* flow records emitted */
+	PR_STAT_FLOWS_EVICTED, /* ended early because the table was full */
+	PR_STAT_FLOW_RECORDS_LOST, /* flow records lost: ring full */
+	PR_STAT_TX_PACKETS, /* replayed packets sent */
+	PR_STAT_TX_BYTES,
+	PR_STAT_TX_ERRORS, /* replayed packets the backend refused */
+	PR_STAT_MAX,
+};
+
+struct pr_rec_stats {
+	struct pr_rec_hdr hdr;
+	uint32_t core;
+	uint32_t reserved;
+	uint64_t counters[PR_STAT_MAX];
+};
+
+/* pr_rec_end.reason */
+enum pr_end_reason {
+	PR_END_EOF = 1, /* the capture file ended */
+	PR_END_COUNT = 2, /* --count reached */
+	PR_END_DURATION = 3, /* --duration reached */
+	PR_END_STOPPED = 4, /* asked to stop (signal or control socket) */
+	PR_END_ERROR = 5, /* the backend failed: see message */
+};
+
+struct pr_rec_end {
+	struct pr_rec_hdr hdr;
+	uint32_t core;
+	uint32_t reason; /* enum pr_end_reason */
+	int32_t error; /* 0, or the negative errno behind PR_END_ERROR */
+	uint32_t reserved;
+	char message[256]; /* human-readable detail, NUL-terminated */
+};
+
+struct pr_rec_tx_packet {
+	struct pr_rec_hdr hdr;
+	uint64_t send_at_ns; /* CLOCK_MONOTONIC; 0 = as soon as possible */
+	uint32_t len;
+	uint32_t reserved;
+	uint8_t data[];
+};
+
+/* Names used in JSON, the store and the docs. Never NULL. */
+static inline const char *pr_tcp_state_name(uint32_t s)
+{
+	static const char *const n[PR_TCP_STATE_MAX] = {
+		"none", "syn_sent", "syn_recv", "established", "fin_wait", "closed", "reset",
+		"midstream",
+	};
+	return s < PR_TCP_STATE_MAX ? n[s] : "unknown";
+}
+
+static inline const char *pr_flow_end_name(uint32_t r)
+{
+	static const char *const n[PR_FLOW_END_MAX] = {
+		"active", "idle", "active_timeout", "fin", "rst", "evicted", "shutdown", "reused",
+	};
+	return r < PR_FLOW_END_MAX ? n[r] : "unknown";
+}
+
+static inline const char *pr_stat_name(uint32_t s)
+{
+	static const char *const n[PR_STAT_MAX] = {
+		"rx_packets", "rx_bytes", "filtered", "emitted", "drop_ring_full",
+		"drop_kernel", "drop_iface", "drop_too_big", "truncated", "malformed",
+		"non_ip", "fragments", "flows_created", "flows_ended", "flows_evicted",
+		"flow_records_lost", "tx_packets", "tx_bytes", "tx_errors",
+	};
+	return s < PR_STAT_MAX ? n[s] : "unknown";
+}
+
+#endif /* PR_RECORD_H */

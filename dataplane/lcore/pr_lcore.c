@@ -1,0 +1,473 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The polling loop of one dataplane core (see pr_lcore.h). Per burst: one
+ * clock read, one indirect call into the backend, the BPF filter, the
+ * decoder and the flow table over arrays, records copied into the ring, one
+ * publish. Per packet: no allocation, no syscall, no lock, no log. Live
+ * sources drop (and count) when the ring is full; offline sources wait for
+ * room instead, because a file can always be read later and losing packets
+ * of a file would be a bug, not back-pressure.
+ */
+#define PR_LOG_MODULE "lcore"
+
+#include "pr_lcore.h"
+
+#include <errno.h>
+#include <pcap/pcap.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "pr_decode.h"
+#include "pr_log.h"
+
+#define MAX_IFACES 256
+#define EXPIRE_SCAN 64
+
+struct lcore_iface {
+	uint32_t linktype;
+	bool has_filter;
+	struct bpf_program prog;
+};
+
+struct pr_lcore {
+	struct pr_lcore_cfg cfg;
+	const struct pr_rx_ops *ops;
+	struct pr_rx *rx;
+	struct pr_ring_prod prod;
+	struct pr_flow_table *flows;
+	bool offline;
+	uint32_t n_ifaces;
+	struct lcore_iface ifaces[MAX_IFACES];
+	uint64_t counters[PR_STAT_MAX];
+	uint64_t last_stats_ns;
+	uint64_t last_pkt_ts;
+	atomic_bool *stop;
+	uint32_t end_reason;
+	int end_error;
+	char end_msg[256];
+	/* burst arrays */
+	struct pr_rx_pkt pkts[PR_BURST];
+	struct pr_decoded dec[PR_BURST];
+	uint32_t wire_len[PR_BURST];
+	uint64_t ts[PR_BURST];
+	uint16_t iface[PR_BURST];
+	uint64_t flow_id[PR_BURST];
+	uint16_t keep_idx[PR_BURST];
+} PR_CACHE_ALIGNED;
+
+static uint64_t now_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Reserve ring room. Offline sources wait (publishing what is pending so
+ * the consumer can make progress); live ones give up at once.
+ */
+static void *ring_reserve(struct pr_lcore *lc, uint32_t len)
+{
+	void *rec = pr_ring_prod_reserve(&lc->prod, len);
+	struct timespec pause = { 0, 200000 };
+
+	while (!rec && lc->offline && len <= PR_RING_SLOT_SIZE * (lc->prod.slot_count / 2)) {
+		pr_ring_prod_publish(&lc->prod);
+		if (atomic_load_explicit(lc->stop, memory_order_relaxed))
+			return NULL;
+		nanosleep(&pause, NULL);
+		rec = pr_ring_prod_reserve(&lc->prod, len);
+	}
+	return rec;
+}
+
+/* Control records (flows, stats, end) must not be lost when the loop ends: wait briefly. */
+static void *ring_reserve_ctl(struct pr_lcore *lc, uint32_t len)
+{
+	void *rec = pr_ring_prod_reserve(&lc->prod, len);
+	struct timespec pause = { 0, 1000000 };
+	int tries = 0;
+
+	while (!rec && tries++ < 5000) {
+		pr_ring_prod_publish(&lc->prod);
+		nanosleep(&pause, NULL);
+		rec = pr_ring_prod_reserve(&lc->prod, len);
+	}
+	return rec;
+}
+
+static void emit_flow(void *ctx, const struct pr_rec_flow *rec)
+{
+	struct pr_lcore *lc = ctx;
+	void *slot = lc->offline ? ring_reserve(lc, sizeof(*rec)) :
+				   pr_ring_prod_reserve(&lc->prod, sizeof(*rec));
+
+	lc->counters[PR_STAT_FLOWS_ENDED]++;
+	if (rec->end_reason == PR_FLOW_END_EVICTED)
+		lc->counters[PR_STAT_FLOWS_EVICTED]++;
+	if (unlikely(!slot)) {
+		lc->counters[PR_STAT_FLOW_RECORDS_LOST]++;
+		return;
+	}
+	memcpy(slot, rec, sizeof(*rec));
+	((struct pr_rec_hdr *)slot)->type = PR_REC_FLOW;
+	((struct pr_rec_hdr *)slot)->len = sizeof(*rec);
+	pr_ring_prod_commit(&lc->prod);
+}
+
+static void emit_flow_final(void *ctx, const struct pr_rec_flow *rec)
+{
+	struct pr_lcore *lc = ctx;
+	void *slot = ring_reserve_ctl(lc, sizeof(*rec));
+
+	lc->counters[PR_STAT_FLOWS_ENDED]++;
+	if (!slot) {
+		lc->counters[PR_STAT_FLOW_RECORDS_LOST]++;
+		return;
+	}
+	memcpy(slot, rec, sizeof(*rec));
+	((struct pr_rec_hdr *)slot)->type = PR_REC_FLOW;
+	((struct pr_rec_hdr *)slot)->len = sizeof(*rec);
+	pr_ring_prod_commit(&lc->prod);
+}
+
+static void emit_stats(struct pr_lcore *lc, bool final)
+{
+	struct pr_rec_stats *st;
+	struct pr_rx_stats rs;
+
+	if (lc->ops->stats && lc->ops->stats(lc->rx, &rs) == 0) {
+		lc->counters[PR_STAT_DROP_KERNEL] = rs.kernel_drops;
+		lc->counters[PR_STAT_DROP_IFACE] = rs.iface_drops;
+	}
+	st = final ? ring_reserve_ctl(lc, sizeof(*st)) : pr_ring_prod_reserve(&lc->prod, sizeof(*st));
+	if (!st)
+		return; /* counters are cumulative: the next one carries the news */
+	st->hdr.type = PR_REC_STATS;
+	st->hdr.flags = 0;
+	st->hdr.len = sizeof(*st);
+	st->core = lc->cfg.core_id;
+	st->reserved = 0;
+	memcpy(st->counters, lc->counters, sizeof(lc->counters));
+	pr_ring_prod_commit(&lc->prod);
+}
+
+static int announce_ifaces(struct pr_lcore *lc)
+{
+	uint32_t n = lc->ops->iface_count(lc->rx);
+
+	while (lc->n_ifaces < n) {
+		struct lcore_iface *li = &lc->ifaces[lc->n_ifaces];
+		struct pr_rx_iface info;
+		struct pr_rec_iface *rec;
+
+		if (lc->n_ifaces >= MAX_IFACES) {
+			snprintf(lc->end_msg, sizeof(lc->end_msg),
+				 "more than %d interfaces in one capture", MAX_IFACES);
+			return -E2BIG;
+		}
+		if (lc->ops->iface_get(lc->rx, lc->n_ifaces, &info))
+			return -EIO;
+		li->linktype = info.linktype;
+		if (lc->cfg.filter && lc->cfg.filter[0]) {
+			pcap_t *dead = pcap_open_dead_with_tstamp_precision(
+				(int)info.linktype, (int)(info.snaplen ? info.snaplen : 65535),
+				PCAP_TSTAMP_PRECISION_NANO);
+
+			if (!dead)
+				return -ENOMEM;
+			if (pcap_compile(dead, &li->prog, lc->cfg.filter, 1,
+					 PCAP_NETMASK_UNKNOWN) < 0) {
+				snprintf(lc->end_msg, sizeof(lc->end_msg),
+					 "filter \"%s\" on interface %u (linktype %u): %s",
+					 lc->cfg.filter, lc->n_ifaces, info.linktype,
+					 pcap_geterr(dead));
+				pcap_close(dead);
+				return -EINVAL;
+			}
+			pcap_close(dead);
+			li->has_filter = true;
+		}
+		rec = ring_reserve_ctl(lc, sizeof(*rec));
+		if (!rec)
+			return -ENOBUFS;
+		memset(rec, 0, sizeof(*rec));
+		rec->hdr.type = PR_REC_IFACE;
+		rec->hdr.len = sizeof(*rec);
+		rec->iface = (uint16_t)lc->n_ifaces;
+		rec->tsresol = info.tsresol;
+		rec->linktype = info.linktype;
+		rec->snaplen = info.snaplen;
+		memcpy(rec->name, info.name, sizeof(rec->name));
+		memcpy(rec->description, info.description, sizeof(rec->description));
+		rec->name[sizeof(rec->name) - 1] = 0;
+		rec->description[sizeof(rec->description) - 1] = 0;
+		pr_ring_prod_commit(&lc->prod);
+		lc->n_ifaces++;
+	}
+	return 0;
+}
+
+int pr_lcore_create(const struct pr_lcore_cfg *cfg, const struct pr_rx_ops *ops,
+		    struct pr_rx *rx, struct pr_ring_header *ring, struct pr_lcore **out,
+		    char *err, size_t errlen)
+{
+	struct pr_lcore *lc;
+	int ret;
+
+	*out = NULL;
+	if (posix_memalign((void **)&lc, PR_CACHE_LINE, sizeof(*lc))) {
+		snprintf(err, errlen, "core %u: %s", cfg->core_id, strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	memset(lc, 0, sizeof(*lc));
+	lc->cfg = *cfg;
+	lc->ops = ops;
+	lc->rx = rx;
+	lc->offline = ops->is_offline && ops->is_offline(rx);
+	ret = pr_ring_prod_init(&lc->prod, ring, PR_RING_ROLE_RX);
+	if (ret) {
+		snprintf(err, errlen, "core %u: ring header check failed", cfg->core_id);
+		goto err_free;
+	}
+	ret = pr_flow_table_create(&cfg->flow, -1, &lc->flows);
+	if (ret) {
+		snprintf(err, errlen, "core %u: flow table (%u flows): %s", cfg->core_id,
+			 cfg->flow.max_flows, strerror(-ret));
+		goto err_free;
+	}
+	*out = lc;
+	return 0;
+err_free:
+	free(lc);
+	return ret;
+}
+
+void pr_lcore_destroy(struct pr_lcore *lc)
+{
+	if (!lc)
+		return;
+	for (uint32_t i = 0; i < lc->n_ifaces; i++)
+		if (lc->ifaces[i].has_filter)
+			pcap_freecode(&lc->ifaces[i].prog);
+	pr_flow_table_destroy(lc->flows);
+	free(lc);
+}
+
+const uint64_t *pr_lcore_counters(const struct pr_lcore *lc)
+{
+	return lc->counters;
+}
+
+/* Emit one packet record; false when it was dropped (live, ring full). */
+static inline bool emit_packet(struct pr_lcore *lc, const struct pr_rx_pkt *p, uint64_t ts,
+			       uint64_t flow_id, uint16_t pflags)
+{
+	uint32_t len = (uint32_t)sizeof(struct pr_rec_packet) + p->cap_len;
+	struct pr_rec_packet *rec = lc->offline ? ring_reserve(lc, len) :
+						  pr_ring_prod_reserve(&lc->prod, len);
+
+	if (unlikely(!rec)) {
+		lc->counters[PR_STAT_DROP_RING_FULL]++;
+		return false;
+	}
+	rec->hdr.type = PR_REC_PACKET;
+	rec->hdr.flags = 0;
+	rec->hdr.len = len;
+	rec->ts_ns = ts;
+	rec->flow_id = flow_id;
+	rec->wire_len = p->wire_len;
+	rec->cap_len = p->cap_len;
+	rec->iface = p->iface;
+	rec->queue = 0;
+	rec->pflags = pflags;
+	rec->reserved = 0;
+	memcpy(rec->data, p->data, p->cap_len);
+	pr_ring_prod_commit(&lc->prod);
+	lc->counters[PR_STAT_EMITTED]++;
+	return true;
+}
+
+/* Process one burst. Returns false when the packet limit was reached. */
+static bool process_burst(struct pr_lcore *lc, uint16_t n, uint64_t burst_ts)
+{
+	uint16_t kept = 0, i;
+	uint64_t limit = lc->cfg.max_packets;
+
+	for (i = 0; i < n; i++) {
+		const struct pr_rx_pkt *p = &lc->pkts[i];
+		struct lcore_iface *li;
+
+		if (i + 2 < n)
+			pr_prefetch0(lc->pkts[i + 2].data);
+		lc->counters[PR_STAT_RX_PACKETS]++;
+		lc->counters[PR_STAT_RX_BYTES] += p->wire_len;
+		if (unlikely(p->cap_len > PR_MAX_SNAPLEN)) {
+			lc->counters[PR_STAT_DROP_TOO_BIG]++;
+			continue;
+		}
+		li = &lc->ifaces[p->iface < lc->n_ifaces ? p->iface : 0];
+		if (li->has_filter) {
+			struct pcap_pkthdr h = { .caplen = p->cap_len, .len = p->wire_len };
+
+			if (!pcap_offline_filter(&li->prog, &h, p->data)) {
+				lc->counters[PR_STAT_FILTERED]++;
+				continue;
+			}
+		}
+		lc->keep_idx[kept] = i;
+		pr_decode(li->linktype, p->data, p->cap_len, &lc->dec[kept]);
+		lc->wire_len[kept] = p->wire_len;
+		lc->ts[kept] = p->ts_ns ? p->ts_ns : burst_ts;
+		lc->iface[kept] = p->iface;
+		kept++;
+	}
+	if (!kept)
+		return true;
+	pr_flow_lookup_burst(lc->flows, lc->dec, lc->wire_len, lc->ts, lc->iface, kept, lc->flow_id,
+			     emit_flow, lc);
+	for (i = 0; i < kept; i++) {
+		const struct pr_decoded *d = &lc->dec[i];
+		uint16_t pflags = 0;
+
+		if (d->flags & PR_DEC_TRUNCATED) {
+			pflags |= PR_PKT_F_TRUNCATED;
+			lc->counters[PR_STAT_DEC_TRUNCATED]++;
+		}
+		if (d->flags & PR_DEC_MALFORMED) {
+			pflags |= PR_PKT_F_MALFORMED;
+			lc->counters[PR_STAT_DEC_MALFORMED]++;
+		}
+		if (d->flags & PR_DEC_FRAGMENT) {
+			pflags |= PR_PKT_F_FRAGMENT;
+			lc->counters[PR_STAT_FRAGMENTS]++;
+		}
+		if (d->flags & PR_DEC_NON_IP)
+			lc->counters[PR_STAT_DEC_NON_IP]++;
+		if (limit && lc->counters[PR_STAT_EMITTED] >= limit)
+			return false;
+		emit_packet(lc, &lc->pkts[lc->keep_idx[i]], lc->ts[i], lc->flow_id[i], pflags);
+		if (lc->ts[i] > lc->last_pkt_ts)
+			lc->last_pkt_ts = lc->ts[i];
+	}
+	return !(limit && lc->counters[PR_STAT_EMITTED] >= limit);
+}
+
+static void finish(struct pr_lcore *lc, uint32_t reason, int error)
+{
+	struct pr_rec_end *end;
+	struct pr_flow_stats fs;
+
+	pr_flow_flush(lc->flows, PR_FLOW_END_SHUTDOWN, emit_flow_final, lc);
+	pr_flow_table_stats(lc->flows, &fs);
+	lc->counters[PR_STAT_FLOWS_CREATED] = fs.created;
+	emit_stats(lc, true);
+	end = ring_reserve_ctl(lc, sizeof(*end));
+	if (end) {
+		memset(end, 0, sizeof(*end));
+		end->hdr.type = PR_REC_END;
+		end->hdr.len = sizeof(*end);
+		end->core = lc->cfg.core_id;
+		end->reason = reason;
+		end->error = error;
+		snprintf(end->message, sizeof(end->message), "%s", lc->end_msg);
+		pr_ring_prod_commit(&lc->prod);
+	} else {
+		PR_ERR("core %u: ring stayed full: end record lost", lc->cfg.core_id);
+	}
+	pr_ring_prod_publish(&lc->prod);
+	lc->end_reason = reason;
+	lc->end_error = error;
+}
+
+int pr_lcore_run(struct pr_lcore *lc, atomic_bool *stop)
+{
+	uint64_t start = now_ns(CLOCK_MONOTONIC);
+	uint64_t stats_every = (uint64_t)(lc->cfg.stats_interval_ms ? lc->cfg.stats_interval_ms :
+								       100) * 1000000ull;
+	uint32_t reason = PR_END_STOPPED;
+	int error = 0, ret;
+
+	lc->stop = stop;
+	lc->last_stats_ns = start;
+	ret = announce_ifaces(lc);
+	if (ret) {
+		reason = PR_END_ERROR;
+		error = ret;
+		goto out;
+	}
+	pr_ring_prod_publish(&lc->prod);
+	for (;;) {
+		uint64_t mono;
+		int n;
+
+		if (atomic_load_explicit(stop, memory_order_relaxed)) {
+			reason = PR_END_STOPPED;
+			break;
+		}
+		n = lc->ops->rx_burst(lc->rx, lc->pkts, PR_BURST);
+		mono = now_ns(CLOCK_MONOTONIC);
+		if (unlikely(n < 0)) {
+			if (n == PR_RX_EOF) {
+				reason = PR_END_EOF;
+			} else {
+				reason = PR_END_ERROR;
+				error = n;
+				snprintf(lc->end_msg, sizeof(lc->end_msg), "%s",
+					 lc->ops->errmsg(lc->rx));
+			}
+			break;
+		}
+		if (n > 0) {
+			bool more;
+
+			/* An offline pcapng may declare interfaces between packets. */
+			if (unlikely(lc->ops->iface_count(lc->rx) != lc->n_ifaces)) {
+				ret = announce_ifaces(lc);
+				if (ret) {
+					lc->ops->release_burst(lc->rx, lc->pkts, (uint16_t)n);
+					reason = PR_END_ERROR;
+					error = ret;
+					break;
+				}
+			}
+			more = process_burst(lc, (uint16_t)n, now_ns(CLOCK_REALTIME));
+			lc->ops->release_burst(lc->rx, lc->pkts, (uint16_t)n);
+			pr_flow_expire(lc->flows,
+				       lc->offline ? lc->last_pkt_ts : now_ns(CLOCK_REALTIME),
+				       EXPIRE_SCAN, emit_flow, lc);
+			pr_ring_prod_publish(&lc->prod);
+			if (!more) {
+				reason = PR_END_COUNT;
+				break;
+			}
+		} else {
+			int fd = lc->ops->wait_fd ? lc->ops->wait_fd(lc->rx) : -1;
+
+			pr_flow_expire(lc->flows, now_ns(CLOCK_REALTIME), EXPIRE_SCAN, emit_flow,
+				       lc);
+			pr_ring_prod_publish(&lc->prod);
+			if (fd >= 0) {
+				struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+				poll(&pfd, 1, 20);
+			}
+		}
+		if (lc->cfg.duration_ns && mono - start >= lc->cfg.duration_ns) {
+			reason = PR_END_DURATION;
+			break;
+		}
+		if (mono - lc->last_stats_ns >= stats_every) {
+			lc->last_stats_ns = mono;
+			emit_stats(lc, false);
+			pr_ring_prod_publish(&lc->prod);
+		}
+	}
+out:
+	finish(lc, reason, error);
+	return (int)reason;
+}

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The capture backend interface: one const ops table per backend (pcap
+ * today; afxdp and dpdk register too and, when compiled out, fail at open
+ * with a clear "built without ..." error). The lcore loop calls it once per
+ * burst, never once per packet. A backend instance belongs to the core
+ * that opened it.
+ */
+#ifndef PR_RX_H
+#define PR_RX_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pr_record.h"
+
+#define PR_BURST 32
+
+/* A received packet. data stays valid until release_burst() for it. */
+struct pr_rx_pkt {
+	const uint8_t *data;
+	uint32_t cap_len;
+	uint32_t wire_len;
+	uint64_t ts_ns; /* 0: the loop stamps it with the burst time */
+	uint16_t iface;
+};
+
+/* A packet to send (replay). */
+struct pr_tx_pkt {
+	const uint8_t *data;
+	uint32_t len;
+};
+
+struct pr_rx_cfg {
+	const char *interface; /* live capture or transmit interface, or NULL */
+	const char *read_path; /* capture file ("-" = stdin), or NULL */
+	uint32_t snaplen;
+	bool promisc;
+	uint32_t buffer_size; /* kernel buffer, bytes */
+	uint16_t queue;
+	bool tx_only; /* open for transmission only (replay) */
+};
+
+struct pr_rx_stats {
+	uint64_t kernel_drops; /* lost before the backend saw them */
+	uint64_t iface_drops; /* lost by the interface/driver */
+};
+
+struct pr_rx_iface {
+	uint32_t linktype;
+	uint32_t snaplen;
+	uint8_t tsresol;
+	char name[PR_IFACE_NAME_MAX];
+	char description[PR_IFACE_DESC_MAX];
+};
+
+struct pr_rx;
+
+/* rx_burst() returns this at the end of an offline source. */
+#define PR_RX_EOF (-ENODATA)
+
+struct pr_rx_ops {
+	const char *name;
+	/* 0 or -errno; on failure err holds a sentence naming what failed. */
+	int (*open)(const struct pr_rx_cfg *cfg, struct pr_rx **out, char *err, size_t errlen);
+	/* Packets received (0..max), PR_RX_EOF, or -errno (then errmsg()). */
+	int (*rx_burst)(struct pr_rx *rx, struct pr_rx_pkt *pkts, uint16_t max);
+	void (*release_burst)(struct pr_rx *rx, struct pr_rx_pkt *pkts, uint16_t n);
+	int (*stats)(struct pr_rx *rx, struct pr_rx_stats *out);
+	/* Interfaces known so far (an offline pcapng may add more while read). */
+	uint32_t (*iface_count)(struct pr_rx *rx);
+	int (*iface_get)(struct pr_rx *rx, uint32_t idx, struct pr_rx_iface *out);
+	/* Packets sent (0..n) or -errno. */
+	int (*tx_burst)(struct pr_rx *rx, const struct pr_tx_pkt *pkts, uint16_t n);
+	/* A descriptor to poll() on while idle, or -1 (busy polling only). */
+	int (*wait_fd)(struct pr_rx *rx);
+	/* True when the source is a file: never drop, wait for ring room instead. */
+	bool (*is_offline)(struct pr_rx *rx);
+	const char *(*errmsg)(struct pr_rx *rx);
+	void (*close)(struct pr_rx *rx); /* NULL is a no-op */
+};
+
+/*
+ * Find a backend by name ("pcap", "afxdp", "dpdk"). NULL if the name is
+ * unknown. A known backend that is compiled out is returned too: its
+ * open() fails with -ENOTSUP and says how to build it in.
+ */
+const struct pr_rx_ops *pr_rx_ops_find(const char *name);
+/* Names of all registered backends, NULL-terminated. */
+const char *const *pr_rx_ops_names(void);
+
+extern const struct pr_rx_ops pr_rx_pcap_ops;
+
+#endif /* PR_RX_H */

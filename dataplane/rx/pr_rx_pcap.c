@@ -1,0 +1,280 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The libpcap backend: live capture and transmission through libpcap on
+ * any interface, and offline reading of pcap/pcapng files through our own
+ * reader (pr_capfile), which keeps pcapng interfaces, nanosecond
+ * timestamps, and names the offset of any damage. Live packets are copied
+ * from libpcap's buffer into a per-instance staging area (libpcap reuses its
+ * buffer on the next call); file packets point straight into the mapped
+ * file. Owned and called by one dataplane core.
+ */
+#define PR_LOG_MODULE "rx.pcap"
+
+#include <errno.h>
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pr_capfile.h"
+#include "pr_log.h"
+#include "pr_rx.h"
+
+struct pr_rx {
+	pcap_t *pcap; /* live or tx; NULL for files */
+	struct pr_capfile *cf; /* offline; NULL for live */
+	struct pr_rx_iface live_iface;
+	uint8_t *staging; /* PR_BURST * snaplen bytes, live only */
+	uint32_t snaplen;
+	struct pr_rx_pkt *cb_pkts; /* pcap_dispatch callback state */
+	uint16_t cb_n;
+	char errbuf[PCAP_ERRBUF_SIZE + 512];
+};
+
+static void live_cb(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
+{
+	struct pr_rx *rx = (struct pr_rx *)user;
+	struct pr_rx_pkt *p = &rx->cb_pkts[rx->cb_n];
+	uint8_t *dst = rx->staging + (size_t)rx->cb_n * rx->snaplen;
+	uint32_t len = h->caplen < rx->snaplen ? h->caplen : rx->snaplen;
+
+	memcpy(dst, bytes, len);
+	p->data = dst;
+	p->cap_len = len;
+	p->wire_len = h->len > len ? h->len : len;
+	/* Opened with nanosecond precision: tv_usec holds nanoseconds. */
+	p->ts_ns = (uint64_t)h->ts.tv_sec * 1000000000ull + (uint64_t)h->ts.tv_usec;
+	p->iface = 0;
+	rx->cb_n++;
+}
+
+static int open_live(const struct pr_rx_cfg *cfg, struct pr_rx *rx, char *err, size_t errlen)
+{
+	char ebuf[PCAP_ERRBUF_SIZE] = "";
+	int rc;
+
+	rx->pcap = pcap_create(cfg->interface, ebuf);
+	if (!rx->pcap) {
+		snprintf(err, errlen, "interface %s: %s", cfg->interface, ebuf);
+		return -ENODEV;
+	}
+	if (!cfg->tx_only) {
+		pcap_set_snaplen(rx->pcap, (int)cfg->snaplen);
+		pcap_set_promisc(rx->pcap, cfg->promisc);
+		pcap_set_buffer_size(rx->pcap, (int)cfg->buffer_size);
+		/* Short timeout: the loop polls between bursts and must see stop requests. */
+		pcap_set_timeout(rx->pcap, 50);
+		pcap_set_immediate_mode(rx->pcap, 0);
+		pcap_set_tstamp_precision(rx->pcap, PCAP_TSTAMP_PRECISION_NANO);
+	}
+	rc = pcap_activate(rx->pcap);
+	if (rc < 0) {
+		int err_code = rc == PCAP_ERROR_PERM_DENIED ? -EPERM :
+			       rc == PCAP_ERROR_NO_SUCH_DEVICE ? -ENODEV :
+								  -EIO;
+
+		snprintf(err, errlen, "interface %s: %s%s%s", cfg->interface,
+			 pcap_statustostr(rc), pcap_geterr(rx->pcap)[0] ? ": " : "",
+			 pcap_geterr(rx->pcap));
+		return err_code;
+	}
+	if (rc > 0)
+		PR_WARN("interface %s: %s: %s", cfg->interface, pcap_statustostr(rc),
+			pcap_geterr(rx->pcap));
+	snprintf(rx->live_iface.name, sizeof(rx->live_iface.name), "%s", cfg->interface);
+	if (cfg->tx_only)
+		return 0;
+	if (pcap_setnonblock(rx->pcap, 1, ebuf) < 0) {
+		snprintf(err, errlen, "interface %s: set non-blocking: %s", cfg->interface, ebuf);
+		return -EIO;
+	}
+	rx->snaplen = cfg->snaplen;
+	rx->staging = malloc((size_t)PR_BURST * cfg->snaplen);
+	if (!rx->staging) {
+		snprintf(err, errlen, "interface %s: staging buffer: %s", cfg->interface,
+			 strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	rx->live_iface.linktype = (uint32_t)pcap_datalink(rx->pcap);
+	rx->live_iface.snaplen = cfg->snaplen;
+	rx->live_iface.tsresol =
+		pcap_get_tstamp_precision(rx->pcap) == PCAP_TSTAMP_PRECISION_NANO ? 9 : 6;
+	return 0;
+}
+
+static int pcap_be_open(const struct pr_rx_cfg *cfg, struct pr_rx **out, char *err, size_t errlen)
+{
+	struct pr_rx *rx;
+	int ret;
+
+	*out = NULL;
+	if (!!cfg->interface == !!cfg->read_path) {
+		snprintf(err, errlen, "give exactly one of an interface or a capture file");
+		return -EINVAL;
+	}
+	rx = calloc(1, sizeof(*rx));
+	if (!rx) {
+		snprintf(err, errlen, "%s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	if (cfg->read_path) {
+		ret = pr_capfile_open_path(cfg->read_path, &rx->cf);
+		if (ret) {
+			snprintf(err, errlen, "%s", pr_capfile_open_error());
+			goto err_free;
+		}
+	} else {
+		ret = open_live(cfg, rx, err, errlen);
+		if (ret)
+			goto err_free;
+	}
+	*out = rx;
+	return 0;
+err_free:
+	if (rx->pcap)
+		pcap_close(rx->pcap);
+	free(rx->staging);
+	free(rx);
+	return ret;
+}
+
+static int pcap_be_rx_burst(struct pr_rx *rx, struct pr_rx_pkt *pkts, uint16_t max)
+{
+	int n, rc;
+
+	if (rx->cf) {
+		struct pr_capfile_pkt cp;
+
+		for (n = 0; n < max; n++) {
+			rc = pr_capfile_next(rx->cf, &cp);
+			if (rc <= 0) {
+				if (n)
+					break; /* hand out what we have; the next call reports */
+				return rc == 0 ? PR_RX_EOF : rc;
+			}
+			pkts[n].data = cp.data;
+			pkts[n].cap_len = cp.cap_len;
+			pkts[n].wire_len = cp.wire_len;
+			pkts[n].ts_ns = cp.ts_ns;
+			pkts[n].iface = (uint16_t)cp.iface;
+		}
+		return n;
+	}
+	rx->cb_pkts = pkts;
+	rx->cb_n = 0;
+	rc = pcap_dispatch(rx->pcap, max, live_cb, (u_char *)rx);
+	if (rc == PCAP_ERROR) {
+		snprintf(rx->errbuf, sizeof(rx->errbuf), "interface %s: %s", rx->live_iface.name,
+			 pcap_geterr(rx->pcap));
+		return -EIO;
+	}
+	return rx->cb_n;
+}
+
+static void pcap_be_release_burst(struct pr_rx *rx, struct pr_rx_pkt *pkts, uint16_t n)
+{
+	/* File packets live in the mapping and live ones in staging: nothing to free. */
+	(void)rx;
+	(void)pkts;
+	(void)n;
+}
+
+static int pcap_be_stats(struct pr_rx *rx, struct pr_rx_stats *out)
+{
+	struct pcap_stat ps;
+
+	memset(out, 0, sizeof(*out));
+	if (!rx->pcap)
+		return 0;
+	if (pcap_stats(rx->pcap, &ps) < 0)
+		return -EIO;
+	out->kernel_drops = ps.ps_drop;
+	out->iface_drops = ps.ps_ifdrop;
+	return 0;
+}
+
+static uint32_t pcap_be_iface_count(struct pr_rx *rx)
+{
+	return rx->cf ? pr_capfile_iface_count(rx->cf) : 1;
+}
+
+static int pcap_be_iface_get(struct pr_rx *rx, uint32_t idx, struct pr_rx_iface *out)
+{
+	const struct pr_capfile_iface *ci;
+
+	if (!rx->cf) {
+		if (idx)
+			return -ENOENT;
+		*out = rx->live_iface;
+		return 0;
+	}
+	ci = pr_capfile_iface(rx->cf, idx);
+	if (!ci)
+		return -ENOENT;
+	memset(out, 0, sizeof(*out));
+	out->linktype = ci->linktype;
+	out->snaplen = ci->snaplen;
+	out->tsresol = ci->tsresol;
+	snprintf(out->name, sizeof(out->name), "%s", ci->name);
+	snprintf(out->description, sizeof(out->description), "%s", ci->description);
+	return 0;
+}
+
+static int pcap_be_tx_burst(struct pr_rx *rx, const struct pr_tx_pkt *pkts, uint16_t n)
+{
+	uint16_t i;
+
+	if (!rx->pcap)
+		return -ENOTSUP;
+	for (i = 0; i < n; i++) {
+		if (pcap_inject(rx->pcap, pkts[i].data, pkts[i].len) < 0) {
+			snprintf(rx->errbuf, sizeof(rx->errbuf), "interface %s: send: %s",
+				 rx->live_iface.name, pcap_geterr(rx->pcap));
+			return i ? i : -EIO;
+		}
+	}
+	return i;
+}
+
+static int pcap_be_wait_fd(struct pr_rx *rx)
+{
+	return rx->pcap ? pcap_get_selectable_fd(rx->pcap) : -1;
+}
+
+static bool pcap_be_is_offline(struct pr_rx *rx)
+{
+	return rx->cf != NULL;
+}
+
+static const char *pcap_be_errmsg(struct pr_rx *rx)
+{
+	if (rx->cf)
+		return pr_capfile_errmsg(rx->cf);
+	return rx->errbuf;
+}
+
+static void pcap_be_close(struct pr_rx *rx)
+{
+	if (!rx)
+		return;
+	if (rx->pcap)
+		pcap_close(rx->pcap);
+	pr_capfile_close(rx->cf);
+	free(rx->staging);
+	free(rx);
+}
+
+const struct pr_rx_ops pr_rx_pcap_ops = {
+	.name = "pcap",
+	.open = pcap_be_open,
+	.rx_burst = pcap_be_rx_burst,
+	.release_burst = pcap_be_release_burst,
+	.stats = pcap_be_stats,
+	.iface_count = pcap_be_iface_count,
+	.iface_get = pcap_be_iface_get,
+	.tx_burst = pcap_be_tx_burst,
+	.wait_fd = pcap_be_wait_fd,
+	.is_offline = pcap_be_is_offline,
+	.errmsg = pcap_be_errmsg,
+	.close = pcap_be_close,
+};
