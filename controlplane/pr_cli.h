@@ -120,5 +120,6 @@ int pr_cmd_replay(int argc, char **argv);
 int pr_cmd_list_interfaces(int argc, char **argv);
 int pr_cmd_generate(int argc, char **argv);
 int pr_cmd_demo(int argc, char **argv);
+int pr_cmd_config(int argc, char **argv);
 
 #endif /* PR_CLI_H */

@@ -26,6 +26,7 @@ static const struct command commands[] = {
 	{ "list-interfaces", pr_cmd_list_interfaces, "list the interfaces to capture from" },
 	{ "generate", pr_cmd_generate, "write a synthetic capture of mixed traffic" },
 	{ "demo", pr_cmd_demo, "run the whole path on generated traffic (no network needed)" },
+	{ "config", pr_cmd_config, "check a configuration file and print every key in effect" },
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Install every Debian 12 package packetrecorderd needs to build, test,
+# fuzz and benchmark. Idempotent and non-interactive. Runs apt-get as root
+# (through sudo when started by another user).
+set -euo pipefail
+
+packages=(
+	# build
+	build-essential cmake pkg-config
+	libpcap-dev libsqlcipher-dev libssl-dev
+	# tests, fuzzing, formatting
+	libcmocka-dev clang llvm libclang-rt-14-dev clang-format python3
+	# peers and oracles used by tests and benchmarks
+	sqlcipher tcpdump tshark iproute2 procps
+)
+
+as_root=()
+if [ "$(id -u)" -ne 0 ]; then
+	if command -v sudo >/dev/null 2>&1; then
+		as_root=(sudo)
+	else
+		echo "install-deps: run as root (or install sudo)" >&2
+		exit 1
+	fi
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing+=("$p")
+	fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "install-deps: all ${#packages[@]} packages are installed"
+	exit 0
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+# tshark asks whether non-root users may capture; the default (no) is fine.
+echo "wireshark-common wireshark-common/install-setuid boolean false" |
+	"${as_root[@]}" debconf-set-selections 2>/dev/null || true
+"${as_root[@]}" apt-get update -qq
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	"${missing[@]}"
+echo "install-deps: done"

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Build and run every test: the release build, the whole suite again under
+# AddressSanitizer + UndefinedBehaviorSanitizer, and each libFuzzer target
+# for a short run. Privileged tests (label "privileged": network namespaces,
+# veth) run when this runs as root and skip, saying so, otherwise. Tests
+# that read ../shared/corpus skip when it is absent.
+#
+#   scripts/test.sh                 everything
+#   PR_TEST_STAGES="release" scripts/test.sh      only some stages
+#   PR_FUZZ_SECONDS=30              seconds per fuzz target (default 30)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+stages=${PR_TEST_STAGES:-"release asan fuzz"}
+fuzz_seconds=${PR_FUZZ_SECONDS:-30}
+jobs=$(nproc)
+failed=0
+
+run_ctest() {
+	local preset=$1
+	echo "=== ${preset}: configure and build"
+	cmake --preset "$preset" >/dev/null
+	cmake --build --preset "$preset" -j"$jobs"
+	echo "=== ${preset}: ctest"
+	if ! ctest --test-dir "build/${preset}" --output-on-failure -j"$jobs" --timeout 1500; then
+		failed=1
+	fi
+}
+
+for stage in $stages; do
+	case "$stage" in
+	release | asan)
+		run_ctest "$stage"
+		;;
+	fuzz)
+		echo "=== fuzz: configure and build (clang, libFuzzer)"
+		cmake --preset fuzz >/dev/null
+		cmake --build --preset fuzz -j"$jobs"
+		for f in build/fuzz/tests/fuzz/fuzz_*; do
+			case "$f" in *_replay) continue ;; esac
+			[ -x "$f" ] || continue
+			name=$(basename "$f")
+			corpus=$(mktemp -d)
+			# Seeds: our fixtures and the target's own seeds (copied: libFuzzer writes
+			# new inputs into the first corpus directory).
+			cp tests/pcaps/*.pcap* "$corpus"/ 2>/dev/null || true
+			cp tests/fuzz/seeds/"$name"/* "$corpus"/ 2>/dev/null || true
+			echo "--- ${name}: ${fuzz_seconds} s"
+			if ! "$f" -max_total_time="$fuzz_seconds" -rss_limit_mb=4096 -print_final_stats=1 \
+				"$corpus" >"build/fuzz/${name}.log" 2>&1; then
+				echo "FAILED: ${name}; last lines of build/fuzz/${name}.log:"
+				tail -n 40 "build/fuzz/${name}.log"
+				failed=1
+			else
+				grep -E "stat::number_of_executed_units|Done" "build/fuzz/${name}.log" | tail -n 2
+			fi
+			rm -rf "$corpus"
+		done
+		;;
+	*)
+		echo "unknown stage: $stage" >&2
+		exit 2
+		;;
+	esac
+done
+
+if [ "$failed" -ne 0 ]; then
+	echo "scripts/test.sh: FAILED"
+	exit 1
+fi
+echo "scripts/test.sh: all stages passed ($stages)"
