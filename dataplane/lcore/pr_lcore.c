@@ -448,8 +448,10 @@ int pr_lcore_run(struct pr_lcore *lc, atomic_bool *stop)
 		} else {
 			int fd = lc->ops->wait_fd ? lc->ops->wait_fd(lc->rx) : -1;
 
-			pr_flow_expire(lc->flows, now_ns(CLOCK_REALTIME), EXPIRE_SCAN, emit_flow,
-				       lc);
+			/* Offline time is the capture clock: the wall clock would end every flow. */
+			pr_flow_expire(lc->flows,
+				       lc->offline ? lc->last_pkt_ts : now_ns(CLOCK_REALTIME),
+				       EXPIRE_SCAN, emit_flow, lc);
 			pr_ring_prod_publish(&lc->prod);
 			if (fd >= 0) {
 				struct pollfd pfd = { .fd = fd, .events = POLLIN };
