@@ -1,0 +1,1158 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Unit tests of the SQLCipher packet store (storage/pr_store.c): a full
+ * session written and read back exactly with a passphrase and with a raw
+ * key; every way to open a file with the wrong key, no key, or a file
+ * that is not ours, each leaving the file byte for byte unchanged; that
+ * packet bytes never reach an encrypted file in clear; recovery of a
+ * session whose writer was killed; damaged blocks; and, where a tmpfs can
+ * be mounted in a private mount namespace, a full disk. The group setup
+ * creates a temporary directory that the teardown removes.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlcipher/sqlite3.h>
+
+#include "pr_store.h"
+
+#define PASSPHRASE "correct horse battery staple"
+#define RAW_KEY "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+#define MARKER "PRMARKER-payload-7f3a9c"
+#define NPKTS 1000u
+
+struct fixture {
+	char dir[256];
+};
+
+static struct fixture fx;
+
+static void path_in(char *buf, size_t len, const char *name)
+{
+	snprintf(buf, len, "%s/%s", fx.dir, name);
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static int group_setup(void **state)
+{
+	(void)state;
+	snprintf(fx.dir, sizeof(fx.dir), "/tmp/test_pr_store.XXXXXX");
+	return mkdtemp(fx.dir) ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	return nftw(fx.dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static uint8_t *read_all(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t *buf = NULL;
+	long n;
+
+	*len = 0;
+	if (!f)
+		return NULL;
+	if (!fseek(f, 0, SEEK_END) && (n = ftell(f)) >= 0 && !fseek(f, 0, SEEK_SET)) {
+		buf = malloc(n ? (size_t)n : 1);
+		if (buf && fread(buf, 1, (size_t)n, f) == (size_t)n)
+			*len = (size_t)n;
+	}
+	fclose(f);
+	return buf;
+}
+
+static bool file_exists(const char *path)
+{
+	struct stat sb;
+
+	return !stat(path, &sb);
+}
+
+static bool file_contains(const char *path, const char *needle)
+{
+	size_t len, nl = strlen(needle);
+	uint8_t *buf = read_all(path, &len);
+	bool found = false;
+
+	for (size_t i = 0; buf && i + nl <= len && !found; i++)
+		found = !memcmp(buf + i, needle, nl);
+	free(buf);
+	return found;
+}
+
+static bool file_exists_suffix(const char *path, const char *suffix)
+{
+	char side[512];
+
+	snprintf(side, sizeof(side), "%s%s", path, suffix);
+	return file_exists(side);
+}
+
+/* The file and its WAL as they are now, to compare after a failed open. */
+struct snapshot {
+	uint8_t *db;
+	size_t db_len;
+	bool wal, shm;
+};
+
+static void snap_take(const char *path, struct snapshot *s)
+{
+	char side[512];
+
+	s->db = read_all(path, &s->db_len);
+	assert_non_null(s->db);
+	snprintf(side, sizeof(side), "%s-wal", path);
+	s->wal = file_exists(side);
+	snprintf(side, sizeof(side), "%s-shm", path);
+	s->shm = file_exists(side);
+}
+
+static void snap_assert_same(const char *path, struct snapshot *s)
+{
+	struct snapshot now;
+
+	snap_take(path, &now);
+	assert_int_equal(now.db_len, s->db_len);
+	assert_memory_equal(now.db, s->db, s->db_len);
+	assert_int_equal(now.wal, s->wal);
+	assert_int_equal(now.shm, s->shm);
+	free(now.db);
+	free(s->db);
+	s->db = NULL;
+}
+
+static int open_store(const char *path, const char *key, bool create, bool readonly,
+		      struct pr_store **st)
+{
+	struct pr_store_cfg cfg = {
+		.path = path,
+		.key = key,
+		.create = create,
+		.readonly = readonly,
+	};
+
+	return pr_store_open(&cfg, st);
+}
+
+/* The deterministic packet i of the test session. */
+static uint32_t pkt_cap_len(uint32_t i)
+{
+	if (i == 500)
+		return 65535;
+	if (i % 100 == 7)
+		return 0;
+	return 60 + (i * 37) % 1454;
+}
+
+static void pkt_make(uint32_t i, uint8_t *buf, struct pr_block_pkt *pkt)
+{
+	uint32_t cl = pkt_cap_len(i);
+
+	for (uint32_t j = 0; j < cl; j++)
+		buf[j] = (uint8_t)(i * 13 + j);
+	if (cl >= sizeof(MARKER))
+		memcpy(buf + 20, MARKER, sizeof(MARKER) - 1);
+	pkt->ts_ns = 1700000000000000000ull + (uint64_t)i * 1234567u + 89;
+	pkt->flow_id = i % 3 ? 1000 + i % 3 : 0;
+	pkt->cap_len = cl;
+	pkt->wire_len = cl + (i % 4) * 100;
+	pkt->iface = (uint16_t)(i % 2);
+	pkt->pflags = (uint16_t)(i % 5 == 0 ? 1 : 0);
+	pkt->data = buf;
+}
+
+static void flow_make(int n, struct pr_rec_flow *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->hdr.type = PR_REC_FLOW;
+	f->hdr.len = sizeof(*f);
+	switch (n) {
+	case 0: /* IPv6 TCP, inserted first but second in time */
+		f->flow_id = 1001;
+		f->first_ts_ns = 1700000000000000500ull;
+		f->last_ts_ns = 1700000001000000001ull;
+		f->ip_version = 6;
+		f->ip_proto = 6;
+		inet_pton(AF_INET6, "2001:db8::1", f->src_ip);
+		inet_pton(AF_INET6, "fe80::aa:bbff:fecc:ddee", f->dst_ip);
+		f->src_port = 51514;
+		f->dst_port = 443;
+		f->vlan = 100;
+		f->iface = 1;
+		f->packets[0] = 300;
+		f->packets[1] = 33;
+		f->bytes[0] = 450000;
+		f->bytes[1] = 2112;
+		f->tcp_state = PR_TCP_CLOSED;
+		f->end_reason = PR_FLOW_END_FIN;
+		f->tcp_flags[0] = 0x1b;
+		f->tcp_flags[1] = 0x12;
+		f->app = 7;
+		break;
+	case 1: /* IPv4 UDP, first in time */
+		f->flow_id = 1002;
+		f->first_ts_ns = 1700000000000000089ull;
+		f->last_ts_ns = 1700000000000000090ull;
+		f->ip_version = 4;
+		f->ip_proto = 17;
+		inet_pton(AF_INET, "192.0.2.10", f->src_ip);
+		inet_pton(AF_INET, "198.51.100.255", f->dst_ip);
+		f->src_port = 53;
+		f->dst_port = 40000;
+		f->packets[0] = 1;
+		f->bytes[0] = 80;
+		f->end_reason = PR_FLOW_END_IDLE;
+		break;
+	default: /* same first_ts as flow 0, lower id: ordered before it */
+		f->flow_id = 999;
+		f->first_ts_ns = 1700000000000000500ull;
+		f->last_ts_ns = 1700000000000000500ull;
+		f->ip_version = 4;
+		f->ip_proto = 1;
+		inet_pton(AF_INET, "10.0.0.1", f->src_ip);
+		inet_pton(AF_INET, "10.0.0.2", f->dst_ip);
+		f->src_port = 8 << 8;
+		f->dst_port = 0x1234;
+		f->end_reason = PR_FLOW_END_SHUTDOWN;
+		break;
+	}
+}
+
+static const struct pr_store_iface test_ifaces[2] = {
+	{ .index = 0,
+	  .linktype = 1,
+	  .snaplen = 65535,
+	  .tsresol = 9,
+	  .name = "eth0",
+	  .description = "uplink tap" },
+	{ .index = 1,
+	  .linktype = 113,
+	  .snaplen = 262144,
+	  .tsresol = 6,
+	  .name = "any",
+	  .description = "" },
+};
+
+static const uint64_t test_drops[PR_DROP_REASON_MAX] = { 11, 22, 33, 44, 0 };
+
+/* Write the reference session: 2 interfaces, NPKTS packets over several blocks, 3 flows. */
+static int64_t write_session(const char *path, const char *key)
+{
+	struct pr_session_info info = {
+		.name = "test-session",
+		.source = "eth0",
+		.source_kind = "interface",
+		.filter = "tcp or udp",
+		.start_ts_ns = 1700000000000000001ull,
+		.snaplen = 65535,
+	};
+	uint8_t *buf = malloc(65536);
+	struct pr_store *st = NULL;
+	struct pr_block_pkt pkt;
+	struct pr_rec_flow f;
+	int64_t id = 0;
+
+	assert_non_null(buf);
+	assert_int_equal(open_store(path, key, true, false, &st), 0);
+	assert_int_equal(pr_store_is_encrypted(st), key != NULL);
+	assert_int_equal(pr_store_session_begin(st, &info, &id), 0);
+	assert_true(id > 0);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pr_store_session_add_iface(st, id, &test_ifaces[i]), 0);
+	for (uint32_t i = 0; i < NPKTS; i++) {
+		pkt_make(i, buf, &pkt);
+		assert_int_equal(pr_store_add_packet(st, id, &pkt), 0);
+		/* A commit in mid-block: the next block starts at an odd sequence. */
+		if (i == 600)
+			assert_int_equal(pr_store_commit(st), 0);
+	}
+	for (int n = 0; n < 3; n++) {
+		flow_make(n, &f);
+		assert_int_equal(pr_store_add_flow(st, id, &f), 0);
+	}
+	assert_int_equal(pr_store_session_set_drops(st, id, test_drops), 0);
+	assert_int_equal(pr_store_session_end(st, id, PR_SESSION_COMPLETED, "end of file"), 0);
+	pr_store_close(st);
+	free(buf);
+	return id;
+}
+
+static int iface_cb(void *ctx, const struct pr_store_iface *ifc)
+{
+	int *n = ctx;
+	const struct pr_store_iface *e = &test_ifaces[*n];
+
+	assert_true(*n < 2);
+	assert_int_equal(ifc->index, e->index);
+	assert_int_equal(ifc->linktype, e->linktype);
+	assert_int_equal(ifc->snaplen, e->snaplen);
+	assert_int_equal(ifc->tsresol, e->tsresol);
+	assert_string_equal(ifc->name, e->name);
+	assert_string_equal(ifc->description, e->description);
+	(*n)++;
+	return 0;
+}
+
+static int flow_cb(void *ctx, const struct pr_rec_flow *f)
+{
+	static const int order[3] = { 1, 2, 0 }; /* by first_ts, then flow id */
+	int *n = ctx;
+	struct pr_rec_flow e;
+
+	assert_true(*n < 3);
+	flow_make(order[*n], &e);
+	assert_int_equal(f->hdr.type, PR_REC_FLOW);
+	assert_int_equal(f->flow_id, e.flow_id);
+	assert_int_equal(f->first_ts_ns, e.first_ts_ns);
+	assert_int_equal(f->last_ts_ns, e.last_ts_ns);
+	assert_int_equal(f->ip_version, e.ip_version);
+	assert_int_equal(f->ip_proto, e.ip_proto);
+	assert_memory_equal(f->src_ip, e.src_ip, 16);
+	assert_memory_equal(f->dst_ip, e.dst_ip, 16);
+	assert_int_equal(f->src_port, e.src_port);
+	assert_int_equal(f->dst_port, e.dst_port);
+	assert_int_equal(f->vlan, e.vlan);
+	assert_int_equal(f->iface, e.iface);
+	assert_int_equal(f->packets[0], e.packets[0]);
+	assert_int_equal(f->packets[1], e.packets[1]);
+	assert_int_equal(f->bytes[0], e.bytes[0]);
+	assert_int_equal(f->bytes[1], e.bytes[1]);
+	assert_int_equal(f->tcp_state, e.tcp_state);
+	assert_int_equal(f->end_reason, e.end_reason);
+	assert_int_equal(f->tcp_flags[0], e.tcp_flags[0]);
+	assert_int_equal(f->tcp_flags[1], e.tcp_flags[1]);
+	assert_int_equal(f->app, e.app);
+	(*n)++;
+	return 0;
+}
+
+static int session_count_cb(void *ctx, const struct pr_session_info *s)
+{
+	int *n = ctx;
+
+	assert_true(s->id > 0);
+	(*n)++;
+	return 0;
+}
+
+static void verify_packets(struct pr_store *st, int64_t id, uint32_t count)
+{
+	uint8_t *buf = malloc(65536);
+	struct pr_store_pkt_iter *it = NULL;
+	struct pr_block_pkt got, want;
+	uint32_t n = 0;
+	int rc;
+
+	assert_non_null(buf);
+	assert_int_equal(pr_store_pkt_iter_create(st, id, &it), 0);
+	while ((rc = pr_store_pkt_iter_next(it, &got)) == 1) {
+		assert_true(n < count);
+		pkt_make(n, buf, &want);
+		assert_int_equal(got.ts_ns, want.ts_ns);
+		assert_int_equal(got.flow_id, want.flow_id);
+		assert_int_equal(got.cap_len, want.cap_len);
+		assert_int_equal(got.wire_len, want.wire_len);
+		assert_int_equal(got.iface, want.iface);
+		assert_int_equal(got.pflags, want.pflags);
+		if (want.cap_len)
+			assert_memory_equal(got.data, want.data, want.cap_len);
+		n++;
+	}
+	assert_int_equal(rc, 0);
+	assert_int_equal(n, count);
+	pr_store_pkt_iter_destroy(it);
+	free(buf);
+}
+
+static void expected_counters(uint32_t count, uint64_t *bytes, uint64_t *captured)
+{
+	uint8_t *buf = malloc(65536);
+	struct pr_block_pkt p;
+
+	assert_non_null(buf);
+	*bytes = *captured = 0;
+	for (uint32_t i = 0; i < count; i++) {
+		pkt_make(i, buf, &p);
+		*bytes += p.wire_len;
+		*captured += p.cap_len;
+	}
+	free(buf);
+}
+
+static void verify_session(const char *path, const char *key, int64_t id, bool readonly)
+{
+	struct pr_store *st = NULL;
+	struct pr_session_info s;
+	uint64_t bytes, captured;
+	int n;
+
+	assert_int_equal(open_store(path, key, false, readonly, &st), 0);
+	assert_int_equal(pr_store_session_get(st, id, &s), 0);
+	assert_int_equal(s.id, id);
+	assert_string_equal(s.name, "test-session");
+	assert_string_equal(s.source, "eth0");
+	assert_string_equal(s.source_kind, "interface");
+	assert_string_equal(s.filter, "tcp or udp");
+	assert_int_equal(s.start_ts_ns, 1700000000000000001ull);
+	assert_true(s.end_ts_ns > s.start_ts_ns);
+	assert_int_equal(s.status, PR_SESSION_COMPLETED);
+	assert_string_equal(s.message, "end of file");
+	assert_int_equal(s.packets, NPKTS);
+	expected_counters(NPKTS, &bytes, &captured);
+	assert_int_equal(s.bytes, bytes);
+	assert_int_equal(s.captured_bytes, captured);
+	assert_int_equal(s.first_pkt_ts_ns, 1700000000000000089ull);
+	assert_int_equal(s.last_pkt_ts_ns, 1700000000000000089ull + (NPKTS - 1) * 1234567ull);
+	assert_memory_equal(s.drops, test_drops, sizeof(test_drops));
+	assert_int_equal(s.flows, 3);
+	assert_int_equal(s.snaplen, 65535);
+	assert_int_equal(s.writer_pid, getpid());
+
+	n = 0;
+	assert_int_equal(pr_store_ifaces_foreach(st, id, iface_cb, &n), 0);
+	assert_int_equal(n, 2);
+	n = 0;
+	assert_int_equal(pr_store_flows_foreach(st, id, flow_cb, &n), 0);
+	assert_int_equal(n, 3);
+	n = 0;
+	assert_int_equal(pr_store_sessions_foreach(st, session_count_cb, &n), 0);
+	assert_int_equal(n, 1);
+	verify_packets(st, id, NPKTS);
+	pr_store_close(st);
+}
+
+static void test_roundtrip_passphrase(void **state)
+{
+	char path[512];
+	int64_t id;
+
+	(void)state;
+	path_in(path, sizeof(path), "pass.db");
+	id = write_session(path, PASSPHRASE);
+	verify_session(path, PASSPHRASE, id, false);
+	verify_session(path, PASSPHRASE, id, true);
+}
+
+static void test_roundtrip_raw_key(void **state)
+{
+	char path[512];
+	int64_t id;
+
+	(void)state;
+	path_in(path, sizeof(path), "raw.db");
+	id = write_session(path, RAW_KEY);
+	verify_session(path, RAW_KEY, id, true);
+	/* The same key in SQLCipher's literal form opens the same file. */
+	verify_session(path, "x'" RAW_KEY "'", id, true);
+}
+
+static void test_roundtrip_plaintext(void **state)
+{
+	char path[512];
+	int64_t id;
+
+	(void)state;
+	path_in(path, sizeof(path), "plain.db");
+	id = write_session(path, NULL);
+	verify_session(path, NULL, id, false);
+	verify_session(path, "", id, true);
+}
+
+static void expect_open_fails(const char *path, const char *key, int err, const char *msg_part)
+{
+	struct pr_store *st = (struct pr_store *)1;
+	struct snapshot snap;
+
+	snap_take(path, &snap);
+	assert_int_equal(open_store(path, key, false, false, &st), err);
+	assert_null(st);
+	if (!strstr(pr_store_open_error(), msg_part))
+		fail_msg("message \"%s\" lacks \"%s\"", pr_store_open_error(), msg_part);
+	assert_non_null(strstr(pr_store_open_error(), path));
+	assert_int_equal(open_store(path, key, true, false, &st), err);
+	snap_assert_same(path, &snap);
+	/*
+	 * A read-only open fails the same way. It may leave an empty -wal and
+	 * -shm beside a WAL-mode file, as any SQLite reader does (the last
+	 * read-write connection removes them), so only the file is compared.
+	 */
+	snap_take(path, &snap);
+	assert_int_equal(open_store(path, key, false, true, &st), err);
+	snap.wal = file_exists_suffix(path, "-wal");
+	snap.shm = file_exists_suffix(path, "-shm");
+	snap_assert_same(path, &snap);
+}
+
+static void test_wrong_key(void **state)
+{
+	char path[512];
+
+	(void)state;
+	path_in(path, sizeof(path), "pass.db");
+	expect_open_fails(path, "not the passphrase", -EKEYREJECTED, "wrong encryption key");
+	expect_open_fails(path, RAW_KEY, -EKEYREJECTED, "wrong encryption key");
+	path_in(path, sizeof(path), "raw.db");
+	expect_open_fails(path, PASSPHRASE, -EKEYREJECTED, "wrong encryption key");
+	expect_open_fails(path, "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+			  -EKEYREJECTED, "wrong encryption key");
+}
+
+static void test_no_key_on_encrypted(void **state)
+{
+	char path[512];
+
+	(void)state;
+	path_in(path, sizeof(path), "pass.db");
+	expect_open_fails(path, NULL, -EKEYREJECTED, "database is encrypted: give the key");
+	expect_open_fails(path, "", -EKEYREJECTED, "--encryption-key or PACKETRECORDER_DB_KEY");
+}
+
+static void test_key_on_plaintext(void **state)
+{
+	char path[512];
+
+	(void)state;
+	path_in(path, sizeof(path), "plain.db");
+	expect_open_fails(path, PASSPHRASE, -EKEYREJECTED,
+			  "database is not encrypted, but a key was given");
+}
+
+static void test_missing_file(void **state)
+{
+	struct pr_store *st = NULL;
+	char path[512];
+
+	(void)state;
+	path_in(path, sizeof(path), "nonexistent.db");
+	assert_int_equal(open_store(path, NULL, false, false, &st), -ENOENT);
+	assert_non_null(strstr(pr_store_open_error(), "no such database"));
+	assert_int_equal(open_store(path, PASSPHRASE, false, true, &st), -ENOENT);
+	assert_int_equal(open_store(path, NULL, true, true, &st), -ENOENT);
+	assert_false(file_exists(path));
+}
+
+static void test_marker_only_in_plaintext(void **state)
+{
+	const char *names[3] = { "pass.db", "raw.db", "plain.db" };
+	char path[512], wal[520];
+
+	(void)state;
+	for (int i = 0; i < 3; i++) {
+		path_in(path, sizeof(path), names[i]);
+		snprintf(wal, sizeof(wal), "%s-wal", path);
+		assert_int_equal(file_contains(path, MARKER), i == 2);
+		assert_false(file_contains(wal, MARKER));
+	}
+}
+
+/* The same check while a writer holds committed data in its WAL. */
+static void test_marker_in_open_wal(void **state)
+{
+	struct pr_session_info info = { .name = "wal" };
+	uint8_t *buf = malloc(65536);
+	struct pr_block_pkt pkt;
+	struct pr_store *st[2] = { NULL, NULL };
+	const char *keys[2] = { RAW_KEY, NULL };
+	char path[2][512], wal[520];
+	int64_t id;
+
+	(void)state;
+	assert_non_null(buf);
+	path_in(path[0], sizeof(path[0]), "wal-enc.db");
+	path_in(path[1], sizeof(path[1]), "wal-plain.db");
+	for (int k = 0; k < 2; k++) {
+		assert_int_equal(open_store(path[k], keys[k], true, false, &st[k]), 0);
+		assert_int_equal(pr_store_session_begin(st[k], &info, &id), 0);
+		for (uint32_t i = 0; i < 300; i++) {
+			pkt_make(i, buf, &pkt);
+			assert_int_equal(pr_store_add_packet(st[k], id, &pkt), 0);
+		}
+		assert_int_equal(pr_store_commit(st[k]), 0);
+		snprintf(wal, sizeof(wal), "%s-wal", path[k]);
+		assert_true(file_exists(wal));
+		assert_int_equal(file_contains(wal, MARKER) || file_contains(path[k], MARKER),
+				 k == 1);
+	}
+	pr_store_close(st[0]);
+	pr_store_close(st[1]);
+	free(buf);
+}
+
+static void test_missing_session(void **state)
+{
+	struct pr_store_pkt_iter *it = (struct pr_store_pkt_iter *)1;
+	struct pr_session_info s;
+	struct pr_store *st = NULL;
+	struct pr_block_pkt pkt = { 0 };
+	char path[512];
+
+	(void)state;
+	path_in(path, sizeof(path), "raw.db");
+	assert_int_equal(open_store(path, RAW_KEY, false, false, &st), 0);
+	assert_int_equal(pr_store_session_get(st, 424242, &s), -ENOENT);
+	assert_int_equal(pr_store_pkt_iter_create(st, 424242, &it), -ENOENT);
+	assert_null(it);
+	assert_int_equal(pr_store_add_packet(st, 424242, &pkt), -ENOENT);
+	assert_int_equal(pr_store_session_end(st, 424242, PR_SESSION_COMPLETED, ""), -ENOENT);
+	assert_non_null(strstr(pr_store_errmsg(st), "424242"));
+	pr_store_close(st);
+}
+
+static void test_readonly_refuses_writes(void **state)
+{
+	struct pr_session_info info = { .name = "x" };
+	struct pr_store *st = NULL;
+	char path[512];
+	int64_t id;
+
+	(void)state;
+	path_in(path, sizeof(path), "plain.db");
+	assert_int_equal(open_store(path, NULL, false, true, &st), 0);
+	assert_int_equal(pr_store_session_begin(st, &info, &id), -EROFS);
+	assert_int_equal(pr_store_recover(st), -EROFS);
+	assert_int_equal(pr_store_commit(st), 0);
+	pr_store_close(st);
+}
+
+static void write_file(const char *path, const void *data, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(data, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+}
+
+static void test_not_a_database(void **state)
+{
+	static const char text[] = "this is a text file, not a database\n";
+	uint8_t rnd[8192];
+	char path[512];
+	uint32_t x = 0x12345678;
+	struct pr_store *st = NULL;
+	int err;
+
+	(void)state;
+	path_in(path, sizeof(path), "text.txt");
+	write_file(path, text, sizeof(text) - 1);
+	expect_open_fails(path, NULL, -EBADMSG, "not a database");
+	expect_open_fails(path, PASSPHRASE, -EBADMSG, "not a database");
+
+	/* Random whole pages look exactly like an encrypted file. */
+	for (size_t i = 0; i < sizeof(rnd); i++) {
+		x = x * 1103515245u + 12345u;
+		rnd[i] = (uint8_t)(x >> 16);
+	}
+	path_in(path, sizeof(path), "random.bin");
+	write_file(path, rnd, sizeof(rnd));
+	expect_open_fails(path, NULL, -EKEYREJECTED, "database is encrypted");
+	expect_open_fails(path, PASSPHRASE, -EKEYREJECTED,
+			  "wrong encryption key, or not a database");
+
+	/* An empty file is only initialised when asked to create. */
+	path_in(path, sizeof(path), "empty.db");
+	write_file(path, "", 0);
+	assert_int_equal(open_store(path, NULL, false, false, &st), -EBADMSG);
+	assert_non_null(strstr(pr_store_open_error(), "empty file"));
+	assert_int_equal(open_store(path, NULL, true, true, &st), -EBADMSG);
+	err = open_store(path, NULL, true, false, &st);
+	assert_int_equal(err, 0);
+	pr_store_close(st);
+}
+
+/* A SQLite database of some other program: ours to refuse, not to migrate. */
+static void test_foreign_sqlite(void **state)
+{
+	char path[512];
+	sqlite3 *db;
+
+	(void)state;
+	path_in(path, sizeof(path), "foreign.db");
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "CREATE TABLE notes(x); INSERT INTO notes VALUES(1)",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	expect_open_fails(path, NULL, -EBADMSG, "not a packetrecorder database");
+}
+
+static void test_newer_schema(void **state)
+{
+	struct pr_store *st = NULL;
+	char path[512];
+	sqlite3 *db;
+
+	(void)state;
+	path_in(path, sizeof(path), "newer.db");
+	assert_int_equal(open_store(path, NULL, true, false, &st), 0);
+	pr_store_close(st);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	expect_open_fails(path, NULL, -EBADMSG, "created by a newer packetrecorder (schema 99)");
+}
+
+static int64_t *mmap_shared_id(void)
+{
+	void *p = mmap(NULL, sizeof(int64_t), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+		       -1, 0);
+
+	assert_true(p != MAP_FAILED);
+	memset(p, 0, sizeof(int64_t));
+	return p;
+}
+
+static void munmap_shared_id(int64_t *p)
+{
+	munmap(p, sizeof(*p));
+}
+
+/* Recovery: a child commits 250 packets, adds 120 more and is killed. */
+#define CHILD_COMMITTED 250u
+#define CHILD_EXTRA 120u
+
+static void child_write_and_die(const char *path, int64_t *id_out)
+{
+	struct pr_store_cfg cfg = {
+		.path = path,
+		.key = RAW_KEY,
+		.create = true,
+		.block_max_packets = 100,
+	};
+	struct pr_session_info info = { .name = "killed", .source_kind = "interface" };
+	uint8_t *buf = malloc(65536);
+	struct pr_store *st = NULL;
+	struct pr_block_pkt pkt;
+	struct pr_rec_flow f;
+	int64_t id;
+
+	if (!buf || pr_store_open(&cfg, &st) || pr_store_session_begin(st, &info, &id))
+		_exit(2);
+	*id_out = id;
+	for (uint32_t i = 0; i < CHILD_COMMITTED + CHILD_EXTRA; i++) {
+		pkt_make(i, buf, &pkt);
+		if (pr_store_add_packet(st, id, &pkt))
+			_exit(3);
+		if (i + 1 == CHILD_COMMITTED) {
+			flow_make(1, &f);
+			if (pr_store_add_flow(st, id, &f) || pr_store_commit(st))
+				_exit(4);
+		}
+	}
+	flow_make(0, &f);
+	if (pr_store_add_flow(st, id, &f))
+		_exit(5);
+	/* Two more blocks are in the open transaction: they must not survive. */
+	kill(getpid(), SIGKILL);
+	_exit(6);
+}
+
+static void test_recover_killed_writer(void **state)
+{
+	int64_t *shared_id;
+	struct pr_session_info s;
+	struct pr_store *st = NULL;
+	uint64_t bytes, captured;
+	char path[512];
+	int status;
+	pid_t pid;
+
+	(void)state;
+	path_in(path, sizeof(path), "recover.db");
+	/* The child's session id comes back through a shared anonymous page. */
+	shared_id = mmap_shared_id();
+	pid = fork();
+	assert_true(pid >= 0);
+	if (!pid)
+		child_write_and_die(path, shared_id);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGKILL);
+
+	assert_int_equal(open_store(path, RAW_KEY, false, false, &st), 0);
+	assert_int_equal(pr_store_session_get(st, *shared_id, &s), 0);
+	assert_int_equal(s.status, PR_SESSION_RUNNING);
+	assert_int_equal(pr_store_recover(st), 1);
+	assert_int_equal(pr_store_recover(st), 0);
+	assert_int_equal(pr_store_session_get(st, *shared_id, &s), 0);
+	assert_int_equal(s.status, PR_SESSION_INTERRUPTED);
+	assert_string_equal(pr_session_status_name(s.status), "interrupted");
+	assert_int_equal(s.packets, CHILD_COMMITTED);
+	expected_counters(CHILD_COMMITTED, &bytes, &captured);
+	assert_int_equal(s.bytes, bytes);
+	assert_int_equal(s.captured_bytes, captured);
+	assert_int_equal(s.flows, 1);
+	assert_int_equal(s.first_pkt_ts_ns, 1700000000000000089ull);
+	assert_int_equal(s.last_pkt_ts_ns,
+			 1700000000000000089ull + (CHILD_COMMITTED - 1) * 1234567ull);
+	assert_int_equal(s.end_ts_ns, s.last_pkt_ts_ns);
+	assert_non_null(strstr(s.message, "interrupted: the capture process died"));
+	verify_packets(st, *shared_id, CHILD_COMMITTED);
+	pr_store_close(st);
+	munmap_shared_id(shared_id);
+}
+
+/* A running session of this live process is left alone. */
+static void test_recover_skips_live_writer(void **state)
+{
+	struct pr_session_info info = { .name = "live" }, s;
+	struct pr_store *st = NULL, *other = NULL;
+	char path[512];
+	int64_t id;
+
+	(void)state;
+	path_in(path, sizeof(path), "live.db");
+	assert_int_equal(open_store(path, NULL, true, false, &st), 0);
+	assert_int_equal(pr_store_session_begin(st, &info, &id), 0);
+	assert_int_equal(open_store(path, NULL, false, false, &other), 0);
+	assert_int_equal(pr_store_recover(other), 0);
+	assert_int_equal(pr_store_session_get(other, id, &s), 0);
+	assert_int_equal(s.status, PR_SESSION_RUNNING);
+	assert_string_equal(pr_session_status_name(s.status), "running");
+	pr_store_close(other);
+	pr_store_close(st);
+}
+
+/* Two sessions written in alternation keep their own order and counters. */
+static void test_interleaved_sessions(void **state)
+{
+	struct pr_store_cfg cfg = { .create = true, .block_max_packets = 7 };
+	struct pr_session_info info = { .name = "a" }, s;
+	uint8_t *buf = malloc(65536);
+	struct pr_store *st = NULL;
+	struct pr_block_pkt pkt;
+	char path[512];
+	int64_t id[2];
+
+	(void)state;
+	assert_non_null(buf);
+	path_in(path, sizeof(path), "two.db");
+	cfg.path = path;
+	assert_int_equal(pr_store_open(&cfg, &st), 0);
+	assert_int_equal(pr_store_session_begin(st, &info, &id[0]), 0);
+	assert_int_equal(pr_store_session_begin(st, &info, &id[1]), 0);
+	for (uint32_t i = 0; i < 100; i++) {
+		pkt_make(i / 2, buf, &pkt);
+		assert_int_equal(pr_store_add_packet(st, id[i % 2], &pkt), 0);
+	}
+	assert_int_equal(pr_store_commit(st), 0);
+	for (int k = 0; k < 2; k++) {
+		assert_int_equal(pr_store_session_get(st, id[k], &s), 0);
+		assert_int_equal(s.packets, 50);
+		verify_packets(st, id[k], 50);
+	}
+	pr_store_close(st);
+	free(buf);
+}
+
+/*
+ * A reader opens the file while a writer holds an open transaction (WAL):
+ * it is not blocked, sees only what was committed, and sees a commit
+ * as soon as it happens.
+ */
+static void test_reader_during_write(void **state)
+{
+	struct pr_session_info info = { .name = "busy" }, s;
+	uint8_t *buf = malloc(65536);
+	struct pr_store *wr = NULL, *rd = NULL;
+	struct pr_block_pkt pkt;
+	char path[512];
+	int64_t id;
+	int n = 0;
+
+	(void)state;
+	assert_non_null(buf);
+	path_in(path, sizeof(path), "busy.db");
+	assert_int_equal(open_store(path, PASSPHRASE, true, false, &wr), 0);
+	assert_int_equal(pr_store_session_begin(wr, &info, &id), 0);
+	for (uint32_t i = 0; i < 600; i++) {
+		pkt_make(i, buf, &pkt);
+		assert_int_equal(pr_store_add_packet(wr, id, &pkt), 0);
+	}
+	assert_int_equal(open_store(path, PASSPHRASE, false, true, &rd), 0);
+	assert_int_equal(pr_store_sessions_foreach(rd, session_count_cb, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(pr_store_session_get(rd, id, &s), 0);
+	assert_int_equal(s.packets, 0);
+	verify_packets(rd, id, 0);
+	assert_int_equal(pr_store_commit(wr), 0);
+	assert_int_equal(pr_store_session_get(rd, id, &s), 0);
+	assert_int_equal(s.packets, 600);
+	verify_packets(rd, id, 600);
+	pr_store_close(rd);
+	pr_store_close(wr);
+	free(buf);
+}
+
+/* A refused row (duplicate interface) fails alone: pending packets survive. */
+static void test_duplicate_iface_keeps_pending(void **state)
+{
+	struct pr_session_info info = { .name = "dup" }, s;
+	uint8_t *buf = malloc(65536);
+	struct pr_store *st = NULL;
+	struct pr_block_pkt pkt;
+	char path[512];
+	int64_t id;
+
+	(void)state;
+	assert_non_null(buf);
+	path_in(path, sizeof(path), "dup.db");
+	assert_int_equal(open_store(path, NULL, true, false, &st), 0);
+	assert_int_equal(pr_store_session_begin(st, &info, &id), 0);
+	assert_int_equal(pr_store_session_add_iface(st, id, &test_ifaces[0]), 0);
+	for (uint32_t i = 0; i < 300; i++) {
+		pkt_make(i, buf, &pkt);
+		assert_int_equal(pr_store_add_packet(st, id, &pkt), 0);
+	}
+	assert_int_equal(pr_store_session_add_iface(st, id, &test_ifaces[0]), -EEXIST);
+	assert_non_null(strstr(pr_store_errmsg(st), "insert interface 0"));
+	pkt.cap_len = PR_MAX_SNAPLEN + 1;
+	assert_int_equal(pr_store_add_packet(st, id, &pkt), -EMSGSIZE);
+	assert_int_equal(pr_store_commit(st), 0);
+	assert_int_equal(pr_store_session_get(st, id, &s), 0);
+	assert_int_equal(s.packets, 300);
+	verify_packets(st, id, 300);
+	pr_store_close(st);
+	free(buf);
+}
+
+/* A block whose bytes were damaged on disk: -EBADMSG naming session and block. */
+static void test_damaged_block(void **state)
+{
+	struct pr_store_pkt_iter *it = NULL;
+	struct pr_store *st = NULL;
+	struct pr_block_pkt pkt;
+	char path[512], expect[64];
+	sqlite3 *db;
+	int64_t id;
+	int rc, n = 0;
+
+	(void)state;
+	path_in(path, sizeof(path), "damaged.db");
+	id = write_session(path, NULL);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	/* Cut the second block short: its last packets run past the end. */
+	assert_int_equal(
+		sqlite3_exec(db,
+			     "UPDATE packet_blocks SET data = substr(data, 1, length(data) - 9)"
+			     " WHERE id = (SELECT id FROM packet_blocks ORDER BY first_seq"
+			     " LIMIT 1 OFFSET 1)",
+			     NULL, NULL, NULL),
+		SQLITE_OK);
+	sqlite3_close(db);
+
+	assert_int_equal(open_store(path, NULL, false, true, &st), 0);
+	assert_int_equal(pr_store_pkt_iter_create(st, id, &it), 0);
+	while ((rc = pr_store_pkt_iter_next(it, &pkt)) == 1)
+		n++;
+	assert_int_equal(rc, -EBADMSG);
+	assert_true(n >= 256 && n < 512);
+	assert_int_equal(pr_store_pkt_iter_next(it, &pkt), -EBADMSG);
+	snprintf(expect, sizeof(expect), "session %lld block ", (long long)id);
+	assert_non_null(strstr(pr_store_errmsg(st), expect));
+	assert_non_null(strstr(pr_store_errmsg(st), "damaged"));
+	pr_store_pkt_iter_destroy(it);
+	pr_store_close(st);
+}
+
+/*
+ * A full disk, on a 4 MiB tmpfs mounted in a private mount namespace of a
+ * child process, so nothing outside the test sees it. Needs root or
+ * unprivileged user namespaces; skipped otherwise.
+ */
+#define SKIP_CODE 77
+
+#define CHILD_CHECK(cond)                                                                        \
+	do {                                                                                     \
+		if (!(cond)) {                                                                   \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+			return 1;                                                                \
+		}                                                                                \
+	} while (0)
+
+static int write_id_map(const char *file, const char *map)
+{
+	int fd = open(file, O_WRONLY | O_CLOEXEC), ok;
+
+	if (fd < 0)
+		return -1;
+	ok = write(fd, map, strlen(map)) == (ssize_t)strlen(map);
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+static int private_tmpfs(const char *dir)
+{
+	char map[64];
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+
+	if (unshare(CLONE_NEWNS)) {
+		if (unshare(CLONE_NEWUSER | CLONE_NEWNS))
+			return -1;
+		write_id_map("/proc/self/setgroups", "deny");
+		snprintf(map, sizeof(map), "0 %u 1", (unsigned)uid);
+		if (write_id_map("/proc/self/uid_map", map))
+			return -1;
+		snprintf(map, sizeof(map), "0 %u 1", (unsigned)gid);
+		if (write_id_map("/proc/self/gid_map", map))
+			return -1;
+	}
+	/* Without this, a shared / would carry the mount back to the host. */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
+		return -1;
+	return mount("tmpfs", dir, "tmpfs", 0, "size=4m");
+}
+
+static int disk_full_child(const char *dir)
+{
+	struct pr_session_info info = { .name = "full" }, s;
+	uint8_t *buf = malloc(65536);
+	struct pr_store *st = NULL;
+	struct pr_block_pkt pkt;
+	uint64_t committed = 0, added = 0;
+	char path[600];
+	int64_t id;
+	int err = 0;
+
+	if (private_tmpfs(dir)) {
+		fprintf(stderr, "cannot mount a tmpfs (%s): skipping the full-disk test\n",
+			strerror(errno));
+		return SKIP_CODE;
+	}
+	snprintf(path, sizeof(path), "%s/full.db", dir);
+	CHILD_CHECK(buf != NULL);
+	CHILD_CHECK(open_store(path, RAW_KEY, true, false, &st) == 0);
+	CHILD_CHECK(pr_store_session_begin(st, &info, &id) == 0);
+	while (!err && added < 100000) {
+		pkt_make((uint32_t)added % NPKTS, buf, &pkt);
+		err = pr_store_add_packet(st, id, &pkt);
+		if (err)
+			break;
+		added++;
+		if (added % 200 == 0) {
+			err = pr_store_commit(st);
+			if (!err)
+				committed = added;
+		}
+	}
+	fprintf(stderr, "disk full after %llu packets, %llu committed: %s\n",
+		(unsigned long long)added, (unsigned long long)committed, pr_store_errmsg(st));
+	CHILD_CHECK(err == -ENOSPC);
+	CHILD_CHECK(committed > 0);
+	CHILD_CHECK(strstr(pr_store_errmsg(st), "database or disk is full") != NULL);
+	/* The failed transaction is gone; what was committed reads back whole. */
+	CHILD_CHECK(pr_store_session_get(st, id, &s) == 0);
+	CHILD_CHECK(s.packets == committed);
+	pr_store_close(st);
+	st = NULL;
+	CHILD_CHECK(open_store(path, RAW_KEY, false, true, &st) == 0);
+	CHILD_CHECK(pr_store_session_get(st, id, &s) == 0);
+	CHILD_CHECK(s.packets == committed);
+	{
+		struct pr_store_pkt_iter *it = NULL;
+		uint64_t n = 0;
+		int rc;
+
+		CHILD_CHECK(pr_store_pkt_iter_create(st, id, &it) == 0);
+		while ((rc = pr_store_pkt_iter_next(it, &pkt)) == 1)
+			n++;
+		CHILD_CHECK(rc == 0 && n == committed);
+		pr_store_pkt_iter_destroy(it);
+	}
+	pr_store_close(st);
+	free(buf);
+	return 0;
+}
+
+static void test_disk_full(void **state)
+{
+	char dir[512];
+	int status;
+	pid_t pid;
+
+	(void)state;
+	path_in(dir, sizeof(dir), "tiny");
+	assert_int_equal(mkdir(dir, 0700), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (!pid)
+		_exit(disk_full_child(dir));
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) == SKIP_CODE)
+		skip();
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static void test_names(void **state)
+{
+	(void)state;
+	assert_string_equal(pr_session_status_name(PR_SESSION_COMPLETED), "completed");
+	assert_string_equal(pr_session_status_name(PR_SESSION_FAILED), "failed");
+	assert_string_equal(pr_session_status_name(99), "unknown");
+	assert_string_equal(pr_drop_reason_name(PR_DROP_RING_FULL), "ring_full");
+	assert_string_equal(pr_drop_reason_name(PR_DROP_KERNEL), "kernel");
+	assert_string_equal(pr_drop_reason_name(PR_DROP_IFACE), "interface");
+	assert_string_equal(pr_drop_reason_name(PR_DROP_TOO_BIG), "too_big");
+	assert_string_equal(pr_drop_reason_name(PR_DROP_STORE), "store");
+	assert_string_equal(pr_drop_reason_name(PR_DROP_REASON_MAX), "unknown");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_roundtrip_passphrase),
+		cmocka_unit_test(test_roundtrip_raw_key),
+		cmocka_unit_test(test_roundtrip_plaintext),
+		cmocka_unit_test(test_wrong_key),
+		cmocka_unit_test(test_no_key_on_encrypted),
+		cmocka_unit_test(test_key_on_plaintext),
+		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_marker_only_in_plaintext),
+		cmocka_unit_test(test_marker_in_open_wal),
+		cmocka_unit_test(test_missing_session),
+		cmocka_unit_test(test_readonly_refuses_writes),
+		cmocka_unit_test(test_not_a_database),
+		cmocka_unit_test(test_foreign_sqlite),
+		cmocka_unit_test(test_newer_schema),
+		cmocka_unit_test(test_recover_killed_writer),
+		cmocka_unit_test(test_recover_skips_live_writer),
+		cmocka_unit_test(test_interleaved_sessions),
+		cmocka_unit_test(test_reader_during_write),
+		cmocka_unit_test(test_duplicate_iface_keeps_pending),
+		cmocka_unit_test(test_damaged_block),
+		cmocka_unit_test(test_disk_full),
+		cmocka_unit_test(test_names),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
