@@ -6,6 +6,7 @@
  * for the commands that read stored packets. Main thread only.
  */
 #include "pr_cli.h"
+#include "pr_linktype.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -340,6 +341,7 @@ struct filter_ctx {
 	struct pr_cli_filter *f;
 	const char *expr;
 	int ret;
+	unsigned rejecting; /* interfaces where the filter can match nothing */
 };
 
 static int filter_iface_cb(void *ctx, const struct pr_store_iface *iface)
@@ -349,13 +351,22 @@ static int filter_iface_cb(void *ctx, const struct pr_store_iface *iface)
 
 	if (iface->index >= FILTER_MAX_IFACES)
 		return 0;
-	dead = pcap_open_dead((int)iface->linktype, 262144);
+	dead = pcap_open_dead(pr_linktype_to_dlt(iface->linktype), 262144);
 	if (!dead) {
 		fc->ret = PR_EXIT_FAIL;
 		return 1;
 	}
 	if (pcap_compile(dead, &fc->f->prog[iface->index], fc->expr, 1, PCAP_NETMASK_UNKNOWN) <
 	    0) {
+		/*
+		 * "arp" on a raw-IP interface: valid, it just selects nothing there.
+		 * Sessions mix link types, so only other errors are errors.
+		 */
+		if (strstr(pcap_geterr(dead), "rejects all packets")) {
+			fc->rejecting++;
+			pcap_close(dead);
+			return 0;
+		}
 		pr_cli_error("bad filter expression \"%s\" for interface %u (link type %u): %s",
 			     fc->expr, iface->index, iface->linktype, pcap_geterr(dead));
 		fc->ret = PR_EXIT_USAGE;
@@ -396,6 +407,13 @@ int pr_cli_filter_create(struct pr_store *st, int64_t session, const char *expr,
 		pr_cli_error("session %lld: interfaces: %s", (long long)session,
 			     pr_store_errmsg(st));
 		ret = PR_EXIT_FAIL;
+		goto err;
+	}
+	if (fc.rejecting && !f->n) {
+		pr_cli_error("filter \"%s\" can match no packet of session %lld (expression "
+			     "rejects all packets of its link types)",
+			     expr, (long long)session);
+		ret = PR_EXIT_USAGE;
 		goto err;
 	}
 	*out = f;

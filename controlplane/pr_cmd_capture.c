@@ -484,6 +484,11 @@ int pr_cmd_capture(int argc, char **argv)
 		rc = pr_cli_usage_error(&c->cli);
 		goto out;
 	}
+	if (strcmp(backend, "pcap") && strcmp(backend, "afxdp") && strcmp(backend, "dpdk")) {
+		pr_cli_error("--backend: unknown backend \"%s\" (known: pcap, afxdp, dpdk)", backend);
+		rc = PR_EXIT_USAGE;
+		goto out;
+	}
 	if (!!iface == !!read_path) {
 		pr_cli_error("capture: give exactly one of -i/--interface or -r/--read");
 		rc = pr_cli_usage_error(&c->cli);
@@ -595,7 +600,7 @@ int pr_cmd_capture(int argc, char **argv)
 		rc = PR_EXIT_FAIL;
 		goto out;
 	}
-	if (!c->cli.quiet && !c->cli.json && c->cli.quiet <= 0)
+	if (!c->cli.json)
 		pr_cli_note(&c->cli, "session %lld: capturing from %s%s%s into %s", (long long)c->session,
 			    si.source, filter[0] ? " with filter " : "", filter, c->cli.db_path);
 	consume(c, isatty(STDERR_FILENO) && c->cli.quiet <= 0 && !c->cli.json);

@@ -47,10 +47,11 @@ static const struct opt opts[] = {
 	  "a capture commits after this many packet bytes: the most a crash can lose, in size" },
 	{ "snaplen", T_U32, OFF(snaplen), 1, 262144, "65535",
 	  "default bytes kept per packet (capture -s)" },
-	{ "buffer_size", T_SIZE, OFF(buffer_size), 65536, 1ull << 31, "10m",
+	{ "buffer_size", T_SIZE, OFF(buffer_size), 65536, 4294967295ull, "10m",
 	  "default kernel capture buffer (capture -b)" },
 	{ "dataplane_path", T_STR, OFF(dataplane_path), 0, 0, "",
-	  "path of packetrecorder-dataplane (empty: next to packetrecorder, then $PATH)" },
+	  "path of packetrecorder-dataplane; $PACKETRECORDER_DATAPLANE wins over it (empty: next to "
+	  "packetrecorder, then the install directory, then $PATH)" },
 };
 
 static int parse_value(const struct opt *o, const char *v, struct pr_config *cfg)
@@ -132,17 +133,39 @@ int pr_config_parse(struct pr_config *cfg, const char *text, size_t len, const c
 		char line[1024], *k, *v, *eq;
 		size_t n = 0;
 		const struct opt *o = NULL;
+		bool cut = false, quoted = false, nul = false;
 
 		lineno++;
 		while (pos < len && text[pos] != '\n') {
 			if (n + 1 < sizeof(line))
 				line[n++] = text[pos];
+			else
+				cut = true;
+			nul |= text[pos] == 0;
 			pos++;
 		}
 		pos++;
 		line[n] = 0;
-		if (strchr(line, '#'))
-			*strchr(line, '#') = 0;
+		/* A NUL would end the line early and hide what follows it. */
+		if (nul) {
+			snprintf(err, errlen, "%s:%u: NUL byte", name, lineno);
+			return -EINVAL;
+		}
+		/* '#' starts a comment outside double quotes, so a quoted path may hold one. */
+		for (char *c = line; *c; c++) {
+			if (*c == '"') {
+				quoted = !quoted;
+			} else if (*c == '#' && !quoted) {
+				*c = 0;
+				break;
+			}
+		}
+		/* Dropping the end of a line could drop what makes its value wrong. */
+		if (cut && strlen(line) == n) {
+			snprintf(err, errlen, "%s:%u: line longer than %zu bytes", name, lineno,
+				 sizeof(line) - 1);
+			return -EINVAL;
+		}
 		k = trim(line);
 		if (!*k)
 			continue;

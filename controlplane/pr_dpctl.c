@@ -9,6 +9,7 @@
 
 #include "pr_dpctl.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -71,12 +72,12 @@ static void find_dataplane(const struct pr_config *cfg, char *out, size_t len)
 	const char *env = getenv("PACKETRECORDER_DATAPLANE");
 	ssize_t n;
 
-	if (cfg->dataplane_path[0]) {
-		snprintf(out, len, "%s", cfg->dataplane_path);
-		return;
-	}
 	if (env && env[0]) {
 		snprintf(out, len, "%s", env);
+		return;
+	}
+	if (cfg->dataplane_path[0]) {
+		snprintf(out, len, "%s", cfg->dataplane_path);
 		return;
 	}
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -109,6 +110,37 @@ static void find_dataplane(const struct pr_config *cfg, char *out, size_t len)
 	snprintf(out, len, "packetrecorder-dataplane");
 }
 
+/*
+ * Remove regions and sockets left by control planes that were killed
+ * (kill -9 runs no cleanup). Their names carry the owner's pid.
+ */
+static void sweep_stale(const char *dir, const char *suffix)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char path[512];
+		char *end;
+		long pid;
+		size_t n = strlen(de->d_name), sl = strlen(suffix);
+
+		if (strncmp(de->d_name, "packetrecorder-", 15) || n < sl ||
+		    strcmp(de->d_name + n - sl, suffix))
+			continue;
+		pid = strtol(de->d_name + 15, &end, 10);
+		if (pid <= 0 || *end != '-' || pid == getpid())
+			continue;
+		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		unlink(path);
+	}
+	closedir(d);
+}
+
 int pr_dp_create(const struct pr_config *cfg, uint64_t tx_ring_bytes, struct pr_dp **out,
 		 char *err, size_t errlen)
 {
@@ -131,6 +163,8 @@ int pr_dp_create(const struct pr_config *cfg, uint64_t tx_ring_bytes, struct pr_
 	snprintf(dp->ctl_path, sizeof(dp->ctl_path), "%s/packetrecorder-%d-%08x.sock", rundir,
 		 (int)getpid(), rnd);
 	find_dataplane(cfg, dp->dataplane, sizeof(dp->dataplane));
+	sweep_stale("/dev/shm", "");
+	sweep_stale(rundir, ".sock");
 
 	rx_slots = pow2_floor(cfg->ring_bytes / PR_RING_SLOT_SIZE);
 	tx_slots = pow2_floor((tx_ring_bytes ? tx_ring_bytes : 65536) / PR_RING_SLOT_SIZE);
@@ -141,10 +175,16 @@ int pr_dp_create(const struct pr_config *cfg, uint64_t tx_ring_bytes, struct pr_
 		snprintf(err, errlen, "shared memory %s: %s", dp->shm_name, strerror(errno));
 		goto err;
 	}
-	if (ftruncate(fd, (off_t)dp->size)) {
-		ret = -errno;
-		snprintf(err, errlen, "shared memory %s: %zu bytes: %s", dp->shm_name, dp->size,
-			 strerror(errno));
+	/*
+	 * Allocate the pages now: a sparse region on a small /dev/shm would
+	 * kill both processes with SIGBUS on first touch instead of failing here.
+	 */
+	ret = ftruncate(fd, (off_t)dp->size) ? errno : posix_fallocate(fd, 0, (off_t)dp->size);
+	if (ret) {
+		snprintf(err, errlen,
+			 "shared memory %s: %zu bytes: %s (make /dev/shm larger or lower ring_bytes)",
+			 dp->shm_name, dp->size, strerror(ret));
+		ret = -ret;
 		goto err;
 	}
 	dp->base = mmap(NULL, dp->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -279,7 +319,7 @@ void pr_dp_describe_status(int status, char *buf, size_t len)
 	if (WIFEXITED(status))
 		snprintf(buf, len, "exited with status %d", WEXITSTATUS(status));
 	else if (WIFSIGNALED(status))
-		snprintf(buf, len, "killed by signal %d (%s)", WTERMSIG(status),
+		snprintf(buf, len, "was killed by signal %d (%s)", WTERMSIG(status),
 			 strsignal(WTERMSIG(status)));
 	else
 		snprintf(buf, len, "ended with wait status 0x%x", status);

@@ -16,16 +16,29 @@ void pr_json_init(struct pr_json *j, FILE *f)
 	j->pretty_arrays = true;
 }
 
+/*
+ * The comma state of the innermost open container. Levels deeper than
+ * PR_JSON_MAX_DEPTH share the last slot; that is enough because a parent's
+ * state is only needed again once its child is closed, and json_close()
+ * then restores it (the child was an item, so the parent is non-empty).
+ */
+static bool *level_comma(struct pr_json *j)
+{
+	return &j->need_comma[(j->depth < PR_JSON_MAX_DEPTH ? j->depth : PR_JSON_MAX_DEPTH) - 1];
+}
+
 static void before_value(struct pr_json *j)
 {
 	if (j->after_key) {
 		j->after_key = false;
 		return;
 	}
-	if (j->depth > 0 && j->need_comma[j->depth - 1])
-		fputc(',', j->f);
 	if (j->depth > 0) {
-		j->need_comma[j->depth - 1] = true;
+		bool *comma = level_comma(j);
+
+		if (*comma)
+			fputc(',', j->f);
+		*comma = true;
 		if (j->pretty_arrays && j->depth == 1)
 			fputc('\n', j->f);
 	}
@@ -35,16 +48,19 @@ static void json_open(struct pr_json *j, char c)
 {
 	before_value(j);
 	fputc(c, j->f);
-	if (j->depth < PR_JSON_MAX_DEPTH)
-		j->need_comma[j->depth] = false;
 	j->depth++;
+	*level_comma(j) = false;
 }
 
 static void json_close(struct pr_json *j, char c)
 {
-	bool had_items = j->depth > 0 && j->need_comma[j->depth - 1];
+	bool had_items = j->depth > 0 && *level_comma(j);
 
-	j->depth--;
+	/* An unbalanced close is the caller's bug: keep the state in bounds. */
+	if (j->depth > 0)
+		j->depth--;
+	if (j->depth > 0)
+		*level_comma(j) = true;
 	if (c == ']' && j->pretty_arrays && j->depth == 0 && had_items)
 		fputc('\n', j->f);
 	fputc(c, j->f);
@@ -77,7 +93,7 @@ static void put_escaped(FILE *f, const char *s, size_t n)
 
 	fputc('"', f);
 	while (i < n) {
-		unsigned char c = p[i];
+		unsigned char c = p[i], lo = 0x80, hi = 0xbf;
 		size_t len = 0;
 
 		if (c == '"' || c == '\\') {
@@ -108,17 +124,30 @@ static void put_escaped(FILE *f, const char *s, size_t n)
 			i++;
 			continue;
 		}
-		/* Pass valid UTF-8 sequences through; escape stray bytes. */
-		if ((c & 0xe0) == 0xc0 && c >= 0xc2)
+		/*
+		 * Pass valid UTF-8 sequences through; escape stray bytes. The
+		 * second byte's range also rules out overlong forms, UTF-16
+		 * surrogates (ED A0..BF) and code points above U+10FFFF, which
+		 * strict decoders reject (RFC 3629, section 4).
+		 */
+		if (c >= 0xc2 && c <= 0xdf)
 			len = 2;
-		else if ((c & 0xf0) == 0xe0)
+		else if (c >= 0xe0 && c <= 0xef)
 			len = 3;
-		else if ((c & 0xf8) == 0xf0 && c <= 0xf4)
+		else if (c >= 0xf0 && c <= 0xf4)
 			len = 4;
-		if (len && i + len <= n) {
+		if (c == 0xe0)
+			lo = 0xa0;
+		else if (c == 0xed)
+			hi = 0x9f;
+		else if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f;
+		if (len && i + len <= n && p[i + 1] >= lo && p[i + 1] <= hi) {
 			size_t k;
 
-			for (k = 1; k < len; k++)
+			for (k = 2; k < len; k++)
 				if ((p[i + k] & 0xc0) != 0x80)
 					break;
 			if (k == len) {

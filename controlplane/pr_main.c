@@ -62,9 +62,16 @@ int main(int argc, char **argv)
 		printf("packetrecorder %s\n", PR_VERSION);
 		return PR_EXIT_OK;
 	}
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (!strcmp(argv[1], commands[i].name))
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (!strcmp(argv[1], commands[i].name)) {
+			char prog[64];
+
+			/* getopt prefixes its messages with argv[0]: make them ours. */
+			snprintf(prog, sizeof(prog), "packetrecorder: error: %s", commands[i].name);
+			argv[1] = prog;
 			return commands[i].fn(argc - 1, argv + 1);
+		}
+	}
 	fprintf(stderr, "packetrecorder: error: unknown command \"%s\"\n", argv[1]);
 	usage(stderr);
 	return PR_EXIT_USAGE;

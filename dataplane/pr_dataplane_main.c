@@ -447,6 +447,8 @@ int main(int argc, char **argv)
 	void *base = MAP_FAILED;
 	int ctl_fd = -1, shm_fd = -1, ret, rc = 1;
 
+	pid_t parent = getppid();
+
 	pr_log_set_program("packetrecorder-dataplane");
 	if (parse_opts(argc, argv, &o))
 		return 3;
@@ -543,6 +545,9 @@ out:
 		ops->close(rx);
 	if (base != MAP_FAILED)
 		munmap(base, (size_t)sb.st_size);
+	/* The control plane created the region and removes it; if it died, we do. */
+	if (o.die_with_parent && o.shm && getppid() != parent)
+		shm_unlink(o.shm);
 	if (shm_fd >= 0)
 		close(shm_fd);
 	return rc;

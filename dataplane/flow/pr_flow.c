@@ -970,7 +970,15 @@ uint32_t pr_flow_flush(struct pr_flow_table *ft, uint8_t reason, pr_flow_emit_fn
 	/* Oldest first, the order the records would have ended in anyway. */
 	for (idx = ft->lru_tail; idx != NIL; idx = ft->lru[idx].prev) {
 		if (ft->e[idx].flow_id) {
-			flow_end(ft, &ft->e[idx], reason, emit, ctx);
+			uint8_t why = reason;
+
+			/* A connection that already closed ended by FIN/RST, not by the shutdown. */
+			if (reason == PR_FLOW_END_SHUTDOWN && ft->e[idx].tcp_state == PR_TCP_CLOSED)
+				why = PR_FLOW_END_FIN;
+			else if (reason == PR_FLOW_END_SHUTDOWN &&
+				 ft->e[idx].tcp_state == PR_TCP_RESET)
+				why = PR_FLOW_END_RST;
+			flow_end(ft, &ft->e[idx], why, emit, ctx);
 			ended++;
 		}
 	}

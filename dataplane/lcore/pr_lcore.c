@@ -19,8 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "pr_decode.h"
+#include "pr_linktype.h"
 #include "pr_log.h"
 
 #define MAX_IFACES 256
@@ -29,6 +31,7 @@
 struct lcore_iface {
 	uint32_t linktype;
 	bool has_filter;
+	bool reject_all; /* the filter cannot match this link type */
 	struct bpf_program prog;
 };
 
@@ -45,6 +48,8 @@ struct pr_lcore {
 	uint64_t last_stats_ns;
 	uint64_t last_pkt_ts;
 	atomic_bool *stop;
+	pid_t parent; /* the consumer's process when we started */
+	bool consumer_gone; /* it died: stop waiting for ring room */
 	uint32_t end_reason;
 	int end_error;
 	char end_msg[256];
@@ -67,6 +72,17 @@ static uint64_t now_ns(clockid_t clk)
 }
 
 /*
+ * The consumer is our parent (the control plane). Once it is gone nobody
+ * will ever make room in the ring, so waiting must end at once.
+ */
+static bool consumer_alive(struct pr_lcore *lc)
+{
+	if (!lc->consumer_gone && getppid() != lc->parent)
+		lc->consumer_gone = true;
+	return !lc->consumer_gone;
+}
+
+/*
  * Reserve ring room. Offline sources wait (publishing what is pending so
  * the consumer can make progress); live ones give up at once.
  */
@@ -77,7 +93,7 @@ static void *ring_reserve(struct pr_lcore *lc, uint32_t len)
 
 	while (!rec && lc->offline && len <= PR_RING_SLOT_SIZE * (lc->prod.slot_count / 2)) {
 		pr_ring_prod_publish(&lc->prod);
-		if (atomic_load_explicit(lc->stop, memory_order_relaxed))
+		if (atomic_load_explicit(lc->stop, memory_order_relaxed) || !consumer_alive(lc))
 			return NULL;
 		nanosleep(&pause, NULL);
 		rec = pr_ring_prod_reserve(&lc->prod, len);
@@ -85,14 +101,21 @@ static void *ring_reserve(struct pr_lcore *lc, uint32_t len)
 	return rec;
 }
 
-/* Control records (flows, stats, end) must not be lost when the loop ends: wait briefly. */
+/*
+ * Control records (flows, stats, end) must not be lost when the loop ends:
+ * wait for room while the consumer lives, up to 5 s per record.
+ */
 static void *ring_reserve_ctl(struct pr_lcore *lc, uint32_t len)
 {
 	void *rec = pr_ring_prod_reserve(&lc->prod, len);
 	struct timespec pause = { 0, 1000000 };
 	int tries = 0;
 
-	while (!rec && tries++ < 5000) {
+	while (!rec && consumer_alive(lc)) {
+		if (tries++ >= 5000) {
+			lc->consumer_gone = true; /* stuck: treat as gone, do not wait again */
+			break;
+		}
 		pr_ring_prod_publish(&lc->prod);
 		nanosleep(&pause, NULL);
 		rec = pr_ring_prod_reserve(&lc->prod, len);
@@ -175,13 +198,17 @@ static int announce_ifaces(struct pr_lcore *lc)
 		li->linktype = info.linktype;
 		if (lc->cfg.filter && lc->cfg.filter[0]) {
 			pcap_t *dead = pcap_open_dead_with_tstamp_precision(
-				(int)info.linktype, (int)(info.snaplen ? info.snaplen : 65535),
+				pr_linktype_to_dlt(info.linktype), (int)(info.snaplen ? info.snaplen : 65535),
 				PCAP_TSTAMP_PRECISION_NANO);
 
 			if (!dead)
 				return -ENOMEM;
 			if (pcap_compile(dead, &li->prog, lc->cfg.filter, 1,
-					 PCAP_NETMASK_UNKNOWN) < 0) {
+					 PCAP_NETMASK_UNKNOWN) < 0 &&
+			    strstr(pcap_geterr(dead), "rejects all packets")) {
+				/* Valid, but no packet of this link type can match ("arp" on raw IP). */
+				li->reject_all = true;
+			} else if (!li->prog.bf_insns) {
 				snprintf(lc->end_msg, sizeof(lc->end_msg),
 					 "filter \"%s\" on interface %u (linktype %u): %s",
 					 lc->cfg.filter, lc->n_ifaces, info.linktype,
@@ -190,7 +217,7 @@ static int announce_ifaces(struct pr_lcore *lc)
 				return -EINVAL;
 			}
 			pcap_close(dead);
-			li->has_filter = true;
+			li->has_filter = !li->reject_all;
 		}
 		rec = ring_reserve_ctl(lc, sizeof(*rec));
 		if (!rec)
@@ -229,6 +256,7 @@ int pr_lcore_create(const struct pr_lcore_cfg *cfg, const struct pr_rx_ops *ops,
 	lc->ops = ops;
 	lc->rx = rx;
 	lc->offline = ops->is_offline && ops->is_offline(rx);
+	lc->parent = getppid();
 	ret = pr_ring_prod_init(&lc->prod, ring, PR_RING_ROLE_RX);
 	if (ret) {
 		snprintf(err, errlen, "core %u: ring header check failed", cfg->core_id);
@@ -311,6 +339,10 @@ static bool process_burst(struct pr_lcore *lc, uint16_t n, uint64_t burst_ts)
 			continue;
 		}
 		li = &lc->ifaces[p->iface < lc->n_ifaces ? p->iface : 0];
+		if (unlikely(li->reject_all)) {
+			lc->counters[PR_STAT_FILTERED]++;
+			continue;
+		}
 		if (li->has_filter) {
 			struct pcap_pkthdr h = { .caplen = p->cap_len, .len = p->wire_len };
 
@@ -328,6 +360,16 @@ static bool process_burst(struct pr_lcore *lc, uint16_t n, uint64_t burst_ts)
 	}
 	if (!kept)
 		return true;
+	/*
+	 * With --count, packets past the limit must not reach the flow table
+	 * either: flows describe the stored packets.
+	 */
+	if (limit && lc->counters[PR_STAT_EMITTED] + kept > limit)
+		kept = (uint16_t)(limit > lc->counters[PR_STAT_EMITTED] ?
+					  limit - lc->counters[PR_STAT_EMITTED] :
+					  0);
+	if (!kept)
+		return false;
 	pr_flow_lookup_burst(lc->flows, lc->dec, lc->wire_len, lc->ts, lc->iface, kept, lc->flow_id,
 			     emit_flow, lc);
 	for (i = 0; i < kept; i++) {

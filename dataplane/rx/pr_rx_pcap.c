@@ -28,6 +28,7 @@ struct pr_rx {
 	uint32_t snaplen;
 	struct pr_rx_pkt *cb_pkts; /* pcap_dispatch callback state */
 	uint16_t cb_n;
+	char path[256]; /* the file, for messages */
 	char errbuf[PCAP_ERRBUF_SIZE + 512];
 };
 
@@ -73,9 +74,9 @@ static int open_live(const struct pr_rx_cfg *cfg, struct pr_rx *rx, char *err, s
 			       rc == PCAP_ERROR_NO_SUCH_DEVICE ? -ENODEV :
 								  -EIO;
 
-		snprintf(err, errlen, "interface %s: %s%s%s", cfg->interface,
-			 pcap_statustostr(rc), pcap_geterr(rx->pcap)[0] ? ": " : "",
-			 pcap_geterr(rx->pcap));
+		/* libpcap's message already says what the status says, when it has one. */
+		snprintf(err, errlen, "interface %s: %s", cfg->interface,
+			 pcap_geterr(rx->pcap)[0] ? pcap_geterr(rx->pcap) : pcap_statustostr(rc));
 		return err_code;
 	}
 	if (rc > 0)
@@ -118,6 +119,8 @@ static int pcap_be_open(const struct pr_rx_cfg *cfg, struct pr_rx **out, char *e
 		return -ENOMEM;
 	}
 	if (cfg->read_path) {
+		snprintf(rx->path, sizeof(rx->path), "%s",
+			 strcmp(cfg->read_path, "-") ? cfg->read_path : "<stdin>");
 		ret = pr_capfile_open_path(cfg->read_path, &rx->cf);
 		if (ret) {
 			snprintf(err, errlen, "%s", pr_capfile_open_error());
@@ -248,8 +251,11 @@ static bool pcap_be_is_offline(struct pr_rx *rx)
 
 static const char *pcap_be_errmsg(struct pr_rx *rx)
 {
-	if (rx->cf)
-		return pr_capfile_errmsg(rx->cf);
+	if (rx->cf) {
+		/* The reader's message names the offset; the user also wants the file. */
+		snprintf(rx->errbuf, sizeof(rx->errbuf), "%s: %s", rx->path,
+			 pr_capfile_errmsg(rx->cf));
+	}
 	return rx->errbuf;
 }
 
