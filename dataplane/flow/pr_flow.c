@@ -577,17 +577,17 @@ static inline bool is_pure_syn(uint8_t fl)
 }
 
 /*
- * A SYN that opens a new connection on this tuple: the old one is over
- * (closed or reset), was never seen opening (midstream), or opened with a
- * different initial sequence number. Wireshark starts a new tcp.stream on
- * the same test; a retransmitted SYN carries the same seq and stays.
+ * A SYN that opens a new connection on this tuple: the old one was never
+ * seen opening (midstream), or opened with a different initial sequence
+ * number. Wireshark starts a new tcp.stream on the same test. A SYN with
+ * the connection's own ISN is a retransmission and stays, even after an
+ * RST or FINs (a client retrying after a reset reuses its SYN): the
+ * connection reopens in the same flow (tcp_update).
  */
 static bool tcp_syn_reuse(const struct flow_entry *e, const struct pr_decoded *d, bool tcp)
 {
 	if (!tcp || !is_pure_syn(d->tcp_flags))
 		return false;
-	if (e->tcp_state == PR_TCP_CLOSED || e->tcp_state == PR_TCP_RESET)
-		return true;
 	return !(e->eflags & E_SYN_VALID) || d->tcp_seq != e->syn_seq;
 }
 
@@ -598,8 +598,14 @@ static void tcp_update(struct flow_entry *e, uint8_t fl, unsigned int dir)
 	 * FINs from both sides often ends with an RST instead of the last
 	 * ACK; it still closed normally, so CLOSED does not become RESET.
 	 */
-	if (e->tcp_state == PR_TCP_CLOSED || e->tcp_state == PR_TCP_RESET)
+	if (e->tcp_state == PR_TCP_CLOSED || e->tcp_state == PR_TCP_RESET) {
+		/* Only the connection's own SYN gets here (see tcp_syn_reuse): it reopens. */
+		if (is_pure_syn(fl) && dir == 0) {
+			e->tcp_state = PR_TCP_SYN_SENT;
+			e->fin_seen = 0;
+		}
 		return;
+	}
 	if (fl & TH_RST) {
 		e->tcp_state = PR_TCP_RESET;
 		return;

@@ -497,18 +497,24 @@ static void test_syn_reuse_after_rst(void **state)
 {
 	struct pr_decoded syn = tcp_pkt(4, "10.6.1.1", 999, "10.6.1.2", 22, SYN, 500, 0);
 	struct pr_decoded rst = tcp_pkt(4, "10.6.1.2", 22, "10.6.1.1", 999, RST | ACK, 0, 501);
+	struct pr_decoded syn2 = tcp_pkt(4, "10.6.1.1", 999, "10.6.1.2", 22, SYN, 9000, 0);
 	uint64_t id, id2;
 
 	(void)state;
 	id = feed(&syn, 60, T0);
 	assert_int_equal(feed(&rst, 60, T0 + 1), id);
-	id2 = feed(&syn, 60, T0 + 2);
+	/* The same ISN again is the client retrying: tshark keeps one stream, so do we. */
+	assert_int_equal(feed(&syn, 60, T0 + 2), id);
+	assert_int_equal(g_cap.n, 0);
+	assert_int_equal(feed(&rst, 60, T0 + 3), id);
+	/* A new ISN is a new connection on the same tuple. */
+	id2 = feed(&syn2, 60, T0 + 4);
 	assert_int_not_equal(id2, id);
 	assert_int_equal(g_cap.n, 1);
 	assert_int_equal(g_cap.rec[0].end_reason, PR_FLOW_END_REUSED);
 	assert_int_equal(g_cap.rec[0].tcp_state, PR_TCP_RESET);
-	assert_int_equal(g_cap.rec[0].packets[0], 1);
-	assert_int_equal(g_cap.rec[0].packets[1], 1);
+	assert_int_equal(g_cap.rec[0].packets[0], 2);
+	assert_int_equal(g_cap.rec[0].packets[1], 2);
 }
 
 static void test_syn_retransmit(void **state)
