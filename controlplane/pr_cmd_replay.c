@@ -58,6 +58,9 @@ static uint64_t mono_ns(void)
 
 struct replay {
 	uint64_t counters[PR_STAT_MAX];
+	bool iface_seen;
+	uint32_t tx_linktype;
+	char tx_name[PR_IFACE_NAME_MAX];
 	bool end_seen;
 	uint32_t end_reason;
 	char end_msg[256];
@@ -70,7 +73,14 @@ static void drain_rx(struct pr_dp *dp, struct replay *r)
 	const struct pr_rec_hdr *h;
 
 	while ((h = pr_ring_cons_peek(c))) {
-		if (h->type == PR_REC_STATS && h->len >= sizeof(struct pr_rec_stats)) {
+		if (h->type == PR_REC_IFACE && h->len >= sizeof(struct pr_rec_iface)) {
+			const struct pr_rec_iface *ir = (const struct pr_rec_iface *)h;
+
+			r->iface_seen = true;
+			r->tx_linktype = ir->linktype;
+			memcpy(r->tx_name, ir->name, sizeof(r->tx_name));
+			r->tx_name[sizeof(r->tx_name) - 1] = 0;
+		} else if (h->type == PR_REC_STATS && h->len >= sizeof(struct pr_rec_stats)) {
 			memcpy(r->counters, ((const struct pr_rec_stats *)h)->counters,
 			       sizeof(r->counters));
 		} else if (h->type == PR_REC_END && h->len >= sizeof(struct pr_rec_end)) {
@@ -84,6 +94,23 @@ static void drain_rx(struct pr_dp *dp, struct replay *r)
 		pr_ring_cons_advance(c, h);
 	}
 	pr_ring_cons_release(c);
+}
+
+struct lt_check {
+	uint32_t want;
+	int bad_iface;
+	uint32_t bad_linktype;
+};
+
+static int lt_check_cb(void *ctx, const struct pr_store_iface *iface)
+{
+	struct lt_check *lc = ctx;
+
+	if (iface->linktype != lc->want && lc->bad_iface < 0) {
+		lc->bad_iface = iface->index;
+		lc->bad_linktype = iface->linktype;
+	}
+	return 0;
 }
 
 int pr_cmd_replay(int argc, char **argv)
@@ -107,6 +134,7 @@ int pr_cmd_replay(int argc, char **argv)
 	struct pr_dp *dp = NULL;
 	struct replay r;
 	struct pr_block_pkt p;
+	struct pr_json jd;
 	struct sigaction sa = { .sa_handler = on_signal };
 	const char *iface = NULL, *filter = NULL;
 	bool display = false;
@@ -196,6 +224,46 @@ int pr_cmd_replay(int argc, char **argv)
 			rc = PR_EXIT_FAIL;
 			goto out;
 		}
+		/* The tx core announces its interface first (or fails and says why). */
+		for (int waited = 0; !r.iface_seen && !r.end_seen && waited < 10000; waited++) {
+			struct timespec pause = { 0, 1000000 };
+
+			drain_rx(dp, &r);
+			if (r.iface_seen || r.end_seen || pr_dp_exited(dp, NULL))
+				break;
+			nanosleep(&pause, NULL);
+		}
+		drain_rx(dp, &r);
+		if (!r.iface_seen) {
+			pr_cli_error("replay on %s: %s", iface,
+				     r.end_msg[0] ? r.end_msg : "the dataplane did not start");
+			rc = PR_EXIT_FAIL;
+			goto out;
+		}
+		{
+			struct lt_check lc = { .want = r.tx_linktype, .bad_iface = -1 };
+
+			pr_store_ifaces_foreach(st, session, lt_check_cb, &lc);
+			if (lc.bad_iface >= 0) {
+				/* Frames go out as stored: a raw-IP frame on Ethernet is garbage. */
+				pr_cli_error("replay: session %lld interface %d has link type %u, but %s "
+					     "has link type %u; frames are sent as stored, so the "
+					     "types must match",
+					     (long long)session, lc.bad_iface, lc.bad_linktype, iface,
+					     r.tx_linktype);
+				rc = PR_EXIT_USAGE;
+				goto out;
+			}
+		}
+	}
+	if (display && cli.json) {
+		pr_json_init(&jd, stdout);
+		pr_json_obj_begin(&jd);
+		pr_json_kv_i64(&jd, "session_id", session);
+		pr_json_kv_bool(&jd, "display_only", true);
+		pr_json_kv_double(&jd, "speed", speed);
+		pr_json_key(&jd, "packets");
+		pr_json_arr_begin(&jd);
 	}
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -219,7 +287,16 @@ int pr_cmd_replay(int argc, char **argv)
 		if (at < last_at)
 			at = last_at; /* stored order is send order, even if clocks stepped back */
 		last_at = at;
-		if (display) {
+		if (display && cli.json) {
+			pr_json_obj_begin(&jd);
+			pr_json_kv_u64(&jd, "index", queued);
+			pr_json_kv_double(&jd, "offset_s", speed == 0 ? 0.0 : (double)(at - t0) / 1e9);
+			pr_json_kv_u64(&jd, "ts", p.ts_ns);
+			pr_json_kv_u64(&jd, "iface", p.iface);
+			pr_json_kv_u64(&jd, "len", p.cap_len);
+			pr_json_kv_u64(&jd, "flow_id", p.flow_id);
+			pr_json_obj_end(&jd);
+		} else if (display) {
 			printf("%8" PRIu64 "  +%.6f s  iface %u  %u bytes  flow %" PRIu64 "\n", queued,
 			       speed == 0 ? 0.0 : (double)(at - t0) / 1e9, p.iface, p.cap_len,
 			       p.flow_id);
@@ -305,7 +382,12 @@ sent:
 			goto out;
 		}
 	}
-	if (cli.json) {
+	if (display && cli.json) {
+		pr_json_arr_end(&jd);
+		pr_json_kv_u64(&jd, "packets_selected", queued);
+		pr_json_obj_end(&jd);
+		pr_json_end(&jd);
+	} else if (cli.json) {
 		struct pr_json j;
 
 		pr_json_init(&j, stdout);

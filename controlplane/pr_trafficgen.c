@@ -60,6 +60,27 @@ static uint16_t csum(const uint8_t *p, size_t n)
 	return (uint16_t)~s;
 }
 
+/* The TCP/UDP checksum over the pseudo-header and segment (RFC 793, 768, 8200). */
+static uint16_t l4_csum(const uint8_t *src, const uint8_t *dst, size_t alen, uint8_t proto,
+			const uint8_t *seg, size_t len)
+{
+	uint32_t s = 0;
+
+	for (size_t i = 0; i < alen; i += 2)
+		s += (uint32_t)(src[i] << 8 | src[i + 1]) + (uint32_t)(dst[i] << 8 | dst[i + 1]);
+	s += proto;
+	s += (uint32_t)len;
+	for (size_t i = 0; i + 1 < len; i += 2)
+		s += (uint32_t)(seg[i] << 8 | seg[i + 1]);
+	if (len & 1)
+		s += (uint32_t)seg[len - 1] << 8;
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	s = ~s & 0xffff;
+	/* UDP sends a computed 0 as 0xffff: 0 means "no checksum" (IPv6 forbids it). */
+	return (uint16_t)(s ? s : 0xffff);
+}
+
 static void emit(struct gen *g, size_t len)
 {
 	int ret;
@@ -132,6 +153,7 @@ static void tcp_pkt(struct gen *g, const struct endpoint *s, const struct endpoi
 	put16(t + 14, 64240);
 	if (dlen)
 		memcpy(t + 20, data, dlen);
+	put16(t + 16, l4_csum(s->ip, d->ip, 4, 6, t, 20 + dlen));
 	emit(g, off + 20 + dlen);
 }
 
@@ -206,6 +228,7 @@ static void udp_pkt(struct gen *g, const struct endpoint *s, const struct endpoi
 	put16(u + 4, (uint16_t)(8 + dlen));
 	put16(u + 6, 0);
 	memcpy(u + 8, data, dlen);
+	put16(u + 6, l4_csum(s->ip, d->ip, 4, 17, u, 8 + dlen));
 	emit(g, off + 8 + dlen);
 }
 
@@ -334,6 +357,7 @@ static void ipv6_udp(struct gen *g, const struct endpoint *a, const struct endpo
 	put16(p + 58, (uint16_t)(8 + dlen));
 	put16(p + 60, 0);
 	fill_payload(g, p + 62, dlen);
+	put16(p + 60, l4_csum(p + 22, p + 38, 16, 17, p + 54, 8 + dlen));
 	emit(g, 62 + dlen);
 }
 

@@ -352,6 +352,20 @@ static int run_tx(const struct pr_rx_ops *ops, struct pr_rx *rx, void *base)
 	if (ret)
 		return ret;
 	end.reason = PR_END_STOPPED;
+	{
+		/* Announce the interface: the scheduler checks the link type matches. */
+		struct pr_rec_iface ir = { .hdr = { .type = PR_REC_IFACE, .len = sizeof(ir) } };
+		struct pr_rx_iface info;
+
+		if (ops->iface_get(rx, 0, &info) == 0) {
+			ir.linktype = info.linktype;
+			ir.snaplen = info.snaplen;
+			ir.tsresol = info.tsresol;
+			memcpy(ir.name, info.name, sizeof(ir.name));
+			ir.name[sizeof(ir.name) - 1] = 0;
+			put_ctl_record(&prod, &ir, sizeof(ir));
+		}
+	}
 	while (!atomic_load(&stop_flag)) {
 		const struct pr_rec_hdr *h = pr_ring_cons_peek(&cons);
 		uint64_t now;

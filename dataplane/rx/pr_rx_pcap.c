@@ -83,8 +83,10 @@ static int open_live(const struct pr_rx_cfg *cfg, struct pr_rx *rx, char *err, s
 		PR_WARN("interface %s: %s: %s", cfg->interface, pcap_statustostr(rc),
 			pcap_geterr(rx->pcap));
 	snprintf(rx->live_iface.name, sizeof(rx->live_iface.name), "%s", cfg->interface);
-	if (cfg->tx_only)
+	if (cfg->tx_only) {
+		rx->live_iface.linktype = (uint32_t)pcap_datalink(rx->pcap);
 		return 0;
+	}
 	if (pcap_setnonblock(rx->pcap, 1, ebuf) < 0) {
 		snprintf(err, errlen, "interface %s: set non-blocking: %s", cfg->interface, ebuf);
 		return -EIO;
