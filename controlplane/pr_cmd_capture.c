@@ -454,8 +454,9 @@ int pr_cmd_capture(int argc, char **argv)
 		case 'b':
 			if ((rc = pr_cli_parse_size("--buffer-size", optarg, &bufsize)))
 				goto out;
-			if (bufsize > UINT32_MAX) {
-				pr_cli_error("--buffer-size: at most 4g");
+			/* libpcap takes an int: 2 GiB and more would turn negative. */
+			if (bufsize > INT32_MAX) {
+				pr_cli_error("--buffer-size: at most 2147483647 bytes (2g - 1)");
 				rc = PR_EXIT_USAGE;
 				goto out;
 			}

@@ -47,7 +47,7 @@ static const struct opt opts[] = {
 	  "a capture commits after this many packet bytes: the most a crash can lose, in size" },
 	{ "snaplen", T_U32, OFF(snaplen), 1, 262144, "65535",
 	  "default bytes kept per packet (capture -s)" },
-	{ "buffer_size", T_SIZE, OFF(buffer_size), 65536, 4294967295ull, "10m",
+	{ "buffer_size", T_SIZE, OFF(buffer_size), 65536, 2147483647ull, "10m",
 	  "default kernel capture buffer (capture -b)" },
 	{ "dataplane_path", T_STR, OFF(dataplane_path), 0, 0, "",
 	  "path of packetrecorder-dataplane; $PACKETRECORDER_DATAPLANE wins over it (empty: next to "

@@ -39,7 +39,7 @@ static void before_value(struct pr_json *j)
 		if (*comma)
 			fputc(',', j->f);
 		*comma = true;
-		if (j->pretty_arrays && j->depth == 1)
+		if (j->pretty_arrays && j->top_is_array && j->depth == 1)
 			fputc('\n', j->f);
 	}
 }
@@ -48,6 +48,8 @@ static void json_open(struct pr_json *j, char c)
 {
 	before_value(j);
 	fputc(c, j->f);
+	if (j->depth == 0)
+		j->top_is_array = c == '[';
 	j->depth++;
 	*level_comma(j) = false;
 }

@@ -20,7 +20,8 @@ struct pr_json {
 	int depth;
 	bool need_comma[PR_JSON_MAX_DEPTH];
 	bool after_key;
-	bool pretty_arrays; /* one array element per line */
+	bool pretty_arrays; /* one element of a top-level array per line */
+	bool top_is_array;
 };
 
 void pr_json_init(struct pr_json *j, FILE *f);

@@ -31,7 +31,7 @@
 #define PR_RING_SLOT_SIZE 64u
 #define PR_SHM_MAX_RINGS 65u /* 64 worker cores + the tx ring */
 
-/* Largest packet that travels through a ring: a full 64 KiB snap length. */
+/* Largest packet that travels through a ring (256 KiB, libpcap's largest snap length). */
 #define PR_MAX_SNAPLEN 262144u
 
 enum pr_ring_role {

@@ -47,7 +47,8 @@ struct pr_ring_cons {
 
 static inline uint32_t pr_ring_slots_of(uint32_t len)
 {
-	return (len + PR_RING_SLOT_SIZE - 1) / PR_RING_SLOT_SIZE;
+	/* In 64 bits: a length near 4 GiB must not wrap to 0 slots (a hostile producer). */
+	return (uint32_t)(((uint64_t)len + PR_RING_SLOT_SIZE - 1) / PR_RING_SLOT_SIZE);
 }
 
 static inline size_t pr_ring_bytes(uint32_t slot_count)
@@ -124,8 +125,13 @@ static inline int pr_shm_check(const void *base, size_t size)
 		return -EPROTO;
 	for (i = 0; i < sh->ring_count; i++) {
 		uint32_t slots = i + 1 == sh->ring_count ? sh->tx_slot_count : sh->rx_slot_count;
+		const struct pr_ring_header *rh;
 
 		if (sh->ring_offset[i] > size || size - sh->ring_offset[i] < pr_ring_bytes(slots))
+			return -EPROTO;
+		/* A ring claiming more slots than the region gave it would run past the end. */
+		rh = (const struct pr_ring_header *)((const uint8_t *)base + sh->ring_offset[i]);
+		if (rh->slot_count != slots)
 			return -EPROTO;
 	}
 	return 0;
