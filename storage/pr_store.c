@@ -905,9 +905,51 @@ out:
 	return err;
 }
 
+/* This boot's id (/proc/sys/kernel/random/boot_id), or "" where there is none. */
+static void boot_id(char *buf, size_t len)
+{
+	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+
+	buf[0] = 0;
+	if (!f)
+		return;
+	if (!fgets(buf, (int)len, f))
+		buf[0] = 0;
+	buf[strcspn(buf, "\n")] = 0;
+	fclose(f);
+}
+
+/*
+ * When process pid started, in clock ticks since boot (field 22 of
+ * /proc/PID/stat), or 0 if unknown. Together with the boot id it tells a
+ * live writer from another process that got the same pid later.
+ */
+static int64_t proc_start(int64_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long start = 0;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%lld/stat", (long long)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	/* The command name may hold spaces and parentheses: fields resume after the last ')'. */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
+				"%*d %*d %*d %llu",
+			 &start) != 1)
+		return 0;
+	return (int64_t)start;
+}
+
 int pr_store_session_begin(struct pr_store *st, const struct pr_session_info *info, int64_t *id)
 {
-	char host[256] = "";
+	char host[256] = "", boot[64];
 	sqlite3_stmt *s = NULL;
 	int rc, err;
 
@@ -918,8 +960,8 @@ int pr_store_session_begin(struct pr_store *st, const struct pr_session_info *in
 		goto out;
 	rc = sqlite3_prepare_v2(st->db,
 				"INSERT INTO sessions(name, source, source_kind, filter, start_ts, "
-				"snaplen, status, writer_pid, writer_host) "
-				"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+				"snaplen, status, writer_pid, writer_host, writer_boot_id, "
+				"writer_start) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 				-1, &s, NULL);
 	if (rc != SQLITE_OK) {
 		err = sql_fail(st, rc, "insert session");
@@ -936,6 +978,9 @@ int pr_store_session_begin(struct pr_store *st, const struct pr_session_info *in
 	sqlite3_bind_int(s, 7, PR_SESSION_RUNNING);
 	sqlite3_bind_int64(s, 8, getpid());
 	sqlite3_bind_text(s, 9, host, -1, SQLITE_STATIC);
+	boot_id(boot, sizeof(boot));
+	sqlite3_bind_text(s, 10, boot, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 11, proc_start(getpid()));
 	rc = sqlite3_step(s);
 	if (rc != SQLITE_DONE) {
 		err = write_fail(st, sql_fail(st, rc, "insert session"));
@@ -1033,14 +1078,25 @@ out:
 }
 
 /*
- * A running session's writer is dead only if it ran on this host and its
- * pid is gone. Another host's writer cannot be checked, so it is left
- * alone; EPERM means the pid is alive under another user.
+ * A running session's writer is dead if it ran on this host and either
+ * the host rebooted since (another boot id), its pid is gone, or the pid
+ * now belongs to a process that started at another time (pids are reused,
+ * in containers especially). Another host's writer cannot be checked, so
+ * it is left alone; EPERM from kill() means the pid is alive under another user.
  */
-static bool writer_gone(const char *host, const char *writer_host, int64_t pid)
+static bool writer_gone(const char *host, const char *writer_host, int64_t pid,
+			const char *writer_boot, int64_t writer_start)
 {
-	return !strcmp(host, writer_host) && pid > 0 && pid <= INT32_MAX &&
-	       kill((pid_t)pid, 0) == -1 && errno == ESRCH;
+	char boot[64];
+
+	if (strcmp(host, writer_host) || pid <= 0 || pid > INT32_MAX)
+		return false;
+	boot_id(boot, sizeof(boot));
+	if (writer_boot[0] && boot[0] && strcmp(boot, writer_boot))
+		return true;
+	if (kill((pid_t)pid, 0) == -1 && errno == ESRCH)
+		return true;
+	return writer_start && proc_start(pid) && proc_start(pid) != writer_start;
 }
 
 /*
@@ -1096,7 +1152,8 @@ static int find_orphans(struct pr_store *st, int64_t **ids_out, size_t *n_out)
 	/* A truncated name still compares equal to the one session_begin stored. */
 	gethostname(host, sizeof(host) - 1);
 	rc = sqlite3_prepare_v2(st->db,
-				"SELECT id, writer_pid, writer_host FROM sessions WHERE status = ?",
+				"SELECT id, writer_pid, writer_host, writer_boot_id, writer_start "
+				"FROM sessions WHERE status = ?",
 				-1, &s, NULL);
 	if (rc != SQLITE_OK) {
 		err = sql_fail(st, rc, "find running sessions");
@@ -1105,8 +1162,10 @@ static int find_orphans(struct pr_store *st, int64_t **ids_out, size_t *n_out)
 	sqlite3_bind_int(s, 1, PR_SESSION_RUNNING);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		const unsigned char *wh = sqlite3_column_text(s, 2);
+		const unsigned char *wb = sqlite3_column_text(s, 3);
 
-		if (!writer_gone(host, wh ? (const char *)wh : "", sqlite3_column_int64(s, 1)))
+		if (!writer_gone(host, wh ? (const char *)wh : "", sqlite3_column_int64(s, 1),
+				 wb ? (const char *)wb : "", sqlite3_column_int64(s, 4)))
 			continue;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 8;

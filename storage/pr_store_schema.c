@@ -47,6 +47,8 @@ static const char migration_1[] =
 	" status INTEGER NOT NULL DEFAULT 0,"
 	" writer_pid INTEGER NOT NULL DEFAULT 0,"
 	" writer_host TEXT NOT NULL DEFAULT '',"
+	" writer_boot_id TEXT NOT NULL DEFAULT '',"
+	" writer_start INTEGER NOT NULL DEFAULT 0,"
 	" message TEXT NOT NULL DEFAULT '');"
 	"CREATE TABLE interfaces("
 	" session_id INTEGER NOT NULL,"

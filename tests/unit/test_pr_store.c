@@ -841,6 +841,46 @@ static void test_recover_skips_live_writer(void **state)
 	pr_store_close(st);
 }
 
+/*
+ * A pid that is alive but belongs to a process started at another time
+ * (pid reuse) or a session from an earlier boot is a dead writer.
+ */
+static void test_recover_reused_pid(void **state)
+{
+	struct pr_session_info info = { .name = "reused" }, s;
+	struct pr_store *st = NULL;
+	char path[512], sql[256];
+	sqlite3 *db;
+	int64_t id[2];
+
+	(void)state;
+	path_in(path, sizeof(path), "reused.db");
+	assert_int_equal(open_store(path, NULL, true, false, &st), 0);
+	assert_int_equal(pr_store_session_begin(st, &info, &id[0]), 0);
+	assert_int_equal(pr_store_session_begin(st, &info, &id[1]), 0);
+	assert_int_equal(pr_store_commit(st), 0);
+	pr_store_close(st);
+	/* Session 1: our parent's pid (alive), with a start time that is not its own. */
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	snprintf(sql, sizeof(sql),
+		 "UPDATE sessions SET writer_pid = %d, writer_start = 1 WHERE id = %lld",
+		 (int)getppid(), (long long)id[0]);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	/* Session 2: our own pid and start time, but written in another boot. */
+	snprintf(sql, sizeof(sql),
+		 "UPDATE sessions SET writer_boot_id = 'another-boot' WHERE id = %lld",
+		 (long long)id[1]);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(open_store(path, NULL, false, false, &st), 0);
+	assert_int_equal(pr_store_recover(st), 2);
+	assert_int_equal(pr_store_session_get(st, id[0], &s), 0);
+	assert_int_equal(s.status, PR_SESSION_INTERRUPTED);
+	assert_int_equal(pr_store_session_get(st, id[1], &s), 0);
+	assert_int_equal(s.status, PR_SESSION_INTERRUPTED);
+	pr_store_close(st);
+}
+
 /* Two sessions written in alternation keep their own order and counters. */
 static void test_interleaved_sessions(void **state)
 {
@@ -1146,6 +1186,7 @@ int main(void)
 		cmocka_unit_test(test_newer_schema),
 		cmocka_unit_test(test_recover_killed_writer),
 		cmocka_unit_test(test_recover_skips_live_writer),
+		cmocka_unit_test(test_recover_reused_pid),
 		cmocka_unit_test(test_interleaved_sessions),
 		cmocka_unit_test(test_reader_during_write),
 		cmocka_unit_test(test_duplicate_iface_keeps_pending),
