@@ -36,6 +36,7 @@
 #define LINKTYPE_PPP_HDLC 50
 #define LINKTYPE_PPP_ETHER 51
 #define LINKTYPE_C_HDLC 104
+#define LINKTYPE_JUNIPER_ETHER 178
 
 /* Offsets in struct pr_decoded are 16 bits wide. */
 #define OFF_MAX 0xffffu
@@ -570,6 +571,42 @@ static void decode_ethernet(const uint8_t *p, uint32_t cap, struct pr_decoded *o
 }
 
 /*
+ * Juniper's "MGC" pseudo-header (JunOS monitoring and port mirroring):
+ * magic "MGC", a flags byte, and when flag 0x80 is set a 2-byte length of
+ * extension TLVs that follow. Then the Ethernet frame, or with flag 0x02
+ * (layer 2 stripped) a 4-byte cookie and the bare IP packet.
+ */
+static void decode_juniper_ether(const uint8_t *p, uint32_t cap, struct pr_decoded *out)
+{
+	uint32_t off = 4;
+
+	if (!have(cap, 0, 4)) {
+		out->flags |= PR_DEC_TRUNCATED;
+		return;
+	}
+	if (p[0] != 'M' || p[1] != 'G' || p[2] != 'C') {
+		out->flags |= PR_DEC_MALFORMED | PR_DEC_NON_IP;
+		return;
+	}
+	if (p[3] & 0x80) {
+		if (!have(cap, 4, 2)) {
+			out->flags |= PR_DEC_TRUNCATED;
+			return;
+		}
+		off = 6 + rd16(p + 4);
+	}
+	if (p[3] & 0x02) {
+		decode_raw(p, cap, off + 4, out);
+		return;
+	}
+	if (!have(cap, off, 14)) {
+		out->flags |= PR_DEC_TRUNCATED;
+		return;
+	}
+	decode_ethertype(p, cap, off + 14, rd16(p + off + 12), out);
+}
+
+/*
  * Linux cooked headers. The protocol field is an ethertype except for a few
  * small values (1 Novell 802.3, 4 802.2 LLC, CAN, ...), and for netlink
  * captures it is a netlink family.
@@ -833,6 +870,9 @@ void pr_decode(uint32_t linktype, const uint8_t *pkt, uint32_t cap_len, struct p
 		}
 		decode_ethertype(pkt, cap_len, 4, rd16(pkt + 2), out);
 		break;
+	case LINKTYPE_JUNIPER_ETHER:
+		decode_juniper_ether(pkt, cap_len, out);
+		break;
 	case PR_LINKTYPE_IEEE802_11:
 		decode_80211(pkt, cap_len, 0, false, out);
 		break;
@@ -882,6 +922,8 @@ const char *pr_linktype_name(uint32_t linktype)
 		return "PPP_ETHER";
 	case LINKTYPE_C_HDLC:
 		return "C_HDLC";
+	case LINKTYPE_JUNIPER_ETHER:
+		return "JUNIPER_ETHER";
 	case PR_LINKTYPE_IEEE802_11:
 		return "IEEE802_11";
 	case 107:
