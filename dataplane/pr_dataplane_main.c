@@ -514,7 +514,7 @@ int main(int argc, char **argv)
 		/* Tell the consumer why, through the ring, then fail. */
 		end.reason = PR_END_ERROR;
 		end.error = ret;
-		snprintf(end.message, sizeof(end.message), "%s", err);
+		snprintf(end.message, sizeof(end.message), "%.255s", err);
 		if (!pr_ring_prod_init(&p, pr_shm_ring(base, 0), PR_RING_ROLE_RX))
 			put_ctl_record(&p, &end, sizeof(end));
 		else
