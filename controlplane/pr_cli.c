@@ -258,6 +258,7 @@ int pr_cli_open_store(struct pr_cli *cli, bool create, struct pr_store **out)
 		.create = create,
 		.block_max_packets = cli->cfg.block_max_packets,
 		.block_max_bytes = (uint32_t)cli->cfg.block_max_bytes,
+		.manual_checkpoint = cli->manual_checkpoint,
 	};
 	int ret, n;
 

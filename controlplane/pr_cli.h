@@ -53,6 +53,7 @@ struct pr_cli {
 	const char *key_file; /* --key-file */
 	const char *config_path;
 	bool json;
+	bool manual_checkpoint; /* the writer leaves WAL checkpoints to another connection */
 	int quiet;
 	struct pr_config cfg;
 	char *key; /* resolved key (owned, wiped on fini), NULL for none */

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <libgen.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -25,6 +26,85 @@
 #include "pr_pcapw.h"
 
 static volatile sig_atomic_t stop_signals;
+
+/*
+ * The WAL checkpointer: its own connection in its own thread copies
+ * committed WAL frames into the database file while the writer goes on
+ * storing. Done on the writer's thread, every checkpoint (the copy and
+ * its fdatasync) stalled the ring consumer and, through a full ring, the
+ * capture; here it runs beside it, on the other core.
+ */
+struct checkpointer {
+	struct pr_store *st;
+	pthread_t tid;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool stop;
+	bool running;
+};
+
+static void *checkpointer_main(void *arg)
+{
+	struct checkpointer *ck = arg;
+
+	pthread_mutex_lock(&ck->lock);
+	while (!ck->stop) {
+		struct timespec until;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 250000000;
+		if (until.tv_nsec >= 1000000000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&ck->cond, &ck->lock, &until);
+		if (ck->stop)
+			break;
+		pthread_mutex_unlock(&ck->lock);
+		/* Failures here are not fatal: the writer's data is in the WAL either way. */
+		pr_store_checkpoint(ck->st, false);
+		pthread_mutex_lock(&ck->lock);
+	}
+	pthread_mutex_unlock(&ck->lock);
+	return NULL;
+}
+
+/* Start it on a second connection. Without one the writer checkpoints itself. */
+static void checkpointer_start(struct checkpointer *ck, const struct pr_cli *cli)
+{
+	struct pr_store_cfg scfg = { .path = cli->db_path, .key = cli->key };
+
+	memset(ck, 0, sizeof(*ck));
+	if (pr_store_open(&scfg, &ck->st))
+		return;
+	pthread_mutex_init(&ck->lock, NULL);
+	pthread_cond_init(&ck->cond, NULL);
+	if (pthread_create(&ck->tid, NULL, checkpointer_main, ck)) {
+		pr_store_close(ck->st);
+		ck->st = NULL;
+		return;
+	}
+	ck->running = true;
+}
+
+/* Stop it and empty the WAL into the database. */
+static void checkpointer_stop(struct checkpointer *ck, struct pr_store *writer)
+{
+	if (ck->running) {
+		pthread_mutex_lock(&ck->lock);
+		ck->stop = true;
+		pthread_cond_signal(&ck->cond);
+		pthread_mutex_unlock(&ck->lock);
+		pthread_join(ck->tid, NULL);
+		pthread_mutex_destroy(&ck->lock);
+		pthread_cond_destroy(&ck->cond);
+		ck->running = false;
+	}
+	pr_store_close(ck->st);
+	ck->st = NULL;
+	if (writer)
+		pr_store_checkpoint(writer, true);
+}
 
 static void on_stop_signal(int sig)
 {
@@ -69,6 +149,7 @@ static void usage(FILE *f)
 struct capture {
 	struct pr_cli cli;
 	struct pr_store *st;
+	struct checkpointer ck;
 	struct pr_dp *dp;
 	struct pr_pcapw *pw;
 	const char *pcap_path;
@@ -275,6 +356,8 @@ static int consume(struct capture *c, bool progress)
 			pr_store_session_set_drops(c->st, c->session, drops);
 			if (pr_store_commit(c->st))
 				store_fail(c, "commit");
+			else if (!c->ck.running)
+				pr_store_checkpoint(c->st, false); /* no checkpointer: keep the WAL short */
 			last_commit = now;
 			c->bytes_since_commit = 0;
 		}
@@ -508,6 +591,7 @@ int pr_cmd_capture(int argc, char **argv)
 		snaplen = c->cli.cfg.snaplen;
 	if (!bufsize)
 		bufsize = c->cli.cfg.buffer_size;
+	c->cli.manual_checkpoint = true;
 	if ((rc = pr_cli_open_store(&c->cli, true, &c->st)))
 		goto out;
 
@@ -530,6 +614,7 @@ int pr_cmd_capture(int argc, char **argv)
 		rc = PR_EXIT_FAIL;
 		goto out;
 	}
+	checkpointer_start(&c->ck, &c->cli);
 	if (c->pcap_path) {
 		size_t l = strlen(c->pcap_path);
 		struct pr_pcapw_cfg wc = {
@@ -657,6 +742,7 @@ int pr_cmd_capture(int argc, char **argv)
 		}
 	}
 out:
+	checkpointer_stop(&c->ck, c->st);
 	pr_pcapw_close(c->pw);
 	pr_dp_destroy(c->dp);
 	pr_store_close(c->st);

@@ -81,6 +81,7 @@ struct pr_store {
 	bool have_cur;
 	uint32_t block_max_packets;
 	uint32_t block_max_bytes;
+	bool manual_checkpoint;
 	struct cur_session cur;
 	struct pr_block_builder blk;
 	sqlite3_stmt *ins_block;
@@ -435,8 +436,23 @@ static int tune_writer(struct pr_store *st, bool fresh)
 		err = exec(st, "PRAGMA cache_size = -16384", "set cache size");
 	if (!err)
 		err = exec(st, "PRAGMA temp_store = MEMORY", "set temp store");
+	if (!err && st->manual_checkpoint)
+		err = exec(st, "PRAGMA wal_autocheckpoint = 0", "turn off automatic checkpoints");
 out:
 	return err;
+}
+
+int pr_store_checkpoint(struct pr_store *st, bool truncate)
+{
+	int rc = sqlite3_wal_checkpoint_v2(
+		st->db, NULL, truncate ? SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_PASSIVE,
+		NULL, NULL);
+
+	if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+		return truncate ? -EBUSY : 0; /* passive: what could be copied was */
+	if (rc != SQLITE_OK)
+		return sql_fail(st, rc, "checkpoint");
+	return 0;
 }
 
 static int open_checked(struct pr_store *st, const char *key, int flags,
@@ -487,6 +503,7 @@ int pr_store_open(const struct pr_store_cfg *cfg, struct pr_store **out)
 	}
 	st->encrypted = key != NULL;
 	st->readonly = cfg->readonly;
+	st->manual_checkpoint = cfg->manual_checkpoint;
 	st->block_max_packets = cfg->block_max_packets ? cfg->block_max_packets :
 							 DEFAULT_BLOCK_PACKETS;
 	st->block_max_bytes = cfg->block_max_bytes ? cfg->block_max_bytes : DEFAULT_BLOCK_BYTES;

@@ -39,6 +39,12 @@ struct pr_store_cfg {
 	bool readonly;
 	uint32_t block_max_packets; /* 0 = 256 */
 	uint32_t block_max_bytes; /* 0 = 1 MiB */
+	/*
+	 * Do not checkpoint the WAL on commit: the caller runs
+	 * pr_store_checkpoint() on another connection (usually another thread),
+	 * so the writer never stalls in the checkpoint's copy and fsync.
+	 */
+	bool manual_checkpoint;
 };
 
 enum pr_session_status {
@@ -131,6 +137,14 @@ int pr_store_session_set_drops(struct pr_store *st, int64_t session,
  * a negative errno (-ENOSPC: disk full; what was committed before stays).
  */
 int pr_store_commit(struct pr_store *st);
+/*
+ * Copy committed WAL frames into the database file. truncate: wait for
+ * the writer and readers to be out of the way and empty the WAL (the end of
+ * a capture); otherwise copy what can be copied without waiting. Returns 0,
+ * or a negative errno (-EBUSY when truncate could not finish). Any
+ * connection to the store; used with cfg.manual_checkpoint on the writer.
+ */
+int pr_store_checkpoint(struct pr_store *st, bool truncate);
 /* Commit, then set status/end time/message. */
 int pr_store_session_end(struct pr_store *st, int64_t session, uint32_t status,
 			 const char *message);
