@@ -448,6 +448,51 @@ void pr_cli_filter_destroy(struct pr_cli_filter *f)
 	free(f);
 }
 
+int pr_cli_session_open(struct pr_cli *cli, int64_t session, const char *filter,
+			struct pr_cli_session *s)
+{
+	int rc;
+
+	s->id = session;
+	if ((rc = pr_cli_filter_check(filter)) || (rc = pr_cli_prepare(cli)) ||
+	    (rc = pr_cli_open_store(cli, false, &s->st)) ||
+	    (rc = pr_cli_get_session(cli, s->st, session, &s->si)) ||
+	    (rc = pr_cli_filter_create(s->st, session, filter, &s->flt)))
+		return rc;
+	if (pr_store_pkt_iter_create(s->st, session, &s->it)) {
+		pr_cli_error("%s: session %lld: %s", cli->db_path, (long long)session,
+			     pr_store_errmsg(s->st));
+		return PR_EXIT_FAIL;
+	}
+	return 0;
+}
+
+int pr_cli_session_next(const struct pr_cli *cli, struct pr_cli_session *s,
+			struct pr_block_pkt *pkt)
+{
+	int ret;
+
+	while ((ret = pr_store_pkt_iter_next(s->it, pkt)) == 1) {
+		s->index = s->next_index++;
+		if (pr_cli_filter_match(s->flt, pkt))
+			return 1;
+	}
+	if (ret < 0) {
+		pr_cli_error("%s: session %lld: %s", cli->db_path, (long long)s->id,
+			     pr_store_errmsg(s->st));
+		return -1;
+	}
+	return 0;
+}
+
+void pr_cli_session_close(struct pr_cli_session *s)
+{
+	pr_store_pkt_iter_destroy(s->it);
+	pr_cli_filter_destroy(s->flt);
+	pr_store_close(s->st);
+	memset(s, 0, sizeof(*s));
+}
+
 void pr_cli_format_ts(uint64_t ts_ns, char *buf, size_t len)
 {
 	time_t sec = (time_t)(ts_ns / 1000000000ull);

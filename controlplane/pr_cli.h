@@ -107,6 +107,32 @@ int pr_cli_filter_create(struct pr_store *st, int64_t session, const char *expr,
 bool pr_cli_filter_match(const struct pr_cli_filter *f, const struct pr_block_pkt *pkt);
 void pr_cli_filter_destroy(struct pr_cli_filter *f);
 
+/*
+ * What query, export and replay read: the store, the session, the filter
+ * compiled for its interfaces, and the packet iterator, opened in that
+ * order with every failure printed. Caller-owned; zero it before open.
+ */
+struct pr_cli_session {
+	struct pr_store *st;
+	struct pr_session_info si;
+	struct pr_cli_filter *flt;
+	struct pr_store_pkt_iter *it;
+	int64_t id;
+	uint64_t next_index; /* session index of the next stored packet */
+	uint64_t index; /* session index (0-based) of the packet last returned */
+};
+
+/* Returns an exit code (0 on success); on failure s holds nothing to close but what close frees. */
+int pr_cli_session_open(struct pr_cli *cli, int64_t session, const char *filter,
+			struct pr_cli_session *s);
+/*
+ * Next packet that passes the filter: 1, 0 after the last, or -1 after
+ * printing what is damaged. *pkt is valid until the next call.
+ */
+int pr_cli_session_next(const struct pr_cli *cli, struct pr_cli_session *s,
+			struct pr_block_pkt *pkt);
+void pr_cli_session_close(struct pr_cli_session *s);
+
 /* Helpers for output. */
 void pr_cli_format_ts(uint64_t ts_ns, char *buf, size_t len); /* ISO 8601 UTC, ns */
 const char *pr_cli_ip_proto_name(uint8_t proto);

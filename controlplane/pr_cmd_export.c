@@ -107,17 +107,15 @@ int pr_cmd_export(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct export_ctx e = { .fmt = PR_PCAPW_PCAP, .rc = 0 };
-	struct pr_session_info si;
+	struct pr_cli_session ses = { 0 };
+	const struct pr_session_info *si = &ses.si;
 	struct pr_cli cli;
-	struct pr_store *st = NULL;
-	struct pr_store_pkt_iter *it = NULL;
-	struct pr_cli_filter *flt = NULL;
 	struct pr_block_pkt p;
 	const char *filter = NULL;
 	char comment[2600], ts0[64], ts1[64];
 	uint64_t limit = 0, written = 0, bytes = 0;
 	int64_t session = 0;
-	int opt, rc, ret;
+	int opt, rc, ret = 0;
 
 	for (int i = 0; i < 256; i++)
 		e.map[i] = -1;
@@ -177,26 +175,21 @@ int pr_cmd_export(int argc, char **argv)
 		rc = pr_cli_usage_error(&cli);
 		goto out;
 	}
-	if ((rc = pr_cli_filter_check(filter)))
+	if ((rc = pr_cli_session_open(&cli, session, filter, &ses)))
 		goto out;
-	if ((rc = pr_cli_prepare(&cli)) || (rc = pr_cli_open_store(&cli, false, &st)) ||
-	    (rc = pr_cli_get_session(&cli, st, session, &si)))
-		goto out;
-	if ((rc = pr_cli_filter_create(st, session, filter, &flt)))
-		goto out;
-	ret = pr_store_ifaces_foreach(st, session, scan_iface_cb, &e);
+	pr_store_ifaces_foreach(ses.st, session, scan_iface_cb, &e);
 	if (e.rc) {
 		rc = e.rc;
 		goto out;
 	}
-	pr_cli_format_ts(si.first_pkt_ts_ns, ts0, sizeof(ts0));
-	pr_cli_format_ts(si.last_pkt_ts_ns, ts1, sizeof(ts1));
+	pr_cli_format_ts(si->first_pkt_ts_ns, ts0, sizeof(ts0));
+	pr_cli_format_ts(si->last_pkt_ts_ns, ts1, sizeof(ts1));
 	snprintf(comment, sizeof(comment),
 		 "packetrecorder session %lld \"%s\" from %s %s%s%s; %" PRIu64
 		 " packets from %s to %s; status %s",
-		 (long long)si.id, si.name, si.source_kind, si.source,
-		 si.filter[0] ? "; capture filter " : "", si.filter, si.packets, ts0, ts1,
-		 pr_session_status_name(si.status));
+		 (long long)si->id, si->name, si->source_kind, si->source,
+		 si->filter[0] ? "; capture filter " : "", si->filter, si->packets, ts0, ts1,
+		 pr_session_status_name(si->status));
 	{
 		struct pr_pcapw_cfg wc = {
 			.format = e.fmt,
@@ -212,23 +205,12 @@ int pr_cmd_export(int argc, char **argv)
 			goto out;
 		}
 	}
-	pr_store_ifaces_foreach(st, session, add_iface_cb, &e);
+	pr_store_ifaces_foreach(ses.st, session, add_iface_cb, &e);
 	if (e.rc) {
 		rc = e.rc;
 		goto out_unlink;
 	}
-	ret = pr_store_pkt_iter_create(st, session, &it);
-	if (ret) {
-		pr_cli_error("%s: session %lld: %s", cli.db_path, (long long)session,
-			     pr_store_errmsg(st));
-		rc = PR_EXIT_FAIL;
-		goto out_unlink;
-	}
-	while ((ret = pr_store_pkt_iter_next(it, &p)) == 1) {
-		if (!pr_cli_filter_match(flt, &p))
-			continue;
-		if (limit && written >= limit)
-			break;
+	while ((!limit || written < limit) && (ret = pr_cli_session_next(&cli, &ses, &p)) == 1) {
 		if (p.iface >= 256 || e.map[p.iface] < 0) {
 			pr_cli_error("session %lld: a packet names interface %u, which the session "
 				     "does not have",
@@ -247,8 +229,6 @@ int pr_cmd_export(int argc, char **argv)
 		bytes += p.cap_len;
 	}
 	if (ret < 0) {
-		pr_cli_error("%s: session %lld: %s", cli.db_path, (long long)session,
-			     pr_store_errmsg(st));
 		rc = PR_EXIT_FAIL;
 		goto out_unlink;
 	}
@@ -284,9 +264,7 @@ out_unlink:
 		unlink(e.output);
 out:
 	pr_pcapw_close(e.w);
-	pr_store_pkt_iter_destroy(it);
-	pr_cli_filter_destroy(flt);
-	pr_store_close(st);
+	pr_cli_session_close(&ses);
 	pr_cli_fini(&cli);
 	return rc;
 }

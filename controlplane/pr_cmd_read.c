@@ -401,15 +401,12 @@ int pr_cmd_query(int argc, char **argv)
 	};
 	struct query_opts o = { 0 };
 	struct linktype_ctx lt = { { 0 } };
-	struct pr_session_info si;
+	struct pr_cli_session ses = { 0 };
 	struct pr_cli cli;
-	struct pr_store *st = NULL;
-	struct pr_store_pkt_iter *it = NULL;
-	struct pr_cli_filter *flt = NULL;
 	struct pr_block_pkt p;
 	struct pr_json j;
-	uint64_t index = 0, shown = 0;
-	int rc, ret;
+	uint64_t shown = 0;
+	int rc, ret = 0;
 
 	pr_cli_init(&cli, "query");
 	rc = parse_read_opts(&cli, argc, argv, "S:n:xf:" PR_CLI_COMMON_SHORT, longopts,
@@ -421,21 +418,9 @@ int pr_cmd_query(int argc, char **argv)
 		rc = pr_cli_usage_error(&cli);
 		goto out;
 	}
-	if ((rc = pr_cli_filter_check(o.filter)))
+	if ((rc = pr_cli_session_open(&cli, o.session, o.filter, &ses)))
 		goto out;
-	if ((rc = pr_cli_prepare(&cli)) || (rc = pr_cli_open_store(&cli, false, &st)) ||
-	    (rc = pr_cli_get_session(&cli, st, o.session, &si)))
-		goto out;
-	if ((rc = pr_cli_filter_create(st, o.session, o.filter, &flt)))
-		goto out;
-	pr_store_ifaces_foreach(st, o.session, iface_lt_cb, &lt);
-	ret = pr_store_pkt_iter_create(st, o.session, &it);
-	if (ret) {
-		pr_cli_error("%s: session %lld: %s", cli.db_path, (long long)o.session,
-			     pr_store_errmsg(st));
-		rc = PR_EXIT_FAIL;
-		goto out;
-	}
+	pr_store_ifaces_foreach(ses.st, o.session, iface_lt_cb, &lt);
 	if (cli.json) {
 		pr_json_init(&j, stdout);
 		pr_json_arr_begin(&j);
@@ -443,17 +428,11 @@ int pr_cmd_query(int argc, char **argv)
 		printf("%10s  %-30s  %5s  %6s  %6s  %s\n", "INDEX", "TIME (UTC)", "IFACE", "CAPLEN",
 		       "LEN", "FLOW");
 	}
-	while ((ret = pr_store_pkt_iter_next(it, &p)) == 1) {
-		uint64_t idx = index++;
-
-		if (!pr_cli_filter_match(flt, &p))
-			continue;
-		if (o.limit && shown >= o.limit)
-			break;
+	while ((!o.limit || shown < o.limit) && (ret = pr_cli_session_next(&cli, &ses, &p)) == 1) {
 		shown++;
 		if (cli.json) {
 			pr_json_obj_begin(&j);
-			pr_json_kv_u64(&j, "index", idx);
+			pr_json_kv_u64(&j, "index", ses.index);
 			pr_json_kv_u64(&j, "ts", p.ts_ns);
 			pr_json_kv_u64(&j, "cap_len", p.cap_len);
 			pr_json_kv_u64(&j, "wire_len", p.wire_len);
@@ -469,7 +448,7 @@ int pr_cmd_query(int argc, char **argv)
 			char ts[64];
 
 			pr_cli_format_ts(p.ts_ns, ts, sizeof(ts));
-			printf("%10" PRIu64 "  %-30s  %5u  %6u  %6u  %" PRIu64 "\n", idx, ts,
+			printf("%10" PRIu64 "  %-30s  %5u  %6u  %6u  %" PRIu64 "\n", ses.index, ts,
 			       p.iface, p.cap_len, p.wire_len, p.flow_id);
 			if (o.show_data)
 				hexdump(p.data, p.cap_len);
@@ -479,17 +458,9 @@ int pr_cmd_query(int argc, char **argv)
 		pr_json_arr_end(&j);
 		pr_json_end(&j);
 	}
-	if (ret < 0) {
-		pr_cli_error("%s: session %lld: %s", cli.db_path, (long long)o.session,
-			     pr_store_errmsg(st));
-		rc = PR_EXIT_FAIL;
-		goto out;
-	}
-	rc = PR_EXIT_OK;
+	rc = ret < 0 ? PR_EXIT_FAIL : PR_EXIT_OK;
 out:
-	pr_store_pkt_iter_destroy(it);
-	pr_cli_filter_destroy(flt);
-	pr_store_close(st);
+	pr_cli_session_close(&ses);
 	pr_cli_fini(&cli);
 	return rc;
 }

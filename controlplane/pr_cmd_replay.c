@@ -126,11 +126,8 @@ int pr_cmd_replay(int argc, char **argv)
 		PR_CLI_COMMON_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
-	struct pr_session_info si;
+	struct pr_cli_session ses = { 0 };
 	struct pr_cli cli;
-	struct pr_store *st = NULL;
-	struct pr_store_pkt_iter *it = NULL;
-	struct pr_cli_filter *flt = NULL;
 	struct pr_dp *dp = NULL;
 	struct replay r;
 	struct pr_block_pkt p;
@@ -142,7 +139,7 @@ int pr_cmd_replay(int argc, char **argv)
 	uint64_t count = 0, queued = 0, first_ts = 0, t0 = 0, last_at = 0, start;
 	int64_t session = 0;
 	char err[512];
-	int opt, rc, ret;
+	int opt, rc, ret = 0;
 
 	memset(&r, 0, sizeof(r));
 	pr_cli_init(&cli, "replay");
@@ -198,20 +195,8 @@ int pr_cmd_replay(int argc, char **argv)
 		rc = pr_cli_usage_error(&cli);
 		goto out;
 	}
-	if ((rc = pr_cli_filter_check(filter)))
+	if ((rc = pr_cli_session_open(&cli, session, filter, &ses)))
 		goto out;
-	if ((rc = pr_cli_prepare(&cli)) || (rc = pr_cli_open_store(&cli, false, &st)) ||
-	    (rc = pr_cli_get_session(&cli, st, session, &si)))
-		goto out;
-	if ((rc = pr_cli_filter_create(st, session, filter, &flt)))
-		goto out;
-	ret = pr_store_pkt_iter_create(st, session, &it);
-	if (ret) {
-		pr_cli_error("%s: session %lld: %s", cli.db_path, (long long)session,
-			     pr_store_errmsg(st));
-		rc = PR_EXIT_FAIL;
-		goto out;
-	}
 	if (!display) {
 		ret = pr_dp_create(&cli.cfg, 64ull << 20, &dp, err, sizeof(err));
 		if (!ret) {
@@ -243,7 +228,7 @@ int pr_cmd_replay(int argc, char **argv)
 		{
 			struct lt_check lc = { .want = r.tx_linktype, .bad_iface = -1 };
 
-			pr_store_ifaces_foreach(st, session, lt_check_cb, &lc);
+			pr_store_ifaces_foreach(ses.st, session, lt_check_cb, &lc);
 			if (lc.bad_iface >= 0) {
 				/* Frames go out as stored: a raw-IP frame on Ethernet is garbage. */
 				pr_cli_error("replay: session %lld interface %d has link type %u, but %s "
@@ -268,13 +253,10 @@ int pr_cmd_replay(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	start = mono_ns();
-	while (!replay_stop && (ret = pr_store_pkt_iter_next(it, &p)) == 1) {
+	while (!replay_stop && (!count || queued < count) &&
+	       (ret = pr_cli_session_next(&cli, &ses, &p)) == 1) {
 		uint64_t at;
 
-		if (!pr_cli_filter_match(flt, &p))
-			continue;
-		if (count && queued >= count)
-			break;
 		if (!queued) {
 			first_ts = p.ts_ns;
 			/* A little lead so the first packets are queued before their time. */
@@ -331,8 +313,6 @@ int pr_cmd_replay(int argc, char **argv)
 		queued++;
 	}
 	if (ret < 0) {
-		pr_cli_error("%s: session %lld: %s", cli.db_path, (long long)session,
-			     pr_store_errmsg(st));
 		rc = PR_EXIT_FAIL;
 		goto out;
 	}
@@ -414,9 +394,7 @@ sent:
 		rc = PR_EXIT_FAIL;
 out:
 	pr_dp_destroy(dp);
-	pr_store_pkt_iter_destroy(it);
-	pr_cli_filter_destroy(flt);
-	pr_store_close(st);
+	pr_cli_session_close(&ses);
 	pr_cli_fini(&cli);
 	return rc;
 }
