@@ -284,8 +284,9 @@ int pr_cli_open_store(struct pr_cli *cli, bool create, struct pr_store **out)
 			    cli->db_path);
 	n = pr_store_recover(*out);
 	if (n > 0)
-		pr_cli_note(cli, "%s: %d session%s left running by a process that died %s now "
-				 "marked interrupted",
+		pr_cli_note(cli,
+			    "%s: %d session%s left running by a process that died %s now "
+			    "marked interrupted",
 			    cli->db_path, n, n == 1 ? "" : "s", n == 1 ? "is" : "are");
 	return 0;
 }
@@ -296,8 +297,8 @@ int pr_cli_get_session(struct pr_cli *cli, struct pr_store *st, int64_t id,
 	int ret = pr_store_session_get(st, id, out);
 
 	if (ret == -ENOENT) {
-		pr_cli_error("no session %lld in %s (see `packetrecorder sessions`)",
-			     (long long)id, cli->db_path);
+		pr_cli_error("no session %lld in %s (see `packetrecorder sessions`)", (long long)id,
+			     cli->db_path);
 		return PR_EXIT_NOTFOUND;
 	}
 	if (ret) {
@@ -357,8 +358,7 @@ static int filter_iface_cb(void *ctx, const struct pr_store_iface *iface)
 		fc->ret = PR_EXIT_FAIL;
 		return 1;
 	}
-	if (pcap_compile(dead, &fc->f->prog[iface->index], fc->expr, 1, PCAP_NETMASK_UNKNOWN) <
-	    0) {
+	if (pcap_compile(dead, &fc->f->prog[iface->index], fc->expr, 1, PCAP_NETMASK_UNKNOWN) < 0) {
 		/*
 		 * "arp" on a raw-IP interface: valid, it just selects nothing there.
 		 * Sessions mix link types, so only other errors are errors.

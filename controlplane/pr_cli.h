@@ -34,15 +34,15 @@ enum {
 };
 
 /* Long options every store command accepts; append to a command's table. */
-#define PR_CLI_COMMON_OPTIONS                                                                      \
-	{ "database", required_argument, NULL, 'd' },                                              \
-		{ "encryption-key", required_argument, NULL, PR_OPT_KEY },                         \
-		{ "key-file", required_argument, NULL, PR_OPT_KEY_FILE },                          \
-		{ "config", required_argument, NULL, PR_OPT_CONFIG },                              \
-		{ "json", no_argument, NULL, PR_OPT_JSON },                                        \
-		{ "quiet", no_argument, NULL, 'q' }, { "verbose", no_argument, NULL, 'v' },        \
-	{                                                                                          \
-		"help", no_argument, NULL, 'h'                                                     \
+#define PR_CLI_COMMON_OPTIONS                                                                    \
+	{ "database", required_argument, NULL, 'd' },                                            \
+		{ "encryption-key", required_argument, NULL, PR_OPT_KEY },                       \
+		{ "key-file", required_argument, NULL, PR_OPT_KEY_FILE },                        \
+		{ "config", required_argument, NULL, PR_OPT_CONFIG },                            \
+		{ "json", no_argument, NULL, PR_OPT_JSON }, { "quiet", no_argument, NULL, 'q' }, \
+		{ "verbose", no_argument, NULL, 'v' },                                           \
+	{                                                                                        \
+		"help", no_argument, NULL, 'h'                                                   \
 	}
 #define PR_CLI_COMMON_SHORT "d:qvh"
 

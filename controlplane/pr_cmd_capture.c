@@ -241,7 +241,8 @@ static void on_packet(struct capture *c, const struct pr_rec_packet *r)
 	c->captured += r->cap_len;
 	c->bytes_since_commit += r->cap_len;
 	if (c->pw && r->iface < 256 && c->pcap_idx[r->iface] >= 0) {
-		int ret = pr_pcapw_write(c->pw, (uint32_t)c->pcap_idx[r->iface], r->ts_ns, r->data, r->cap_len, r->wire_len);
+		int ret = pr_pcapw_write(c->pw, (uint32_t)c->pcap_idx[r->iface], r->ts_ns, r->data,
+					 r->cap_len, r->wire_len);
 
 		if (ret) {
 			pr_cli_error("%s: %s: no more packets are written to it", c->pcap_path,
@@ -258,7 +259,8 @@ static void print_progress(struct capture *c, uint64_t start, bool final)
 	uint64_t drops = c->counters[PR_STAT_DROP_RING_FULL] + c->counters[PR_STAT_DROP_KERNEL] +
 			 c->counters[PR_STAT_DROP_IFACE] + c->counters[PR_STAT_DROP_TOO_BIG];
 
-	fprintf(stderr, "\r%12" PRIu64 " packets %10.1f MB %8" PRIu64 " drops %10.0f pkt/s %8.1f s%s",
+	fprintf(stderr,
+		"\r%12" PRIu64 " packets %10.1f MB %8" PRIu64 " drops %10.0f pkt/s %8.1f s%s",
 		c->packets, (double)c->bytes / 1e6, drops, secs > 0 ? (double)c->packets / secs : 0,
 		secs, final ? "\n" : "");
 	fflush(stderr);
@@ -315,7 +317,8 @@ static int consume(struct capture *c, bool progress)
 				break;
 			case PR_REC_STATS:
 				if (h->len >= sizeof(struct pr_rec_stats))
-					memcpy(c->counters, ((const struct pr_rec_stats *)h)->counters,
+					memcpy(c->counters,
+					       ((const struct pr_rec_stats *)h)->counters,
 					       sizeof(c->counters));
 				break;
 			case PR_REC_END:
@@ -349,15 +352,19 @@ static int consume(struct capture *c, bool progress)
 		if (!c->store_failed && (now - last_commit >= commit_every ||
 					 c->bytes_since_commit >= c->cli.cfg.commit_max_bytes)) {
 			uint64_t drops[PR_DROP_REASON_MAX] = {
-				c->counters[PR_STAT_DROP_RING_FULL], c->counters[PR_STAT_DROP_KERNEL],
-				c->counters[PR_STAT_DROP_IFACE], c->counters[PR_STAT_DROP_TOO_BIG], 0,
+				c->counters[PR_STAT_DROP_RING_FULL],
+				c->counters[PR_STAT_DROP_KERNEL],
+				c->counters[PR_STAT_DROP_IFACE],
+				c->counters[PR_STAT_DROP_TOO_BIG],
+				0,
 			};
 
 			pr_store_session_set_drops(c->st, c->session, drops);
 			if (pr_store_commit(c->st))
 				store_fail(c, "commit");
 			else if (!c->ck.running)
-				pr_store_checkpoint(c->st, false); /* no checkpointer: keep the WAL short */
+				pr_store_checkpoint(
+					c->st, false); /* no checkpointer: keep the WAL short */
 			last_commit = now;
 			c->bytes_since_commit = 0;
 		}
@@ -569,7 +576,8 @@ int pr_cmd_capture(int argc, char **argv)
 		goto out;
 	}
 	if (strcmp(backend, "pcap") && strcmp(backend, "afxdp") && strcmp(backend, "dpdk")) {
-		pr_cli_error("--backend: unknown backend \"%s\" (known: pcap, afxdp, dpdk)", backend);
+		pr_cli_error("--backend: unknown backend \"%s\" (known: pcap, afxdp, dpdk)",
+			     backend);
 		rc = PR_EXIT_USAGE;
 		goto out;
 	}
@@ -618,8 +626,9 @@ int pr_cmd_capture(int argc, char **argv)
 	if (c->pcap_path) {
 		size_t l = strlen(c->pcap_path);
 		struct pr_pcapw_cfg wc = {
-			.format = l > 7 && !strcmp(c->pcap_path + l - 7, ".pcapng") ? PR_PCAPW_PCAPNG :
-										    PR_PCAPW_PCAP,
+			.format = l > 7 && !strcmp(c->pcap_path + l - 7, ".pcapng") ?
+					  PR_PCAPW_PCAPNG :
+					  PR_PCAPW_PCAP,
 			.path = c->pcap_path,
 			.user_appl = "packetrecorder " PR_VERSION,
 		};
@@ -687,15 +696,19 @@ int pr_cmd_capture(int argc, char **argv)
 		goto out;
 	}
 	if (!c->cli.json)
-		pr_cli_note(&c->cli, "session %lld: capturing from %s%s%s into %s", (long long)c->session,
-			    si.source, filter[0] ? " with filter " : "", filter, c->cli.db_path);
+		pr_cli_note(&c->cli, "session %lld: capturing from %s%s%s into %s",
+			    (long long)c->session, si.source, filter[0] ? " with filter " : "",
+			    filter, c->cli.db_path);
 	consume(c, isatty(STDERR_FILENO) && c->cli.quiet <= 0 && !c->cli.json);
 	pr_dp_wait(c->dp, 5000);
 
 	{
 		uint64_t drops[PR_DROP_REASON_MAX] = {
-			c->counters[PR_STAT_DROP_RING_FULL], c->counters[PR_STAT_DROP_KERNEL],
-			c->counters[PR_STAT_DROP_IFACE], c->counters[PR_STAT_DROP_TOO_BIG], 0,
+			c->counters[PR_STAT_DROP_RING_FULL],
+			c->counters[PR_STAT_DROP_KERNEL],
+			c->counters[PR_STAT_DROP_IFACE],
+			c->counters[PR_STAT_DROP_TOO_BIG],
+			0,
 		};
 		const char *msg;
 		uint32_t status;
@@ -710,8 +723,8 @@ int pr_cmd_capture(int argc, char **argv)
 		} else {
 			status = PR_SESSION_COMPLETED;
 			snprintf(msgbuf, sizeof(msgbuf), "%s",
-				 c->end_reason == PR_END_EOF	   ? "end of file" :
-				 c->end_reason == PR_END_COUNT	   ? "packet count reached" :
+				 c->end_reason == PR_END_EOF	  ? "end of file" :
+				 c->end_reason == PR_END_COUNT	  ? "packet count reached" :
 				 c->end_reason == PR_END_DURATION ? "duration reached" :
 								    "stopped");
 			msg = msgbuf;

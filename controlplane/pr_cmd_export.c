@@ -20,22 +20,23 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: packetrecorder export --session ID --output FILE [--format pcap|pcapng]\n"
-		   "                             [--limit N] [--filter BPF] [--json]\n"
-		   "\n"
-		   "Write a session's packets to a capture file, byte for byte, with their\n"
-		   "timestamps and link types.\n"
-		   "\n"
-		   "  -S, --session ID       the session (see `packetrecorder sessions`)\n"
-		   "  -o, --output FILE      the file to write (- = standard output)\n"
-		   "  -F, --format FMT       pcap (default; one link type) or pcapng (any number of\n"
-		   "                         interfaces, names kept, session as comment)\n"
-		   "  -n, --limit N          at most N packets (after the filter; 0 = all)\n"
-		   "  -f, --filter EXPR      BPF filter, tcpdump syntax\n"
-		   "  -d, --database FILE    the store (default packets.db)\n"
-		   "      --json             print a JSON summary on stdout\n"
-		   "      --encryption-key K / --key-file FILE   the store's key\n"
-		   "  -h, --help             this help\n");
+	fprintf(f,
+		"usage: packetrecorder export --session ID --output FILE [--format pcap|pcapng]\n"
+		"                             [--limit N] [--filter BPF] [--json]\n"
+		"\n"
+		"Write a session's packets to a capture file, byte for byte, with their\n"
+		"timestamps and link types.\n"
+		"\n"
+		"  -S, --session ID       the session (see `packetrecorder sessions`)\n"
+		"  -o, --output FILE      the file to write (- = standard output)\n"
+		"  -F, --format FMT       pcap (default; one link type) or pcapng (any number of\n"
+		"                         interfaces, names kept, session as comment)\n"
+		"  -n, --limit N          at most N packets (after the filter; 0 = all)\n"
+		"  -f, --filter EXPR      BPF filter, tcpdump syntax\n"
+		"  -d, --database FILE    the store (default packets.db)\n"
+		"      --json             print a JSON summary on stdout\n"
+		"      --encryption-key K / --key-file FILE   the store's key\n"
+		"  -h, --help             this help\n");
 }
 
 struct export_ctx {
@@ -252,7 +253,9 @@ int pr_cmd_export(int argc, char **argv)
 		pr_json_obj_end(&j);
 		pr_json_end(&j);
 	} else {
-		pr_cli_note(&cli, "exported %" PRIu64 " packets (%" PRIu64 " bytes) of session %lld to %s",
+		pr_cli_note(&cli,
+			    "exported %" PRIu64 " packets (%" PRIu64
+			    " bytes) of session %lld to %s",
 			    written, bytes, (long long)session, e.output);
 	}
 	rc = PR_EXIT_OK;

@@ -110,8 +110,9 @@ int pr_cmd_generate(int argc, char **argv)
 		pr_json_obj_end(&j);
 		pr_json_end(&j);
 	} else {
-		fprintf(stderr, "packetrecorder: wrote %" PRIu64 " packets (%" PRIu64
-				" bytes, %" PRIu64 " conversations) to %s\n",
+		fprintf(stderr,
+			"packetrecorder: wrote %" PRIu64 " packets (%" PRIu64 " bytes, %" PRIu64
+			" conversations) to %s\n",
 			res.packets, res.bytes, res.conversations, cfg.path);
 	}
 	return PR_EXIT_OK;
@@ -119,16 +120,17 @@ int pr_cmd_generate(int argc, char **argv)
 
 static void demo_usage(FILE *f)
 {
-	fprintf(f, "usage: packetrecorder demo [--dir DIR] [--packets N]\n"
-		   "\n"
-		   "Run the whole path on an embedded default, with no network and no external\n"
-		   "capture: generate DIR/demo.pcap, capture it into the encrypted store\n"
-		   "DIR/demo.db under a fresh random key (DIR/demo.key), then show the sessions,\n"
-		   "the first flows and a pcapng export (DIR/demo-export.pcapng).\n"
-		   "\n"
-		   "  --dir DIR              where to put the files (default ./packetrecorder-demo)\n"
-		   "  -n, --packets N        packets to generate (default 20000)\n"
-		   "  -h, --help             this help\n");
+	fprintf(f,
+		"usage: packetrecorder demo [--dir DIR] [--packets N]\n"
+		"\n"
+		"Run the whole path on an embedded default, with no network and no external\n"
+		"capture: generate DIR/demo.pcap, capture it into the encrypted store\n"
+		"DIR/demo.db under a fresh random key (DIR/demo.key), then show the sessions,\n"
+		"the first flows and a pcapng export (DIR/demo-export.pcapng).\n"
+		"\n"
+		"  --dir DIR              where to put the files (default ./packetrecorder-demo)\n"
+		"  -n, --packets N        packets to generate (default 20000)\n"
+		"  -h, --help             this help\n");
 }
 
 static int run(int (*cmd)(int, char **), const char **args)
@@ -222,8 +224,8 @@ int pr_cmd_demo(int argc, char **argv)
 	}
 	printf("\n== 2. capture -r %s into the encrypted store %s (key in %s)\n", pcap, db, keyf);
 	{
-		const char *a[] = { "capture", "-r", pcap, "-d", db, "--key-file", keyf, "--name",
-				    "demo", NULL };
+		const char *a[] = { "capture",	  "-r", pcap,	  "-d",	  db,
+				    "--key-file", keyf, "--name", "demo", NULL };
 
 		if ((rc = run(pr_cmd_capture, a)))
 			return rc;
@@ -237,24 +239,24 @@ int pr_cmd_demo(int argc, char **argv)
 	}
 	printf("\n== 4. the first 15 flows of session 1\n");
 	{
-		const char *a[] = { "flows", "-d", db, "--key-file", keyf, "--session", "1",
-				    "--limit", "15", NULL };
+		const char *a[] = { "flows",	 "-d", db,	  "--key-file", keyf,
+				    "--session", "1",  "--limit", "15",		NULL };
 
 		if ((rc = run(pr_cmd_flows, a)))
 			return rc;
 	}
 	printf("\n== 5. export session 1 -> %s\n", out);
 	{
-		const char *a[] = { "export", "-d", db, "--key-file", keyf, "--session", "1",
-				    "--format", "pcapng", "--output", out, NULL };
+		const char *a[] = { "export", "-d",	  db,	    "--key-file", keyf, "--session",
+				    "1",      "--format", "pcapng", "--output",	  out,	NULL };
 
 		if ((rc = run(pr_cmd_export, a)))
 			return rc;
 	}
 	printf("\n== 6. the first 5 packets of session 1\n");
 	{
-		const char *a[] = { "query", "-d", db, "--key-file", keyf, "--session", "1",
-				    "--limit", "5", NULL };
+		const char *a[] = { "query",	 "-d", db,	  "--key-file", keyf,
+				    "--session", "1",  "--limit", "5",		NULL };
 
 		if ((rc = run(pr_cmd_query, a)))
 			return rc;
@@ -270,14 +272,15 @@ int pr_cmd_demo(int argc, char **argv)
 
 static void config_usage(FILE *f)
 {
-	fprintf(f, "usage: packetrecorder config [--config FILE]\n"
-		   "\n"
-		   "Print the configuration in effect (the defaults, or FILE/PACKETRECORDER_CONFIG\n"
-		   "applied over them) as an annotated configuration file with every key.\n"
-		   "Checks FILE: an unknown key or a bad value is an error naming file:line.\n"
-		   "\n"
-		   "      --config FILE      the configuration file to check and print\n"
-		   "  -h, --help             this help\n");
+	fprintf(f,
+		"usage: packetrecorder config [--config FILE]\n"
+		"\n"
+		"Print the configuration in effect (the defaults, or FILE/PACKETRECORDER_CONFIG\n"
+		"applied over them) as an annotated configuration file with every key.\n"
+		"Checks FILE: an unknown key or a bad value is an error naming file:line.\n"
+		"\n"
+		"      --config FILE      the configuration file to check and print\n"
+		"  -h, --help             this help\n");
 }
 
 int pr_cmd_config(int argc, char **argv)

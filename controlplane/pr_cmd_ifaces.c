@@ -99,16 +99,18 @@ int pr_cmd_list_interfaces(int argc, char **argv)
 			char addrs[512] = "";
 			size_t off = 0;
 
-			for (pcap_addr_t *a = d->addresses; a && off < sizeof(addrs) - 64; a = a->next) {
+			for (pcap_addr_t *a = d->addresses; a && off < sizeof(addrs) - 64;
+			     a = a->next) {
 				char buf[INET6_ADDRSTRLEN];
 
 				if (addr_text(a->addr, buf, sizeof(buf)))
-					off += (size_t)snprintf(addrs + off, sizeof(addrs) - off, "%s%s",
-								off ? "," : "", buf);
+					off += (size_t)snprintf(addrs + off, sizeof(addrs) - off,
+								"%s%s", off ? "," : "", buf);
 			}
 			printf("%-20s %-8s %-40s %s\n", d->name,
-			       (d->flags & PCAP_IF_UP) ? ((d->flags & PCAP_IF_RUNNING) ? "up" : "up,norun") :
-							 "down",
+			       (d->flags & PCAP_IF_UP) ?
+				       ((d->flags & PCAP_IF_RUNNING) ? "up" : "up,norun") :
+				       "down",
 			       addrs[0] ? addrs : "-", d->description ? d->description : "");
 		}
 	}

@@ -243,8 +243,8 @@ static int flow_text_cb(void *ctx, const struct pr_rec_flow *f)
 	if (!pn)
 		snprintf(proto, sizeof(proto), "%u", f->ip_proto);
 	pr_cli_format_ts(f->first_ts_ns, ts, sizeof(ts));
-	printf("%-20" PRIu64 " %-30s  %-6s %21s -> %-21s %4u %8" PRIu64 " %10" PRIu64
-	       " %8" PRIu64 " %10" PRIu64 " %-11s %s\n",
+	printf("%-20" PRIu64 " %-30s  %-6s %21s -> %-21s %4u %8" PRIu64 " %10" PRIu64 " %8" PRIu64
+	       " %10" PRIu64 " %-11s %s\n",
 	       f->flow_id, ts, proto, src, dst, f->vlan, f->packets[0], f->bytes[0], f->packets[1],
 	       f->bytes[1], pr_tcp_state_name(f->tcp_state), pr_flow_end_name(f->end_reason));
 	return 0;
@@ -318,19 +318,20 @@ enum { O_SHOW_DATA = PR_OPT_FIRST_COMMAND_OPT };
 
 static void query_usage(FILE *f)
 {
-	fprintf(f, "usage: packetrecorder query --session ID [--limit N] [--show-data] [--filter BPF] "
-		   "[--json]\n"
-		   "\n"
-		   "List the stored packets of a session in capture order.\n"
-		   "\n"
-		   "  -S, --session ID       the session (see `packetrecorder sessions`)\n"
-		   "  -n, --limit N          at most N packets (after the filter; 0 = all)\n"
-		   "  -x, --show-data        include the packet bytes (hex dump; \"data\" in JSON)\n"
-		   "  -f, --filter EXPR      BPF filter, tcpdump syntax\n"
-		   "  -d, --database FILE    the store (default packets.db)\n"
-		   "      --json             a JSON array (keys: docs/packetrecorder-query.md)\n"
-		   "      --encryption-key K / --key-file FILE   the store's key\n"
-		   "  -h, --help             this help\n");
+	fprintf(f,
+		"usage: packetrecorder query --session ID [--limit N] [--show-data] [--filter BPF] "
+		"[--json]\n"
+		"\n"
+		"List the stored packets of a session in capture order.\n"
+		"\n"
+		"  -S, --session ID       the session (see `packetrecorder sessions`)\n"
+		"  -n, --limit N          at most N packets (after the filter; 0 = all)\n"
+		"  -x, --show-data        include the packet bytes (hex dump; \"data\" in JSON)\n"
+		"  -f, --filter EXPR      BPF filter, tcpdump syntax\n"
+		"  -d, --database FILE    the store (default packets.db)\n"
+		"      --json             a JSON array (keys: docs/packetrecorder-query.md)\n"
+		"      --encryption-key K / --key-file FILE   the store's key\n"
+		"  -h, --help             this help\n");
 }
 
 static int query_opt(void *ctx, int opt, const char *arg)
@@ -409,8 +410,8 @@ int pr_cmd_query(int argc, char **argv)
 	int rc, ret = 0;
 
 	pr_cli_init(&cli, "query");
-	rc = parse_read_opts(&cli, argc, argv, "S:n:xf:" PR_CLI_COMMON_SHORT, longopts,
-			     query_usage, query_opt, &o);
+	rc = parse_read_opts(&cli, argc, argv, "S:n:xf:" PR_CLI_COMMON_SHORT, longopts, query_usage,
+			     query_opt, &o);
 	if (rc >= 0)
 		goto out;
 	if (!o.have_session) {

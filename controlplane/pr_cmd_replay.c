@@ -30,22 +30,23 @@ static void on_signal(int sig)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: packetrecorder replay --session ID (--interface IF | --display-only)\n"
-		   "                             [--speed X] [--count N] [--filter BPF] [--json]\n"
-		   "\n"
-		   "Send a session's packets out of an interface with their original timing.\n"
-		   "\n"
-		   "  -S, --session ID       the session (see `packetrecorder sessions`)\n"
-		   "  -i, --interface IF     send out of IF (needs CAP_NET_RAW, usually root)\n"
-		   "  -x, --speed X          X times the original speed (default 1; 0 = as fast as\n"
-		   "                         possible)\n"
-		   "  -c, --count N          send at most N packets (after the filter; 0 = all)\n"
-		   "  -f, --filter EXPR      BPF filter, tcpdump syntax\n"
-		   "      --display-only     print the packets and their send offsets; send nothing\n"
-		   "  -d, --database FILE    the store (default packets.db)\n"
-		   "      --json             print a JSON summary on stdout\n"
-		   "      --encryption-key K / --key-file FILE   the store's key\n"
-		   "  -h, --help             this help\n");
+	fprintf(f,
+		"usage: packetrecorder replay --session ID (--interface IF | --display-only)\n"
+		"                             [--speed X] [--count N] [--filter BPF] [--json]\n"
+		"\n"
+		"Send a session's packets out of an interface with their original timing.\n"
+		"\n"
+		"  -S, --session ID       the session (see `packetrecorder sessions`)\n"
+		"  -i, --interface IF     send out of IF (needs CAP_NET_RAW, usually root)\n"
+		"  -x, --speed X          X times the original speed (default 1; 0 = as fast as\n"
+		"                         possible)\n"
+		"  -c, --count N          send at most N packets (after the filter; 0 = all)\n"
+		"  -f, --filter EXPR      BPF filter, tcpdump syntax\n"
+		"      --display-only     print the packets and their send offsets; send nothing\n"
+		"  -d, --database FILE    the store (default packets.db)\n"
+		"      --json             print a JSON summary on stdout\n"
+		"      --encryption-key K / --key-file FILE   the store's key\n"
+		"  -h, --help             this help\n");
 }
 
 static uint64_t mono_ns(void)
@@ -231,11 +232,12 @@ int pr_cmd_replay(int argc, char **argv)
 			pr_store_ifaces_foreach(ses.st, session, lt_check_cb, &lc);
 			if (lc.bad_iface >= 0) {
 				/* Frames go out as stored: a raw-IP frame on Ethernet is garbage. */
-				pr_cli_error("replay: session %lld interface %d has link type %u, but %s "
-					     "has link type %u; frames are sent as stored, so the "
-					     "types must match",
-					     (long long)session, lc.bad_iface, lc.bad_linktype, iface,
-					     r.tx_linktype);
+				pr_cli_error(
+					"replay: session %lld interface %d has link type %u, but %s "
+					"has link type %u; frames are sent as stored, so the "
+					"types must match",
+					(long long)session, lc.bad_iface, lc.bad_linktype, iface,
+					r.tx_linktype);
 				rc = PR_EXIT_USAGE;
 				goto out;
 			}
@@ -272,16 +274,17 @@ int pr_cmd_replay(int argc, char **argv)
 		if (display && cli.json) {
 			pr_json_obj_begin(&jd);
 			pr_json_kv_u64(&jd, "index", queued);
-			pr_json_kv_double(&jd, "offset_s", speed == 0 ? 0.0 : (double)(at - t0) / 1e9);
+			pr_json_kv_double(&jd, "offset_s",
+					  speed == 0 ? 0.0 : (double)(at - t0) / 1e9);
 			pr_json_kv_u64(&jd, "ts", p.ts_ns);
 			pr_json_kv_u64(&jd, "iface", p.iface);
 			pr_json_kv_u64(&jd, "len", p.cap_len);
 			pr_json_kv_u64(&jd, "flow_id", p.flow_id);
 			pr_json_obj_end(&jd);
 		} else if (display) {
-			printf("%8" PRIu64 "  +%.6f s  iface %u  %u bytes  flow %" PRIu64 "\n", queued,
-			       speed == 0 ? 0.0 : (double)(at - t0) / 1e9, p.iface, p.cap_len,
-			       p.flow_id);
+			printf("%8" PRIu64 "  +%.6f s  iface %u  %u bytes  flow %" PRIu64 "\n",
+			       queued, speed == 0 ? 0.0 : (double)(at - t0) / 1e9, p.iface,
+			       p.cap_len, p.flow_id);
 		} else {
 			struct pr_ring_prod *tx = pr_dp_tx_prod(dp);
 			uint32_t len = (uint32_t)sizeof(struct pr_rec_tx_packet) + p.cap_len;
@@ -357,7 +360,8 @@ sent:
 		pr_dp_wait(dp, 5000);
 		if (!r.end_seen || r.end_reason == PR_END_ERROR) {
 			pr_cli_error("replay on %s: %s", iface,
-				     r.end_msg[0] ? r.end_msg : "the dataplane stopped unexpectedly");
+				     r.end_msg[0] ? r.end_msg :
+						    "the dataplane stopped unexpectedly");
 			rc = PR_EXIT_FAIL;
 			goto out;
 		}
@@ -383,8 +387,9 @@ sent:
 		pr_json_obj_end(&j);
 		pr_json_end(&j);
 	} else if (!display) {
-		pr_cli_note(&cli, "replayed %" PRIu64 " packets (%" PRIu64 " bytes, %" PRIu64
-				  " errors) of session %lld on %s in %.3f s",
+		pr_cli_note(&cli,
+			    "replayed %" PRIu64 " packets (%" PRIu64 " bytes, %" PRIu64
+			    " errors) of session %lld on %s in %.3f s",
 			    r.counters[PR_STAT_TX_PACKETS], r.counters[PR_STAT_TX_BYTES],
 			    r.counters[PR_STAT_TX_ERRORS], (long long)session, iface,
 			    (double)(mono_ns() - start) / 1e9);

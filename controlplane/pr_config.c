@@ -193,11 +193,12 @@ int pr_config_parse(struct pr_config *cfg, const char *text, size_t len, const c
 				snprintf(err, errlen, "%s:%u: %s: value too long", name, lineno,
 					 o->key);
 			else
-				snprintf(err, errlen,
-					 "%s:%u: %s: bad value \"%.64s\" (a number from %llu to %llu%s)",
-					 name, lineno, o->key, v, (unsigned long long)o->min,
-					 (unsigned long long)o->max,
-					 o->type == T_SIZE ? ", k/m/g suffixes allowed" : "");
+				snprintf(
+					err, errlen,
+					"%s:%u: %s: bad value \"%.64s\" (a number from %llu to %llu%s)",
+					name, lineno, o->key, v, (unsigned long long)o->min,
+					(unsigned long long)o->max,
+					o->type == T_SIZE ? ", k/m/g suffixes allowed" : "");
 			return -EINVAL;
 		}
 	}

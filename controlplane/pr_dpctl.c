@@ -94,7 +94,8 @@ static void find_dataplane(const struct pr_config *cfg, char *out, size_t len)
 				return;
 			}
 			/* Running from the build tree: controlplane/ next to dataplane/. */
-			snprintf(cand, sizeof(cand), "%s/../dataplane/packetrecorder-dataplane", self);
+			snprintf(cand, sizeof(cand), "%s/../dataplane/packetrecorder-dataplane",
+				 self);
 			if (executable(cand)) {
 				copy_str(out, len, cand);
 				return;
@@ -141,8 +142,8 @@ static void sweep_stale(const char *dir, const char *suffix)
 	closedir(d);
 }
 
-int pr_dp_create(const struct pr_config *cfg, uint64_t tx_ring_bytes, struct pr_dp **out,
-		 char *err, size_t errlen)
+int pr_dp_create(const struct pr_config *cfg, uint64_t tx_ring_bytes, struct pr_dp **out, char *err,
+		 size_t errlen)
 {
 	struct pr_dp *dp = calloc(1, sizeof(*dp));
 	uint32_t rnd = 0, rx_slots, tx_slots;
@@ -156,8 +157,7 @@ int pr_dp_create(const struct pr_config *cfg, uint64_t tx_ring_bytes, struct pr_
 	dp->pid = -1;
 	if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
 		rnd = (uint32_t)time(NULL);
-	snprintf(dp->shm_name, sizeof(dp->shm_name), "/packetrecorder-%d-%08x", (int)getpid(),
-		 rnd);
+	snprintf(dp->shm_name, sizeof(dp->shm_name), "/packetrecorder-%d-%08x", (int)getpid(), rnd);
 	if (!rundir || !rundir[0] || access(rundir, W_OK))
 		rundir = "/tmp";
 	snprintf(dp->ctl_path, sizeof(dp->ctl_path), "%s/packetrecorder-%d-%08x.sock", rundir,
@@ -181,9 +181,10 @@ int pr_dp_create(const struct pr_config *cfg, uint64_t tx_ring_bytes, struct pr_
 	 */
 	ret = ftruncate(fd, (off_t)dp->size) ? errno : posix_fallocate(fd, 0, (off_t)dp->size);
 	if (ret) {
-		snprintf(err, errlen,
-			 "shared memory %s: %zu bytes: %s (make /dev/shm larger or lower ring_bytes)",
-			 dp->shm_name, dp->size, strerror(ret));
+		snprintf(
+			err, errlen,
+			"shared memory %s: %zu bytes: %s (make /dev/shm larger or lower ring_bytes)",
+			dp->shm_name, dp->size, strerror(ret));
 		ret = -ret;
 		goto err;
 	}
@@ -267,8 +268,9 @@ int pr_dp_spawn(struct pr_dp *dp, const char *const *args, char *err, size_t err
 	if (read(pipefd[0], &child_errno, sizeof(child_errno)) == sizeof(child_errno)) {
 		close(pipefd[0]);
 		waitpid(pid, NULL, 0);
-		snprintf(err, errlen, "start %s: %s (set dataplane_path in the config or "
-				      "PACKETRECORDER_DATAPLANE)",
+		snprintf(err, errlen,
+			 "start %s: %s (set dataplane_path in the config or "
+			 "PACKETRECORDER_DATAPLANE)",
 			 dp->dataplane, strerror(child_errno));
 		return -child_errno;
 	}

@@ -22,8 +22,8 @@ struct pr_dp;
  * Create the region: one rx ring of cfg->ring_bytes and a tx ring
  * (tx_ring_bytes; small unless replaying). Returns 0 or -errno (err says why).
  */
-int pr_dp_create(const struct pr_config *cfg, uint64_t tx_ring_bytes, struct pr_dp **out,
-		 char *err, size_t errlen);
+int pr_dp_create(const struct pr_config *cfg, uint64_t tx_ring_bytes, struct pr_dp **out, char *err,
+		 size_t errlen);
 /*
  * Start the dataplane with these extra arguments (NULL-terminated). The
  * child gets --shm, --ctl and --die-with-parent, runs in its own process

@@ -17,12 +17,14 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{ "capture", pr_cmd_capture, "capture from an interface or a pcap/pcapng file into the store" },
+	{ "capture", pr_cmd_capture,
+	  "capture from an interface or a pcap/pcapng file into the store" },
 	{ "sessions", pr_cmd_sessions, "list capture sessions" },
 	{ "flows", pr_cmd_flows, "list the flows of a session" },
 	{ "query", pr_cmd_query, "list the packets of a session (BPF filter, hex data)" },
 	{ "export", pr_cmd_export, "write a session to a pcap or pcapng file" },
-	{ "replay", pr_cmd_replay, "send a session's packets out of an interface with their timing" },
+	{ "replay", pr_cmd_replay,
+	  "send a session's packets out of an interface with their timing" },
 	{ "list-interfaces", pr_cmd_list_interfaces, "list the interfaces to capture from" },
 	{ "generate", pr_cmd_generate, "write a synthetic capture of mixed traffic" },
 	{ "demo", pr_cmd_demo, "run the whole path on generated traffic (no network needed)" },

@@ -382,8 +382,11 @@ int pr_trafficgen_write(const struct pr_trafficgen_cfg *cfg, struct pr_trafficge
 		.comment = "synthetic traffic from packetrecorder generate",
 		.user_appl = "packetrecorder " PR_VERSION,
 	};
-	struct pr_pcapw_iface wi = { .linktype = 1, .snaplen = 65535, .tsresol = 9,
-				     .name = "gen0", .description = "packetrecorder generator" };
+	struct pr_pcapw_iface wi = { .linktype = 1,
+				     .snaplen = 65535,
+				     .tsresol = 9,
+				     .name = "gen0",
+				     .description = "packetrecorder generator" };
 	uint64_t conversations = 0;
 	int ret;
 
@@ -421,13 +424,12 @@ int pr_trafficgen_write(const struct pr_trafficgen_cfg *cfg, struct pr_trafficge
 		gap(&g, 10, 5000);
 	}
 	ret = g.err;
-out:
-	{
-		int cret = pr_pcapw_close(g.w);
+out : {
+	int cret = pr_pcapw_close(g.w);
 
-		if (!ret)
-			ret = cret;
-	}
+	if (!ret)
+		ret = cret;
+}
 	if (res) {
 		res->packets = g.packets;
 		res->bytes = g.bytes;

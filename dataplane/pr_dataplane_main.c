@@ -111,8 +111,18 @@ static int parse_u64(const char *opt, const char *s, uint64_t *out)
 static int parse_opts(int argc, char **argv, struct dp_opts *o)
 {
 	enum {
-		O_SHM = 256, O_CTL, O_BACKEND, O_PROMISC, O_NO_PROMISC, O_TX, O_FLOW_MAX,
-		O_FLOW_IDLE, O_FLOW_ACTIVE, O_FLOW_CLOSED, O_DIE, O_VERSION,
+		O_SHM = 256,
+		O_CTL,
+		O_BACKEND,
+		O_PROMISC,
+		O_NO_PROMISC,
+		O_TX,
+		O_FLOW_MAX,
+		O_FLOW_IDLE,
+		O_FLOW_ACTIVE,
+		O_FLOW_CLOSED,
+		O_DIE,
+		O_VERSION,
 	};
 	static const struct option longopts[] = {
 		{ "shm", required_argument, NULL, O_SHM },

@@ -957,8 +957,9 @@ static int64_t proc_start(int64_t pid)
 	buf[n] = 0;
 	/* The command name may hold spaces and parentheses: fields resume after the last ')'. */
 	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
-				"%*d %*d %*d %llu",
+	if (!p || sscanf(p + 2,
+			 "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
+			 "%*d %*d %*d %llu",
 			 &start) != 1)
 		return 0;
 	return (int64_t)start;

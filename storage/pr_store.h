@@ -155,8 +155,7 @@ typedef int (*pr_store_session_fn)(void *ctx, const struct pr_session_info *s);
 /* Every session, oldest first. A callback's non-zero return stops and is returned. */
 int pr_store_sessions_foreach(struct pr_store *st, pr_store_session_fn fn, void *ctx);
 typedef int (*pr_store_iface_fn)(void *ctx, const struct pr_store_iface *iface);
-int pr_store_ifaces_foreach(struct pr_store *st, int64_t session, pr_store_iface_fn fn,
-			    void *ctx);
+int pr_store_ifaces_foreach(struct pr_store *st, int64_t session, pr_store_iface_fn fn, void *ctx);
 typedef int (*pr_store_flow_fn)(void *ctx, const struct pr_rec_flow *flow);
 /* The session's flows ordered by first timestamp, then flow id. */
 int pr_store_flows_foreach(struct pr_store *st, int64_t session, pr_store_flow_fn fn, void *ctx);
@@ -167,8 +166,7 @@ int pr_store_flows_foreach(struct pr_store *st, int64_t session, pr_store_flow_f
  * (-EBADMSG: a damaged block, named in pr_store_errmsg()).
  */
 struct pr_store_pkt_iter;
-int pr_store_pkt_iter_create(struct pr_store *st, int64_t session,
-			     struct pr_store_pkt_iter **out);
+int pr_store_pkt_iter_create(struct pr_store *st, int64_t session, struct pr_store_pkt_iter **out);
 int pr_store_pkt_iter_next(struct pr_store_pkt_iter *it, struct pr_block_pkt *pkt);
 void pr_store_pkt_iter_destroy(struct pr_store_pkt_iter *it); /* NULL is a no-op */
 

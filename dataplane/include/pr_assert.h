@@ -12,13 +12,13 @@
 #ifdef NDEBUG
 #define PR_ASSERT(cond) ((void)0)
 #else
-#define PR_ASSERT(cond)                                                                            \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: assertion failed: %s\n", __FILE__, __LINE__,      \
-				#cond);                                                            \
-			abort();                                                                   \
-		}                                                                                  \
+#define PR_ASSERT(cond)                                                                      \
+	do {                                                                                 \
+		if (!(cond)) {                                                               \
+			fprintf(stderr, "%s:%d: assertion failed: %s\n", __FILE__, __LINE__, \
+				#cond);                                                      \
+			abort();                                                             \
+		}                                                                            \
 	} while (0)
 #endif
 

@@ -256,8 +256,8 @@ struct pr_rec_tx_packet {
 static inline const char *pr_tcp_state_name(uint32_t s)
 {
 	static const char *const n[PR_TCP_STATE_MAX] = {
-		"none", "syn_sent", "syn_recv", "established", "fin_wait", "closed", "reset",
-		"midstream",
+		"none",	    "syn_sent", "syn_recv", "established",
+		"fin_wait", "closed",	"reset",    "midstream",
 	};
 	return s < PR_TCP_STATE_MAX ? n[s] : "unknown";
 }
@@ -273,10 +273,11 @@ static inline const char *pr_flow_end_name(uint32_t r)
 static inline const char *pr_stat_name(uint32_t s)
 {
 	static const char *const n[PR_STAT_MAX] = {
-		"rx_packets", "rx_bytes", "filtered", "emitted", "drop_ring_full",
-		"drop_kernel", "drop_iface", "drop_too_big", "truncated", "malformed",
-		"non_ip", "fragments", "flows_created", "flows_ended", "flows_evicted",
-		"flow_records_lost", "tx_packets", "tx_bytes", "tx_errors",
+		"rx_packets",	  "rx_bytes",	 "filtered",	  "emitted",
+		"drop_ring_full", "drop_kernel", "drop_iface",	  "drop_too_big",
+		"truncated",	  "malformed",	 "non_ip",	  "fragments",
+		"flows_created",  "flows_ended", "flows_evicted", "flow_records_lost",
+		"tx_packets",	  "tx_bytes",	 "tx_errors",
 	};
 	return s < PR_STAT_MAX ? n[s] : "unknown";
 }

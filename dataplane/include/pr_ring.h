@@ -147,14 +147,12 @@ static inline struct pr_ring_header *pr_shm_ring(void *base, uint32_t i)
 static inline int pr_ring_check(const struct pr_ring_header *h, uint32_t role)
 {
 	if (h->magic != PR_RING_MAGIC || h->version != PR_RING_VERSION ||
-	    h->slot_size != PR_RING_SLOT_SIZE || !pr_ring_is_pow2(h->slot_count) ||
-	    h->role != role)
+	    h->slot_size != PR_RING_SLOT_SIZE || !pr_ring_is_pow2(h->slot_count) || h->role != role)
 		return -EPROTO;
 	return 0;
 }
 
-static inline int pr_ring_prod_init(struct pr_ring_prod *p, struct pr_ring_header *h,
-				    uint32_t role)
+static inline int pr_ring_prod_init(struct pr_ring_prod *p, struct pr_ring_header *h, uint32_t role)
 {
 	int err = pr_ring_check(h, role);
 
@@ -170,8 +168,7 @@ static inline int pr_ring_prod_init(struct pr_ring_prod *p, struct pr_ring_heade
 	return 0;
 }
 
-static inline int pr_ring_cons_init(struct pr_ring_cons *c, struct pr_ring_header *h,
-				    uint32_t role)
+static inline int pr_ring_cons_init(struct pr_ring_cons *c, struct pr_ring_header *h, uint32_t role)
 {
 	int err = pr_ring_check(h, role);
 
@@ -208,7 +205,8 @@ static inline void *pr_ring_prod_reserve(struct pr_ring_prod *p, uint32_t len)
 			return NULL;
 	}
 	if (need > room_to_end) {
-		struct pr_rec_hdr *pad = (struct pr_rec_hdr *)(p->slots + (size_t)idx * PR_RING_SLOT_SIZE);
+		struct pr_rec_hdr *pad =
+			(struct pr_rec_hdr *)(p->slots + (size_t)idx * PR_RING_SLOT_SIZE);
 
 		pad->type = PR_REC_PAD;
 		pad->flags = 0;

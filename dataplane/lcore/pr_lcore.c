@@ -167,7 +167,8 @@ static void emit_stats(struct pr_lcore *lc, bool final)
 		lc->counters[PR_STAT_DROP_KERNEL] = rs.kernel_drops;
 		lc->counters[PR_STAT_DROP_IFACE] = rs.iface_drops;
 	}
-	st = final ? ring_reserve_ctl(lc, sizeof(*st)) : pr_ring_prod_reserve(&lc->prod, sizeof(*st));
+	st = final ? ring_reserve_ctl(lc, sizeof(*st)) :
+		     pr_ring_prod_reserve(&lc->prod, sizeof(*st));
 	if (!st)
 		return; /* counters are cumulative: the next one carries the news */
 	st->hdr.type = PR_REC_STATS;
@@ -198,13 +199,14 @@ static int announce_ifaces(struct pr_lcore *lc)
 		li->linktype = info.linktype;
 		if (lc->cfg.filter && lc->cfg.filter[0]) {
 			pcap_t *dead = pcap_open_dead_with_tstamp_precision(
-				pr_linktype_to_dlt(info.linktype), (int)(info.snaplen ? info.snaplen : 65535),
+				pr_linktype_to_dlt(info.linktype),
+				(int)(info.snaplen ? info.snaplen : 65535),
 				PCAP_TSTAMP_PRECISION_NANO);
 
 			if (!dead)
 				return -ENOMEM;
-			if (pcap_compile(dead, &li->prog, lc->cfg.filter, 1,
-					 PCAP_NETMASK_UNKNOWN) < 0 &&
+			if (pcap_compile(dead, &li->prog, lc->cfg.filter, 1, PCAP_NETMASK_UNKNOWN) <
+				    0 &&
 			    strstr(pcap_geterr(dead), "rejects all packets")) {
 				/* Valid, but no packet of this link type can match ("arp" on raw IP). */
 				li->reject_all = true;
@@ -239,9 +241,8 @@ static int announce_ifaces(struct pr_lcore *lc)
 	return 0;
 }
 
-int pr_lcore_create(const struct pr_lcore_cfg *cfg, const struct pr_rx_ops *ops,
-		    struct pr_rx *rx, struct pr_ring_header *ring, struct pr_lcore **out,
-		    char *err, size_t errlen)
+int pr_lcore_create(const struct pr_lcore_cfg *cfg, const struct pr_rx_ops *ops, struct pr_rx *rx,
+		    struct pr_ring_header *ring, struct pr_lcore **out, char *err, size_t errlen)
 {
 	struct pr_lcore *lc;
 	int ret;
@@ -429,8 +430,9 @@ static void finish(struct pr_lcore *lc, uint32_t reason, int error)
 int pr_lcore_run(struct pr_lcore *lc, atomic_bool *stop)
 {
 	uint64_t start = now_ns(CLOCK_MONOTONIC);
-	uint64_t stats_every = (uint64_t)(lc->cfg.stats_interval_ms ? lc->cfg.stats_interval_ms :
-								       100) * 1000000ull;
+	uint64_t stats_every =
+		(uint64_t)(lc->cfg.stats_interval_ms ? lc->cfg.stats_interval_ms : 100) *
+		1000000ull;
 	uint32_t reason = PR_END_STOPPED;
 	int error = 0, ret;
 

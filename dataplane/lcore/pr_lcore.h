@@ -36,9 +36,8 @@ struct pr_lcore;
  * (borrowed). Compiles nothing yet: filters are compiled per interface
  * as interfaces appear. Returns 0 or -errno; err names what failed.
  */
-int pr_lcore_create(const struct pr_lcore_cfg *cfg, const struct pr_rx_ops *ops,
-		    struct pr_rx *rx, struct pr_ring_header *ring, struct pr_lcore **out,
-		    char *err, size_t errlen);
+int pr_lcore_create(const struct pr_lcore_cfg *cfg, const struct pr_rx_ops *ops, struct pr_rx *rx,
+		    struct pr_ring_header *ring, struct pr_lcore **out, char *err, size_t errlen);
 void pr_lcore_destroy(struct pr_lcore *lc); /* NULL is a no-op */
 
 /* Run until done (see above). Returns the enum pr_end_reason it ended with. */

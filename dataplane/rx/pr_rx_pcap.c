@@ -70,9 +70,9 @@ static int open_live(const struct pr_rx_cfg *cfg, struct pr_rx *rx, char *err, s
 	}
 	rc = pcap_activate(rx->pcap);
 	if (rc < 0) {
-		int err_code = rc == PCAP_ERROR_PERM_DENIED ? -EPERM :
+		int err_code = rc == PCAP_ERROR_PERM_DENIED    ? -EPERM :
 			       rc == PCAP_ERROR_NO_SUCH_DEVICE ? -ENODEV :
-								  -EIO;
+								 -EIO;
 
 		/* libpcap's message already says what the status says, when it has one. */
 		snprintf(err, errlen, "interface %s: %s", cfg->interface,

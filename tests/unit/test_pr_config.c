@@ -156,13 +156,13 @@ static void test_every_key(void **state)
 	assert_string_equal(cfg.dataplane_path, "/usr/lib/pr/packetrecorder-dataplane");
 
 	/* The other end of every range. */
-	assert_int_equal(parse(&cfg,
-			       "ring_bytes = 16g\nflow_max = 67108864\n"
-			       "flow_idle_timeout_s = 604800\nflow_active_timeout_s = 604800\n"
-			       "flow_tcp_closed_timeout_s = 0\nblock_max_packets = 1\n"
-			       "block_max_bytes = 64m\ncommit_interval_ms = 60000\n"
-			       "commit_max_bytes = 4g\nsnaplen = 262144\nbuffer_size = 2147483647\n"),
-			 0);
+	assert_int_equal(
+		parse(&cfg, "ring_bytes = 16g\nflow_max = 67108864\n"
+			    "flow_idle_timeout_s = 604800\nflow_active_timeout_s = 604800\n"
+			    "flow_tcp_closed_timeout_s = 0\nblock_max_packets = 1\n"
+			    "block_max_bytes = 64m\ncommit_interval_ms = 60000\n"
+			    "commit_max_bytes = 4g\nsnaplen = 262144\nbuffer_size = 2147483647\n"),
+		0);
 	assert_int_equal(cfg.ring_bytes, 16 * GiB);
 	assert_int_equal(cfg.flow_max, 1u << 26);
 	assert_int_equal(cfg.flow_idle_timeout_s, 604800);
