@@ -99,6 +99,7 @@ struct pr_capfile {
 
 	void *map;
 	size_t map_len;
+	size_t released; /* bytes at the start of map handed back (page aligned) */
 	uint8_t *copy;
 	char errmsg[256];
 };
@@ -820,6 +821,25 @@ uint64_t pr_capfile_offset(const struct pr_capfile *cf)
 uint64_t pr_capfile_size(const struct pr_capfile *cf)
 {
 	return cf->len;
+}
+
+void pr_capfile_release_before(struct pr_capfile *cf, uint64_t offset)
+{
+	const size_t chunk = 8u << 20;
+	size_t end;
+
+	/*
+	 * Only a mapped file can give pages back, and only in large steps so
+	 * the madvise() cost stays negligible. The pages stay in the page
+	 * cache; they just stop counting against this process.
+	 */
+	if (!cf->map || offset > cf->map_len || offset < cf->released + chunk)
+		return;
+	end = (size_t)offset & ~(chunk - 1);
+	if (end <= cf->released)
+		return;
+	madvise((uint8_t *)cf->map + cf->released, end - cf->released, MADV_DONTNEED);
+	cf->released = end;
 }
 
 void pr_capfile_close(struct pr_capfile *cf)

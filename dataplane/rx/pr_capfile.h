@@ -77,6 +77,14 @@ const char *pr_capfile_errmsg(const struct pr_capfile *cf);
 uint64_t pr_capfile_offset(const struct pr_capfile *cf);
 uint64_t pr_capfile_size(const struct pr_capfile *cf);
 
+/*
+ * The caller is done with every packet that starts before offset (a file
+ * offset, as in pr_capfile_pkt.offset): their data pointers must not be
+ * used again. A mapped file gives those pages back to the kernel, so a
+ * large file is read in bounded memory. Never needed for correctness.
+ */
+void pr_capfile_release_before(struct pr_capfile *cf, uint64_t offset);
+
 void pr_capfile_close(struct pr_capfile *cf); /* NULL is a no-op */
 
 #endif /* PR_CAPFILE_H */

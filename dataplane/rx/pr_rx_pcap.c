@@ -29,6 +29,7 @@ struct pr_rx {
 	struct pr_rx_pkt *cb_pkts; /* pcap_dispatch callback state */
 	uint16_t cb_n;
 	char path[256]; /* the file, for messages */
+	uint64_t burst_end; /* file offset after the last packet handed out */
 	char errbuf[PCAP_ERRBUF_SIZE + 512];
 };
 
@@ -163,6 +164,7 @@ static int pcap_be_rx_burst(struct pr_rx *rx, struct pr_rx_pkt *pkts, uint16_t m
 			pkts[n].ts_ns = cp.ts_ns;
 			pkts[n].iface = (uint16_t)cp.iface;
 		}
+		rx->burst_end = pr_capfile_offset(rx->cf);
 		return n;
 	}
 	rx->cb_pkts = pkts;
@@ -178,10 +180,15 @@ static int pcap_be_rx_burst(struct pr_rx *rx, struct pr_rx_pkt *pkts, uint16_t m
 
 static void pcap_be_release_burst(struct pr_rx *rx, struct pr_rx_pkt *pkts, uint16_t n)
 {
-	/* File packets live in the mapping and live ones in staging: nothing to free. */
-	(void)rx;
 	(void)pkts;
 	(void)n;
+	/*
+	 * Live packets sit in staging, reused by the next burst. File packets
+	 * point into the mapping: once a burst is released, everything before
+	 * its end is done with, and the reader may drop those pages.
+	 */
+	if (rx->cf)
+		pr_capfile_release_before(rx->cf, rx->burst_end);
 }
 
 static int pcap_be_stats(struct pr_rx *rx, struct pr_rx_stats *out)
