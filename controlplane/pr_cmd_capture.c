@@ -435,6 +435,9 @@ static void print_summary(struct capture *c, const struct pr_session_info *si, d
 		pr_json_kv_u64(&j, "filtered", c->counters[PR_STAT_FILTERED]);
 		pr_json_kv_u64(&j, "truncated", c->counters[PR_STAT_DEC_TRUNCATED]);
 		pr_json_kv_u64(&j, "malformed", c->counters[PR_STAT_DEC_MALFORMED]);
+		pr_json_kv_u64(&j, "non_ip", c->counters[PR_STAT_DEC_NON_IP]);
+		pr_json_kv_u64(&j, "fragments", c->counters[PR_STAT_FRAGMENTS]);
+		pr_json_kv_u64(&j, "flows_evicted", c->counters[PR_STAT_FLOWS_EVICTED]);
 		pr_json_key(&j, "drops");
 		pr_json_obj_begin(&j);
 		for (int i = 0; i < PR_DROP_REASON_MAX; i++)
