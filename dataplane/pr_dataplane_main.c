@@ -560,7 +560,9 @@ int main(int argc, char **argv)
 	atomic_store(&sh->state, PR_SHM_STATE_DONE);
 out:
 	if (ctl_fd >= 0) {
+		/* shutdown() wakes the thread's accept() with an error; then it returns. */
 		shutdown(ctl_fd, SHUT_RDWR);
+		pthread_join(ctl_tid, NULL);
 		close(ctl_fd);
 		unlink(o.ctl);
 	}

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # Build and run every test: the release build, the whole suite again under
-# AddressSanitizer + UndefinedBehaviorSanitizer, and each libFuzzer target
-# for a short run. Privileged tests (label "privileged": network namespaces,
+# AddressSanitizer + UndefinedBehaviorSanitizer and under ThreadSanitizer
+# (the control plane runs a checkpointer thread, the dataplane a control
+# socket thread), and each libFuzzer target for a short run. Privileged tests (label "privileged": network namespaces,
 # veth) run when this runs as root and skip, saying so, otherwise. Tests
 # that read ../shared/corpus skip when it is absent.
 #
@@ -12,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-stages=${PR_TEST_STAGES:-"release asan fuzz"}
+stages=${PR_TEST_STAGES:-"release asan tsan fuzz"}
 fuzz_seconds=${PR_FUZZ_SECONDS:-30}
 jobs=$(nproc)
 failed=0
@@ -30,7 +31,7 @@ run_ctest() {
 
 for stage in $stages; do
 	case "$stage" in
-	release | asan)
+	release | asan | tsan)
 		run_ctest "$stage"
 		;;
 	fuzz)
