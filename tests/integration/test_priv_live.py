@@ -152,8 +152,11 @@ class PeerDump:
 
     def __init__(self, tmp, expr, name):
         self.path = os.path.join(tmp, name)
+        # --immediate-mode: without it libpcap's TPACKET_V3 block timeout (~1 s) can hold a
+        # burst sent at --speed 0 past the SIGINT in packets(), and tcpdump exits without it.
         self.p = subprocess.Popen(["ip", "netns", "exec", NS, "tcpdump", "-i", PEER_IF, "-Q", "in",
-                                   "-U", "-n", "--time-stamp-precision=nano", "-w", self.path, expr],
+                                   "--immediate-mode", "-U", "-n",
+                                   "--time-stamp-precision=nano", "-w", self.path, expr],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         STARTED.append(self.p)
         # tcpdump says "listening on" once its socket is bound
