@@ -47,38 +47,37 @@ static void put32(uint8_t *p, uint32_t v)
 	put16(p + 2, (uint16_t)v);
 }
 
-static uint16_t csum(const uint8_t *p, size_t n)
+/* Add n bytes as big-endian 16-bit words to a one's-complement sum (RFC 1071). */
+static uint32_t sum16(const uint8_t *p, size_t n, uint32_t s)
 {
-	uint32_t s = 0;
-
 	for (size_t i = 0; i + 1 < n; i += 2)
 		s += (uint32_t)(p[i] << 8 | p[i + 1]);
 	if (n & 1)
 		s += (uint32_t)p[n - 1] << 8;
+	return s;
+}
+
+static uint16_t fold(uint32_t s)
+{
 	while (s >> 16)
 		s = (s & 0xffff) + (s >> 16);
 	return (uint16_t)~s;
+}
+
+static uint16_t csum(const uint8_t *p, size_t n)
+{
+	return fold(sum16(p, n, 0));
 }
 
 /* The TCP/UDP checksum over the pseudo-header and segment (RFC 793, 768, 8200). */
 static uint16_t l4_csum(const uint8_t *src, const uint8_t *dst, size_t alen, uint8_t proto,
 			const uint8_t *seg, size_t len)
 {
-	uint32_t s = 0;
+	uint16_t c = fold(
+		sum16(seg, len, sum16(dst, alen, sum16(src, alen, 0)) + proto + (uint32_t)len));
 
-	for (size_t i = 0; i < alen; i += 2)
-		s += (uint32_t)(src[i] << 8 | src[i + 1]) + (uint32_t)(dst[i] << 8 | dst[i + 1]);
-	s += proto;
-	s += (uint32_t)len;
-	for (size_t i = 0; i + 1 < len; i += 2)
-		s += (uint32_t)(seg[i] << 8 | seg[i + 1]);
-	if (len & 1)
-		s += (uint32_t)seg[len - 1] << 8;
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	s = ~s & 0xffff;
 	/* UDP sends a computed 0 as 0xffff: 0 means "no checksum" (IPv6 forbids it). */
-	return (uint16_t)(s ? s : 0xffff);
+	return c ? c : 0xffff;
 }
 
 static void emit(struct gen *g, size_t len)
