@@ -505,7 +505,12 @@ int main(int argc, char **argv)
 
 	ops = pr_rx_ops_find(o.backend);
 	if (!ops) {
-		PR_ERR("unknown backend \"%s\" (known: pcap, afxdp, dpdk)", o.backend);
+		char known[128] = "";
+
+		for (const char *const *n = pr_rx_ops_names(); *n; n++)
+			snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s",
+				 known[0] ? ", " : "", *n);
+		PR_ERR("unknown backend \"%s\" (known: %s)", o.backend, known);
 		rc = 3;
 		goto out;
 	}

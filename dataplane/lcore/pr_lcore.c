@@ -287,11 +287,6 @@ void pr_lcore_destroy(struct pr_lcore *lc)
 	free(lc);
 }
 
-const uint64_t *pr_lcore_counters(const struct pr_lcore *lc)
-{
-	return lc->counters;
-}
-
 /* Emit one packet record; false when it was dropped (live, ring full). */
 static inline bool emit_packet(struct pr_lcore *lc, const struct pr_rx_pkt *p, uint64_t ts,
 			       uint64_t flow_id, uint16_t pflags)

@@ -43,7 +43,4 @@ void pr_lcore_destroy(struct pr_lcore *lc); /* NULL is a no-op */
 /* Run until done (see above). Returns the enum pr_end_reason it ended with. */
 int pr_lcore_run(struct pr_lcore *lc, atomic_bool *stop);
 
-/* Cumulative counters of this core (PR_STAT_MAX values). Same thread. */
-const uint64_t *pr_lcore_counters(const struct pr_lcore *lc);
-
 #endif /* PR_LCORE_H */
