@@ -259,6 +259,8 @@ int pr_cli_open_store(struct pr_cli *cli, bool create, struct pr_store **out)
 		.block_max_packets = cli->cfg.block_max_packets,
 		.block_max_bytes = (uint32_t)cli->cfg.block_max_bytes,
 		.manual_checkpoint = cli->manual_checkpoint,
+		/* Reading commands work on a store they cannot write (read-only media). */
+		.readonly_fallback = !create,
 	};
 	int ret, n;
 
@@ -282,6 +284,13 @@ int pr_cli_open_store(struct pr_cli *cli, bool create, struct pr_store **out)
 			    "PACKETRECORDER_DB_KEY): anyone who can read the file can read the "
 			    "packets",
 			    cli->db_path);
+	if (pr_store_is_readonly(*out)) {
+		pr_cli_note(cli,
+			    "%s: the store is not writable here: reading only, nothing will be "
+			    "written (sessions of a writer that died are not marked interrupted)",
+			    cli->db_path);
+		return 0;
+	}
 	n = pr_store_recover(*out);
 	if (n > 0)
 		pr_cli_note(cli,

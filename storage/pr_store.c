@@ -19,6 +19,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -77,6 +79,7 @@ struct pr_store {
 	char *path;
 	bool encrypted;
 	bool readonly;
+	bool fell_back; /* asked to write, opened read-only: the files are not writable */
 	bool in_txn;
 	bool have_cur;
 	uint32_t block_max_packets;
@@ -295,16 +298,122 @@ static bool is_text(const unsigned char *p, size_t n)
 	return i == n;
 }
 
-static int probe_file(const char *path, struct file_probe *fp)
+/*
+ * "file:" URI of path for sqlite3_open_v2(SQLITE_OPEN_URI), every byte
+ * outside the unreserved set percent-encoded, then query.
+ */
+static char *path_uri(const char *path, const char *query)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = strlen(path);
+	char *uri = malloc(5 + 3 * n + 1 + strlen(query) + 1), *o;
+
+	if (!uri)
+		return NULL;
+	o = uri + sprintf(uri, "file:");
+	for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || strchr("-._~/", *p)) {
+			*o++ = (char)*p;
+		} else {
+			*o++ = '%';
+			*o++ = hex[*p >> 4];
+			*o++ = hex[*p & 15];
+		}
+	}
+	sprintf(o, "?%s", query);
+	return uri;
+}
+
+/*
+ * The first bytes of the main file, read through SQLite's own descriptor.
+ * Opening and closing a descriptor of our own would drop every POSIX lock
+ * this process holds on the file (fcntl semantics): a second connection
+ * in a process that already writes the store (the checkpointer) would
+ * make the writer look gone to other processes, which would then
+ * checkpoint and unlink the WAL under it. SQLite's unix VFS shares one
+ * inode record between the connections of a process and keeps such a
+ * descriptor open until the last lock is released.
+ */
+static int read_head(sqlite3 *db, unsigned char *buf, int len)
+{
+	sqlite3_file *f = NULL;
+	int rc;
+
+	rc = sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER, &f);
+	if (rc != SQLITE_OK || !f || !f->pMethods)
+		return -1;
+	rc = f->pMethods->xRead(f, buf, len, 0);
+	if (rc == SQLITE_OK)
+		return len;
+	/* A short read zero-fills the rest; count what the file had. */
+	if (rc == SQLITE_IOERR_SHORT_READ) {
+		int got = len;
+
+		while (got > 0 && !buf[got - 1])
+			got--;
+		return got;
+	}
+	return -1;
+}
+
+/*
+ * Classify the error of the first read on a connection whose key (or
+ * lack of one) did not open page 1.
+ */
+static int notadb_fail(const char *path, bool keyed, const struct file_probe *fp,
+		       const char *sqlmsg)
+{
+	if (fp->looks_foreign && !fp->plaintext)
+		return open_fail(-EBADMSG, "%s: not a database", path);
+	if (keyed)
+		return open_fail(-EKEYREJECTED, "%s: wrong encryption key, or not a database",
+				 path);
+	if (!fp->plaintext)
+		return open_fail(-EKEYREJECTED,
+				 "%s: database is encrypted: give the key with "
+				 "--encryption-key or PACKETRECORDER_DB_KEY",
+				 path);
+	return open_fail(-EBADMSG, "%s: damaged database: %s", path, sqlmsg);
+}
+
+static int key_and_page_size(sqlite3 *db, const char *path, const char *key)
+{
+	char sql[64];
+	int rc;
+
+	rc = apply_key(db, key);
+	if (rc == SQLITE_OK) {
+		snprintf(sql, sizeof(sql), "PRAGMA cipher_page_size = %d", CIPHER_PAGE_SIZE);
+		rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	}
+	if (rc != SQLITE_OK)
+		return open_fail(pr_store_sqlite_errno(rc), "%s: set encryption key: %s", path,
+				 sqlite3_errmsg(db));
+	return 0;
+}
+
+/*
+ * Look at the file before any connection that could write to it: stat
+ * it, then open it with SQLite's immutable=1, which reads the main file
+ * only, takes no locks and never opens, replays, checkpoints or deletes
+ * the -wal and -shm files. The first bytes tell plaintext from encrypted,
+ * and reading the schema checks the key: page 1 is always in the main
+ * file (switching to WAL mode writes it there). So a wrong key, or a
+ * foreign file, is found with every file of the store untouched, even
+ * when a crashed writer left a WAL that a normal connection would replay
+ * and checkpoint on close.
+ */
+static int probe_file(const char *path, const char *key, struct file_probe *fp)
 {
 	unsigned char head[SQLITE_MAGIC_LEN];
+	sqlite3 *db = NULL;
 	struct stat sb;
-	ssize_t got;
-	int fd, err = 0;
+	char *uri = NULL;
+	int rc, got, err = 0;
 
 	memset(fp, 0, sizeof(*fp));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
+	if (stat(path, &sb)) {
 		err = -errno;
 		if (err == -ENOENT)
 			err = 0;
@@ -313,20 +422,35 @@ static int probe_file(const char *path, struct file_probe *fp)
 		goto out;
 	}
 	fp->exists = true;
-	if (fstat(fd, &sb)) {
-		err = -errno;
-		open_fail(err, "%s: %s", path, strerror(-err));
-		goto out;
-	}
 	if (!S_ISREG(sb.st_mode)) {
 		err = open_fail(-EINVAL, "%s: not a regular file", path);
 		goto out;
 	}
 	fp->size = sb.st_size;
-	got = pread(fd, head, sizeof(head), 0);
-	if (got < 0) {
+	if (!fp->size)
+		goto out;
+	if (access(path, R_OK)) {
 		err = -errno;
-		open_fail(err, "%s: %s", path, strerror(-err));
+		open_fail(err, "%s: cannot read: %s", path, strerror(-err));
+		goto out;
+	}
+	uri = path_uri(path, "immutable=1");
+	if (!uri) {
+		err = open_fail(-ENOMEM, "%s: %s", path, strerror(ENOMEM));
+		goto out;
+	}
+	rc = sqlite3_open_v2(uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX,
+			     NULL);
+	if (rc != SQLITE_OK) {
+		err = db && sqlite3_system_errno(db) ? -sqlite3_system_errno(db) :
+						       pr_store_sqlite_errno(rc);
+		open_fail(err, "%s: cannot open: %s", path,
+			  db ? sqlite3_errmsg(db) : "out of memory");
+		goto out;
+	}
+	got = read_head(db, head, sizeof(head));
+	if (got < 0) {
+		err = open_fail(-EIO, "%s: cannot read the file header", path);
 		goto out;
 	}
 	fp->plaintext = got == SQLITE_MAGIC_LEN && !memcmp(head, SQLITE_MAGIC, SQLITE_MAGIC_LEN);
@@ -337,22 +461,44 @@ static int probe_file(const char *path, struct file_probe *fp)
 	 * 1 in 10^7.
 	 */
 	fp->looks_foreign = fp->size % 512 || got < SQLITE_MAGIC_LEN || is_text(head, (size_t)got);
+	if (key && fp->plaintext) {
+		err = open_fail(-EKEYREJECTED, "%s: database is not encrypted, but a key was given",
+				path);
+		goto out;
+	}
+	if (key) {
+		err = key_and_page_size(db, path, key);
+		if (err)
+			goto out;
+	}
+	/*
+	 * NOTADB: page 1 did not decrypt (or is no SQLite page). CORRUPT
+	 * means page 1 decrypted and authenticated, so the key is right, but
+	 * the main file alone is not a consistent database: its newer pages
+	 * are still in the WAL, which this connection does not read. The
+	 * read-write connection that follows sees the whole store.
+	 */
+	rc = sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
+	if ((rc & 0xff) == SQLITE_NOTADB)
+		err = notadb_fail(path, key != NULL, fp, sqlite3_errmsg(db));
+	else if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_CORRUPT)
+		err = open_fail(pr_store_sqlite_errno(rc), "%s: %s", path, sqlite3_errmsg(db));
 out:
-	if (fd >= 0)
-		close(fd);
+	sqlite3_close_v2(db);
+	free(uri);
 	return err;
 }
 
 /*
  * Open one connection and check its key by reading the schema, which is
- * the first read that decrypts a page. Nothing is written here.
+ * the first read that decrypts a page. Nothing is written here. path may
+ * be a "file:" URI (SQLITE_OPEN_URI in flags).
  */
-static int connect_db(const char *path, const char *key, int flags, const struct file_probe *fp,
-		      sqlite3 **out)
+static int connect_db(const char *path, const char *name, const char *key, int flags,
+		      const struct file_probe *fp, sqlite3 **out)
 {
 	bool keyed = key && *key;
 	sqlite3 *db = NULL;
-	char sql[64];
 	int rc, err = 0;
 
 	*out = NULL;
@@ -360,44 +506,24 @@ static int connect_db(const char *path, const char *key, int flags, const struct
 	if (rc != SQLITE_OK) {
 		err = db && sqlite3_system_errno(db) ? -sqlite3_system_errno(db) :
 						       pr_store_sqlite_errno(rc);
-		open_fail(err, "%s: cannot open: %s", path,
+		open_fail(err, "%s: cannot open: %s", name,
 			  db ? sqlite3_errmsg(db) : "out of memory");
 		goto out;
 	}
 	sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
 	if (keyed) {
-		rc = apply_key(db, key);
-		if (rc == SQLITE_OK) {
-			snprintf(sql, sizeof(sql), "PRAGMA cipher_page_size = %d",
-				 CIPHER_PAGE_SIZE);
-			rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
-		}
-		if (rc != SQLITE_OK) {
-			err = open_fail(pr_store_sqlite_errno(rc), "%s: set encryption key: %s",
-					path, sqlite3_errmsg(db));
+		err = key_and_page_size(db, name, key);
+		if (err)
 			goto out;
-		}
 	}
 
 	rc = sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
 	if ((rc & 0xff) == SQLITE_NOTADB) {
-		if (fp->looks_foreign && !fp->plaintext)
-			err = open_fail(-EBADMSG, "%s: not a database", path);
-		else if (keyed)
-			err = open_fail(-EKEYREJECTED,
-					"%s: wrong encryption key, or not a database", path);
-		else if (!fp->plaintext)
-			err = open_fail(-EKEYREJECTED,
-					"%s: database is encrypted: give the key with "
-					"--encryption-key or PACKETRECORDER_DB_KEY",
-					path);
-		else
-			err = open_fail(-EBADMSG, "%s: damaged database: %s", path,
-					sqlite3_errmsg(db));
+		err = notadb_fail(name, keyed, fp, sqlite3_errmsg(db));
 		goto out;
 	}
 	if (rc != SQLITE_OK) {
-		err = open_fail(pr_store_sqlite_errno(rc), "%s: %s", path, sqlite3_errmsg(db));
+		err = open_fail(pr_store_sqlite_errno(rc), "%s: %s", name, sqlite3_errmsg(db));
 		goto out;
 	}
 	*out = db;
@@ -455,13 +581,13 @@ int pr_store_checkpoint(struct pr_store *st, bool truncate)
 	return 0;
 }
 
-static int open_checked(struct pr_store *st, const char *key, int flags,
+static int open_checked(struct pr_store *st, const char *target, const char *key, int flags,
 			const struct file_probe *fp, bool may_init, int *version)
 {
 	char why[ERRMSG_LEN];
 	int err;
 
-	err = connect_db(st->path, key, flags, fp, &st->db);
+	err = connect_db(target, st->path, key, flags, fp, &st->db);
 	if (err)
 		goto out;
 	err = pr_store_schema_check(st->db, version, why, sizeof(why));
@@ -476,14 +602,88 @@ out:
 	return err;
 }
 
+/* "<path><suffix>" in buf; false if it does not fit. */
+static bool side_path(char *buf, size_t len, const char *path, const char *suffix)
+{
+	int n = snprintf(buf, len, "%s%s", path, suffix);
+
+	return n >= 0 && (size_t)n < len;
+}
+
+/*
+ * Can this process write the store: the file, and its directory, where
+ * SQLite creates and deletes the -wal and -shm files? 0, or the errno
+ * that says why not (EROFS on read-only media, EACCES for permissions).
+ */
+static int store_write_errno(const char *path)
+{
+	char *dir = strdup(path);
+	int err = 0;
+
+	if (!dir)
+		return -ENOMEM;
+	if (access(path, W_OK) || access(dirname(dir), W_OK | X_OK))
+		err = -errno;
+	free(dir);
+	return err;
+}
+
+/* Size of a file, 0 if it does not exist. */
+static off_t file_size(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) ? 0 : sb.st_size;
+}
+
+/*
+ * Create the database file ourselves, exclusively and with the store's
+ * file mode, so that SQLite finds an empty file: SQLite would create it
+ * from the umask (0644), and gives -wal and -shm the mode of the
+ * database file. Nothing else can hold a lock on a file that did not
+ * exist, so closing our descriptor here is harmless.
+ */
+static int create_db_file(const char *path, mode_t mode)
+{
+	int fd, err = 0;
+
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0) {
+		err = -errno;
+		return open_fail(err, "%s: cannot create: %s", path, strerror(-err));
+	}
+	/* open() applies the umask; the mode asked for is the mode wanted. */
+	if (fchmod(fd, mode)) {
+		err = -errno;
+		open_fail(err, "%s: cannot set mode %04o: %s", path, (unsigned)mode,
+			  strerror(-err));
+	}
+	close(fd);
+	return err;
+}
+
+/* Remove the files an open that failed created; never one that existed before. */
+static void remove_created(const char *path, bool wal_existed, bool shm_existed)
+{
+	char side[PATH_MAX + 8];
+
+	unlink(path);
+	if (!wal_existed && side_path(side, sizeof(side), path, "-wal"))
+		unlink(side);
+	if (!shm_existed && side_path(side, sizeof(side), path, "-shm"))
+		unlink(side);
+}
+
 int pr_store_open(const struct pr_store_cfg *cfg, struct pr_store **out)
 {
 	const char *key = cfg && cfg->key && *cfg->key ? cfg->key : NULL;
+	bool may_init, created = false, wal_existed = false, shm_existed = false;
+	char why[ERRMSG_LEN], side[PATH_MAX + 8];
 	struct pr_store *st = NULL;
+	char *uri = NULL;
+	const char *target;
 	struct file_probe fp;
-	bool may_init;
-	char why[ERRMSG_LEN];
-	int version = 0, err;
+	int version = 0, flags, werr = 0, err;
 
 	*out = NULL;
 	open_errbuf[0] = '\0';
@@ -494,6 +694,11 @@ int pr_store_open(const struct pr_store_cfg *cfg, struct pr_store **out)
 	if (cfg->block_max_bytes > MAX_BLOCK_BYTES) {
 		err = open_fail(-EINVAL, "%s: block_max_bytes %u is above %u", cfg->path,
 				cfg->block_max_bytes, MAX_BLOCK_BYTES);
+		goto out;
+	}
+	if (cfg->file_mode & ~0777u) {
+		err = open_fail(-EINVAL, "%s: file mode %o is not a permission mode", cfg->path,
+				cfg->file_mode);
 		goto out;
 	}
 	st = calloc(1, sizeof(*st));
@@ -509,7 +714,8 @@ int pr_store_open(const struct pr_store_cfg *cfg, struct pr_store **out)
 	st->block_max_bytes = cfg->block_max_bytes ? cfg->block_max_bytes : DEFAULT_BLOCK_BYTES;
 	pr_block_builder_init(&st->blk);
 
-	err = probe_file(st->path, &fp);
+	/* Reads only, with every file of the store left as it is: see probe_file(). */
+	err = probe_file(st->path, key, &fp);
 	if (err)
 		goto out;
 	may_init = cfg->create && !cfg->readonly;
@@ -522,22 +728,70 @@ int pr_store_open(const struct pr_store_cfg *cfg, struct pr_store **out)
 				st->path);
 		goto out;
 	}
-	if (key && fp.plaintext) {
-		err = open_fail(-EKEYREJECTED, "%s: database is not encrypted, but a key was given",
-				st->path);
+	if (!side_path(side, sizeof(side), st->path, "-wal")) {
+		err = open_fail(-ENAMETOOLONG, "%s: %s", st->path, strerror(ENAMETOOLONG));
 		goto out;
 	}
 
+	if (fp.exists)
+		werr = store_write_errno(st->path);
+	if (werr && !st->readonly) {
+		if (!cfg->readonly_fallback) {
+			err = open_fail(werr, "%s: cannot write to the store: %s", st->path,
+					strerror(-werr));
+			goto out;
+		}
+		st->readonly = true;
+		st->fell_back = true;
+	}
+	target = st->path;
+	if (st->readonly) {
+		flags = SQLITE_OPEN_READONLY;
+		/*
+		 * Where SQLite may not create the -shm file (read-only media,
+		 * or a directory we cannot write), SQLite 3.15 cannot open a
+		 * WAL database at all. Without WAL content the main file is
+		 * the whole store, and immutable=1 reads it without any
+		 * -shm; with WAL content, a plain read-only open works while
+		 * the -shm that the writer keeps is there to be read.
+		 */
+		if (werr && !file_size(side)) {
+			uri = path_uri(st->path, "immutable=1");
+			if (!uri) {
+				err = open_fail(-ENOMEM, "%s: %s", st->path, strerror(ENOMEM));
+				goto out;
+			}
+			target = uri;
+			flags |= SQLITE_OPEN_URI;
+		}
+	} else {
+		flags = SQLITE_OPEN_READWRITE;
+	}
+	if (!fp.exists) {
+		wal_existed = !access(side, F_OK);
+		shm_existed = side_path(side, sizeof(side), st->path, "-shm") &&
+			      !access(side, F_OK);
+		err = create_db_file(st->path, cfg->file_mode ? cfg->file_mode : 0600);
+		if (err)
+			goto out;
+		created = true;
+	}
+
 	/*
-	 * Every check below only reads: SQLite writes nothing before the
-	 * first write statement, and a wrong key fails on the first page,
-	 * before SQLite even learns that the file is in WAL mode.
+	 * The key is checked (probe_file) before this connection exists: a
+	 * read-write connection replays a crashed writer's WAL on its first
+	 * read and checkpoints it on close, and only the right key may do
+	 * that.
 	 */
-	err = open_checked(st, key,
-			   cfg->readonly ?
-				   SQLITE_OPEN_READONLY :
-				   SQLITE_OPEN_READWRITE | (may_init ? SQLITE_OPEN_CREATE : 0),
-			   &fp, may_init, &version);
+	err = open_checked(st, target, key, flags, &fp, may_init, &version);
+	if (err && st->fell_back && target == st->path) {
+		memcpy(why, open_errbuf, sizeof(why));
+		open_fail(err,
+			  "%s: the store is read-only here and its write-ahead log holds data "
+			  "that cannot be read without writing: open it once where it is "
+			  "writable (%s)",
+			  st->path, why);
+	}
 	if (err || st->readonly)
 		goto out;
 	err = tune_writer(st, !version);
@@ -558,11 +812,23 @@ int pr_store_open(const struct pr_store_cfg *cfg, struct pr_store **out)
 	}
 out:
 	if (err) {
+		if (st) {
+			sqlite3_close_v2(st->db);
+			st->db = NULL;
+		}
+		if (created)
+			remove_created(cfg->path, wal_existed, shm_existed);
 		pr_store_close(st);
 		st = NULL;
 	}
+	free(uri);
 	*out = st;
 	return err;
+}
+
+bool pr_store_is_readonly(const struct pr_store *st)
+{
+	return st && st->readonly;
 }
 
 const char *pr_store_open_error(void)

@@ -4,7 +4,10 @@
  * interfaces of each session, flows, and packets in blocks (pr_block.h).
  * Opening checks the key: a wrong key, or a key for a plaintext file (or
  * none for an encrypted one), is -EKEYREJECTED with a message, never a
- * crash and never a changed file. The schema is created and migrated with
+ * crash and never a changed file: the key is checked on a connection
+ * that cannot write, replay or delete anything (not even a crashed
+ * writer's WAL) before a read-write connection exists. A new store's
+ * files are created with cfg.file_mode (0600), whatever the umask. The schema is created and migrated with
  * numbered migrations (PRAGMA user_version).
  *
  * Writing is batched: packets go into an in-memory block that becomes one
@@ -37,6 +40,14 @@ struct pr_store_cfg {
 	const char *key;
 	bool create; /* create the file if it does not exist */
 	bool readonly;
+	/*
+	 * Where the store's files or directory are not writable (read-only
+	 * media, another user's store), open read-only instead of failing;
+	 * pr_store_is_readonly() tells. Without it that is -EROFS/-EACCES.
+	 */
+	bool readonly_fallback;
+	/* Permissions of a store created by this open (database, -wal, -shm); 0 = 0600. */
+	unsigned int file_mode;
 	uint32_t block_max_packets; /* 0 = 256 */
 	uint32_t block_max_bytes; /* 0 = 1 MiB */
 	/*
@@ -111,6 +122,8 @@ void pr_store_close(struct pr_store *st);
 /* The last error of this store, a sentence naming what failed. */
 const char *pr_store_errmsg(const struct pr_store *st);
 bool pr_store_is_encrypted(const struct pr_store *st);
+/* Opened read-only: asked for, or cfg.readonly_fallback found the files not writable. */
+bool pr_store_is_readonly(const struct pr_store *st);
 
 /*
  * Mark sessions left "running" by a writer that no longer runs (its pid is

@@ -1114,7 +1114,9 @@ static int disk_full_child(const char *dir)
 	CHILD_CHECK(s.packets == committed);
 	pr_store_close(st);
 	st = NULL;
-	CHILD_CHECK(open_store(path, RAW_KEY, false, true, &st) == 0);
+	if (open_store(path, RAW_KEY, false, true, &st))
+		fprintf(stderr, "reopen: %s\n", pr_store_open_error());
+	CHILD_CHECK(st != NULL);
 	CHILD_CHECK(pr_store_session_get(st, id, &s) == 0);
 	CHILD_CHECK(s.packets == committed);
 	{
