@@ -350,7 +350,7 @@ static bool process_burst(struct pr_lcore *lc, uint16_t n, uint64_t burst_ts)
 		lc->keep_idx[kept] = i;
 		pr_decode(li->linktype, p->data, p->cap_len, &lc->dec[kept]);
 		lc->wire_len[kept] = p->wire_len;
-		lc->ts[kept] = p->ts_ns ? p->ts_ns : burst_ts;
+		lc->ts[kept] = p->ts_ns != PR_RX_TS_NONE ? p->ts_ns : burst_ts;
 		lc->iface[kept] = p->iface;
 		kept++;
 	}

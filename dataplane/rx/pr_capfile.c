@@ -562,8 +562,8 @@ static int spb_parse(struct pr_capfile *cf, size_t off, const uint8_t *body, uin
 	pkt->data = body + 4;
 	pkt->cap_len = cap;
 	pkt->wire_len = orig > cap ? orig : cap;
-	/* An SPB carries no time stamp. */
-	pkt->ts_ns = 0;
+	/* An SPB carries no time stamp: the capture loop stamps it. */
+	pkt->ts_ns = PR_CAPFILE_TS_NONE;
 	pkt->iface = flat;
 	pkt->offset = off;
 	return 1;

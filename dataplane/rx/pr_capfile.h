@@ -32,11 +32,18 @@ struct pr_capfile_iface {
 	char description[128]; /* if_description, or "" */
 };
 
+/* pr_capfile_pkt.ts_ns of a packet that carries no time stamp (pcapng SPB). */
+#define PR_CAPFILE_TS_NONE UINT64_MAX
+
 struct pr_capfile_pkt {
 	const uint8_t *data; /* cap_len bytes, valid until pr_capfile_close() */
 	uint32_t cap_len;
 	uint32_t wire_len; /* original length; never below cap_len */
-	uint64_t ts_ns; /* ns since the Unix epoch, offsets and resolution applied */
+	/*
+	 * ns since the Unix epoch, offsets and resolution applied; 0 is a
+	 * real time stamp of 0, PR_CAPFILE_TS_NONE a packet without one (SPB)
+	 */
+	uint64_t ts_ns;
 	uint32_t iface; /* index into the interfaces of this file (0 for pcap) */
 	uint64_t offset; /* byte offset of the packet's record in the file */
 };

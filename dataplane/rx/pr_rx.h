@@ -19,11 +19,18 @@
 #define PR_BURST 32
 
 /* A received packet. data stays valid until release_burst() for it. */
+/*
+ * pr_rx_pkt.ts_ns of a packet without a time stamp of its own. 0 is a
+ * real time stamp (some captures hold packets stamped 0, and an export
+ * must give 0 back), so "none" is a value no real time takes.
+ */
+#define PR_RX_TS_NONE UINT64_MAX
+
 struct pr_rx_pkt {
 	const uint8_t *data;
 	uint32_t cap_len;
 	uint32_t wire_len;
-	uint64_t ts_ns; /* 0: the loop stamps it with the burst time */
+	uint64_t ts_ns; /* PR_RX_TS_NONE: the loop stamps it with the burst time */
 	uint16_t iface;
 };
 

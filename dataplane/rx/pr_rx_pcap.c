@@ -20,6 +20,8 @@
 #include "pr_log.h"
 #include "pr_rx.h"
 
+_Static_assert(PR_CAPFILE_TS_NONE == PR_RX_TS_NONE, "a packet without time stamp passes as is");
+
 struct pr_rx {
 	pcap_t *pcap; /* live or tx; NULL for files */
 	struct pr_capfile *cf; /* offline; NULL for live */

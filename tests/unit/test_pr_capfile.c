@@ -442,7 +442,7 @@ static int build_pcapng(struct bld *b, struct want *w, bool be, size_t *bounds, 
 	w[n].data = pkt_c;
 	w[n].cap_len = 3;
 	w[n].wire_len = 3;
-	w[n].ts_ns = 0;
+	w[n].ts_ns = PR_CAPFILE_TS_NONE;
 	w[n].iface = 0;
 	w[n++].end = b->len;
 	bounds[nb++] = b->len;
