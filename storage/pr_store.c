@@ -14,6 +14,7 @@
  * one that may use it; the store owns its connection, statements, block
  * buffer and path copy.
  */
+#define _GNU_SOURCE
 #define PR_LOG_MODULE "store"
 
 #include <arpa/inet.h>
@@ -636,48 +637,108 @@ static off_t file_size(const char *path)
 	return stat(path, &sb) ? 0 : sb.st_size;
 }
 
-/*
- * Create the database file ourselves, exclusively and with the store's
- * file mode, so that SQLite finds an empty file: SQLite would create it
- * from the umask (0644), and gives -wal and -shm the mode of the
- * database file. Nothing else can hold a lock on a file that did not
- * exist, so closing our descriptor here is harmless.
- */
-static int create_db_file(const char *path, mode_t mode)
+static void unlink_store_files(const char *path)
 {
+	char side[PATH_MAX + 8];
+
+	unlink(path);
+	if (side_path(side, sizeof(side), path, "-wal"))
+		unlink(side);
+	if (side_path(side, sizeof(side), path, "-shm"))
+		unlink(side);
+}
+
+/*
+ * Make a new store appear whole. It is built (file mode, WAL mode, schema)
+ * under a temporary name beside path and closed, which empties and
+ * removes its WAL; then it is moved to path with RENAME_NOREPLACE (or
+ * link(), where the filesystem lacks that), which fails instead of
+ * replacing a store that another process created meanwhile: -EEXIST, and
+ * the caller opens that one. A reader never finds a half-made store, and
+ * the mode is ours, not the umask's (SQLite would create the file 0644
+ * and gives -wal and -shm the database file's mode).
+ */
+static int create_store(const char *path, const char *key, mode_t mode)
+{
+	struct file_probe fresh = { 0 };
+	struct pr_store *t = NULL;
+	char why[ERRMSG_LEN];
+	char *tmp = NULL;
 	int fd, err = 0;
 
-	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+	t = calloc(1, sizeof(*t));
+	tmp = malloc(strlen(path) + 16);
+	if (!t || !tmp) {
+		err = open_fail(-ENOMEM, "%s: %s", path, strerror(ENOMEM));
+		goto out;
+	}
+	sprintf(tmp, "%s.new-XXXXXX", path);
+	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
 		err = -errno;
-		return open_fail(err, "%s: cannot create: %s", path, strerror(-err));
+		open_fail(err, "%s: cannot create: %s", path, strerror(-err));
+		free(tmp);
+		tmp = NULL;
+		goto out;
 	}
-	/* open() applies the umask; the mode asked for is the mode wanted. */
+	/* Nothing can hold a lock on a file made just now: closing it is harmless. */
 	if (fchmod(fd, mode)) {
 		err = -errno;
 		open_fail(err, "%s: cannot set mode %04o: %s", path, (unsigned)mode,
 			  strerror(-err));
 	}
 	close(fd);
+	if (err)
+		goto out;
+	t->path = tmp;
+	t->encrypted = key != NULL;
+	fresh.plaintext = !key;
+	err = connect_db(tmp, path, key, SQLITE_OPEN_READWRITE, &fresh, &t->db);
+	if (!err) {
+		err = tune_writer(t, true);
+		if (err)
+			open_fail(err, "%s: %s", path, t->errmsg);
+	}
+	if (!err) {
+		err = pr_store_schema_migrate(t->db, "packetrecorder " PR_VERSION, why,
+					      sizeof(why));
+		if (err)
+			open_fail(err, "%s: %s", path, why);
+	}
+	if (!err && sqlite3_close(t->db) != SQLITE_OK)
+		err = open_fail(-EIO, "%s: cannot close the new store: %s", path,
+				sqlite3_errmsg(t->db));
+	else
+		t->db = NULL;
+	if (err)
+		goto out;
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE)) {
+		err = -errno;
+		if (err == -EINVAL || err == -ENOSYS) {
+			err = link(tmp, path) ? -errno : 0;
+			if (!err)
+				unlink(tmp);
+		}
+		if (err && err != -EEXIST)
+			open_fail(err, "%s: cannot create: %s", path, strerror(-err));
+	}
+out:
+	if (t) {
+		sqlite3_close_v2(t->db);
+		free(t);
+	}
+	if (tmp) {
+		if (err)
+			unlink_store_files(tmp);
+		free(tmp);
+	}
 	return err;
-}
-
-/* Remove the files an open that failed created; never one that existed before. */
-static void remove_created(const char *path, bool wal_existed, bool shm_existed)
-{
-	char side[PATH_MAX + 8];
-
-	unlink(path);
-	if (!wal_existed && side_path(side, sizeof(side), path, "-wal"))
-		unlink(side);
-	if (!shm_existed && side_path(side, sizeof(side), path, "-shm"))
-		unlink(side);
 }
 
 int pr_store_open(const struct pr_store_cfg *cfg, struct pr_store **out)
 {
 	const char *key = cfg && cfg->key && *cfg->key ? cfg->key : NULL;
-	bool may_init, created = false, wal_existed = false, shm_existed = false;
+	bool may_init, created = false;
 	char why[ERRMSG_LEN], side[PATH_MAX + 8];
 	struct pr_store *st = NULL;
 	char *uri = NULL;
@@ -768,13 +829,14 @@ int pr_store_open(const struct pr_store_cfg *cfg, struct pr_store **out)
 		flags = SQLITE_OPEN_READWRITE;
 	}
 	if (!fp.exists) {
-		wal_existed = !access(side, F_OK);
-		shm_existed = side_path(side, sizeof(side), st->path, "-shm") &&
-			      !access(side, F_OK);
-		err = create_db_file(st->path, cfg->file_mode ? cfg->file_mode : 0600);
+		err = create_store(st->path, key, cfg->file_mode ? cfg->file_mode : 0600);
+		if (err && err != -EEXIST)
+			goto out;
+		created = !err;
+		/* Ours, or one that another process made meanwhile: look at it as at any. */
+		err = probe_file(st->path, key, &fp);
 		if (err)
 			goto out;
-		created = true;
 	}
 
 	/*
@@ -817,7 +879,7 @@ out:
 			st->db = NULL;
 		}
 		if (created)
-			remove_created(cfg->path, wal_existed, shm_existed);
+			unlink_store_files(cfg->path);
 		pr_store_close(st);
 		st = NULL;
 	}

@@ -110,7 +110,7 @@ static bool file_contains(const char *path, const char *needle)
 
 static bool file_exists_suffix(const char *path, const char *suffix)
 {
-	char side[512];
+	char side[600];
 
 	snprintf(side, sizeof(side), "%s%s", path, suffix);
 	return file_exists(side);
@@ -1155,6 +1155,320 @@ static void test_disk_full(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* Every byte of the database, its -wal and its -shm (NULL where missing). */
+struct full_snapshot {
+	uint8_t *data[3];
+	size_t len[3];
+};
+
+static void full_snap(const char *path, struct full_snapshot *s)
+{
+	static const char *const sfx[3] = { "", "-wal", "-shm" };
+	char side[512];
+
+	for (int i = 0; i < 3; i++) {
+		snprintf(side, sizeof(side), "%s%s", path, sfx[i]);
+		s->len[i] = 0;
+		s->data[i] = file_exists(side) ? read_all(side, &s->len[i]) : NULL;
+	}
+}
+
+static void full_snap_assert_same(const char *path, struct full_snapshot *s)
+{
+	struct full_snapshot now;
+
+	full_snap(path, &now);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(now.data[i] != NULL, s->data[i] != NULL);
+		assert_int_equal(now.len[i], s->len[i]);
+		if (s->len[i])
+			assert_memory_equal(now.data[i], s->data[i], s->len[i]);
+		free(now.data[i]);
+	}
+}
+
+static void full_snap_free(struct full_snapshot *s)
+{
+	for (int i = 0; i < 3; i++)
+		free(s->data[i]);
+}
+
+/*
+ * A writer killed with a WAL full of committed pages, then every way of
+ * opening it with a wrong or missing key: all refused, and the database,
+ * the WAL and the -shm stay byte for byte as the crash left them (a
+ * read-write connection would replay the WAL and checkpoint it on close).
+ */
+static void test_wrong_key_on_crashed_store(void **state)
+{
+	static const char *const wrong =
+		"ff112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+	struct full_snapshot snap;
+	struct pr_store *st = NULL;
+	struct pr_store_cfg cfg;
+	int64_t *shared_id;
+	char path[512];
+	int status;
+	pid_t pid;
+
+	(void)state;
+	path_in(path, sizeof(path), "crashed.db");
+	shared_id = mmap_shared_id();
+	pid = fork();
+	assert_true(pid >= 0);
+	if (!pid)
+		child_write_and_die(path, shared_id);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+	assert_true(file_exists_suffix(path, "-wal"));
+	full_snap(path, &snap);
+	assert_non_null(snap.data[1]);
+	assert_true(snap.len[1] > 0);
+
+	for (int ro = 0; ro < 2; ro++) {
+		assert_int_equal(open_store(path, wrong, false, ro, &st), -EKEYREJECTED);
+		assert_int_equal(open_store(path, PASSPHRASE, false, ro, &st), -EKEYREJECTED);
+		assert_int_equal(open_store(path, NULL, false, ro, &st), -EKEYREJECTED);
+		assert_int_equal(open_store(path, wrong, true, ro, &st), -EKEYREJECTED);
+		full_snap_assert_same(path, &snap);
+	}
+	cfg = (struct pr_store_cfg){ .path = path, .key = wrong, .readonly_fallback = true };
+	assert_int_equal(pr_store_open(&cfg, &st), -EKEYREJECTED);
+	full_snap_assert_same(path, &snap);
+
+	/* The right key replays the WAL: every committed packet is there. */
+	assert_int_equal(open_store(path, RAW_KEY, false, false, &st), 0);
+	assert_int_equal(pr_store_recover(st), 1);
+	verify_packets(st, *shared_id, CHILD_COMMITTED);
+	pr_store_close(st);
+	full_snap_free(&snap);
+	munmap_shared_id(shared_id);
+}
+
+static int child_open_close(const char *path)
+{
+	struct pr_store *st = NULL;
+	struct pr_session_info s;
+	int ok = 1;
+
+	if (open_store(path, PASSPHRASE, false, false, &st) || pr_store_session_get(st, 1, &s))
+		ok = 0;
+	pr_store_close(st);
+	st = NULL;
+	if (open_store(path, "not the key", false, false, &st) != -EKEYREJECTED)
+		ok = 0;
+	pr_store_close(st);
+	return ok ? 0 : 1;
+}
+
+/*
+ * A second connection in the writer's process (the capture's
+ * checkpointer) must not release the writer's locks. If it did, another
+ * process closing its connection would believe itself the last one,
+ * checkpoint and delete the WAL the writer still appends to, and what
+ * the writer commits after that would be lost.
+ */
+static void test_second_connection_keeps_locks(void **state)
+{
+	struct pr_session_info info = { .name = "locks" }, s;
+	uint8_t *buf = malloc(65536);
+	struct pr_store *wr = NULL, *ck = NULL, *rd = NULL;
+	struct pr_block_pkt pkt;
+	struct stat wal_before, wal_after;
+	char path[512], wal[520];
+	int status;
+	int64_t id;
+	pid_t pid;
+
+	(void)state;
+	assert_non_null(buf);
+	path_in(path, sizeof(path), "locks.db");
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	assert_int_equal(open_store(path, PASSPHRASE, true, false, &wr), 0);
+	assert_int_equal(pr_store_session_begin(wr, &info, &id), 0);
+	assert_int_equal(id, 1);
+	for (uint32_t i = 0; i < 300; i++) {
+		pkt_make(i, buf, &pkt);
+		assert_int_equal(pr_store_add_packet(wr, id, &pkt), 0);
+	}
+	assert_int_equal(pr_store_commit(wr), 0);
+	/* The second connection of this process, then once more to be sure. */
+	assert_int_equal(open_store(path, PASSPHRASE, false, false, &ck), 0);
+	pr_store_close(ck);
+	ck = NULL;
+	assert_int_equal(open_store(path, PASSPHRASE, false, false, &ck), 0);
+	assert_int_equal(stat(wal, &wal_before), 0);
+
+	pid = fork();
+	assert_true(pid >= 0);
+	if (!pid)
+		_exit(child_open_close(path));
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+
+	/* The WAL the writer appends to is still the file of that name. */
+	assert_int_equal(stat(wal, &wal_after), 0);
+	assert_true(wal_after.st_ino == wal_before.st_ino);
+	for (uint32_t i = 300; i < 700; i++) {
+		pkt_make(i, buf, &pkt);
+		assert_int_equal(pr_store_add_packet(wr, id, &pkt), 0);
+	}
+	assert_int_equal(pr_store_commit(wr), 0);
+	assert_int_equal(open_store(path, PASSPHRASE, false, true, &rd), 0);
+	assert_int_equal(pr_store_session_get(rd, id, &s), 0);
+	assert_int_equal(s.packets, 700);
+	verify_packets(rd, id, 700);
+	pr_store_close(rd);
+	pr_store_close(ck);
+	pr_store_close(wr);
+	rd = NULL;
+	assert_int_equal(open_store(path, PASSPHRASE, false, true, &rd), 0);
+	verify_packets(rd, id, 700);
+	pr_store_close(rd);
+	free(buf);
+}
+
+static mode_t mode_of(const char *path)
+{
+	struct stat sb;
+
+	assert_int_equal(stat(path, &sb), 0);
+	return sb.st_mode & 07777;
+}
+
+/* A new store's files get the store's mode whatever the umask: 0600 by default. */
+static void test_file_modes(void **state)
+{
+	static const unsigned int modes[2] = { 0, 0640 };
+	struct pr_session_info info = { .name = "modes" };
+	struct pr_store *st = NULL, *rd = NULL;
+	char path[512], side[520];
+	mode_t old = umask(0);
+	int64_t id;
+
+	(void)state;
+	for (int i = 0; i < 2; i++) {
+		struct pr_store_cfg cfg = { .create = true, .file_mode = modes[i] };
+		mode_t want = modes[i] ? modes[i] : 0600;
+
+		snprintf(path, sizeof(path), "%s/mode%d.db", fx.dir, i);
+		cfg.path = path;
+		assert_int_equal(pr_store_open(&cfg, &st), 0);
+		assert_int_equal(pr_store_session_begin(st, &info, &id), 0);
+		assert_int_equal(pr_store_commit(st), 0);
+		/* A reader keeps -wal and -shm in place after the writer is gone. */
+		assert_int_equal(open_store(path, NULL, false, true, &rd), 0);
+		assert_int_equal(mode_of(path), want);
+		snprintf(side, sizeof(side), "%s-wal", path);
+		assert_int_equal(mode_of(side), want);
+		snprintf(side, sizeof(side), "%s-shm", path);
+		assert_int_equal(mode_of(side), want);
+		pr_store_close(rd);
+		pr_store_close(st);
+		rd = st = NULL;
+	}
+	{
+		struct pr_store_cfg cfg = { .path = path, .create = true, .file_mode = 01777 };
+
+		snprintf(path, sizeof(path), "%s/mode-bad.db", fx.dir);
+		assert_int_equal(pr_store_open(&cfg, &st), -EINVAL);
+		assert_false(file_exists(path));
+	}
+	umask(old);
+}
+
+/* A failed create removes the file it made, and only that. */
+static void test_failed_create_cleans_up(void **state)
+{
+	struct pr_store *st = NULL;
+	char path[512];
+
+	(void)state;
+	path_in(path, sizeof(path), "no-such-dir/x.db");
+	assert_int_equal(open_store(path, RAW_KEY, true, false, &st), -ENOENT);
+	assert_non_null(strstr(pr_store_open_error(), "cannot create"));
+}
+
+static int readonly_media_child(const char *dir)
+{
+	struct pr_session_info info = { .name = "ro" }, s;
+	uint8_t *buf = malloc(65536);
+	struct pr_store *st = NULL;
+	struct pr_store_cfg cfg;
+	struct pr_block_pkt pkt;
+	char path[600];
+	int64_t id;
+
+	if (private_tmpfs(dir)) {
+		fprintf(stderr, "cannot mount a tmpfs (%s): skipping the read-only media test\n",
+			strerror(errno));
+		return SKIP_CODE;
+	}
+	snprintf(path, sizeof(path), "%s/ro.db", dir);
+	CHILD_CHECK(buf != NULL);
+	CHILD_CHECK(open_store(path, RAW_KEY, true, false, &st) == 0);
+	CHILD_CHECK(pr_store_session_begin(st, &info, &id) == 0);
+	for (uint32_t i = 0; i < 400; i++) {
+		pkt_make(i, buf, &pkt);
+		CHILD_CHECK(pr_store_add_packet(st, id, &pkt) == 0);
+	}
+	CHILD_CHECK(pr_store_session_end(st, id, PR_SESSION_COMPLETED, "done") == 0);
+	pr_store_close(st);
+	st = NULL;
+	CHILD_CHECK(mount(NULL, dir, NULL, MS_REMOUNT | MS_RDONLY, NULL) == 0);
+
+	/* Asked to write: refused, naming why. */
+	CHILD_CHECK(open_store(path, RAW_KEY, false, false, &st) == -EROFS);
+	CHILD_CHECK(strstr(pr_store_open_error(), "cannot write") != NULL);
+	/* Asked to read: works, on read-only media, and says it is read-only. */
+	cfg = (struct pr_store_cfg){ .path = path, .key = RAW_KEY, .readonly_fallback = true };
+	CHILD_CHECK(pr_store_open(&cfg, &st) == 0);
+	CHILD_CHECK(pr_store_is_readonly(st));
+	CHILD_CHECK(pr_store_session_get(st, id, &s) == 0);
+	CHILD_CHECK(s.packets == 400 && s.status == PR_SESSION_COMPLETED);
+	{
+		struct pr_store_pkt_iter *it = NULL;
+		uint64_t n = 0;
+		int rc;
+
+		CHILD_CHECK(pr_store_pkt_iter_create(st, id, &it) == 0);
+		while ((rc = pr_store_pkt_iter_next(it, &pkt)) == 1)
+			n++;
+		CHILD_CHECK(rc == 0 && n == 400);
+		pr_store_pkt_iter_destroy(it);
+	}
+	CHILD_CHECK(pr_store_session_begin(st, &info, &id) == -EROFS);
+	CHILD_CHECK(pr_store_recover(st) <= 0);
+	pr_store_close(st);
+	st = NULL;
+	/* The wrong key stays wrong there too. */
+	cfg.key = PASSPHRASE;
+	CHILD_CHECK(pr_store_open(&cfg, &st) == -EKEYREJECTED);
+	free(buf);
+	return 0;
+}
+
+static void test_readonly_media(void **state)
+{
+	char dir[512];
+	int status;
+	pid_t pid;
+
+	(void)state;
+	path_in(dir, sizeof(dir), "romedia");
+	assert_int_equal(mkdir(dir, 0700), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (!pid)
+		_exit(readonly_media_child(dir));
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) == SKIP_CODE)
+		skip();
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 static void test_names(void **state)
 {
 	(void)state;
@@ -1194,6 +1508,11 @@ int main(void)
 		cmocka_unit_test(test_duplicate_iface_keeps_pending),
 		cmocka_unit_test(test_damaged_block),
 		cmocka_unit_test(test_disk_full),
+		cmocka_unit_test(test_wrong_key_on_crashed_store),
+		cmocka_unit_test(test_second_connection_keeps_locks),
+		cmocka_unit_test(test_file_modes),
+		cmocka_unit_test(test_failed_create_cleans_up),
+		cmocka_unit_test(test_readonly_media),
 		cmocka_unit_test(test_names),
 	};
 
