@@ -775,20 +775,16 @@ static void child_write_and_die(const char *path, int64_t *id_out)
 	_exit(6);
 }
 
-static void test_recover_killed_writer(void **state)
+/*
+ * Run child_write_and_die() in a child and wait for its SIGKILL. The
+ * child's session id comes back through a shared anonymous page.
+ */
+static int64_t *fork_killed_writer(const char *path)
 {
-	int64_t *shared_id;
-	struct pr_session_info s;
-	struct pr_store *st = NULL;
-	uint64_t bytes, captured;
-	char path[512];
+	int64_t *shared_id = mmap_shared_id();
 	int status;
 	pid_t pid;
 
-	(void)state;
-	path_in(path, sizeof(path), "recover.db");
-	/* The child's session id comes back through a shared anonymous page. */
-	shared_id = mmap_shared_id();
 	pid = fork();
 	assert_true(pid >= 0);
 	if (!pid)
@@ -796,6 +792,20 @@ static void test_recover_killed_writer(void **state)
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFSIGNALED(status));
 	assert_int_equal(WTERMSIG(status), SIGKILL);
+	return shared_id;
+}
+
+static void test_recover_killed_writer(void **state)
+{
+	int64_t *shared_id;
+	struct pr_session_info s;
+	struct pr_store *st = NULL;
+	uint64_t bytes, captured;
+	char path[512];
+
+	(void)state;
+	path_in(path, sizeof(path), "recover.db");
+	shared_id = fork_killed_writer(path);
 
 	assert_int_equal(open_store(path, RAW_KEY, false, false, &st), 0);
 	assert_int_equal(pr_store_session_get(st, *shared_id, &s), 0);
@@ -1135,24 +1145,30 @@ static int disk_full_child(const char *dir)
 	return 0;
 }
 
-static void test_disk_full(void **state)
+/* Run child(dir) in a forked child, dir a new directory; SKIP_CODE skips. */
+static void run_forked(const char *name, int (*child)(const char *dir))
 {
 	char dir[512];
 	int status;
 	pid_t pid;
 
-	(void)state;
-	path_in(dir, sizeof(dir), "tiny");
+	path_in(dir, sizeof(dir), name);
 	assert_int_equal(mkdir(dir, 0700), 0);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (!pid)
-		_exit(disk_full_child(dir));
+		_exit(child(dir));
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
 	if (WEXITSTATUS(status) == SKIP_CODE)
 		skip();
 	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static void test_disk_full(void **state)
+{
+	(void)state;
+	run_forked("tiny", disk_full_child);
 }
 
 /* Every byte of the database, its -wal and its -shm (NULL where missing). */
@@ -1208,18 +1224,10 @@ static void test_wrong_key_on_crashed_store(void **state)
 	struct pr_store_cfg cfg;
 	int64_t *shared_id;
 	char path[512];
-	int status;
-	pid_t pid;
 
 	(void)state;
 	path_in(path, sizeof(path), "crashed.db");
-	shared_id = mmap_shared_id();
-	pid = fork();
-	assert_true(pid >= 0);
-	if (!pid)
-		child_write_and_die(path, shared_id);
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFSIGNALED(status));
+	shared_id = fork_killed_writer(path);
 	assert_true(file_exists_suffix(path, "-wal"));
 	full_snap(path, &snap);
 	assert_non_null(snap.data[1]);
@@ -1451,22 +1459,8 @@ static int readonly_media_child(const char *dir)
 
 static void test_readonly_media(void **state)
 {
-	char dir[512];
-	int status;
-	pid_t pid;
-
 	(void)state;
-	path_in(dir, sizeof(dir), "romedia");
-	assert_int_equal(mkdir(dir, 0700), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (!pid)
-		_exit(readonly_media_child(dir));
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	if (WEXITSTATUS(status) == SKIP_CODE)
-		skip();
-	assert_int_equal(WEXITSTATUS(status), 0);
+	run_forked("romedia", readonly_media_child);
 }
 
 static void test_names(void **state)
