@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Internal to the store (storage/pr_store*.c): the store object, its
+ * limits, and the helpers its files share. pr_store.c holds the error and
+ * transaction helpers, pr_store_open.c opening and keys, pr_store_write.c
+ * the write path, pr_store_read.c sessions, flows and packet iteration,
+ * pr_store_recover.c the recovery of sessions whose writer died. No other
+ * module includes this header.
+ */
+#ifndef PR_STORE_INT_H
+#define PR_STORE_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sqlcipher/sqlite3.h>
+
+#include "pr_block.h"
+#include "pr_store.h"
+
+#ifndef PR_VERSION
+#define PR_VERSION "unknown"
+#endif
+
+#define DEFAULT_BLOCK_PACKETS 256u
+#define DEFAULT_BLOCK_BYTES (1u << 20)
+/* A block is one blob: stay far below SQLite's 1 GB blob limit and int lengths. */
+#define MAX_BLOCK_BYTES (256u << 20)
+
+/*
+ * SQLCipher stores the page size nowhere it can read before decrypting,
+ * so every open must set the same value right after the key. 64 KiB
+ * pages mean one HMAC and one IV per 64 KiB instead of per 1 KiB, and
+ * fewer overflow pages per block blob: measured with 256-packet blocks,
+ * 1 KiB pages (SQLCipher's default) store ~55 MB/s, 4 KiB ~135 MB/s and
+ * 64 KiB ~300 MB/s per core. Plaintext files get the same page size.
+ */
+#define CIPHER_PAGE_SIZE 65536
+#define BUSY_TIMEOUT_MS 5000
+
+#define ERRMSG_LEN 512
+#define SQLITE_MAGIC "SQLite format 3"
+#define SQLITE_MAGIC_LEN 16 /* including the NUL */
+#define INTERRUPTED_MSG "interrupted: the capture process died; data up to the last commit kept"
+
+/* The session being written: counters as of the last added packet. */
+struct cur_session {
+	int64_t id;
+	uint64_t packets; /* also the sequence number of the next packet */
+	uint64_t bytes;
+	uint64_t captured_bytes;
+	uint64_t first_ts_ns;
+	uint64_t last_ts_ns;
+	uint64_t flows;
+	uint64_t drops[PR_DROP_REASON_MAX];
+	bool dirty;
+};
+
+struct pr_store {
+	sqlite3 *db;
+	char *path;
+	bool encrypted;
+	bool readonly;
+	bool fell_back; /* asked to write, opened read-only: the files are not writable */
+	bool in_txn;
+	bool have_cur;
+	uint32_t block_max_packets;
+	uint32_t block_max_bytes;
+	bool manual_checkpoint;
+	struct cur_session cur;
+	struct pr_block_builder blk;
+	sqlite3_stmt *ins_block;
+	sqlite3_stmt *ins_flow;
+	sqlite3_stmt *upd_session;
+	char errmsg[ERRMSG_LEN];
+};
+
+struct pr_store_pkt_iter {
+	struct pr_store *st;
+	sqlite3_stmt *stmt;
+	int64_t session;
+	int64_t block_id;
+	struct pr_block_iter bit;
+	bool in_block;
+	int err; /* sticky: once damaged, always damaged */
+};
+
+#define SESSION_COLS                                                                           \
+	"id, name, source, source_kind, filter, start_ts, end_ts, first_pkt_ts, last_pkt_ts, " \
+	"packets, bytes, captured_bytes, drops_ring_full, drops_kernel, drops_iface, "         \
+	"drops_too_big, drops_store, flows, snaplen, status, writer_pid, writer_host, message"
+
+/* Save "<fmt>" as the store's last error; returns err. */
+int pr_store_fail(struct pr_store *st, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* "<what>: <SQLite's message>" as the last error, returned as a negative errno. */
+int pr_store_sql_fail(struct pr_store *st, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Roll the open transaction back and forget what was pending. */
+void pr_store_txn_abort(struct pr_store *st);
+/* A write failed (message saved): abort unless only its own statement failed. */
+int pr_store_write_fail(struct pr_store *st, int err);
+/* Prepare *stmt once and keep it. */
+int pr_store_prepare(struct pr_store *st, sqlite3_stmt **stmt, const char *sql);
+int pr_store_exec(struct pr_store *st, const char *sql, const char *what);
+/* -EROFS with a message on a read-only store. */
+int pr_store_check_writable(struct pr_store *st);
+/* BEGIN IMMEDIATE unless a transaction is open. */
+int pr_store_txn_begin(struct pr_store *st);
+/* Wall clock, ns since the Unix epoch. */
+uint64_t pr_store_now_ns(void);
+/* Load the committed row of a session. -ENOENT if there is none. */
+int pr_store_session_load(struct pr_store *st, int64_t session, struct pr_session_info *out);
+/* This boot's id (/proc/sys/kernel/random/boot_id), or "" where there is none. */
+void pr_store_boot_id(char *buf, size_t len);
+/* When process pid started, in clock ticks since boot, 0 if unknown. */
+int64_t pr_store_proc_start(int64_t pid);
+
+#endif /* PR_STORE_INT_H */

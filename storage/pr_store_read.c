@@ -1,0 +1,325 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The read side of the store: sessions, interfaces, flows, and the
+ * packets of a session in capture order (block by block, each checked
+ * as it is decoded). The thread that opened the store only.
+ */
+#define PR_LOG_MODULE "store"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pr_store_int.h"
+
+static const char *const status_names[PR_SESSION_STATUS_MAX] = {
+	"running",
+	"completed",
+	"interrupted",
+	"failed",
+};
+
+static const char *const drop_names[PR_DROP_REASON_MAX] = {
+	"ring_full", "kernel", "interface", "too_big", "store",
+};
+
+const char *pr_session_status_name(uint32_t status)
+{
+	return status < PR_SESSION_STATUS_MAX ? status_names[status] : "unknown";
+}
+
+const char *pr_drop_reason_name(uint32_t reason)
+{
+	return reason < PR_DROP_REASON_MAX ? drop_names[reason] : "unknown";
+}
+
+static void text_copy(char *dst, size_t len, sqlite3_stmt *stmt, int col)
+{
+	const unsigned char *s = sqlite3_column_text(stmt, col);
+
+	snprintf(dst, len, "%s", s ? (const char *)s : "");
+}
+
+static uint64_t col_u64(sqlite3_stmt *stmt, int col)
+{
+	return (uint64_t)sqlite3_column_int64(stmt, col);
+}
+
+/* Fill *s from a row of SELECT SESSION_COLS. */
+static void session_from_row(sqlite3_stmt *stmt, struct pr_session_info *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->id = sqlite3_column_int64(stmt, 0);
+	text_copy(s->name, sizeof(s->name), stmt, 1);
+	text_copy(s->source, sizeof(s->source), stmt, 2);
+	text_copy(s->source_kind, sizeof(s->source_kind), stmt, 3);
+	text_copy(s->filter, sizeof(s->filter), stmt, 4);
+	s->start_ts_ns = col_u64(stmt, 5);
+	s->end_ts_ns = col_u64(stmt, 6);
+	s->first_pkt_ts_ns = col_u64(stmt, 7);
+	s->last_pkt_ts_ns = col_u64(stmt, 8);
+	s->packets = col_u64(stmt, 9);
+	s->bytes = col_u64(stmt, 10);
+	s->captured_bytes = col_u64(stmt, 11);
+	for (int i = 0; i < PR_DROP_REASON_MAX; i++)
+		s->drops[i] = col_u64(stmt, 12 + i);
+	s->flows = col_u64(stmt, 17);
+	s->snaplen = (uint32_t)sqlite3_column_int64(stmt, 18);
+	s->status = (uint32_t)sqlite3_column_int64(stmt, 19);
+	s->writer_pid = (int32_t)sqlite3_column_int64(stmt, 20);
+	text_copy(s->message, sizeof(s->message), stmt, 22);
+}
+
+/* Load the committed row of a session. -ENOENT if there is none. */
+int pr_store_session_load(struct pr_store *st, int64_t session, struct pr_session_info *out)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc, err = 0;
+
+	rc = sqlite3_prepare_v2(st->db, "SELECT " SESSION_COLS " FROM sessions WHERE id = ?", -1,
+				&stmt, NULL);
+	if (rc != SQLITE_OK) {
+		err = pr_store_sql_fail(st, rc, "read session %lld", (long long)session);
+		goto out;
+	}
+	sqlite3_bind_int64(stmt, 1, session);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		session_from_row(stmt, out);
+	else if (rc == SQLITE_DONE)
+		err = pr_store_fail(st, -ENOENT, "session %lld: no such session",
+				    (long long)session);
+	else
+		err = pr_store_sql_fail(st, rc, "read session %lld", (long long)session);
+out:
+	sqlite3_finalize(stmt);
+	return err;
+}
+
+int pr_store_session_get(struct pr_store *st, int64_t session, struct pr_session_info *out)
+{
+	return pr_store_session_load(st, session, out);
+}
+
+int pr_store_sessions_foreach(struct pr_store *st, pr_store_session_fn fn, void *ctx)
+{
+	struct pr_session_info info;
+	sqlite3_stmt *s = NULL;
+	int rc, ret = 0;
+
+	rc = sqlite3_prepare_v2(st->db, "SELECT " SESSION_COLS " FROM sessions ORDER BY id", -1, &s,
+				NULL);
+	if (rc != SQLITE_OK) {
+		ret = pr_store_sql_fail(st, rc, "list sessions");
+		goto out;
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		session_from_row(s, &info);
+		ret = fn(ctx, &info);
+		if (ret)
+			goto out;
+	}
+	if (rc != SQLITE_DONE)
+		ret = pr_store_sql_fail(st, rc, "list sessions");
+out:
+	sqlite3_finalize(s);
+	return ret;
+}
+
+int pr_store_ifaces_foreach(struct pr_store *st, int64_t session, pr_store_iface_fn fn, void *ctx)
+{
+	struct pr_store_iface ifc;
+	sqlite3_stmt *s = NULL;
+	int rc, ret = 0;
+
+	rc = sqlite3_prepare_v2(st->db,
+				"SELECT idx, name, description, linktype, snaplen, tsresol "
+				"FROM interfaces WHERE session_id = ? ORDER BY idx",
+				-1, &s, NULL);
+	if (rc != SQLITE_OK) {
+		ret = pr_store_sql_fail(st, rc, "list interfaces of session %lld",
+					(long long)session);
+		goto out;
+	}
+	sqlite3_bind_int64(s, 1, session);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		memset(&ifc, 0, sizeof(ifc));
+		ifc.index = (uint16_t)sqlite3_column_int(s, 0);
+		text_copy(ifc.name, sizeof(ifc.name), s, 1);
+		text_copy(ifc.description, sizeof(ifc.description), s, 2);
+		ifc.linktype = (uint32_t)sqlite3_column_int64(s, 3);
+		ifc.snaplen = (uint32_t)sqlite3_column_int64(s, 4);
+		ifc.tsresol = (uint8_t)sqlite3_column_int(s, 5);
+		ret = fn(ctx, &ifc);
+		if (ret)
+			goto out;
+	}
+	if (rc != SQLITE_DONE)
+		ret = pr_store_sql_fail(st, rc, "list interfaces of session %lld",
+					(long long)session);
+out:
+	sqlite3_finalize(s);
+	return ret;
+}
+
+/* Back from text; an address we cannot parse stays all zero. */
+static void ip_parse(uint8_t version, sqlite3_stmt *s, int col, uint8_t addr[16])
+{
+	const unsigned char *txt = sqlite3_column_text(s, col);
+
+	memset(addr, 0, 16);
+	if (!txt)
+		return;
+	if (version == 4 && inet_pton(AF_INET, (const char *)txt, addr) != 1)
+		memset(addr, 0, 16);
+	else if (version == 6 && inet_pton(AF_INET6, (const char *)txt, addr) != 1)
+		memset(addr, 0, 16);
+}
+
+int pr_store_flows_foreach(struct pr_store *st, int64_t session, pr_store_flow_fn fn, void *ctx)
+{
+	struct pr_rec_flow f;
+	sqlite3_stmt *s = NULL;
+	int rc, ret = 0;
+
+	rc = sqlite3_prepare_v2(st->db,
+				"SELECT flow_id, ip_version, ip_proto, src_ip, src_port, dst_ip, "
+				"dst_port, vlan, iface, first_ts, last_ts, packets_ts, packets_tc, "
+				"bytes_ts, bytes_tc, tcp_state, end_reason, tcp_flags_ts, "
+				"tcp_flags_tc, app FROM flows WHERE session_id = ? "
+				"ORDER BY first_ts, flow_id",
+				-1, &s, NULL);
+	if (rc != SQLITE_OK) {
+		ret = pr_store_sql_fail(st, rc, "list flows of session %lld", (long long)session);
+		goto out;
+	}
+	sqlite3_bind_int64(s, 1, session);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		memset(&f, 0, sizeof(f));
+		f.hdr.type = PR_REC_FLOW;
+		f.hdr.len = sizeof(f);
+		f.flow_id = col_u64(s, 0);
+		f.ip_version = (uint8_t)sqlite3_column_int(s, 1);
+		f.ip_proto = (uint8_t)sqlite3_column_int(s, 2);
+		ip_parse(f.ip_version, s, 3, f.src_ip);
+		f.src_port = (uint16_t)sqlite3_column_int(s, 4);
+		ip_parse(f.ip_version, s, 5, f.dst_ip);
+		f.dst_port = (uint16_t)sqlite3_column_int(s, 6);
+		f.vlan = (uint16_t)sqlite3_column_int(s, 7);
+		f.iface = (uint16_t)sqlite3_column_int(s, 8);
+		f.first_ts_ns = col_u64(s, 9);
+		f.last_ts_ns = col_u64(s, 10);
+		f.packets[0] = col_u64(s, 11);
+		f.packets[1] = col_u64(s, 12);
+		f.bytes[0] = col_u64(s, 13);
+		f.bytes[1] = col_u64(s, 14);
+		f.tcp_state = (uint8_t)sqlite3_column_int(s, 15);
+		f.end_reason = (uint8_t)sqlite3_column_int(s, 16);
+		f.tcp_flags[0] = (uint8_t)sqlite3_column_int(s, 17);
+		f.tcp_flags[1] = (uint8_t)sqlite3_column_int(s, 18);
+		f.app = (uint16_t)sqlite3_column_int(s, 19);
+		ret = fn(ctx, &f);
+		if (ret)
+			goto out;
+	}
+	if (rc != SQLITE_DONE)
+		ret = pr_store_sql_fail(st, rc, "list flows of session %lld", (long long)session);
+out:
+	sqlite3_finalize(s);
+	return ret;
+}
+
+int pr_store_pkt_iter_create(struct pr_store *st, int64_t session, struct pr_store_pkt_iter **out)
+{
+	struct pr_session_info info;
+	struct pr_store_pkt_iter *it = NULL;
+	int rc, err;
+
+	*out = NULL;
+	err = pr_store_session_load(st, session, &info);
+	if (err)
+		goto out;
+	it = calloc(1, sizeof(*it));
+	if (!it) {
+		err = pr_store_fail(st, -ENOMEM, "read packets: %s", strerror(ENOMEM));
+		goto out;
+	}
+	it->st = st;
+	it->session = session;
+	rc = sqlite3_prepare_v2(st->db,
+				"SELECT id, pkt_count, data FROM packet_blocks "
+				"WHERE session_id = ? ORDER BY first_seq",
+				-1, &it->stmt, NULL);
+	if (rc != SQLITE_OK) {
+		err = pr_store_sql_fail(st, rc, "read packets of session %lld", (long long)session);
+		goto out;
+	}
+	sqlite3_bind_int64(it->stmt, 1, session);
+out:
+	if (err) {
+		pr_store_pkt_iter_destroy(it);
+		it = NULL;
+	}
+	*out = it;
+	return err;
+}
+
+static int iter_damaged(struct pr_store_pkt_iter *it, const char *why)
+{
+	it->err = pr_store_fail(it->st, -EBADMSG,
+				"session %lld block %lld: damaged packet block: %s",
+				(long long)it->session, (long long)it->block_id, why);
+	return it->err;
+}
+
+/*
+ * The block's bytes are read in place from the statement: the pointer
+ * stays valid until the next step, and we step only once the block is
+ * used up, so no copy is needed.
+ */
+int pr_store_pkt_iter_next(struct pr_store_pkt_iter *it, struct pr_block_pkt *pkt)
+{
+	const void *blob;
+	int rc, n, ret = it->err;
+
+	while (!ret) {
+		if (it->in_block) {
+			ret = pr_block_iter_next(&it->bit, pkt);
+			if (ret < 0)
+				ret = iter_damaged(it, "bad packet entry");
+			if (ret)
+				goto out;
+			it->in_block = false;
+		}
+		rc = sqlite3_step(it->stmt);
+		if (rc == SQLITE_DONE)
+			goto out;
+		if (rc != SQLITE_ROW) {
+			ret = it->err = pr_store_sql_fail(
+				it->st, rc, "read packets of session %lld", (long long)it->session);
+			goto out;
+		}
+		it->block_id = sqlite3_column_int64(it->stmt, 0);
+		blob = sqlite3_column_blob(it->stmt, 2);
+		n = sqlite3_column_bytes(it->stmt, 2);
+		if (pr_block_iter_init(&it->bit, blob, (size_t)n))
+			ret = iter_damaged(it, "bad header");
+		else if (it->bit.count != (uint64_t)sqlite3_column_int64(it->stmt, 1))
+			ret = iter_damaged(it, "packet count differs from the index");
+		else
+			it->in_block = true;
+	}
+out:
+	return ret;
+}
+
+void pr_store_pkt_iter_destroy(struct pr_store_pkt_iter *it)
+{
+	if (!it)
+		return;
+	sqlite3_finalize(it->stmt);
+	free(it);
+}
