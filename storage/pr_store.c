@@ -127,11 +127,23 @@ void pr_store_close(struct pr_store *st)
 	sqlite3_finalize(st->ins_block);
 	sqlite3_finalize(st->ins_flow);
 	sqlite3_finalize(st->upd_session);
+	if (st->sink)
+		st->sink->ops->destroy(st->sink);
 	/* An open transaction is rolled back by the close: only commits persist. */
 	sqlite3_close_v2(st->db);
 	pr_block_builder_fini(&st->blk);
 	free(st->path);
 	free(st);
+}
+
+enum pr_store_mode pr_store_get_mode(const struct pr_store *st)
+{
+	return st->mode;
+}
+
+const char *pr_store_mode_name(enum pr_store_mode mode)
+{
+	return mode == PR_STORE_MODE_DB ? "db" : "segments";
 }
 
 const char *pr_store_errmsg(const struct pr_store *st)

@@ -30,6 +30,14 @@
 
 struct pr_store;
 
+/* Where a store keeps packet bytes (chosen when it is created). */
+enum pr_store_mode {
+	/* sealed (AES-256-GCM) segment files beside the database; the default */
+	PR_STORE_MODE_SEGMENTS = 0,
+	/* rows of the SQLCipher database: one portable file */
+	PR_STORE_MODE_DB = 1,
+};
+
 struct pr_store_cfg {
 	const char *path;
 	/*
@@ -48,6 +56,8 @@ struct pr_store_cfg {
 	bool readonly_fallback;
 	/* Permissions of a store created by this open (database, -wal, -shm); 0 = 0600. */
 	unsigned int file_mode;
+	/* Where a store created by this open keeps packet bytes. */
+	enum pr_store_mode store_mode;
 	uint32_t block_max_packets; /* 0 = 256 */
 	uint32_t block_max_bytes; /* 0 = 1 MiB */
 	/*
@@ -124,6 +134,8 @@ const char *pr_store_errmsg(const struct pr_store *st);
 bool pr_store_is_encrypted(const struct pr_store *st);
 /* Opened read-only: asked for, or cfg.readonly_fallback found the files not writable. */
 bool pr_store_is_readonly(const struct pr_store *st);
+enum pr_store_mode pr_store_get_mode(const struct pr_store *st);
+const char *pr_store_mode_name(enum pr_store_mode mode); /* "segments", "db" */
 
 /*
  * Mark sessions left "running" by a writer that no longer runs (its pid is

@@ -18,6 +18,7 @@
 
 #include "pr_block.h"
 #include "pr_store.h"
+#include "pr_sink.h"
 
 #ifndef PR_VERSION
 #define PR_VERSION "unknown"
@@ -74,6 +75,8 @@ struct pr_store {
 	sqlite3_stmt *ins_flow;
 	sqlite3_stmt *upd_session;
 	char errmsg[ERRMSG_LEN];
+	struct pr_sink *sink; /* where block bytes go: db rows or sealed segments */
+	enum pr_store_mode mode;
 };
 
 struct pr_store_pkt_iter {

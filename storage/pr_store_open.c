@@ -443,7 +443,8 @@ static void unlink_store_files(const char *path)
  * the mode is ours, not the umask's (SQLite would create the file 0644
  * and gives -wal and -shm the database file's mode).
  */
-static int create_store(const char *path, const char *key, mode_t mode)
+static int create_store(const char *path, const char *key, mode_t mode,
+			enum pr_store_mode store_mode)
 {
 	struct file_probe fresh = { 0 };
 	struct pr_store *t = NULL;
@@ -490,6 +491,16 @@ static int create_store(const char *path, const char *key, mode_t mode)
 		if (err)
 			open_fail(err, "%s: %s", path, why);
 	}
+	if (!err) {
+		char sql[96];
+
+		snprintf(sql, sizeof(sql),
+			 "INSERT OR REPLACE INTO pr_meta(key, value) VALUES('store_mode', '%s')",
+			 pr_store_mode_name(store_mode));
+		err = pr_store_exec(t, sql, "set the store mode");
+		if (err)
+			open_fail(err, "%s: %s", path, t->errmsg);
+	}
 	if (!err && sqlite3_close(t->db) != SQLITE_OK)
 		err = open_fail(-EIO, "%s: cannot close the new store: %s", path,
 				sqlite3_errmsg(t->db));
@@ -517,6 +528,33 @@ out:
 			unlink_store_files(tmp);
 		free(tmp);
 	}
+	return err;
+}
+
+/*
+ * The sink this store's blocks go to, as recorded when it was created
+ * (pr_meta store_mode; a store from before segments has none: db).
+ */
+static int sink_open(struct pr_store *st, const struct pr_store_cfg *cfg)
+{
+	sqlite3_stmt *s = NULL;
+	const unsigned char *v;
+	int rc, err;
+
+	st->mode = PR_STORE_MODE_DB;
+	rc = sqlite3_prepare_v2(st->db, "SELECT value FROM pr_meta WHERE key = 'store_mode'", -1,
+				&s, NULL);
+	if (rc == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW && (v = sqlite3_column_text(s, 0)) &&
+	    !strcmp((const char *)v, "segments"))
+		st->mode = PR_STORE_MODE_SEGMENTS;
+	sqlite3_finalize(s);
+	if (st->mode == PR_STORE_MODE_SEGMENTS)
+		err = pr_sink_seg_create(st->db, st->path, cfg->file_mode, st->readonly, st->errmsg,
+					 sizeof(st->errmsg), &st->sink);
+	else
+		err = pr_sink_db_create(st->errmsg, sizeof(st->errmsg), &st->sink);
+	if (err)
+		open_fail(err, "%s: %s", st->path, st->errmsg[0] ? st->errmsg : strerror(-err));
 	return err;
 }
 
@@ -614,7 +652,8 @@ int pr_store_open(const struct pr_store_cfg *cfg, struct pr_store **out)
 		flags = SQLITE_OPEN_READWRITE;
 	}
 	if (!fp.exists) {
-		err = create_store(st->path, key, cfg->file_mode ? cfg->file_mode : 0600);
+		err = create_store(st->path, key, cfg->file_mode ? cfg->file_mode : 0600,
+				   cfg->store_mode);
 		if (err && err != -EEXIST)
 			goto out;
 		created = !err;
@@ -639,8 +678,12 @@ int pr_store_open(const struct pr_store_cfg *cfg, struct pr_store **out)
 			  "writable (%s)",
 			  st->path, why);
 	}
-	if (err || st->readonly)
+	if (err)
 		goto out;
+	if (st->readonly) {
+		err = sink_open(st, cfg);
+		goto out;
+	}
 	err = tune_writer(st, !version);
 	if (err) {
 		open_fail(err, "%s: %s", st->path, st->errmsg);
@@ -657,6 +700,7 @@ int pr_store_open(const struct pr_store_cfg *cfg, struct pr_store **out)
 			PR_NOTICE("%s: schema migrated from version %d to %d", st->path, version,
 				  PR_STORE_SCHEMA_VERSION);
 	}
+	err = sink_open(st, cfg);
 out:
 	if (err) {
 		if (st) {

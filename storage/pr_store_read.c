@@ -250,7 +250,8 @@ int pr_store_pkt_iter_create(struct pr_store *st, int64_t session, struct pr_sto
 	it->st = st;
 	it->session = session;
 	rc = sqlite3_prepare_v2(st->db,
-				"SELECT id, pkt_count, data FROM packet_blocks "
+				"SELECT id, pkt_count, data, segment_id, seg_offset, seg_len, "
+				"seg_seq FROM packet_blocks "
 				"WHERE session_id = ? ORDER BY first_seq",
 				-1, &it->stmt, NULL);
 	if (rc != SQLITE_OK) {
@@ -282,7 +283,10 @@ static int iter_damaged(struct pr_store_pkt_iter *it, const char *why)
  */
 int pr_store_pkt_iter_next(struct pr_store_pkt_iter *it, struct pr_block_pkt *pkt)
 {
+	struct pr_sink_ref ref;
+	const uint8_t *data;
 	const void *blob;
+	size_t len;
 	int rc, n, ret = it->err;
 
 	while (!ret) {
@@ -305,7 +309,25 @@ int pr_store_pkt_iter_next(struct pr_store_pkt_iter *it, struct pr_block_pkt *pk
 		it->block_id = sqlite3_column_int64(it->stmt, 0);
 		blob = sqlite3_column_blob(it->stmt, 2);
 		n = sqlite3_column_bytes(it->stmt, 2);
-		if (pr_block_iter_init(&it->bit, blob, (size_t)n))
+		ref = (struct pr_sink_ref){
+			.segment_id = sqlite3_column_int64(it->stmt, 3),
+			.offset = (uint64_t)sqlite3_column_int64(it->stmt, 4),
+			.length = (uint32_t)sqlite3_column_int64(it->stmt, 5),
+			.seq = (uint64_t)sqlite3_column_int64(it->stmt, 6),
+		};
+		if (ref.segment_id) {
+			/* Sealed in a segment: read, authenticate and decrypt it. */
+			ret = it->st->sink->ops->get(it->st->sink, &ref, blob, (size_t)n, &data,
+						     &len);
+			if (ret) {
+				it->err = ret;
+				goto out;
+			}
+		} else {
+			data = blob;
+			len = (size_t)n;
+		}
+		if (pr_block_iter_init(&it->bit, data, len))
 			ret = iter_damaged(it, "bad header");
 		else if (it->bit.count != (uint64_t)sqlite3_column_int64(it->stmt, 1))
 			ret = iter_damaged(it, "packet count differs from the index");

@@ -210,9 +210,28 @@ int pr_store_recover(struct pr_store *st)
 	err = pr_store_commit(st);
 	if (err)
 		goto out;
-	for (size_t i = 0; i < marked; i++)
+	for (size_t i = 0; i < marked; i++) {
+		struct pr_sink_repair rep = { 0 };
+
 		PR_NOTICE("%s: session %lld marked interrupted: its writer is gone", st->path,
 			  (long long)ids[i]);
+		/*
+		 * Its segments may end in blocks that were appended but never
+		 * committed, the last one perhaps torn: cut them, so that the
+		 * segments hold exactly what the index names.
+		 */
+		err = st->sink->ops->repair(st->sink, ids[i], &rep);
+		if (err)
+			goto out;
+		if (rep.segments_cut || rep.files_removed)
+			PR_NOTICE("%s: session %lld: cut %llu uncommitted or torn bytes from %llu "
+				  "segment%s, removed %llu uncommitted segment file%s",
+				  st->path, (long long)ids[i], (unsigned long long)rep.bytes_cut,
+				  (unsigned long long)rep.segments_cut,
+				  rep.segments_cut == 1 ? "" : "s",
+				  (unsigned long long)rep.files_removed,
+				  rep.files_removed == 1 ? "" : "s");
+	}
 out:
 	free(ids);
 	return err ? err : (int)marked;

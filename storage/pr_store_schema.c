@@ -94,9 +94,34 @@ static const char migration_1[] =
 	"CREATE INDEX flows_session_time ON flows(session_id, first_ts, flow_id);"
 	"CREATE INDEX flows_session_flow ON flows(session_id, flow_id);";
 
+/*
+ * Version 2: sealed segments (DESIGN.md section 4). A block in a segment
+ * keeps an empty data blob and says where it is (segment, offset, length
+ * on disk, number in the segment = its nonce). A segment belongs to one
+ * session and has its own data key, kept here, in the encrypted database:
+ * deleting the row destroys the segment's data. The time index serves
+ * "packets between T1 and T2". A store from version 1 keeps its blocks
+ * in rows: its store_mode is db.
+ */
+static const char migration_2[] =
+	"ALTER TABLE packet_blocks ADD COLUMN segment_id INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE packet_blocks ADD COLUMN seg_offset INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE packet_blocks ADD COLUMN seg_len INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE packet_blocks ADD COLUMN seg_seq INTEGER NOT NULL DEFAULT 0;"
+	"CREATE TABLE segments("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" session_id INTEGER NOT NULL,"
+	" file TEXT NOT NULL,"
+	" data_key BLOB,"
+	" created_ts INTEGER NOT NULL);"
+	"CREATE INDEX segments_session ON segments(session_id);"
+	"CREATE INDEX packet_blocks_session_time ON packet_blocks(session_id, first_ts);"
+	"INSERT OR IGNORE INTO pr_meta(key, value) VALUES('store_mode', 'db');";
+
 /* migrations[i] takes a database from version i to version i + 1. */
 static const char *const migrations[] = {
 	migration_1,
+	migration_2,
 };
 
 PR_STATIC_ASSERT(PR_ARRAY_SIZE(migrations) == PR_STORE_SCHEMA_VERSION,

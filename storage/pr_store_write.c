@@ -20,6 +20,7 @@
 
 static int flush_block(struct pr_store *st)
 {
+	struct pr_sink_ref ref;
 	const uint8_t *data;
 	sqlite3_stmt *s;
 	size_t len;
@@ -33,7 +34,8 @@ static int flush_block(struct pr_store *st)
 	err = pr_store_prepare(
 		st, &st->ins_block,
 		"INSERT INTO packet_blocks(session_id, first_seq, pkt_count, first_ts, "
-		"last_ts, bytes, data) VALUES (?, ?, ?, ?, ?, ?, ?)");
+		"last_ts, bytes, data, segment_id, seg_offset, seg_len, seg_seq) "
+		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 	if (err)
 		goto out;
 	data = pr_block_builder_finish(&st->blk, &len);
@@ -41,6 +43,10 @@ static int flush_block(struct pr_store *st)
 		err = pr_store_fail(st, -ENOMEM, "insert packet block: %s", strerror(ENOMEM));
 		goto out;
 	}
+	/* The segment sink seals and appends it; the db sink leaves it to the row. */
+	err = st->sink->ops->put(st->sink, st->cur.id, data, len, &ref);
+	if (err)
+		goto out;
 	s = st->ins_block;
 	sqlite3_bind_int64(s, 1, st->cur.id);
 	sqlite3_bind_int64(s, 2, (int64_t)(st->cur.packets - st->blk.count));
@@ -49,7 +55,14 @@ static int flush_block(struct pr_store *st)
 	sqlite3_bind_int64(s, 5, (int64_t)st->blk.last_ts_ns);
 	sqlite3_bind_int64(s, 6, (int64_t)st->blk.wire_bytes);
 	/* STATIC: the builder's buffer outlives the step, so no private copy first. */
-	sqlite3_bind_blob(s, 7, data, (int)len, SQLITE_STATIC);
+	if (ref.segment_id)
+		sqlite3_bind_zeroblob(s, 7, 0);
+	else
+		sqlite3_bind_blob(s, 7, data, (int)len, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 8, ref.segment_id);
+	sqlite3_bind_int64(s, 9, (int64_t)ref.offset);
+	sqlite3_bind_int64(s, 10, ref.length);
+	sqlite3_bind_int64(s, 11, (int64_t)ref.seq);
 	rc = sqlite3_step(s);
 	if (rc != SQLITE_DONE)
 		err = pr_store_sql_fail(st, rc, "insert packet block");
@@ -150,6 +163,9 @@ int pr_store_commit(struct pr_store *st)
 		if (!err)
 			err = session_write(st);
 	}
+	/* Block bytes first: a committed index row never names bytes that are not on disk. */
+	if (!err && st->in_txn)
+		err = st->sink->ops->sync(st->sink);
 	if (!err && st->in_txn) {
 		rc = sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
 		if (rc != SQLITE_OK)

@@ -12,6 +12,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <ftw.h>
 #include <sched.h>
 #include <setjmp.h>
@@ -30,6 +31,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#define SQLITE_HAS_CODEC 1 /* Debian's SQLCipher declares sqlite3_key() only then */
 #include <sqlcipher/sqlite3.h>
 
 #include "pr_store.h"
@@ -149,6 +151,9 @@ static void snap_assert_same(const char *path, struct snapshot *s)
 	s->db = NULL;
 }
 
+/* Where the stores these tests create keep their packets (segments by default). */
+static enum pr_store_mode test_mode = PR_STORE_MODE_SEGMENTS;
+
 static int open_store(const char *path, const char *key, bool create, bool readonly,
 		      struct pr_store **st)
 {
@@ -157,6 +162,7 @@ static int open_store(const char *path, const char *key, bool create, bool reado
 		.key = key,
 		.create = create,
 		.readonly = readonly,
+		.store_mode = test_mode,
 	};
 
 	return pr_store_open(&cfg, st);
@@ -559,6 +565,32 @@ static void test_missing_file(void **state)
 	assert_false(file_exists(path));
 }
 
+/* Does any segment file of the store at path contain needle? */
+static bool segments_contain(const char *path, const char *needle)
+{
+	char dir[600], f[900];
+	struct dirent *de;
+	bool found = false;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s.segments", path);
+	d = opendir(dir);
+	if (!d)
+		return false;
+	while (!found && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(f, sizeof(f), "%s/%s", dir, de->d_name);
+		found = file_contains(f, needle);
+	}
+	closedir(d);
+	return found;
+}
+
+/*
+ * Packet bytes reach a file in clear only in a plaintext store in db
+ * mode: segments are sealed even where the database is not encrypted.
+ */
 static void test_marker_only_in_plaintext(void **state)
 {
 	const char *names[3] = { "pass.db", "raw.db", "plain.db" };
@@ -568,9 +600,20 @@ static void test_marker_only_in_plaintext(void **state)
 	for (int i = 0; i < 3; i++) {
 		path_in(path, sizeof(path), names[i]);
 		snprintf(wal, sizeof(wal), "%s-wal", path);
-		assert_int_equal(file_contains(path, MARKER), i == 2);
+		assert_false(file_contains(path, MARKER));
 		assert_false(file_contains(wal, MARKER));
+		assert_false(segments_contain(path, MARKER));
 	}
+	path_in(path, sizeof(path), "plain-dbmode.db");
+	test_mode = PR_STORE_MODE_DB;
+	write_session(path, NULL);
+	test_mode = PR_STORE_MODE_SEGMENTS;
+	assert_true(file_contains(path, MARKER));
+	path_in(path, sizeof(path), "raw-dbmode.db");
+	test_mode = PR_STORE_MODE_DB;
+	write_session(path, RAW_KEY);
+	test_mode = PR_STORE_MODE_SEGMENTS;
+	assert_false(file_contains(path, MARKER));
 }
 
 /* The same check while a writer holds committed data in its WAL. */
@@ -588,6 +631,7 @@ static void test_marker_in_open_wal(void **state)
 	assert_non_null(buf);
 	path_in(path[0], sizeof(path[0]), "wal-enc.db");
 	path_in(path[1], sizeof(path[1]), "wal-plain.db");
+	test_mode = PR_STORE_MODE_DB;
 	for (int k = 0; k < 2; k++) {
 		assert_int_equal(open_store(path[k], keys[k], true, false, &st[k]), 0);
 		assert_int_equal(pr_store_session_begin(st[k], &info, &id), 0);
@@ -601,6 +645,7 @@ static void test_marker_in_open_wal(void **state)
 		assert_int_equal(file_contains(wal, MARKER) || file_contains(path[k], MARKER),
 				 k == 1);
 	}
+	test_mode = PR_STORE_MODE_SEGMENTS;
 	pr_store_close(st[0]);
 	pr_store_close(st[1]);
 	free(buf);
@@ -1007,7 +1052,9 @@ static void test_damaged_block(void **state)
 
 	(void)state;
 	path_in(path, sizeof(path), "damaged.db");
+	test_mode = PR_STORE_MODE_DB;
 	id = write_session(path, NULL);
+	test_mode = PR_STORE_MODE_SEGMENTS;
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	/* Cut the second block short: its last packets run past the end. */
 	assert_int_equal(
@@ -1143,6 +1190,197 @@ static int disk_full_child(const char *dir)
 	pr_store_close(st);
 	free(buf);
 	return 0;
+}
+
+/* Path of the segment file of block number nth (0-based) of session id, and its offset. */
+static void block_location(const char *path, const char *key, int64_t id, int nth, char *file,
+			   size_t len, long long *off, long long *seg_len)
+{
+	sqlite3_stmt *st;
+	char sql[256];
+	sqlite3 *db;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	if (key) {
+		char k[80];
+
+		snprintf(k, sizeof(k), "x'%s'", key);
+		assert_int_equal(sqlite3_key(db, k, (int)strlen(k)), SQLITE_OK);
+		assert_int_equal(sqlite3_exec(db, "PRAGMA cipher_page_size = 65536", NULL, NULL,
+					      NULL),
+				 SQLITE_OK);
+	}
+	snprintf(sql, sizeof(sql),
+		 "SELECT s.file, b.seg_offset, b.seg_len FROM packet_blocks b JOIN segments s ON "
+		 "s.id = b.segment_id WHERE b.session_id = %lld ORDER BY b.first_seq LIMIT 1 "
+		 "OFFSET %d",
+		 (long long)id, nth);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	snprintf(file, len, "%s.segments/%s", path, (const char *)sqlite3_column_text(st, 0));
+	*off = sqlite3_column_int64(st, 1);
+	*seg_len = sqlite3_column_int64(st, 2);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+/* Read the session's packets until an error; returns it, *n the packets read. */
+static int read_until_error(const char *path, const char *key, int64_t id, int *n)
+{
+	struct pr_store_pkt_iter *it = NULL;
+	struct pr_store *st = NULL;
+	struct pr_block_pkt pkt;
+	int rc;
+
+	*n = 0;
+	assert_int_equal(open_store(path, key, false, true, &st), 0);
+	assert_int_equal(pr_store_pkt_iter_create(st, id, &it), 0);
+	while ((rc = pr_store_pkt_iter_next(it, &pkt)) == 1)
+		(*n)++;
+	if (rc)
+		fprintf(stderr, "as expected: %s\n", pr_store_errmsg(st));
+	pr_store_pkt_iter_destroy(it);
+	pr_store_close(st);
+	return rc;
+}
+
+static void flip_byte(const char *file, long long off)
+{
+	int fd = open(file, O_RDWR);
+	uint8_t b;
+
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, &b, 1, off), 1);
+	b ^= 0x20;
+	assert_int_equal(pwrite(fd, &b, 1, off), 1);
+	close(fd);
+}
+
+/*
+ * Sealed segments: one changed byte in a block's data, in its header, or
+ * a cut file, is an integrity error naming segment and block; the blocks
+ * before it read back whole.
+ */
+static void test_segment_tamper(void **state)
+{
+	char path[512], file[700];
+	long long off, len;
+	int64_t id;
+	int n;
+
+	(void)state;
+	path_in(path, sizeof(path), "tamper.db");
+	id = write_session(path, RAW_KEY);
+	verify_session(path, RAW_KEY, id, true);
+	block_location(path, RAW_KEY, id, 1, file, sizeof(file), &off, &len);
+	assert_true(len >= 4096 && len % 4096 == 0);
+
+	flip_byte(file, off + 64 + 100); /* sealed data */
+	assert_int_equal(read_until_error(path, RAW_KEY, id, &n), -EBADMSG);
+	assert_int_equal(n, 256);
+	flip_byte(file, off + 64 + 100);
+	assert_int_equal(read_until_error(path, RAW_KEY, id, &n), 0);
+	assert_int_equal(n, NPKTS);
+
+	flip_byte(file, off + 24); /* header: the session id, authenticated */
+	assert_int_equal(read_until_error(path, RAW_KEY, id, &n), -EBADMSG);
+	assert_int_equal(n, 256);
+	flip_byte(file, off + 24);
+
+	flip_byte(file, off + 8); /* header: the segment id, checked against the index */
+	assert_int_equal(read_until_error(path, RAW_KEY, id, &n), -EBADMSG);
+	flip_byte(file, off + 8);
+
+	assert_int_equal(truncate(file, off + len / 2), 0); /* cut inside the second block */
+	assert_int_equal(read_until_error(path, RAW_KEY, id, &n), -EBADMSG);
+	assert_int_equal(n, 256);
+}
+
+/* Every segment has its own key; block numbers (nonces) never repeat in one. */
+static void test_segment_keys_and_nonces(void **state)
+{
+	char path[512], k[80];
+	sqlite3_stmt *st;
+	sqlite3 *db;
+	int64_t id1, id2;
+
+	(void)state;
+	path_in(path, sizeof(path), "nonces.db");
+	id1 = write_session(path, RAW_KEY);
+	id2 = write_session(path, RAW_KEY);
+	assert_true(id2 > id1);
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	snprintf(k, sizeof(k), "x'%s'", RAW_KEY);
+	assert_int_equal(sqlite3_key(db, k, (int)strlen(k)), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA cipher_page_size = 65536", NULL, NULL, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db,
+					    "SELECT count(*), count(DISTINCT data_key), "
+					    "count(DISTINCT session_id) FROM segments",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_true(sqlite3_column_int(st, 0) >= 2);
+	assert_int_equal(sqlite3_column_int(st, 1), sqlite3_column_int(st, 0));
+	assert_int_equal(sqlite3_column_int(st, 2), 2);
+	sqlite3_finalize(st);
+	assert_int_equal(sqlite3_prepare_v2(db,
+					    "SELECT count(*) FROM (SELECT segment_id, seg_seq, "
+					    "count(*) AS n FROM packet_blocks GROUP BY 1, 2 "
+					    "HAVING n > 1)",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 0);
+	sqlite3_finalize(st);
+	/* Crypto-shredding: without its key a segment cannot be read at all. */
+	sqlite3_close(db);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_key(db, k, (int)strlen(k)), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA cipher_page_size = 65536", NULL, NULL, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+				      "UPDATE segments SET data_key = NULL WHERE session_id = 1",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	{
+		int n;
+
+		assert_int_equal(read_until_error(path, RAW_KEY, id1, &n), -ENOKEY);
+		assert_int_equal(n, 0);
+		assert_int_equal(read_until_error(path, RAW_KEY, id2, &n), 0);
+		assert_int_equal(n, NPKTS);
+	}
+}
+
+/*
+ * A writer killed after it appended blocks that it never committed: the
+ * recovery cuts the segment back to its last committed block.
+ */
+static void test_segment_torn_tail(void **state)
+{
+	struct pr_store *st = NULL;
+	char path[512], file[700];
+	long long off, len;
+	struct stat sb;
+	int64_t *shared_id;
+
+	(void)state;
+	path_in(path, sizeof(path), "torn.db");
+	shared_id = fork_killed_writer(path);
+	block_location(path, RAW_KEY, *shared_id, 1, file, sizeof(file), &off, &len);
+	assert_int_equal(stat(file, &sb), 0);
+	/* Committed: 250 packets in blocks of 100; three more blocks were put, not committed. */
+	assert_true(sb.st_size > off + len);
+	assert_int_equal(open_store(path, RAW_KEY, false, false, &st), 0);
+	assert_int_equal(pr_store_recover(st), 1);
+	verify_packets(st, *shared_id, CHILD_COMMITTED);
+	pr_store_close(st);
+	block_location(path, RAW_KEY, *shared_id, 2, file, sizeof(file), &off, &len);
+	assert_int_equal(stat(file, &sb), 0);
+	assert_int_equal(sb.st_size, off + len);
+	munmap_shared_id(shared_id);
 }
 
 /* Run child(dir) in a forked child, dir a new directory; SKIP_CODE skips. */
@@ -1507,6 +1745,9 @@ int main(void)
 		cmocka_unit_test(test_file_modes),
 		cmocka_unit_test(test_failed_create_cleans_up),
 		cmocka_unit_test(test_readonly_media),
+		cmocka_unit_test(test_segment_tamper),
+		cmocka_unit_test(test_segment_keys_and_nonces),
+		cmocka_unit_test(test_segment_torn_tail),
 		cmocka_unit_test(test_names),
 	};
 

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Where the bytes of packet blocks go (DESIGN.md section 4). The block
+ * format is one (pr_block.h); the sink is one of two, chosen per store
+ * when it is created:
+ *   db        the block is a blob in its index row of the SQLCipher
+ *             database (one portable file);
+ *   segments  the block is sealed with AES-256-GCM under its segment's
+ *             own random key and appended to a segment file beside the
+ *             database (pr_sink_seg.c); the index row says where.
+ * The index rows (packet_blocks) are the store's: a sink stores and reads
+ * block bytes, makes them durable before the rows that name them commit,
+ * and deletes whole segments. Internal to storage/; the thread that
+ * opened the store only.
+ */
+#ifndef PR_SINK_H
+#define PR_SINK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sqlcipher/sqlite3.h>
+
+/* Where one block's bytes are. */
+struct pr_sink_ref {
+	int64_t segment_id; /* 0: the blob of the index row (db sink) */
+	uint64_t offset; /* byte offset of the block in its segment file */
+	uint32_t length; /* bytes on disk: header, sealed data, tag, padding */
+	uint64_t seq; /* block number in its segment: its nonce */
+};
+
+/* What a sink reports about the segments it found damaged and repaired. */
+struct pr_sink_repair {
+	uint64_t segments_cut; /* segments whose torn or uncommitted tail was cut */
+	uint64_t bytes_cut;
+	uint64_t files_removed; /* segment files that no committed row names */
+};
+
+struct pr_sink;
+
+struct pr_sink_ops {
+	const char *name;
+	/*
+	 * Store a block of len bytes of session. Fills ref; the db sink sets
+	 * segment_id 0 and the caller keeps the bytes in the row. Inside the
+	 * store's open transaction (it may add rows of its own).
+	 */
+	int (*put)(struct pr_sink *sk, int64_t session, const uint8_t *blk, size_t len,
+		   struct pr_sink_ref *ref);
+	/* Make every block put so far durable; called before the index commits. */
+	int (*sync)(struct pr_sink *sk);
+	/*
+	 * The block of ref (row/row_len: the row's inline blob). *out stays
+	 * valid until the next get. -EBADMSG: damaged or tampered, -ENOKEY:
+	 * the segment's key was destroyed, -ENOENT: its file is gone.
+	 */
+	int (*get)(struct pr_sink *sk, const struct pr_sink_ref *ref, const void *row,
+		   size_t row_len, const uint8_t **out, size_t *out_len);
+	/*
+	 * After a writer died: cut each segment of session to the end of its
+	 * last committed block, and remove segment files with no committed
+	 * row. Only for a session whose writer is gone.
+	 */
+	int (*repair)(struct pr_sink *sk, int64_t session, struct pr_sink_repair *rep);
+	void (*destroy)(struct pr_sink *sk);
+};
+
+struct pr_sink {
+	const struct pr_sink_ops *ops;
+	char *errmsg; /* the store's message buffer, errlen bytes */
+	size_t errlen;
+};
+
+int pr_sink_db_create(char *errmsg, size_t errlen, struct pr_sink **out);
+/*
+ * The segment sink of the store at db_path, whose segments live in the
+ * directory "<db_path>.segments". db is the store's connection (segment
+ * rows and keys). file_mode: of new segment files (the directory gets
+ * the same with x bits for its owner).
+ */
+int pr_sink_seg_create(sqlite3 *db, const char *db_path, unsigned int file_mode, bool readonly,
+		       char *errmsg, size_t errlen, struct pr_sink **out);
+
+/* "<db_path>.segments" into buf; false if it does not fit. */
+bool pr_sink_seg_dir(const char *db_path, char *buf, size_t len);
+
+#endif /* PR_SINK_H */

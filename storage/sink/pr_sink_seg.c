@@ -1,0 +1,594 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The segment sink: packet blocks sealed with AES-256-GCM and appended to
+ * segment files in "<database>.segments/". A segment holds blocks of one
+ * session (so that deleting a session can destroy its keys) and has its
+ * own random 256-bit data key, kept in the segments table of the
+ * SQLCipher database, that is encrypted under the store's key; a block's
+ * nonce is its number in the segment, so no nonce repeats under a key.
+ *
+ * On disk a segment is a 4 KiB header, then blocks, each a 64-byte header
+ * (authenticated as associated data: it names segment, number, session
+ * and lengths, so a block moved elsewhere fails to open), the sealed
+ * block, its 16-byte tag, and zeros up to a multiple of 4 KiB. Writes go
+ * through one 4 KiB-aligned buffer with O_DIRECT where the filesystem
+ * takes it (tmpfs does not: then plain writes), in large pwrite()s, and
+ * sync() makes them durable before the store commits the index rows that
+ * name them. So after a crash a segment may hold a tail that no committed
+ * row names (torn, or whole but uncommitted): repair() cuts it.
+ *
+ * The thread that opened the store only; owns its file descriptors,
+ * buffers and the copies of keys, which are wiped when dropped.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pr_seal.h"
+#include "pr_sink.h"
+
+#define SEG_ALIGN 4096u
+#define SEG_HDR_LEN SEG_ALIGN
+#define BLK_HDR_LEN 64u
+#define WBUF_LEN (4u << 20)
+/* A new segment after this many bytes: retention deletes whole segments. */
+#define SEG_MAX_BYTES (1ull << 30)
+#define SEG_MAGIC "PRSEG\0\0\1"
+#define BLK_MAGIC 0x42535250u /* "PRSB" little-endian */
+#define BLK_VERSION 1u
+
+struct seg_file {
+	int64_t id; /* 0: none */
+	int64_t session;
+	int fd;
+	bool direct;
+	uint8_t key[PR_SEAL_KEY_LEN];
+	uint64_t next_seq;
+	uint64_t size; /* bytes in the file, buffered ones included */
+};
+
+struct seg_sink {
+	struct pr_sink base;
+	sqlite3 *db;
+	char *dir;
+	unsigned int file_mode;
+	bool readonly;
+	struct pr_seal *seal;
+	struct seg_file w; /* the segment being written */
+	uint8_t *wbuf; /* SEG_ALIGN-aligned */
+	size_t wcap, wlen;
+	uint64_t wbuf_off; /* file offset of wbuf[0] */
+	struct seg_file r; /* the segment last read */
+	uint8_t *rbuf;
+	size_t rcap;
+	sqlite3_stmt *ins_seg;
+	sqlite3_stmt *get_seg;
+};
+
+static int seg_fail(struct seg_sink *s, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int seg_fail(struct seg_sink *s, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->base.errmsg, s->base.errlen, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
+}
+
+static uint64_t align_up(uint64_t n)
+{
+	return (n + SEG_ALIGN - 1) & ~(uint64_t)(SEG_ALIGN - 1);
+}
+
+bool pr_sink_seg_dir(const char *db_path, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%s.segments", db_path);
+
+	return n >= 0 && (size_t)n < len;
+}
+
+static void file_close(struct seg_file *f)
+{
+	if (f->id && f->fd >= 0)
+		close(f->fd);
+	explicit_bzero(f->key, sizeof(f->key));
+	memset(f, 0, sizeof(*f));
+	f->fd = -1;
+}
+
+/* Grow an aligned buffer to at least need bytes. */
+static int buf_reserve(uint8_t **buf, size_t *cap, size_t need, size_t keep)
+{
+	size_t ncap = *cap ? *cap : SEG_ALIGN;
+	void *p;
+
+	if (need <= *cap)
+		return 0;
+	while (ncap < need)
+		ncap *= 2;
+	if (posix_memalign(&p, SEG_ALIGN, ncap))
+		return -ENOMEM;
+	if (keep)
+		memcpy(p, *buf, keep);
+	free(*buf);
+	*buf = p;
+	*cap = ncap;
+	return 0;
+}
+
+/* Write the buffered blocks at their offset. */
+static int flush_wbuf(struct seg_sink *s)
+{
+	size_t done = 0;
+	ssize_t n;
+
+	while (done < s->wlen) {
+		n = pwrite(s->w.fd, s->wbuf + done, s->wlen - done, (off_t)(s->wbuf_off + done));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return seg_fail(s, -errno, "segment %" PRId64 ": write: %s", s->w.id,
+					strerror(errno));
+		}
+		done += (size_t)n;
+	}
+	s->wbuf_off += s->wlen;
+	s->wlen = 0;
+	return 0;
+}
+
+static int seg_sync(struct pr_sink *sk)
+{
+	struct seg_sink *s = (struct seg_sink *)sk;
+	int err;
+
+	if (!s->w.id)
+		return 0;
+	err = flush_wbuf(s);
+	if (!err && fdatasync(s->w.fd))
+		err = seg_fail(s, -errno, "segment %" PRId64 ": sync: %s", s->w.id,
+			       strerror(errno));
+	return err;
+}
+
+static int make_dir(struct seg_sink *s)
+{
+	mode_t mode = (s->file_mode & 0777) | 0700;
+
+	if (!mkdir(s->dir, mode)) {
+		/* mkdir applies the umask; the mode asked for is the mode wanted. */
+		chmod(s->dir, mode);
+		return 0;
+	}
+	if (errno == EEXIST)
+		return 0;
+	return seg_fail(s, -errno, "%s: cannot create: %s", s->dir, strerror(errno));
+}
+
+static int open_new_file(struct seg_sink *s, const char *path, struct seg_file *f)
+{
+	int flags = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW;
+
+	f->fd = open(path, flags | O_DIRECT, s->file_mode);
+	f->direct = f->fd >= 0;
+	if (f->fd < 0 && errno == EINVAL)
+		f->fd = open(path, flags, s->file_mode);
+	if (f->fd < 0)
+		return seg_fail(s, -errno, "%s: cannot create: %s", path, strerror(errno));
+	if (fchmod(f->fd, s->file_mode))
+		return seg_fail(s, -errno, "%s: cannot set mode: %s", path, strerror(errno));
+	return 0;
+}
+
+/* Start a new segment of session: a row with its key, the file, its header. */
+static int seg_start(struct seg_sink *s, int64_t session)
+{
+	char name[64], path[PATH_MAX];
+	struct timespec now;
+	sqlite3_stmt *st;
+	int rc, err;
+
+	err = seg_sync(&s->base);
+	if (err)
+		return err;
+	file_close(&s->w);
+	err = make_dir(s);
+	if (err)
+		return err;
+	err = pr_seal_key_generate(s->w.key);
+	if (err)
+		return seg_fail(s, err, "segment key: no random bytes");
+	if (!s->ins_seg &&
+	    sqlite3_prepare_v2(s->db,
+			       "INSERT INTO segments(session_id, file, data_key, created_ts) "
+			       "VALUES (?, ?, ?, ?)",
+			       -1, &s->ins_seg, NULL) != SQLITE_OK)
+		return seg_fail(s, -EIO, "prepare segment insert: %s", sqlite3_errmsg(s->db));
+	clock_gettime(CLOCK_REALTIME, &now);
+	/* The file name is set after the id is known; the row holds the name. */
+	st = s->ins_seg;
+	sqlite3_bind_int64(st, 1, session);
+	sqlite3_bind_text(st, 2, "", -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 3, s->w.key, PR_SEAL_KEY_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, (int64_t)now.tv_sec * 1000000000 + now.tv_nsec);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE)
+		return seg_fail(s, rc == SQLITE_FULL ? -ENOSPC : -EIO, "insert segment: %s",
+				sqlite3_errmsg(s->db));
+	s->w.id = sqlite3_last_insert_rowid(s->db);
+	s->w.session = session;
+	snprintf(name, sizeof(name), "s%06" PRId64 "-%08" PRId64 ".seg", session, s->w.id);
+	if (snprintf(path, sizeof(path), "%s/%s", s->dir, name) >= (int)sizeof(path))
+		return seg_fail(s, -ENAMETOOLONG, "%s: %s", s->dir, strerror(ENAMETOOLONG));
+	{
+		char sql[160];
+
+		snprintf(sql, sizeof(sql), "UPDATE segments SET file = '%s' WHERE id = %" PRId64,
+			 name, s->w.id);
+		if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+			return seg_fail(s, -EIO, "name segment: %s", sqlite3_errmsg(s->db));
+	}
+	err = open_new_file(s, path, &s->w);
+	if (err) {
+		s->w.id = 0;
+		return err;
+	}
+	/* The header: magic, version, ids, creation time; the rest zeros. */
+	err = buf_reserve(&s->wbuf, &s->wcap, WBUF_LEN, 0);
+	if (err)
+		return seg_fail(s, err, "segment buffer: %s", strerror(-err));
+	memset(s->wbuf, 0, SEG_HDR_LEN);
+	memcpy(s->wbuf, SEG_MAGIC, 8);
+	put32(s->wbuf + 8, BLK_VERSION);
+	put64(s->wbuf + 16, (uint64_t)s->w.id);
+	put64(s->wbuf + 24, (uint64_t)session);
+	put64(s->wbuf + 32, (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec);
+	s->wlen = SEG_HDR_LEN;
+	s->wbuf_off = 0;
+	s->w.size = SEG_HDR_LEN;
+	return 0;
+}
+
+static void blk_header(uint8_t *h, const struct seg_file *f, uint64_t seq, uint32_t len)
+{
+	memset(h, 0, BLK_HDR_LEN);
+	put32(h, BLK_MAGIC);
+	put16(h + 4, BLK_VERSION);
+	put16(h + 6, 0); /* flags: none yet (bit 0 will say compressed) */
+	put64(h + 8, (uint64_t)f->id);
+	put64(h + 16, seq);
+	put64(h + 24, (uint64_t)f->session);
+	put32(h + 32, len);
+}
+
+static int seg_put(struct pr_sink *sk, int64_t session, const uint8_t *blk, size_t len,
+		   struct pr_sink_ref *ref)
+{
+	struct seg_sink *s = (struct seg_sink *)sk;
+	uint8_t nonce[PR_SEAL_NONCE_LEN], *p;
+	uint64_t need = align_up(BLK_HDR_LEN + (uint64_t)len + PR_SEAL_TAG_LEN);
+	int err;
+
+	if (s->readonly)
+		return seg_fail(s, -EROFS, "segments: store opened read-only");
+	if (len > UINT32_MAX - SEG_ALIGN * 2)
+		return seg_fail(s, -EMSGSIZE, "block of %zu bytes is too large", len);
+	if (!s->w.id || s->w.session != session || s->w.size + need > SEG_MAX_BYTES) {
+		err = seg_start(s, session);
+		if (err)
+			return err;
+	}
+	if (s->wlen + need > s->wcap) {
+		err = flush_wbuf(s);
+		if (err)
+			return err;
+		err = buf_reserve(&s->wbuf, &s->wcap, need, 0);
+		if (err)
+			return seg_fail(s, err, "segment buffer: %s", strerror(-err));
+	}
+	p = s->wbuf + s->wlen;
+	blk_header(p, &s->w, s->w.next_seq, (uint32_t)len);
+	pr_seal_nonce(s->w.next_seq, nonce);
+	err = pr_seal_encrypt(s->seal, s->w.key, nonce, p, BLK_HDR_LEN, blk, len, p + BLK_HDR_LEN,
+			      p + BLK_HDR_LEN + len);
+	if (err)
+		return seg_fail(s, err, "segment %" PRId64 ": seal block: library failure",
+				s->w.id);
+	memset(p + BLK_HDR_LEN + len + PR_SEAL_TAG_LEN, 0,
+	       need - (BLK_HDR_LEN + len + PR_SEAL_TAG_LEN));
+	*ref = (struct pr_sink_ref){
+		.segment_id = s->w.id,
+		.offset = s->w.size,
+		.length = (uint32_t)need,
+		.seq = s->w.next_seq,
+	};
+	s->wlen += need;
+	s->w.size += need;
+	s->w.next_seq++;
+	return 0;
+}
+
+/* Open segment id for reading: its file and its key. */
+static int read_open(struct seg_sink *s, int64_t id)
+{
+	char path[PATH_MAX];
+	const void *key;
+	int rc, err = 0;
+
+	file_close(&s->r);
+	if (!s->get_seg &&
+	    sqlite3_prepare_v2(s->db, "SELECT file, data_key FROM segments WHERE id = ?", -1,
+			       &s->get_seg, NULL) != SQLITE_OK)
+		return seg_fail(s, -EIO, "prepare segment lookup: %s", sqlite3_errmsg(s->db));
+	sqlite3_bind_int64(s->get_seg, 1, id);
+	rc = sqlite3_step(s->get_seg);
+	if (rc != SQLITE_ROW) {
+		err = rc == SQLITE_DONE ?
+			      seg_fail(s, -ENOENT, "segment %" PRId64 ": no such segment", id) :
+			      seg_fail(s, -EIO, "segment %" PRId64 ": %s", id,
+				       sqlite3_errmsg(s->db));
+		goto out;
+	}
+	key = sqlite3_column_blob(s->get_seg, 1);
+	if (!key || sqlite3_column_bytes(s->get_seg, 1) != PR_SEAL_KEY_LEN) {
+		err = seg_fail(s, -ENOKEY, "segment %" PRId64 ": its key was destroyed", id);
+		goto out;
+	}
+	if (snprintf(path, sizeof(path), "%s/%s", s->dir,
+		     (const char *)sqlite3_column_text(s->get_seg, 0)) >= (int)sizeof(path)) {
+		err = seg_fail(s, -ENAMETOOLONG, "segment %" PRId64 ": path too long", id);
+		goto out;
+	}
+	s->r.fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (s->r.fd < 0) {
+		err = seg_fail(s, -errno, "segment %" PRId64 ": %s: %s", id, path, strerror(errno));
+		goto out;
+	}
+	memcpy(s->r.key, key, PR_SEAL_KEY_LEN);
+	s->r.id = id;
+out:
+	sqlite3_reset(s->get_seg);
+	return err;
+}
+
+static int seg_get(struct pr_sink *sk, const struct pr_sink_ref *ref, const void *row,
+		   size_t row_len, const uint8_t **out, size_t *out_len)
+{
+	struct seg_sink *s = (struct seg_sink *)sk;
+	uint8_t nonce[PR_SEAL_NONCE_LEN], want[BLK_HDR_LEN];
+	uint32_t len;
+	ssize_t n;
+	int err;
+
+	(void)row;
+	(void)row_len;
+	if (ref->length < BLK_HDR_LEN + PR_SEAL_TAG_LEN)
+		return seg_fail(s, -EBADMSG,
+				"segment %" PRId64 " block %" PRIu64 ": index gives %u bytes",
+				ref->segment_id, ref->seq, ref->length);
+	/* Blocks still in the write buffer are read from there: nothing to flush. */
+	if (ref->segment_id == s->w.id && ref->offset >= s->wbuf_off) {
+		err = flush_wbuf(s);
+		if (err)
+			return err;
+	}
+	if (s->r.id != ref->segment_id) {
+		err = read_open(s, ref->segment_id);
+		if (err)
+			return err;
+	}
+	err = buf_reserve(&s->rbuf, &s->rcap, ref->length, 0);
+	if (err)
+		return seg_fail(s, err, "read buffer: %s", strerror(-err));
+	n = pread(s->r.fd, s->rbuf, ref->length, (off_t)ref->offset);
+	if (n < 0)
+		return seg_fail(s, -errno, "segment %" PRId64 ": read: %s", ref->segment_id,
+				strerror(errno));
+	if ((size_t)n < ref->length)
+		return seg_fail(s, -EBADMSG,
+				"segment %" PRId64 " block %" PRIu64
+				": cut short (%zd of %u bytes)",
+				ref->segment_id, ref->seq, n, ref->length);
+	len = get32(s->rbuf + 32);
+	/* The header must be the one this block was sealed with (and is checked again as AAD). */
+	memcpy(want, s->rbuf, BLK_HDR_LEN);
+	if (get32(want) != BLK_MAGIC || get64(want + 8) != (uint64_t)ref->segment_id ||
+	    get64(want + 16) != ref->seq ||
+	    (uint64_t)len + BLK_HDR_LEN + PR_SEAL_TAG_LEN > ref->length)
+		return seg_fail(s, -EBADMSG,
+				"segment %" PRId64 " block %" PRIu64
+				": damaged header (integrity error)",
+				ref->segment_id, ref->seq);
+	pr_seal_nonce(ref->seq, nonce);
+	err = pr_seal_decrypt(s->seal, s->r.key, nonce, s->rbuf, BLK_HDR_LEN, s->rbuf + BLK_HDR_LEN,
+			      len, s->rbuf + BLK_HDR_LEN, s->rbuf + BLK_HDR_LEN + len);
+	if (err == -EBADMSG)
+		return seg_fail(s, -EBADMSG,
+				"segment %" PRId64 " block %" PRIu64
+				": integrity error: the block does not authenticate (tampered or "
+				"damaged)",
+				ref->segment_id, ref->seq);
+	if (err)
+		return seg_fail(s, err, "segment %" PRId64 ": open block: library failure",
+				ref->segment_id);
+	*out = s->rbuf + BLK_HDR_LEN;
+	*out_len = len;
+	return 0;
+}
+
+/* Cut one segment file to end bytes; count what went. */
+static int cut_file(struct seg_sink *s, const char *path, uint64_t end, struct pr_sink_repair *rep)
+{
+	struct stat sb;
+
+	if (stat(path, &sb))
+		return errno == ENOENT ? 0 : seg_fail(s, -errno, "%s: %s", path, strerror(errno));
+	if ((uint64_t)sb.st_size <= end)
+		return 0;
+	if (truncate(path, (off_t)end))
+		return seg_fail(s, -errno, "%s: cannot cut the torn tail: %s", path,
+				strerror(errno));
+	rep->segments_cut++;
+	rep->bytes_cut += (uint64_t)sb.st_size - end;
+	return 0;
+}
+
+static int seg_repair(struct pr_sink *sk, int64_t session, struct pr_sink_repair *rep)
+{
+	struct seg_sink *s = (struct seg_sink *)sk;
+	sqlite3_stmt *st = NULL;
+	char path[PATH_MAX], prefix[32];
+	struct dirent *de;
+	DIR *d = NULL;
+	int rc, err = 0;
+
+	if (s->readonly)
+		return 0;
+	rc = sqlite3_prepare_v2(s->db,
+				"SELECT s.file, coalesce(max(b.seg_offset + b.seg_len), 0) "
+				"FROM segments s LEFT JOIN packet_blocks b ON b.segment_id = s.id "
+				"WHERE s.session_id = ? GROUP BY s.id",
+				-1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return seg_fail(s, -EIO, "repair: %s", sqlite3_errmsg(s->db));
+	sqlite3_bind_int64(st, 1, session);
+	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		uint64_t end = (uint64_t)sqlite3_column_int64(st, 1);
+
+		snprintf(path, sizeof(path), "%s/%s", s->dir,
+			 (const char *)sqlite3_column_text(st, 0));
+		/* A segment without a committed block keeps only its header. */
+		err = cut_file(s, path, end ? end : SEG_HDR_LEN, rep);
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (err)
+		return err;
+	/* Files of this session that no committed row names were never committed. */
+	d = opendir(s->dir);
+	if (!d)
+		return errno == ENOENT ? 0 : seg_fail(s, -errno, "%s: %s", s->dir, strerror(errno));
+	snprintf(prefix, sizeof(prefix), "s%06" PRId64 "-", session);
+	rc = sqlite3_prepare_v2(s->db, "SELECT 1 FROM segments WHERE file = ?", -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		err = seg_fail(s, -EIO, "repair: %s", sqlite3_errmsg(s->db));
+		goto out;
+	}
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, prefix, strlen(prefix)))
+			continue;
+		sqlite3_bind_text(st, 1, de->d_name, -1, SQLITE_TRANSIENT);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc == SQLITE_DONE) {
+			snprintf(path, sizeof(path), "%s/%s", s->dir, de->d_name);
+			if (!unlink(path))
+				rep->files_removed++;
+		}
+	}
+out:
+	sqlite3_finalize(st);
+	closedir(d);
+	return err;
+}
+
+static void seg_destroy(struct pr_sink *sk)
+{
+	struct seg_sink *s = (struct seg_sink *)sk;
+
+	if (!s)
+		return;
+	file_close(&s->w);
+	file_close(&s->r);
+	sqlite3_finalize(s->ins_seg);
+	sqlite3_finalize(s->get_seg);
+	pr_seal_destroy(s->seal);
+	free(s->wbuf);
+	free(s->rbuf);
+	free(s->dir);
+	free(s);
+}
+
+static const struct pr_sink_ops seg_ops = {
+	.name = "segments",
+	.put = seg_put,
+	.sync = seg_sync,
+	.get = seg_get,
+	.repair = seg_repair,
+	.destroy = seg_destroy,
+};
+
+int pr_sink_seg_create(sqlite3 *db, const char *db_path, unsigned int file_mode, bool readonly,
+		       char *errmsg, size_t errlen, struct pr_sink **out)
+{
+	struct seg_sink *s = calloc(1, sizeof(*s));
+	char dir[PATH_MAX];
+	int err;
+
+	*out = NULL;
+	if (!s)
+		return -ENOMEM;
+	s->base.ops = &seg_ops;
+	s->base.errmsg = errmsg;
+	s->base.errlen = errlen;
+	s->db = db;
+	s->file_mode = file_mode ? file_mode : 0600;
+	s->readonly = readonly;
+	s->w.fd = s->r.fd = -1;
+	if (!pr_sink_seg_dir(db_path, dir, sizeof(dir))) {
+		err = seg_fail(s, -ENAMETOOLONG, "%s: %s", db_path, strerror(ENAMETOOLONG));
+		goto fail;
+	}
+	s->dir = strdup(dir);
+	err = s->dir ? pr_seal_create(&s->seal) : -ENOMEM;
+	if (err)
+		goto fail;
+	*out = &s->base;
+	return 0;
+fail:
+	seg_destroy(&s->base);
+	return err;
+}
