@@ -244,7 +244,8 @@ def db_files(db):
 
 
 def snapshot(db):
-    """{path: sha256} of the database and every file beside it that starts with its name."""
+    """{path: sha256} of the database and every file beside it that starts with its name,
+    and of the files in such directories (the store's segments)."""
     d = os.path.dirname(os.path.abspath(db)) or "."
     base = os.path.basename(db)
     out = {}
@@ -253,6 +254,10 @@ def snapshot(db):
             p = os.path.join(d, n)
             if os.path.isfile(p):
                 out[n] = sha256_file(p)
+            elif os.path.isdir(p):
+                for m in sorted(os.listdir(p)):
+                    if os.path.isfile(os.path.join(p, m)):
+                        out[n + "/" + m] = sha256_file(os.path.join(p, m))
     return out
 
 

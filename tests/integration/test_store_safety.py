@@ -140,7 +140,10 @@ def part_readonly(tmp):
         else:
             try:
                 for n in os.listdir(d):
-                    shutil.copy2(os.path.join(d, n), mnt)
+                    if os.path.isdir(os.path.join(d, n)):
+                        shutil.copytree(os.path.join(d, n), os.path.join(mnt, n))
+                    else:
+                        shutil.copy2(os.path.join(d, n), mnt)
                 subprocess.run(["mount", "-o", "remount,ro", mnt], check=True)
                 check_readonly_store(tmp, "read-only media", os.path.join(mnt, "ro.db"), obj, base,
                                      run_as(None))
@@ -152,6 +155,12 @@ def part_readonly(tmp):
         os.chmod(d2, 0o755)
         os.chmod(db2, 0o644)
         os.chmod(base2, 0o644)
+        # The operator lets others read it: the segments too.
+        seg = db2 + ".segments"
+        if os.path.isdir(seg):
+            os.chmod(seg, 0o755)
+            for m in os.listdir(seg):
+                os.chmod(os.path.join(seg, m), 0o644)
         probe = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
                                 BIN, "--help"], stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL, cwd="/") if prtest.have("setpriv") else None
