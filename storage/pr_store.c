@@ -65,6 +65,7 @@ void pr_store_txn_abort(struct pr_store *st)
 	st->in_txn = false;
 	st->have_cur = false;
 	pr_block_builder_reset(&st->blk);
+	st->n_blk_flows = 0;
 }
 
 int pr_store_write_fail(struct pr_store *st, int err)
@@ -132,6 +133,7 @@ void pr_store_close(struct pr_store *st)
 	/* An open transaction is rolled back by the close: only commits persist. */
 	sqlite3_close_v2(st->db);
 	pr_block_builder_fini(&st->blk);
+	free(st->blk_flows);
 	free(st->path);
 	free(st);
 }

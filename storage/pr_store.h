@@ -192,6 +192,25 @@ int pr_store_flows_foreach(struct pr_store *st, int64_t session, pr_store_flow_f
  */
 struct pr_store_pkt_iter;
 int pr_store_pkt_iter_create(struct pr_store *st, int64_t session, struct pr_store_pkt_iter **out);
+
+/*
+ * Which packets of a session to read. Blocks that cannot hold a wanted
+ * packet are skipped through the block index, without being read or
+ * decrypted: by time range, by the flow ids each block records, by
+ * position for last_n.
+ */
+struct pr_store_pkt_query {
+	uint64_t from_ns; /* packets with ts >= from_ns (0: from the start) */
+	uint64_t to_ns; /* packets with ts <= to_ns (0: to the end) */
+	bool has_flow;
+	uint64_t flow_id; /* with has_flow: only this flow's packets */
+	uint64_t last_n; /* only the last N packets of the session (0: all) */
+};
+int pr_store_pkt_iter_create_query(struct pr_store *st, int64_t session,
+				   const struct pr_store_pkt_query *q,
+				   struct pr_store_pkt_iter **out);
+/* Blocks read and blocks skipped by the index so far (for benchmarks and tests). */
+void pr_store_pkt_iter_stats(const struct pr_store_pkt_iter *it, uint64_t *read, uint64_t *skipped);
 int pr_store_pkt_iter_next(struct pr_store_pkt_iter *it, struct pr_block_pkt *pkt);
 void pr_store_pkt_iter_destroy(struct pr_store_pkt_iter *it); /* NULL is a no-op */
 

@@ -77,16 +77,23 @@ struct pr_store {
 	char errmsg[ERRMSG_LEN];
 	struct pr_sink *sink; /* where block bytes go: db rows or sealed segments */
 	enum pr_store_mode mode;
+	uint64_t *blk_flows; /* flow ids of the current block, deduplicated at flush */
+	uint32_t n_blk_flows, cap_blk_flows;
 };
 
 struct pr_store_pkt_iter {
 	struct pr_store *st;
-	sqlite3_stmt *stmt;
+	sqlite3_stmt *stmt; /* the index rows of the wanted blocks */
+	sqlite3_stmt *data_stmt; /* the bytes of a db block */
 	int64_t session;
 	int64_t block_id;
 	struct pr_block_iter bit;
 	bool in_block;
 	int err; /* sticky: once damaged, always damaged */
+	struct pr_store_pkt_query q;
+	uint64_t seq; /* session sequence number of the next packet of the block */
+	uint64_t first_seq; /* skip packets before this one (last_n) */
+	uint64_t blocks_read, blocks_skipped;
 };
 
 #define SESSION_COLS                                                                           \

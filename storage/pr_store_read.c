@@ -232,10 +232,13 @@ out:
 	return ret;
 }
 
-int pr_store_pkt_iter_create(struct pr_store *st, int64_t session, struct pr_store_pkt_iter **out)
+int pr_store_pkt_iter_create_query(struct pr_store *st, int64_t session,
+				   const struct pr_store_pkt_query *q,
+				   struct pr_store_pkt_iter **out)
 {
 	struct pr_session_info info;
 	struct pr_store_pkt_iter *it = NULL;
+	char sql[512];
 	int rc, err;
 
 	*out = NULL;
@@ -249,16 +252,35 @@ int pr_store_pkt_iter_create(struct pr_store *st, int64_t session, struct pr_sto
 	}
 	it->st = st;
 	it->session = session;
-	rc = sqlite3_prepare_v2(st->db,
-				"SELECT id, pkt_count, data, segment_id, seg_offset, seg_len, "
-				"seg_seq FROM packet_blocks "
-				"WHERE session_id = ? ORDER BY first_seq",
-				-1, &it->stmt, NULL);
+	if (q)
+		it->q = *q;
+	if (it->q.last_n && info.packets > it->q.last_n)
+		it->first_seq = info.packets - it->q.last_n;
+	/*
+	 * The index rows only: a block's bytes are fetched (db) or read and
+	 * decrypted (segments) once the block is known to be wanted.
+	 */
+	snprintf(sql, sizeof(sql),
+		 "SELECT id, pkt_count, segment_id, seg_offset, seg_len, seg_seq, first_seq, "
+		 "flow_ids FROM packet_blocks WHERE session_id = ?1%s%s%s ORDER BY first_seq",
+		 it->q.from_ns ? " AND last_ts >= ?2" : "",
+		 it->q.to_ns ? " AND first_ts <= ?3" : "",
+		 it->first_seq ? " AND first_seq + pkt_count > ?4" : "");
+	rc = sqlite3_prepare_v2(st->db, sql, -1, &it->stmt, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(st->db, "SELECT data FROM packet_blocks WHERE id = ?", -1,
+					&it->data_stmt, NULL);
 	if (rc != SQLITE_OK) {
 		err = pr_store_sql_fail(st, rc, "read packets of session %lld", (long long)session);
 		goto out;
 	}
 	sqlite3_bind_int64(it->stmt, 1, session);
+	if (it->q.from_ns)
+		sqlite3_bind_int64(it->stmt, 2, (int64_t)it->q.from_ns);
+	if (it->q.to_ns)
+		sqlite3_bind_int64(it->stmt, 3, (int64_t)it->q.to_ns);
+	if (it->first_seq)
+		sqlite3_bind_int64(it->stmt, 4, (int64_t)it->first_seq);
 out:
 	if (err) {
 		pr_store_pkt_iter_destroy(it);
@@ -266,6 +288,52 @@ out:
 	}
 	*out = it;
 	return err;
+}
+
+int pr_store_pkt_iter_create(struct pr_store *st, int64_t session, struct pr_store_pkt_iter **out)
+{
+	return pr_store_pkt_iter_create_query(st, session, NULL, out);
+}
+
+void pr_store_pkt_iter_stats(const struct pr_store_pkt_iter *it, uint64_t *read, uint64_t *skipped)
+{
+	*read = it->blocks_read;
+	*skipped = it->blocks_skipped;
+}
+
+/* Does a block's sorted little-endian flow id list hold id? NULL list: maybe. */
+static bool block_has_flow(const void *list, int len, uint64_t id)
+{
+	const uint8_t *p = list;
+	size_t lo = 0, hi;
+
+	if (!list)
+		return true;
+	hi = (size_t)len / 8;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		uint64_t v = 0;
+
+		for (int k = 7; k >= 0; k--)
+			v = v << 8 | p[mid * 8 + (size_t)k];
+		if (v == id)
+			return true;
+		if (v < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+/* Is packet number seq with *pkt one the query wants? */
+static bool wanted(const struct pr_store_pkt_iter *it, uint64_t seq, const struct pr_block_pkt *pkt)
+{
+	const struct pr_store_pkt_query *q = &it->q;
+
+	return seq >= it->first_seq && (!q->from_ns || pkt->ts_ns >= q->from_ns) &&
+	       (!q->to_ns || pkt->ts_ns <= q->to_ns) &&
+	       (!q->has_flow || pkt->flow_id == q->flow_id);
 }
 
 static int iter_damaged(struct pr_store_pkt_iter *it, const char *why)
@@ -277,23 +345,50 @@ static int iter_damaged(struct pr_store_pkt_iter *it, const char *why)
 }
 
 /*
- * The block's bytes are read in place from the statement: the pointer
- * stays valid until the next step, and we step only once the block is
- * used up, so no copy is needed.
+ * A db block's bytes are read in place from the data statement: the
+ * pointer stays valid until its next reset, which comes only once the
+ * block is used up, so no copy is needed. A segment block sits in the
+ * sink's read buffer until the next get.
  */
+static int load_block(struct pr_store_pkt_iter *it, const uint8_t **data, size_t *len)
+{
+	struct pr_sink_ref ref = {
+		.segment_id = sqlite3_column_int64(it->stmt, 2),
+		.offset = (uint64_t)sqlite3_column_int64(it->stmt, 3),
+		.length = (uint32_t)sqlite3_column_int64(it->stmt, 4),
+		.seq = (uint64_t)sqlite3_column_int64(it->stmt, 5),
+	};
+	int rc;
+
+	if (ref.segment_id)
+		return it->st->sink->ops->get(it->st->sink, &ref, NULL, 0, data, len);
+	sqlite3_reset(it->data_stmt);
+	sqlite3_bind_int64(it->data_stmt, 1, it->block_id);
+	rc = sqlite3_step(it->data_stmt);
+	if (rc != SQLITE_ROW)
+		return pr_store_sql_fail(it->st, rc == SQLITE_DONE ? SQLITE_CORRUPT : rc,
+					 "session %lld block %lld: read", (long long)it->session,
+					 (long long)it->block_id);
+	*data = sqlite3_column_blob(it->data_stmt, 0);
+	*len = (size_t)sqlite3_column_bytes(it->data_stmt, 0);
+	return 0;
+}
+
 int pr_store_pkt_iter_next(struct pr_store_pkt_iter *it, struct pr_block_pkt *pkt)
 {
-	struct pr_sink_ref ref;
 	const uint8_t *data;
-	const void *blob;
 	size_t len;
-	int rc, n, ret = it->err;
+	int rc, ret = it->err;
 
 	while (!ret) {
 		if (it->in_block) {
 			ret = pr_block_iter_next(&it->bit, pkt);
 			if (ret < 0)
 				ret = iter_damaged(it, "bad packet entry");
+			if (ret > 0 && !wanted(it, it->seq++, pkt)) {
+				ret = 0;
+				continue;
+			}
 			if (ret)
 				goto out;
 			it->in_block = false;
@@ -307,26 +402,19 @@ int pr_store_pkt_iter_next(struct pr_store_pkt_iter *it, struct pr_block_pkt *pk
 			goto out;
 		}
 		it->block_id = sqlite3_column_int64(it->stmt, 0);
-		blob = sqlite3_column_blob(it->stmt, 2);
-		n = sqlite3_column_bytes(it->stmt, 2);
-		ref = (struct pr_sink_ref){
-			.segment_id = sqlite3_column_int64(it->stmt, 3),
-			.offset = (uint64_t)sqlite3_column_int64(it->stmt, 4),
-			.length = (uint32_t)sqlite3_column_int64(it->stmt, 5),
-			.seq = (uint64_t)sqlite3_column_int64(it->stmt, 6),
-		};
-		if (ref.segment_id) {
-			/* Sealed in a segment: read, authenticate and decrypt it. */
-			ret = it->st->sink->ops->get(it->st->sink, &ref, blob, (size_t)n, &data,
-						     &len);
-			if (ret) {
-				it->err = ret;
-				goto out;
-			}
-		} else {
-			data = blob;
-			len = (size_t)n;
+		if (it->q.has_flow &&
+		    !block_has_flow(sqlite3_column_blob(it->stmt, 7),
+				    sqlite3_column_bytes(it->stmt, 7), it->q.flow_id)) {
+			it->blocks_skipped++;
+			continue;
 		}
+		ret = load_block(it, &data, &len);
+		if (ret) {
+			it->err = ret;
+			goto out;
+		}
+		it->blocks_read++;
+		it->seq = (uint64_t)sqlite3_column_int64(it->stmt, 6);
 		if (pr_block_iter_init(&it->bit, data, len))
 			ret = iter_damaged(it, "bad header");
 		else if (it->bit.count != (uint64_t)sqlite3_column_int64(it->stmt, 1))
@@ -343,5 +431,6 @@ void pr_store_pkt_iter_destroy(struct pr_store_pkt_iter *it)
 	if (!it)
 		return;
 	sqlite3_finalize(it->stmt);
+	sqlite3_finalize(it->data_stmt);
 	free(it);
 }

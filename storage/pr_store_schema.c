@@ -100,7 +100,9 @@ static const char migration_1[] =
  * on disk, number in the segment = its nonce). A segment belongs to one
  * session and has its own data key, kept here, in the encrypted database:
  * deleting the row destroys the segment's data. The time index serves
- * "packets between T1 and T2". A store from version 1 keeps its blocks
+ * "packets between T1 and T2"; flow_ids, the sorted distinct flow ids of
+ * a block (u64 little-endian each), lets "the packets of flow X" skip
+ * every block without it before reading or decrypting it. A store from version 1 keeps its blocks
  * in rows: its store_mode is db.
  */
 static const char migration_2[] =
@@ -108,6 +110,7 @@ static const char migration_2[] =
 	"ALTER TABLE packet_blocks ADD COLUMN seg_offset INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE packet_blocks ADD COLUMN seg_len INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE packet_blocks ADD COLUMN seg_seq INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE packet_blocks ADD COLUMN flow_ids BLOB;"
 	"CREATE TABLE segments("
 	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
 	" session_id INTEGER NOT NULL,"

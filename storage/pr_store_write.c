@@ -18,9 +18,60 @@
 
 #include "pr_store_int.h"
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The block's distinct flow ids, sorted, little-endian in place: the
+ * flow_ids column of its index row. Returns how many.
+ */
+static uint32_t block_flow_ids(struct pr_store *st)
+{
+	uint32_t n = 0;
+
+	if (!st->n_blk_flows)
+		return 0;
+	qsort(st->blk_flows, st->n_blk_flows, sizeof(uint64_t), cmp_u64);
+	for (uint32_t i = 0; i < st->n_blk_flows; i++)
+		if (!n || st->blk_flows[i] != st->blk_flows[n - 1])
+			st->blk_flows[n++] = st->blk_flows[i];
+	st->n_blk_flows = n;
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t v = st->blk_flows[i];
+		uint8_t *p = (uint8_t *)&st->blk_flows[i];
+
+		for (int k = 0; k < 8; k++)
+			p[k] = (uint8_t)(v >> (8 * k));
+	}
+	return n;
+}
+
+/* Remember the flow of a packet added to the block (runs of one flow count once). */
+static int note_flow(struct pr_store *st, uint64_t flow_id)
+{
+	if (st->n_blk_flows && st->blk_flows[st->n_blk_flows - 1] == flow_id)
+		return 0;
+	if (st->n_blk_flows == st->cap_blk_flows) {
+		uint32_t cap = st->cap_blk_flows ? st->cap_blk_flows * 2 : 256;
+		uint64_t *p = realloc(st->blk_flows, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		st->blk_flows = p;
+		st->cap_blk_flows = cap;
+	}
+	st->blk_flows[st->n_blk_flows++] = flow_id;
+	return 0;
+}
+
 static int flush_block(struct pr_store *st)
 {
 	struct pr_sink_ref ref;
+	uint32_t nflows;
 	const uint8_t *data;
 	sqlite3_stmt *s;
 	size_t len;
@@ -34,8 +85,8 @@ static int flush_block(struct pr_store *st)
 	err = pr_store_prepare(
 		st, &st->ins_block,
 		"INSERT INTO packet_blocks(session_id, first_seq, pkt_count, first_ts, "
-		"last_ts, bytes, data, segment_id, seg_offset, seg_len, seg_seq) "
-		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+		"last_ts, bytes, data, segment_id, seg_offset, seg_len, seg_seq, flow_ids) "
+		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 	if (err)
 		goto out;
 	data = pr_block_builder_finish(&st->blk, &len);
@@ -63,12 +114,16 @@ static int flush_block(struct pr_store *st)
 	sqlite3_bind_int64(s, 9, (int64_t)ref.offset);
 	sqlite3_bind_int64(s, 10, ref.length);
 	sqlite3_bind_int64(s, 11, (int64_t)ref.seq);
+	nflows = block_flow_ids(st);
+	sqlite3_bind_blob(s, 12, st->blk_flows, (int)(nflows * sizeof(uint64_t)), SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	if (rc != SQLITE_DONE)
 		err = pr_store_sql_fail(st, rc, "insert packet block");
 	sqlite3_reset(s);
-	if (!err)
+	if (!err) {
 		pr_block_builder_reset(&st->blk);
+		st->n_blk_flows = 0;
+	}
 out:
 	return err;
 }
@@ -196,7 +251,10 @@ int pr_store_add_packet(struct pr_store *st, int64_t session, const struct pr_bl
 				    pkt->cap_len, PR_MAX_SNAPLEN);
 		goto out;
 	}
-	err = pr_block_builder_add(&st->blk, pkt);
+	/* A flow noted for a packet that then fails to go in only widens the index. */
+	err = note_flow(st, pkt->flow_id);
+	if (!err)
+		err = pr_block_builder_add(&st->blk, pkt);
 	if (err) {
 		err = pr_store_fail(st, err, "add packet: %s", strerror(-err));
 		goto out;

@@ -1383,6 +1383,101 @@ static void test_segment_torn_tail(void **state)
 	munmap_shared_id(shared_id);
 }
 
+/* Read a query's packets: their indexes (ts encodes them), count, blocks skipped. */
+static int run_query(struct pr_store *st, int64_t id, const struct pr_store_pkt_query *q,
+		     uint32_t *idx, uint64_t *skipped)
+{
+	struct pr_store_pkt_iter *it = NULL;
+	struct pr_block_pkt pkt;
+	uint64_t rd;
+	int n = 0, rc;
+
+	assert_int_equal(pr_store_pkt_iter_create_query(st, id, q, &it), 0);
+	while ((rc = pr_store_pkt_iter_next(it, &pkt)) == 1) {
+		uint32_t i = (uint32_t)((pkt.ts_ns - 1700000000000000000ull) / 1000);
+
+		assert_int_equal(pkt.flow_id, 10 + i / 300);
+		idx[n++] = i;
+	}
+	assert_int_equal(rc, 0);
+	pr_store_pkt_iter_stats(it, &rd, skipped);
+	pr_store_pkt_iter_destroy(it);
+	return n;
+}
+
+/*
+ * The block index answers "packets of flow X", "between T1 and T2" and
+ * "the last N" exactly, skipping blocks that cannot hold them, in both
+ * store modes.
+ */
+static void test_query_index(void **state)
+{
+	static uint32_t idx[2000];
+	struct pr_session_info info = { .name = "query" };
+	uint8_t *buf = malloc(65536);
+	struct pr_store *st = NULL;
+	struct pr_block_pkt pkt;
+	uint64_t skipped;
+	char path[512];
+	int64_t id;
+	int n;
+
+	(void)state;
+	assert_non_null(buf);
+	for (int mode = 0; mode < 2; mode++) {
+		struct pr_store_pkt_query q;
+
+		test_mode = mode ? PR_STORE_MODE_DB : PR_STORE_MODE_SEGMENTS;
+		snprintf(path, sizeof(path), "%s/query%d.db", fx.dir, mode);
+		assert_int_equal(open_store(path, RAW_KEY, true, false, &st), 0);
+		assert_int_equal(pr_store_get_mode(st), test_mode);
+		assert_int_equal(pr_store_session_begin(st, &info, &id), 0);
+		for (uint32_t i = 0; i < 2000; i++) {
+			pkt_make(i, buf, &pkt);
+			pkt.ts_ns = 1700000000000000000ull + (uint64_t)i * 1000;
+			pkt.flow_id = 10 + i / 300;
+			assert_int_equal(pr_store_add_packet(st, id, &pkt), 0);
+			if (i % 500 == 499)
+				assert_int_equal(pr_store_commit(st), 0);
+		}
+		assert_int_equal(pr_store_commit(st), 0);
+
+		q = (struct pr_store_pkt_query){ .has_flow = true, .flow_id = 12 };
+		n = run_query(st, id, &q, idx, &skipped);
+		assert_int_equal(n, 300);
+		for (int i = 0; i < n; i++)
+			assert_int_equal(idx[i], 600 + i);
+		assert_true(skipped >= 4);
+
+		q = (struct pr_store_pkt_query){ .from_ns = 1700000000000000000ull + 100000,
+						 .to_ns = 1700000000000000000ull + 199000 };
+		n = run_query(st, id, &q, idx, &skipped);
+		assert_int_equal(n, 100);
+		assert_int_equal(idx[0], 100);
+		assert_int_equal(idx[99], 199);
+
+		q = (struct pr_store_pkt_query){ .last_n = 10 };
+		n = run_query(st, id, &q, idx, &skipped);
+		assert_int_equal(n, 10);
+		assert_int_equal(idx[0], 1990);
+
+		q = (struct pr_store_pkt_query){ .has_flow = true,
+						 .flow_id = 13,
+						 .from_ns = 1700000000000000000ull + 950000 };
+		n = run_query(st, id, &q, idx, &skipped);
+		assert_int_equal(n, 250);
+		assert_int_equal(idx[0], 950);
+
+		q = (struct pr_store_pkt_query){ .has_flow = true, .flow_id = 99 };
+		assert_int_equal(run_query(st, id, &q, idx, &skipped), 0);
+		assert_true(skipped >= 7);
+		pr_store_close(st);
+		st = NULL;
+	}
+	test_mode = PR_STORE_MODE_SEGMENTS;
+	free(buf);
+}
+
 /* Run child(dir) in a forked child, dir a new directory; SKIP_CODE skips. */
 static void run_forked(const char *name, int (*child)(const char *dir))
 {
@@ -1748,6 +1843,7 @@ int main(void)
 		cmocka_unit_test(test_segment_tamper),
 		cmocka_unit_test(test_segment_keys_and_nonces),
 		cmocka_unit_test(test_segment_torn_tail),
+		cmocka_unit_test(test_query_index),
 		cmocka_unit_test(test_names),
 	};
 
