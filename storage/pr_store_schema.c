@@ -102,7 +102,10 @@ static const char migration_1[] =
  * deleting the row destroys the segment's data. The time index serves
  * "packets between T1 and T2"; flow_ids, the sorted distinct flow ids of
  * a block (u64 little-endian each), lets "the packets of flow X" skip
- * every block without it before reading or decrypting it. A store from version 1 keeps its blocks
+ * every block without it before reading or decrypting it. A segment's
+ * closed_ts (wall clock, 0 while written) is its age for retention; a
+ * pinned session is never deleted by retention; expired_packets counts a
+ * session's packets whose segments retention deleted. A store from version 1 keeps its blocks
  * in rows: its store_mode is db.
  */
 static const char migration_2[] =
@@ -116,7 +119,10 @@ static const char migration_2[] =
 	" session_id INTEGER NOT NULL,"
 	" file TEXT NOT NULL,"
 	" data_key BLOB,"
-	" created_ts INTEGER NOT NULL);"
+	" created_ts INTEGER NOT NULL,"
+	" closed_ts INTEGER NOT NULL DEFAULT 0);"
+	"ALTER TABLE sessions ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE sessions ADD COLUMN expired_packets INTEGER NOT NULL DEFAULT 0;"
 	"CREATE INDEX segments_session ON segments(session_id);"
 	"CREATE INDEX packet_blocks_session_time ON packet_blocks(session_id, first_ts);"
 	"INSERT OR IGNORE INTO pr_meta(key, value) VALUES('store_mode', 'db');";

@@ -463,6 +463,12 @@ int pr_store_session_end(struct pr_store *st, int64_t session, uint32_t status, 
 	err = pr_store_commit(st);
 	if (!err)
 		err = pr_store_txn_begin(st);
+	/* Its segment is complete: closed now, in the same transaction as the status. */
+	if (!err) {
+		err = st->sink->ops->finish(st->sink, session);
+		if (err)
+			err = pr_store_write_fail(st, err);
+	}
 	if (err)
 		goto out;
 	rc = sqlite3_prepare_v2(

@@ -63,6 +63,11 @@ struct pr_sink_ops {
 	 * row. Only for a session whose writer is gone.
 	 */
 	int (*repair)(struct pr_sink *sk, int64_t session, struct pr_sink_repair *rep);
+	/*
+	 * The session ends: sync and close its open segment (its closed_ts is
+	 * set, inside the store's open transaction).
+	 */
+	int (*finish)(struct pr_sink *sk, int64_t session);
 	void (*destroy)(struct pr_sink *sk);
 };
 

@@ -43,6 +43,13 @@ static int db_repair(struct pr_sink *sk, int64_t session, struct pr_sink_repair 
 	return 0;
 }
 
+static int db_finish(struct pr_sink *sk, int64_t session)
+{
+	(void)sk;
+	(void)session;
+	return 0;
+}
+
 static void db_destroy(struct pr_sink *sk)
 {
 	free(sk);
@@ -54,6 +61,7 @@ static const struct pr_sink_ops db_ops = {
 	.sync = db_sync,
 	.get = db_get,
 	.repair = db_repair,
+	.finish = db_finish,
 	.destroy = db_destroy,
 };
 

@@ -178,6 +178,14 @@ static int flush_wbuf(struct seg_sink *s)
 	return 0;
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static int seg_sync(struct pr_sink *sk)
 {
 	struct seg_sink *s = (struct seg_sink *)sk;
@@ -221,6 +229,34 @@ static int open_new_file(struct seg_sink *s, const char *path, struct seg_file *
 	return 0;
 }
 
+/* Sync the segment being written, and record when it was closed (its age for retention). */
+static int seg_close_current(struct seg_sink *s)
+{
+	char sql[128];
+	int err;
+
+	if (!s->w.id)
+		return 0;
+	err = seg_sync(&s->base);
+	if (err)
+		return err;
+	snprintf(sql, sizeof(sql),
+		 "UPDATE segments SET closed_ts = %" PRId64 " WHERE id = %" PRId64,
+		 (int64_t)now_ns(), s->w.id);
+	if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return seg_fail(s, -EIO, "close segment %" PRId64 ": %s", s->w.id,
+				sqlite3_errmsg(s->db));
+	file_close(&s->w);
+	return 0;
+}
+
+static int seg_finish(struct pr_sink *sk, int64_t session)
+{
+	struct seg_sink *s = (struct seg_sink *)sk;
+
+	return s->w.id && s->w.session == session ? seg_close_current(s) : 0;
+}
+
 /* Start a new segment of session: a row with its key, the file, its header. */
 static int seg_start(struct seg_sink *s, int64_t session)
 {
@@ -229,10 +265,9 @@ static int seg_start(struct seg_sink *s, int64_t session)
 	sqlite3_stmt *st;
 	int rc, err;
 
-	err = seg_sync(&s->base);
+	err = seg_close_current(s);
 	if (err)
 		return err;
-	file_close(&s->w);
 	err = make_dir(s);
 	if (err)
 		return err;
@@ -558,6 +593,7 @@ static const struct pr_sink_ops seg_ops = {
 	.sync = seg_sync,
 	.get = seg_get,
 	.repair = seg_repair,
+	.finish = seg_finish,
 	.destroy = seg_destroy,
 };
 
