@@ -87,6 +87,23 @@ int pr_sink_db_create(char *errmsg, size_t errlen, struct pr_sink **out);
 int pr_sink_seg_create(sqlite3 *db, const char *db_path, unsigned int file_mode, bool readonly,
 		       char *errmsg, size_t errlen, struct pr_sink **out);
 
+/*
+ * One block in the segment format, for the sink and for tools and fuzzers:
+ * pr_sink_seg_block_size() bytes on disk for len bytes of block; seal
+ * writes them to out; open checks buf (len bytes on disk) against the
+ * segment id and number it must have, authenticates and decrypts it in
+ * place: (*out, *out_len), inside buf. -EBADMSG with *why saying what is
+ * wrong.
+ */
+struct pr_seal;
+size_t pr_sink_seg_block_size(size_t len);
+int pr_sink_seg_block_seal(struct pr_seal *seal, const uint8_t key[32], int64_t segment_id,
+			   int64_t session, uint64_t seq, const uint8_t *blk, size_t len,
+			   uint8_t *out);
+int pr_sink_seg_block_open(struct pr_seal *seal, const uint8_t key[32], int64_t segment_id,
+			   uint64_t seq, uint8_t *buf, size_t len, const uint8_t **out,
+			   size_t *out_len, const char **why);
+
 /* "<db_path>.segments" into buf; false if it does not fit. */
 bool pr_sink_seg_dir(const char *db_path, char *buf, size_t len);
 

@@ -339,12 +339,68 @@ static void blk_header(uint8_t *h, const struct seg_file *f, uint64_t seq, uint3
 	put32(h + 32, len);
 }
 
+size_t pr_sink_seg_block_size(size_t len)
+{
+	return (size_t)align_up(BLK_HDR_LEN + (uint64_t)len + PR_SEAL_TAG_LEN);
+}
+
+int pr_sink_seg_block_seal(struct pr_seal *seal, const uint8_t key[PR_SEAL_KEY_LEN],
+			   int64_t segment_id, int64_t session, uint64_t seq, const uint8_t *blk,
+			   size_t len, uint8_t *out)
+{
+	struct seg_file f = { .id = segment_id, .session = session };
+	uint8_t nonce[PR_SEAL_NONCE_LEN];
+	size_t need = pr_sink_seg_block_size(len);
+	int err;
+
+	blk_header(out, &f, seq, (uint32_t)len);
+	pr_seal_nonce(seq, nonce);
+	err = pr_seal_encrypt(seal, key, nonce, out, BLK_HDR_LEN, blk, len, out + BLK_HDR_LEN,
+			      out + BLK_HDR_LEN + len);
+	if (!err)
+		memset(out + BLK_HDR_LEN + len + PR_SEAL_TAG_LEN, 0,
+		       need - (BLK_HDR_LEN + len + PR_SEAL_TAG_LEN));
+	return err;
+}
+
+int pr_sink_seg_block_open(struct pr_seal *seal, const uint8_t key[PR_SEAL_KEY_LEN],
+			   int64_t segment_id, uint64_t seq, uint8_t *buf, size_t len,
+			   const uint8_t **out, size_t *out_len, const char **why)
+{
+	uint8_t nonce[PR_SEAL_NONCE_LEN];
+	uint32_t n;
+	int err;
+
+	*why = "";
+	if (len < BLK_HDR_LEN + PR_SEAL_TAG_LEN) {
+		*why = "shorter than a block header and tag";
+		return -EBADMSG;
+	}
+	n = get32(buf + 32);
+	/* The header must be the one this block was sealed with (it is checked again as AAD). */
+	if (get32(buf) != BLK_MAGIC || get64(buf + 8) != (uint64_t)segment_id ||
+	    get64(buf + 16) != seq || (uint64_t)n + BLK_HDR_LEN + PR_SEAL_TAG_LEN > len) {
+		*why = "damaged header";
+		return -EBADMSG;
+	}
+	pr_seal_nonce(seq, nonce);
+	err = pr_seal_decrypt(seal, key, nonce, buf, BLK_HDR_LEN, buf + BLK_HDR_LEN, n,
+			      buf + BLK_HDR_LEN, buf + BLK_HDR_LEN + n);
+	if (err == -EBADMSG)
+		*why = "the block does not authenticate (tampered or damaged)";
+	if (err)
+		return err;
+	*out = buf + BLK_HDR_LEN;
+	*out_len = n;
+	return 0;
+}
+
 static int seg_put(struct pr_sink *sk, int64_t session, const uint8_t *blk, size_t len,
 		   struct pr_sink_ref *ref)
 {
 	struct seg_sink *s = (struct seg_sink *)sk;
-	uint8_t nonce[PR_SEAL_NONCE_LEN], *p;
 	uint64_t need = align_up(BLK_HDR_LEN + (uint64_t)len + PR_SEAL_TAG_LEN);
+	uint8_t *p;
 	int err;
 
 	if (s->readonly)
@@ -365,15 +421,11 @@ static int seg_put(struct pr_sink *sk, int64_t session, const uint8_t *blk, size
 			return seg_fail(s, err, "segment buffer: %s", strerror(-err));
 	}
 	p = s->wbuf + s->wlen;
-	blk_header(p, &s->w, s->w.next_seq, (uint32_t)len);
-	pr_seal_nonce(s->w.next_seq, nonce);
-	err = pr_seal_encrypt(s->seal, s->w.key, nonce, p, BLK_HDR_LEN, blk, len, p + BLK_HDR_LEN,
-			      p + BLK_HDR_LEN + len);
+	err = pr_sink_seg_block_seal(s->seal, s->w.key, s->w.id, s->w.session, s->w.next_seq, blk,
+				     len, p);
 	if (err)
 		return seg_fail(s, err, "segment %" PRId64 ": seal block: library failure",
 				s->w.id);
-	memset(p + BLK_HDR_LEN + len + PR_SEAL_TAG_LEN, 0,
-	       need - (BLK_HDR_LEN + len + PR_SEAL_TAG_LEN));
 	*ref = (struct pr_sink_ref){
 		.segment_id = s->w.id,
 		.offset = s->w.size,
@@ -433,8 +485,7 @@ static int seg_get(struct pr_sink *sk, const struct pr_sink_ref *ref, const void
 		   size_t row_len, const uint8_t **out, size_t *out_len)
 {
 	struct seg_sink *s = (struct seg_sink *)sk;
-	uint8_t nonce[PR_SEAL_NONCE_LEN], want[BLK_HDR_LEN];
-	uint32_t len;
+	const char *why = "";
 	ssize_t n;
 	int err;
 
@@ -467,30 +518,15 @@ static int seg_get(struct pr_sink *sk, const struct pr_sink_ref *ref, const void
 				"segment %" PRId64 " block %" PRIu64
 				": cut short (%zd of %u bytes)",
 				ref->segment_id, ref->seq, n, ref->length);
-	len = get32(s->rbuf + 32);
-	/* The header must be the one this block was sealed with (and is checked again as AAD). */
-	memcpy(want, s->rbuf, BLK_HDR_LEN);
-	if (get32(want) != BLK_MAGIC || get64(want + 8) != (uint64_t)ref->segment_id ||
-	    get64(want + 16) != ref->seq ||
-	    (uint64_t)len + BLK_HDR_LEN + PR_SEAL_TAG_LEN > ref->length)
-		return seg_fail(s, -EBADMSG,
-				"segment %" PRId64 " block %" PRIu64
-				": damaged header (integrity error)",
-				ref->segment_id, ref->seq);
-	pr_seal_nonce(ref->seq, nonce);
-	err = pr_seal_decrypt(s->seal, s->r.key, nonce, s->rbuf, BLK_HDR_LEN, s->rbuf + BLK_HDR_LEN,
-			      len, s->rbuf + BLK_HDR_LEN, s->rbuf + BLK_HDR_LEN + len);
+	err = pr_sink_seg_block_open(s->seal, s->r.key, ref->segment_id, ref->seq, s->rbuf,
+				     ref->length, out, out_len, &why);
 	if (err == -EBADMSG)
 		return seg_fail(s, -EBADMSG,
-				"segment %" PRId64 " block %" PRIu64
-				": integrity error: the block does not authenticate (tampered or "
-				"damaged)",
-				ref->segment_id, ref->seq);
+				"segment %" PRId64 " block %" PRIu64 ": integrity error: %s",
+				ref->segment_id, ref->seq, why);
 	if (err)
 		return seg_fail(s, err, "segment %" PRId64 ": open block: library failure",
 				ref->segment_id);
-	*out = s->rbuf + BLK_HDR_LEN;
-	*out_len = len;
 	return 0;
 }
 
