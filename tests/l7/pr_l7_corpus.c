@@ -1,0 +1,1308 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Corpus check of the L7 parsers against tshark. Every capture of the
+ * corpus directory whose <capture>.expect.json (see EXPECT.md there) holds
+ * tls, dns, http, ssh or smtp facts is read with pr_capfile, decoded with
+ * pr_decode, split into flows by a small 5-tuple table of its own, and fed
+ * payload by payload to dataplane/l7. Per capture and field (TLS SNI, JA3,
+ * JA3S, leaf certificate subject; SSH banners, HASSH, HASSH-server; DNS
+ * query names; HTTP methods, hosts, URIs, user agents; SMTP HELO/EHLO,
+ * MAIL, RCPT and STARTTLS lines) the set of our values must equal the set
+ * of tshark's. JA4 is checked the same way against Arkime's expected
+ * sessions (<capture>.test), and reported against nDPI's (.out) files.
+ *
+ * Captures whose differences come from layers this slice does not have yet
+ * (tunnels, IP reassembly) or from a reasoned difference with the oracle
+ * are listed in `exceptions` below: they are reported, not counted as
+ * failures. Exit 0 when every other field-capture matches, 1 otherwise,
+ * 77 when the corpus is absent.
+ *
+ *   pr_l7_corpus [-v] [--bench N] CORPUS_DIR [SUBSTRING ...]
+ *
+ * --bench N feeds the payloads of the selected captures N times through
+ * fresh flow states and prints ns per payload (nothing is compared).
+ * Single-threaded test tool; everything it allocates is freed per capture.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "pr_capfile.h"
+#include "pr_decode.h"
+#include "pr_l7.h"
+
+#define EXIT_SKIP 77
+
+/* ---- a minimal JSON reader (objects, arrays, strings, numbers, literals) ---- */
+
+enum jtype { J_NULL, J_BOOL, J_NUM, J_STR, J_ARR, J_OBJ };
+
+struct jv {
+	enum jtype t;
+	bool b;
+	double num;
+	char *s; /* J_STR (UTF-8, NUL-terminated) */
+	size_t n; /* J_ARR/J_OBJ: entries */
+	char **keys; /* J_OBJ */
+	struct jv **v; /* J_ARR/J_OBJ */
+};
+
+struct jp {
+	const char *p;
+	const char *end;
+	bool bad;
+};
+
+static void jv_free(struct jv *v)
+{
+	if (!v)
+		return;
+	for (size_t i = 0; i < v->n; i++) {
+		jv_free(v->v[i]);
+		if (v->keys)
+			free(v->keys[i]);
+	}
+	free(v->keys);
+	free(v->v);
+	free(v->s);
+	free(v);
+}
+
+static void jp_ws(struct jp *j)
+{
+	while (j->p < j->end && (*j->p == ' ' || *j->p == '\n' || *j->p == '\r' || *j->p == '\t'))
+		j->p++;
+}
+
+static void utf8_put(char **o, uint32_t cp)
+{
+	char *q = *o;
+
+	if (cp < 0x80) {
+		*q++ = (char)cp;
+	} else if (cp < 0x800) {
+		*q++ = (char)(0xc0 | cp >> 6);
+		*q++ = (char)(0x80 | (cp & 0x3f));
+	} else if (cp < 0x10000) {
+		*q++ = (char)(0xe0 | cp >> 12);
+		*q++ = (char)(0x80 | ((cp >> 6) & 0x3f));
+		*q++ = (char)(0x80 | (cp & 0x3f));
+	} else {
+		*q++ = (char)(0xf0 | cp >> 18);
+		*q++ = (char)(0x80 | ((cp >> 12) & 0x3f));
+		*q++ = (char)(0x80 | ((cp >> 6) & 0x3f));
+		*q++ = (char)(0x80 | (cp & 0x3f));
+	}
+	*o = q;
+}
+
+static uint32_t hex4(const char *p)
+{
+	uint32_t v = 0;
+
+	for (int i = 0; i < 4; i++) {
+		char c = p[i];
+
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= (uint32_t)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v |= (uint32_t)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			v |= (uint32_t)(c - 'A' + 10);
+	}
+	return v;
+}
+
+static char *jp_string(struct jp *j)
+{
+	const char *s = ++j->p;
+	char *out, *o;
+
+	while (j->p < j->end && *j->p != '"')
+		j->p += *j->p == '\\' ? 2 : 1;
+	if (j->p >= j->end) {
+		j->bad = true;
+		return NULL;
+	}
+	out = malloc((size_t)(j->p - s) * 2 + 1);
+	if (!out) {
+		j->bad = true;
+		return NULL;
+	}
+	o = out;
+	while (s < j->p) {
+		if (*s != '\\') {
+			*o++ = *s++;
+			continue;
+		}
+		s++;
+		switch (*s) {
+		case 'n':
+			*o++ = '\n';
+			break;
+		case 't':
+			*o++ = '\t';
+			break;
+		case 'r':
+			*o++ = '\r';
+			break;
+		case 'b':
+			*o++ = '\b';
+			break;
+		case 'f':
+			*o++ = '\f';
+			break;
+		case 'u': {
+			uint32_t cp;
+
+			if (j->p - s < 5) {
+				j->bad = true;
+				break;
+			}
+			cp = hex4(s + 1);
+			s += 4;
+			if (cp >= 0xd800 && cp < 0xdc00 && j->p - s >= 7 && s[1] == '\\' &&
+			    s[2] == 'u') {
+				uint32_t lo = hex4(s + 3);
+
+				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+				s += 6;
+			}
+			utf8_put(&o, cp);
+			break;
+		}
+		default:
+			*o++ = *s;
+			break;
+		}
+		s++;
+	}
+	*o = '\0';
+	j->p++;
+	return out;
+}
+
+static struct jv *jp_value(struct jp *j, int depth)
+{
+	struct jv *v;
+
+	jp_ws(j);
+	if (j->bad || j->p >= j->end || depth > 64) {
+		j->bad = true;
+		return NULL;
+	}
+	v = calloc(1, sizeof(*v));
+	if (!v) {
+		j->bad = true;
+		return NULL;
+	}
+	if (*j->p == '{' || *j->p == '[') {
+		bool obj = *j->p == '{';
+
+		v->t = obj ? J_OBJ : J_ARR;
+		j->p++;
+		for (;;) {
+			char *key = NULL;
+			struct jv *e;
+
+			jp_ws(j);
+			if (j->p < j->end && *j->p == (obj ? '}' : ']')) {
+				j->p++;
+				break;
+			}
+			if (obj) {
+				if (j->p >= j->end || *j->p != '"') {
+					j->bad = true;
+					break;
+				}
+				key = jp_string(j);
+				jp_ws(j);
+				if (j->bad || j->p >= j->end || *j->p != ':') {
+					free(key);
+					j->bad = true;
+					break;
+				}
+				j->p++;
+			}
+			e = jp_value(j, depth + 1);
+			if (j->bad) {
+				free(key);
+				jv_free(e);
+				break;
+			}
+			v->v = realloc(v->v, (v->n + 1) * sizeof(*v->v));
+			if (obj)
+				v->keys = realloc(v->keys, (v->n + 1) * sizeof(*v->keys));
+			if (!v->v || (obj && !v->keys)) {
+				j->bad = true;
+				break;
+			}
+			v->v[v->n] = e;
+			if (obj)
+				v->keys[v->n] = key;
+			v->n++;
+			jp_ws(j);
+			if (j->p < j->end && *j->p == ',')
+				j->p++;
+		}
+	} else if (*j->p == '"') {
+		v->t = J_STR;
+		v->s = jp_string(j);
+	} else if (!strncmp(j->p, "null", 4)) {
+		v->t = J_NULL;
+		j->p += 4;
+	} else if (!strncmp(j->p, "true", 4)) {
+		v->t = J_BOOL;
+		v->b = true;
+		j->p += 4;
+	} else if (!strncmp(j->p, "false", 5)) {
+		v->t = J_BOOL;
+		j->p += 5;
+	} else {
+		char *e;
+
+		v->t = J_NUM;
+		v->num = strtod(j->p, &e);
+		if (e == j->p)
+			j->bad = true;
+		j->p = e;
+	}
+	return v;
+}
+
+static const struct jv *jget(const struct jv *o, const char *key)
+{
+	if (!o || o->t != J_OBJ)
+		return NULL;
+	for (size_t i = 0; i < o->n; i++)
+		if (!strcmp(o->keys[i], key))
+			return o->v[i];
+	return NULL;
+}
+
+static const char *jstr(const struct jv *o, const char *key)
+{
+	const struct jv *v = jget(o, key);
+
+	return v && v->t == J_STR ? v->s : NULL;
+}
+
+static char *read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	long n;
+
+	if (!f)
+		return NULL;
+	if (!fseek(f, 0, SEEK_END) && (n = ftell(f)) >= 0 && !fseek(f, 0, SEEK_SET)) {
+		buf = malloc((size_t)n + 1);
+		if (buf && fread(buf, 1, (size_t)n, f) == (size_t)n) {
+			buf[n] = '\0';
+			*len = (size_t)n;
+		} else {
+			free(buf);
+			buf = NULL;
+		}
+	}
+	fclose(f);
+	return buf;
+}
+
+static struct jv *json_load(const char *path)
+{
+	size_t len = 0;
+	char *text = read_file(path, &len);
+	struct jp j;
+	struct jv *v;
+
+	if (!text)
+		return NULL;
+	j.p = text;
+	j.end = text + len;
+	j.bad = false;
+	v = jp_value(&j, 0);
+	free(text);
+	if (j.bad) {
+		jv_free(v);
+		return NULL;
+	}
+	return v;
+}
+
+/* ---- string sets ---- */
+
+struct sset {
+	char **s;
+	size_t n;
+	size_t cap;
+};
+
+static void sset_add(struct sset *ss, const char *s)
+{
+	if (ss->n == ss->cap) {
+		ss->cap = ss->cap ? 2 * ss->cap : 16;
+		ss->s = realloc(ss->s, ss->cap * sizeof(*ss->s));
+		if (!ss->s)
+			abort();
+	}
+	ss->s[ss->n] = strdup(s);
+	if (!ss->s[ss->n])
+		abort();
+	ss->n++;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void sset_finish(struct sset *ss)
+{
+	size_t w = 0;
+
+	if (!ss->n)
+		return;
+	qsort(ss->s, ss->n, sizeof(*ss->s), cmp_str);
+	for (size_t r = 0; r < ss->n; r++) {
+		if (w && !strcmp(ss->s[w - 1], ss->s[r])) {
+			free(ss->s[r]);
+			continue;
+		}
+		ss->s[w++] = ss->s[r];
+	}
+	ss->n = w;
+}
+
+static void sset_free(struct sset *ss)
+{
+	for (size_t i = 0; i < ss->n; i++)
+		free(ss->s[i]);
+	free(ss->s);
+	memset(ss, 0, sizeof(*ss));
+}
+
+static bool sset_has(const struct sset *ss, const char *s)
+{
+	return ss->n && bsearch(&s, ss->s, ss->n, sizeof(*ss->s), cmp_str) != NULL;
+}
+
+/*
+ * Our strings in the oracle's form: DNS escapes (\DDD, \., \\) undone, then
+ * written the way Wireshark's format_text() does it: control bytes as C
+ * escapes or three octal digits, and bytes that are not UTF-8 as U+FFFD: a lead byte (the old 5- and 6-byte forms too)
+ * takes the continuation bytes that follow it, and an incomplete or
+ * invalid sequence becomes one U+FFFD; a stray byte becomes one U+FFFD.
+ */
+static void canon(const char *in, bool dns, char *out, size_t cap)
+{
+	uint8_t raw[8192];
+	size_t n = 0, o = 0;
+
+	for (size_t i = 0; in[i] && n < sizeof(raw); i++) {
+		if (dns && in[i] == '\\' && in[i + 1] >= '0' && in[i + 1] <= '9' && in[i + 2] &&
+		    in[i + 3]) {
+			raw[n++] = (uint8_t)((in[i + 1] - '0') * 100 + (in[i + 2] - '0') * 10 +
+					     (in[i + 3] - '0'));
+			i += 3;
+		} else if (dns && in[i] == '\\' && in[i + 1]) {
+			raw[n++] = (uint8_t)in[++i];
+		} else {
+			raw[n++] = (uint8_t)in[i];
+		}
+	}
+	for (size_t i = 0; i < n && o + 6 < cap;) {
+		uint8_t c = raw[i++];
+		size_t need, k;
+		uint32_t cp;
+
+		if (c < 0x20 || c == 0x7f) {
+			/* format_text(): C escapes, else three octal digits. */
+			static const char cesc[] = "abtnvfr";
+
+			out[o++] = '\\';
+			if (c >= 7 && c <= 13)
+				out[o++] = cesc[c - 7];
+			else if (c == '\\')
+				out[o++] = '\\';
+			else
+				o += (size_t)snprintf(out + o, cap - o, "%03o", c);
+			continue;
+		}
+		if (c < 0x80) {
+			out[o++] = (char)c;
+			continue;
+		}
+		if ((c & 0xe0) == 0xc0) {
+			need = 1;
+			cp = c & 0x1f;
+		} else if ((c & 0xf0) == 0xe0) {
+			need = 2;
+			cp = c & 0x0f;
+		} else if ((c & 0xf8) == 0xf0) {
+			need = 3;
+			cp = c & 0x07;
+		} else if ((c & 0xfc) == 0xf8) {
+			need = 4;
+			cp = c & 0x03;
+		} else if ((c & 0xfe) == 0xfc) {
+			need = 5;
+			cp = c & 0x01;
+		} else {
+			memcpy(out + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			continue;
+		}
+		for (k = 0; k < need && i < n && (raw[i] & 0xc0) == 0x80; k++)
+			cp = cp << 6 | (raw[i++] & 0x3f);
+		if (k == need && need <= 3 && cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff) &&
+		    cp >= (need == 1 ? 0x80u :
+			   need == 2 ? 0x800u :
+				       0x10000u)) {
+			memcpy(out + o, raw + i - need - 1, need + 1);
+			o += need + 1;
+		} else {
+			memcpy(out + o, "\xef\xbf\xbd", 3);
+			o += 3;
+		}
+	}
+	out[o] = '\0';
+}
+
+/* ---- fields ---- */
+
+enum field {
+	F_TLS_SNI,
+	F_TLS_JA3,
+	F_TLS_JA3S,
+	F_TLS_CERT,
+	F_TLS_JA4_ARKIME,
+	F_TLS_JA4_NDPI,
+	F_SSH_BANNER,
+	F_SSH_HASSH,
+	F_SSH_HASSH_SERVER,
+	F_DNS_QNAME,
+	F_HTTP_METHOD,
+	F_HTTP_HOST,
+	F_HTTP_URI,
+	F_HTTP_UA,
+	F_SMTP_CMD,
+	F_COUNT,
+};
+
+static const char *const field_name[F_COUNT] = {
+	"tls.sni",	  "tls.ja3",	"tls.ja3s",  "tls.cert_subject", "tls.ja4 (arkime)",
+	"tls.ja4 (ndpi)", "ssh.banner", "ssh.hassh", "ssh.hassh_server", "dns.qname",
+	"http.method",	  "http.host",	"http.uri",  "http.user_agent",	 "smtp.command",
+};
+
+/* Fields that count towards the verdict (nDPI's JA4 is informative: see docs/PROTOCOLS.md). */
+static bool field_gates(enum field f)
+{
+	return f != F_TLS_JA4_NDPI;
+}
+
+/*
+ * Captures whose differences are known and not bugs of dataplane/l7, with
+ * the reason. A capture listed here is reported, never counted as failed.
+ */
+struct exception {
+	const char *capture; /* path under the corpus directory */
+	enum field field; /* F_COUNT: every field */
+	const char *reason;
+};
+
+#define TUNNEL_REASON(what) \
+	what ": pr_decode stops at the outer header; tunnel decoding is a later part of issue 8"
+#define SSH_PORT_REASON                                                                      \
+	"SSH on a port other than 22: tshark dissects SSH on port 22 only, we detect it by " \
+	"its identification string"
+
+static const struct exception exceptions[] = {
+	{ "bench/bench_mixed_real_concat.pcap", F_TLS_SNI,
+	  "www.google.de is in a QUIC Initial (udp/342), which tshark decrypts; QUIC is a later "
+	  "part of issue 8" },
+	{ "bench/bench_mixed_real_concat.pcap", F_TLS_JA3, "the same QUIC Initial (udp/342)" },
+	{ "bench/bench_mixed_real_concat.pcap", F_TLS_CERT,
+	  "tcp/969 and tcp/970: the certificate's segments arrive out of order (frame 33850 "
+	  "before 33852); out-of-order TCP reassembly is dataplane/reasm's, later" },
+	{ "bench/bench_mixed_real_concat.pcap", F_SSH_BANNER, SSH_PORT_REASON " (2200, 40184)" },
+	{ "bench/bench_mixed_real_concat.pcap", F_SSH_HASSH_SERVER,
+	  SSH_PORT_REASON " (2200, 40184)" },
+	{ "malformed/fuzz-2006-06-26-2594.pcap", F_DNS_QNAME,
+	  "fuzzed DNS with corrupted label lengths: tshark prints partial names and markers "
+	  "(\"<Unknown extended label>\"), we end a name where its bytes stop making sense" },
+	{ "smtp/sv_smtp-pipelining.pcap", F_SMTP_CMD,
+	  "MAIL, RCPT and DATA pipelined in one segment (RFC 2920): tshark takes the segment for "
+	  "message text; suricata-verify's own expectation (test.yaml) has them as commands, as we "
+	  "do" },
+	{ "ssh/zeek_ssh1-ssh2-fingerprints.pcap", F_SSH_BANNER, SSH_PORT_REASON " (2222)" },
+	{ "tunnels/6in4tunnel.pcap", F_COUNT, TUNNEL_REASON("IPv6 in IPv4 (protocol 41)") },
+	{ "tunnels/gre-sample.pcap", F_COUNT, TUNNEL_REASON("GRE") },
+	{ "tunnels/zeek_gtp1_gn_normal_incl_fragmentation.pcap", F_COUNT,
+	  TUNNEL_REASON("GTP-U in fragmented IPv4") },
+	{ NULL, F_COUNT, NULL },
+};
+
+static const char *exception_for(const char *rel, enum field f)
+{
+	for (size_t i = 0; exceptions[i].capture; i++)
+		if (!strcmp(exceptions[i].capture, rel) &&
+		    (exceptions[i].field == F_COUNT || exceptions[i].field == f))
+			return exceptions[i].reason;
+	return NULL;
+}
+
+struct tally {
+	unsigned int captures;
+	unsigned int equal;
+	unsigned int excepted;
+};
+
+/* ---- our side: flows and emitted transactions ---- */
+
+struct flow {
+	struct flow *next;
+	uint8_t key[40];
+	struct pr_l7_state st;
+	uint64_t id;
+	uint32_t syn_seq;
+	uint16_t cport; /* the ports the state was started with (for --bench) */
+	uint16_t sport;
+	uint8_t client_side; /* 0: the key's first (smaller) endpoint is the client */
+	bool closed;
+};
+
+#define NBUCKETS 4096
+
+struct run {
+	struct pr_l7_ctx *l7;
+	struct flow *bucket[NBUCKETS];
+	uint64_t next_id;
+	struct sset ours[F_COUNT];
+	uint64_t payloads;
+};
+
+static const char *const smtp_compared[] = { "HELO", "EHLO", "MAIL", "RCPT", "STARTTLS" };
+
+static void emit(void *arg, const struct pr_l7_txn *t)
+{
+	struct run *r = arg;
+	char tmp[8192];
+
+	switch (t->kind) {
+	case PR_L7_TXN_TLS_CLIENT_HELLO:
+		if ((t->u.tls_ch.flags & PR_L7_TLS_CH_SNI) && t->u.tls_ch.sni[0]) {
+			canon(t->u.tls_ch.sni, false, tmp, sizeof(tmp));
+			sset_add(&r->ours[F_TLS_SNI], tmp);
+		}
+		sset_add(&r->ours[F_TLS_JA3], t->u.tls_ch.ja3);
+		sset_add(&r->ours[F_TLS_JA4_ARKIME], t->u.tls_ch.ja4);
+		sset_add(&r->ours[F_TLS_JA4_NDPI], t->u.tls_ch.ja4);
+		break;
+	case PR_L7_TXN_TLS_SERVER_HELLO:
+		sset_add(&r->ours[F_TLS_JA3S], t->u.tls_sh.ja3s);
+		break;
+	case PR_L7_TXN_TLS_CERTIFICATE:
+		if (t->dir == PR_L7_DIR_S2C &&
+		    !(t->u.tls_cert.flags & PR_L7_TLS_CERT_PARSE_ERROR)) {
+			canon(t->u.tls_cert.subject, false, tmp, sizeof(tmp));
+			sset_add(&r->ours[F_TLS_CERT], tmp);
+		}
+		break;
+	case PR_L7_TXN_SSH_BANNER:
+		canon(t->u.ssh_banner.banner, false, tmp, sizeof(tmp));
+		sset_add(&r->ours[F_SSH_BANNER], tmp);
+		break;
+	case PR_L7_TXN_SSH_KEXINIT:
+		sset_add(&r->ours[t->dir == PR_L7_DIR_C2S ? F_SSH_HASSH : F_SSH_HASSH_SERVER],
+			 t->u.ssh_kex.hassh);
+		break;
+	case PR_L7_TXN_DNS_MESSAGE:
+		if (t->u.dns.qdcount && t->u.dns.qname[0]) {
+			if (!strcmp(t->u.dns.qname, "."))
+				strcpy(tmp, "<Root>");
+			else
+				canon(t->u.dns.qname, true, tmp, sizeof(tmp));
+			sset_add(&r->ours[F_DNS_QNAME], tmp);
+		}
+		break;
+	case PR_L7_TXN_HTTP_REQUEST:
+		sset_add(&r->ours[F_HTTP_METHOD], t->u.http.method);
+		canon(t->u.http.uri, false, tmp, sizeof(tmp));
+		sset_add(&r->ours[F_HTTP_URI], tmp);
+		if (t->u.http.present & PR_L7_HTTP_HOST) {
+			canon(t->u.http.host, false, tmp, sizeof(tmp));
+			sset_add(&r->ours[F_HTTP_HOST], tmp);
+		}
+		if (t->u.http.present & PR_L7_HTTP_USER_AGENT) {
+			canon(t->u.http.user_agent, false, tmp, sizeof(tmp));
+			sset_add(&r->ours[F_HTTP_UA], tmp);
+		}
+		break;
+	case PR_L7_TXN_SMTP_COMMAND:
+		for (size_t i = 0; i < sizeof(smtp_compared) / sizeof(smtp_compared[0]); i++) {
+			if (!strcmp(t->u.smtp.verb, smtp_compared[i])) {
+				canon(t->u.smtp.line, false, tmp, sizeof(tmp));
+				sset_add(&r->ours[F_SMTP_CMD], tmp);
+			}
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+static uint32_t key_hash(const uint8_t *k)
+{
+	uint32_t h = 2166136261u;
+
+	for (int i = 0; i < 40; i++)
+		h = (h ^ k[i]) * 16777619u;
+	return h % NBUCKETS;
+}
+
+static bool well_known(uint16_t port)
+{
+	return port < 1024 || port == 5353 || port == 5355 || port == 8080 || port == 3128;
+}
+
+/* Flow of a decoded packet, and the packet's direction in it. */
+static struct flow *flow_of(struct run *r, const struct pr_decoded *d, uint8_t *dir)
+{
+	uint8_t key[40] = { 0 };
+	const uint8_t *a = d->src_ip, *b = d->dst_ip;
+	uint16_t pa = d->sport, pb = d->dport;
+	int c = memcmp(a, b, 16);
+	bool swap = c > 0 || (c == 0 && pa > pb);
+	struct flow *f;
+	uint32_t h;
+
+	key[0] = d->ip_version;
+	key[1] = d->ip_proto;
+	memcpy(key + 2, swap ? b : a, 16);
+	memcpy(key + 18, swap ? a : b, 16);
+	key[34] = (uint8_t)((swap ? pb : pa) >> 8);
+	key[35] = (uint8_t)(swap ? pb : pa);
+	key[36] = (uint8_t)((swap ? pa : pb) >> 8);
+	key[37] = (uint8_t)(swap ? pa : pb);
+	h = key_hash(key);
+	for (f = r->bucket[h]; f; f = f->next)
+		if (!memcmp(f->key, key, 40))
+			break;
+	if (!f) {
+		bool client_is_dst;
+
+		f = aligned_alloc(64, (sizeof(*f) + 63) & ~(size_t)63);
+		if (!f)
+			abort();
+		memset(f, 0, sizeof(*f));
+		memcpy(f->key, key, 40);
+		f->next = r->bucket[h];
+		r->bucket[h] = f;
+		/*
+		 * The initiator: the SYN's sender, the SYN-ACK's receiver;
+		 * without a handshake, the side not on a well-known port.
+		 */
+		if (d->ip_proto == 6 && (d->tcp_flags & 0x12) == 0x02)
+			client_is_dst = false;
+		else if (d->ip_proto == 6 && (d->tcp_flags & 0x12) == 0x12)
+			client_is_dst = true;
+		else
+			client_is_dst = well_known(d->sport) && !well_known(d->dport);
+		f->client_side = (uint8_t)(client_is_dst ? !swap : swap);
+		f->cport = client_is_dst ? d->dport : d->sport;
+		f->sport = client_is_dst ? d->sport : d->dport;
+		pr_l7_flow_init(&f->st, d->ip_proto, f->cport, f->sport);
+		f->id = ++r->next_id;
+	}
+	*dir = (uint8_t)((swap ? 1 : 0) != f->client_side);
+	return f;
+}
+
+static void run_free(struct run *r)
+{
+	for (int i = 0; i < NBUCKETS; i++) {
+		while (r->bucket[i]) {
+			struct flow *f = r->bucket[i];
+
+			r->bucket[i] = f->next;
+			pr_l7_flow_end(r->l7, &f->st);
+			free(f);
+		}
+	}
+	for (int i = 0; i < F_COUNT; i++)
+		sset_free(&r->ours[i]);
+}
+
+/* One payload-carrying packet, kept for --bench. */
+struct bpkt {
+	struct flow *flow;
+	struct pr_l7_pkt pkt;
+};
+
+static struct bpkt *bench_pkts;
+static size_t bench_n, bench_cap;
+
+/* Decode and feed every packet of a capture. Returns 0 or -1 (unreadable). */
+static int run_capture(struct run *r, const char *path, bool keep)
+{
+	struct pr_capfile *cf;
+	struct pr_capfile_pkt cp;
+	int rc;
+
+	if (pr_capfile_open_path(path, &cf))
+		return -1;
+	while ((rc = pr_capfile_next(cf, &cp)) == 1) {
+		const struct pr_capfile_iface *ifc = pr_capfile_iface(cf, cp.iface);
+		struct pr_decoded d;
+		struct pr_l7_pkt pkt;
+		struct flow *f;
+		uint8_t dir;
+
+		if (!ifc)
+			continue;
+		pr_decode(ifc->linktype, cp.data, cp.cap_len, &d);
+		if (!(d.flags & PR_DEC_L4) || (d.ip_proto != 6 && d.ip_proto != 17))
+			continue;
+		f = flow_of(r, &d, &dir);
+		if (d.ip_proto == 6 && (d.tcp_flags & 0x12) == 0x02 && dir == PR_L7_DIR_C2S) {
+			/* A new connection on this 5-tuple after the last one closed. */
+			if (f->closed || (f->syn_seq && f->syn_seq != d.tcp_seq)) {
+				pr_l7_flow_end(r->l7, &f->st);
+				pr_l7_flow_init(&f->st, 6, d.sport, d.dport);
+				f->id = ++r->next_id;
+				f->closed = false;
+			}
+			f->syn_seq = d.tcp_seq;
+		}
+		if (d.ip_proto == 6 && (d.tcp_flags & 0x05))
+			f->closed = true;
+		memset(&pkt, 0, sizeof(pkt));
+		pkt.data = cp.data + d.payload_off;
+		pkt.len = d.payload_len;
+		pkt.seq = d.tcp_seq;
+		pkt.ts_ns = cp.ts_ns;
+		pkt.flow_id = f->id;
+		pkt.dir = dir;
+		pkt.tcp_flags = d.tcp_flags;
+		pkt.has_seq = d.ip_proto == 6;
+		if (keep && pkt.len) {
+			if (bench_n == bench_cap) {
+				bench_cap = bench_cap ? 2 * bench_cap : 1024;
+				bench_pkts = realloc(bench_pkts, bench_cap * sizeof(*bench_pkts));
+				if (!bench_pkts)
+					abort();
+			}
+			bench_pkts[bench_n].flow = f;
+			bench_pkts[bench_n].pkt = pkt;
+			bench_pkts[bench_n].pkt.data = malloc(pkt.len);
+			if (!bench_pkts[bench_n].pkt.data)
+				abort();
+			memcpy((void *)(uintptr_t)bench_pkts[bench_n].pkt.data, pkt.data, pkt.len);
+			bench_n++;
+		}
+		if (pkt.len)
+			r->payloads++;
+		pr_l7_process(r->l7, &f->st, &pkt, emit, r);
+	}
+	pr_capfile_close(cf);
+	return 0;
+}
+
+/* ---- the oracle's side ---- */
+
+static void oracle_sets(const struct jv *root, const char *cap_path, struct sset *o)
+{
+	const struct jv *tls = jget(root, "tls"), *ssh = jget(root, "ssh");
+	const struct jv *dns = jget(root, "dns"), *http = jget(root, "http");
+	const struct jv *smtp = jget(root, "smtp"), *a;
+	char path[4096 + 16];
+	size_t len;
+	char *text;
+
+	if ((a = jget(tls, "client_hellos")) && a->t == J_ARR) {
+		for (size_t i = 0; i < a->n; i++) {
+			if (jstr(a->v[i], "sni"))
+				sset_add(&o[F_TLS_SNI], jstr(a->v[i], "sni"));
+			if (jstr(a->v[i], "ja3"))
+				sset_add(&o[F_TLS_JA3], jstr(a->v[i], "ja3"));
+		}
+	}
+	if ((a = jget(tls, "server_hellos")) && a->t == J_ARR)
+		for (size_t i = 0; i < a->n; i++)
+			if (jstr(a->v[i], "ja3s"))
+				sset_add(&o[F_TLS_JA3S], jstr(a->v[i], "ja3s"));
+	if ((a = jget(tls, "certificates")) && a->t == J_ARR) {
+		for (size_t i = 0; i < a->n; i++) {
+			const struct jv *fs = jget(a->v[i], "from_server");
+
+			if (fs && fs->t == J_BOOL && fs->b && jstr(a->v[i], "subject"))
+				sset_add(&o[F_TLS_CERT], jstr(a->v[i], "subject"));
+		}
+	}
+	if ((a = jget(ssh, "banners")) && a->t == J_ARR)
+		for (size_t i = 0; i < a->n; i++)
+			if (jstr(a->v[i], "banner"))
+				sset_add(&o[F_SSH_BANNER], jstr(a->v[i], "banner"));
+	if ((a = jget(ssh, "hassh")) && a->t == J_ARR)
+		for (size_t i = 0; i < a->n; i++)
+			if (jstr(a->v[i], "hassh"))
+				sset_add(&o[F_SSH_HASSH], jstr(a->v[i], "hassh"));
+	if ((a = jget(ssh, "hassh_server")) && a->t == J_ARR)
+		for (size_t i = 0; i < a->n; i++)
+			if (jstr(a->v[i], "hassh_server"))
+				sset_add(&o[F_SSH_HASSH_SERVER], jstr(a->v[i], "hassh_server"));
+	if ((a = jget(dns, "entries")) && a->t == J_ARR) {
+		for (size_t i = 0; i < a->n; i++) {
+			const struct jv *nested = jget(a->v[i], "nested");
+			const struct jv *q = jget(a->v[i], "questions");
+
+			if ((nested && nested->t == J_BOOL && nested->b) || !q || q->t != J_ARR)
+				continue;
+			/* We report the first question of a message. */
+			if (q->n && jstr(q->v[0], "name"))
+				sset_add(&o[F_DNS_QNAME], jstr(q->v[0], "name"));
+		}
+	}
+	if ((a = jget(http, "requests")) && a->t == J_ARR) {
+		for (size_t i = 0; i < a->n; i++) {
+			static const char *const keys[] = { "method", "host", "uri", "user_agent" };
+			static const enum field fs[] = { F_HTTP_METHOD, F_HTTP_HOST, F_HTTP_URI,
+							 F_HTTP_UA };
+
+			for (int k = 0; k < 4; k++)
+				if (jstr(a->v[i], keys[k]))
+					sset_add(&o[fs[k]], jstr(a->v[i], keys[k]));
+		}
+	}
+	if ((a = jget(smtp, "commands")) && a->t == J_ARR) {
+		for (size_t i = 0; i < a->n; i++) {
+			const char *cmd = jstr(a->v[i], "command"), *line = jstr(a->v[i], "line");
+
+			if (!cmd || !line)
+				continue;
+			for (size_t k = 0; k < sizeof(smtp_compared) / sizeof(smtp_compared[0]);
+			     k++)
+				if (!strcasecmp(cmd, smtp_compared[k]))
+					sset_add(&o[F_SMTP_CMD], line);
+		}
+	}
+
+	/* Arkime's expected sessions, <capture without its extension>.test: "ja4" arrays. */
+	snprintf(path, sizeof(path), "%s", cap_path);
+	if (strrchr(path, '.') && strrchr(path, '.') > strrchr(path, '/'))
+		*strrchr(path, '.') = '\0';
+	strncat(path, ".test", sizeof(path) - strlen(path) - 1);
+	text = read_file(path, &len);
+	if (text) {
+		struct jp j = { text, text + len, false };
+		struct jv *t = jp_value(&j, 0);
+		const struct jv *sessions = jget(t, "sessions3");
+
+		for (size_t i = 0; sessions && sessions->t == J_ARR && i < sessions->n; i++) {
+			const struct jv *tl = jget(jget(sessions->v[i], "body"), "tls");
+			const struct jv *ja4 = jget(tl, "ja4");
+
+			for (size_t k = 0; ja4 && ja4->t == J_ARR && k < ja4->n; k++)
+				if (ja4->v[k]->t == J_STR)
+					sset_add(&o[F_TLS_JA4_ARKIME], ja4->v[k]->s);
+		}
+		jv_free(t);
+		free(text);
+	}
+	/* nDPI's expected output: "[JA4: ...]" per flow. */
+	snprintf(path, sizeof(path), "%s.out", cap_path);
+	text = read_file(path, &len);
+	if (text) {
+		for (char *p = strstr(text, "[JA4: "); p; p = strstr(p + 1, "[JA4: ")) {
+			char v[64];
+			size_t k = 0;
+
+			p += 6;
+			while (p[k] && p[k] != ']' && k < sizeof(v) - 1) {
+				v[k] = p[k];
+				k++;
+			}
+			v[k] = '\0';
+			sset_add(&o[F_TLS_JA4_NDPI], v);
+		}
+		free(text);
+	}
+}
+
+/* ---- driver ---- */
+
+struct opts {
+	bool verbose;
+	int bench;
+	const char *corpus;
+	char **only;
+	int n_only;
+};
+
+static struct tally tallies[F_COUNT];
+
+/* Per protocol: captures where one of its fields was compared, all equal, or all explained. */
+enum proto { P_TLS, P_SSH, P_DNS, P_HTTP, P_SMTP, P_COUNT };
+static const char *const proto_name[P_COUNT] = { "tls", "ssh", "dns", "http", "smtp" };
+static struct tally proto_tallies[P_COUNT];
+
+static enum proto proto_of(enum field f)
+{
+	if (f <= F_TLS_JA4_NDPI)
+		return P_TLS;
+	if (f <= F_SSH_HASSH_SERVER)
+		return P_SSH;
+	if (f == F_DNS_QNAME)
+		return P_DNS;
+	if (f <= F_HTTP_UA)
+		return P_HTTP;
+	return P_SMTP;
+}
+static unsigned int failures;
+
+static void print_diff(const char *rel, enum field f, const struct sset *o, const struct sset *u,
+		       const char *why)
+{
+	int shown = 0;
+
+	printf("%s %s: %s\n", why ? "EXCEPTED" : "DIFF", rel, field_name[f]);
+	if (why)
+		printf("    reason: %s\n", why);
+	for (size_t i = 0; i < o->n && shown < 6; i++)
+		if (!sset_has(u, o->s[i])) {
+			printf("    oracle only: %.300s\n", o->s[i]);
+			shown++;
+		}
+	for (size_t i = 0; i < u->n && shown < 12; i++)
+		if (!sset_has(o, u->s[i])) {
+			printf("    ours only:   %.300s\n", u->s[i]);
+			shown++;
+		}
+}
+
+static bool sset_equal(const struct sset *a, const struct sset *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (size_t i = 0; i < a->n; i++)
+		if (strcmp(a->s[i], b->s[i]))
+			return false;
+	return true;
+}
+
+static void check_capture(const struct opts *op, const char *json_path, const char *rel,
+			  struct pr_l7_ctx *l7)
+{
+	char cap_path[4096];
+	struct sset o[F_COUNT];
+	struct pr_l7_stats before, after;
+	bool seen[P_COUNT], differ[P_COUNT], unexplained[P_COUNT];
+	struct run *r;
+	struct jv *root;
+	bool any = false;
+
+	snprintf(cap_path, sizeof(cap_path), "%.*s",
+		 (int)(strlen(json_path) - strlen(".expect.json")), json_path);
+	root = json_load(json_path);
+	if (!root) {
+		printf("DIFF %s: unreadable oracle\n", rel);
+		failures++;
+		return;
+	}
+	if (!jget(root, "tls") && !jget(root, "dns") && !jget(root, "http") && !jget(root, "ssh") &&
+	    !jget(root, "smtp")) {
+		jv_free(root);
+		return;
+	}
+	memset(o, 0, sizeof(o));
+	oracle_sets(root, cap_path, o);
+	jv_free(root);
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		abort();
+	r->l7 = l7;
+	pr_l7_ctx_stats(l7, &before);
+	if (run_capture(r, cap_path, op->bench > 0)) {
+		printf("DIFF %s: unreadable capture\n", rel);
+		failures++;
+		goto out;
+	}
+	if (op->bench > 0)
+		goto out;
+	memset(seen, 0, sizeof(seen));
+	memset(differ, 0, sizeof(differ));
+	memset(unexplained, 0, sizeof(unexplained));
+	for (int f = 0; f < F_COUNT; f++) {
+		enum proto pt = proto_of((enum field)f);
+		const char *why;
+
+		sset_finish(&o[f]);
+		sset_finish(&r->ours[f]);
+		if (!o[f].n && !r->ours[f].n)
+			continue;
+		/* JA4 references exist only for some captures: compare only there. */
+		if ((f == F_TLS_JA4_ARKIME || f == F_TLS_JA4_NDPI) && !o[f].n)
+			continue;
+		any = true;
+		tallies[f].captures++;
+		if (field_gates((enum field)f))
+			seen[pt] = true;
+		if (sset_equal(&o[f], &r->ours[f])) {
+			tallies[f].equal++;
+			continue;
+		}
+		why = exception_for(rel, (enum field)f);
+		if (field_gates((enum field)f))
+			differ[pt] = true;
+		if (why) {
+			tallies[f].excepted++;
+		} else if (field_gates((enum field)f)) {
+			failures++;
+			unexplained[pt] = true;
+		}
+		if (why || field_gates((enum field)f) || op->verbose)
+			print_diff(rel, (enum field)f, &o[f], &r->ours[f], why);
+	}
+	for (int pt = 0; pt < P_COUNT; pt++) {
+		if (!seen[pt])
+			continue;
+		proto_tallies[pt].captures++;
+		if (!differ[pt])
+			proto_tallies[pt].equal++;
+		else if (!unexplained[pt])
+			proto_tallies[pt].excepted++;
+	}
+	pr_l7_ctx_stats(l7, &after);
+	if (op->verbose && any)
+		printf("checked %s (%lu payloads; %lu gaps, %lu malformed, %lu undetected, "
+		       "%lu certificate errors)\n",
+		       rel, (unsigned long)r->payloads, (unsigned long)(after.gaps - before.gaps),
+		       (unsigned long)(after.malformed - before.malformed),
+		       (unsigned long)(after.undetected - before.undetected),
+		       (unsigned long)(after.cert_errors - before.cert_errors));
+out:
+	for (int f = 0; f < F_COUNT; f++)
+		sset_free(&o[f]);
+	if (op->bench > 0) {
+		/* Keep the flows for the benchmark: only the sets go. */
+		for (int i = 0; i < F_COUNT; i++)
+			sset_free(&r->ours[i]);
+		return;
+	}
+	run_free(r);
+	free(r);
+}
+
+static int cmp_cstr(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void walk(const struct opts *op, const char *dir, const char *rel, struct pr_l7_ctx *l7,
+		 int depth)
+{
+	char **names = NULL;
+	size_t n = 0;
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	if (!d || depth > 3) {
+		if (d)
+			closedir(d);
+		return;
+	}
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		names = realloc(names, (n + 1) * sizeof(*names));
+		if (!names)
+			abort();
+		names[n++] = strdup(de->d_name);
+	}
+	closedir(d);
+	qsort(names, n, sizeof(*names), cmp_cstr);
+	for (size_t i = 0; i < n; i++) {
+		char path[4096], sub[4096];
+		struct stat sb;
+		size_t nl = strlen(names[i]);
+		bool selected = !op->n_only;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		snprintf(sub, sizeof(sub), "%s%s%s", rel, *rel ? "/" : "", names[i]);
+		if (stat(path, &sb)) {
+			free(names[i]);
+			continue;
+		}
+		if (S_ISDIR(sb.st_mode)) {
+			walk(op, path, sub, l7, depth + 1);
+		} else if (nl > 12 && !strcmp(names[i] + nl - 12, ".expect.json")) {
+			for (int k = 0; k < op->n_only; k++)
+				if (strstr(sub, op->only[k]))
+					selected = true;
+			if (selected) {
+				sub[strlen(sub) - 12] = '\0';
+				check_capture(op, path, sub, l7);
+			}
+		}
+		free(names[i]);
+	}
+	free(names);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void noop_emit(void *arg, const struct pr_l7_txn *t)
+{
+	(*(uint64_t *)arg)++;
+	(void)t;
+}
+
+/* One pass over every kept payload, each flow parsed from its first byte again. */
+static double bench_round(struct pr_l7_ctx *l7, uint32_t round, uint64_t *txns)
+{
+	double t0 = now_s();
+
+	for (size_t i = 0; i < bench_n; i++) {
+		struct flow *f = bench_pkts[i].flow;
+
+		if (f->syn_seq != round) {
+			pr_l7_flow_end(l7, &f->st);
+			pr_l7_flow_init(&f->st, f->key[1], f->cport, f->sport);
+			f->syn_seq = round;
+		}
+	}
+	for (size_t i = 0; i < bench_n; i++)
+		pr_l7_process(l7, &bench_pkts[i].flow->st, &bench_pkts[i].pkt, noop_emit, txns);
+	return now_s() - t0;
+}
+
+/*
+ * ns per payload on a fresh context: the first round parses every
+ * certificate (cold), the later ones find them in the certificate cache,
+ * as a sensor does for the servers it sees again and again.
+ */
+static void bench(int rounds)
+{
+	struct pr_l7_cfg cfg = { 0 };
+	struct pr_l7_ctx *l7;
+	uint64_t txns = 0, bytes = 0;
+	double cold, warm = 0;
+
+	if (pr_l7_ctx_create(&cfg, -1, &l7))
+		abort();
+	for (size_t i = 0; i < bench_n; i++)
+		bytes += bench_pkts[i].pkt.len;
+	cold = bench_round(l7, 0xffff0000u, &txns);
+	for (int k = 1; k < rounds; k++)
+		warm += bench_round(l7, (uint32_t)k, &txns);
+	printf("bench: %zu payloads (%lu bytes), %lu transactions per round; cold round "
+	       "%.1f ns/payload; %d warm rounds %.1f ns/payload, %.2f ns/byte\n",
+	       bench_n, (unsigned long)bytes, (unsigned long)(txns / (uint64_t)rounds),
+	       cold * 1e9 / (double)bench_n, rounds - 1,
+	       rounds > 1 ? warm * 1e9 / ((double)bench_n * (rounds - 1)) : 0.0,
+	       rounds > 1 ? warm * 1e9 / ((double)bytes * (rounds - 1)) : 0.0);
+	pr_l7_ctx_destroy(l7);
+}
+
+int main(int argc, char **argv)
+{
+	struct opts op = { 0 };
+	struct pr_l7_cfg cfg = { 0 };
+	struct pr_l7_ctx *l7 = NULL;
+	unsigned int total = 0, equal = 0, excepted = 0;
+	struct stat sb;
+	int i, err;
+
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "-v"))
+			op.verbose = true;
+		else if (!strcmp(argv[i], "--bench") && i + 1 < argc)
+			op.bench = atoi(argv[++i]);
+		else {
+			fprintf(stderr, "usage: %s [-v] [--bench N] CORPUS_DIR [SUBSTRING ...]\n",
+				argv[0]);
+			return 2;
+		}
+	}
+	if (i >= argc) {
+		fprintf(stderr, "usage: %s [-v] [--bench N] CORPUS_DIR [SUBSTRING ...]\n", argv[0]);
+		return 2;
+	}
+	op.corpus = argv[i++];
+	op.only = argv + i;
+	op.n_only = argc - i;
+	if (stat(op.corpus, &sb) || !S_ISDIR(sb.st_mode)) {
+		printf("skipped: corpus %s not found\n", op.corpus);
+		return EXIT_SKIP;
+	}
+	err = pr_l7_ctx_create(&cfg, -1, &l7);
+	if (err) {
+		fprintf(stderr, "pr_l7_ctx_create: %s\n", strerror(-err));
+		return 1;
+	}
+	walk(&op, op.corpus, "", l7, 0);
+	if (op.bench > 0) {
+		bench(op.bench);
+		pr_l7_ctx_destroy(l7);
+		return 0;
+	}
+	printf("\n%-18s %9s %7s %9s %8s %14s\n", "field", "captures", "equal", "excepted", "rate",
+	       "rate (w/o exc)");
+	for (int f = 0; f < F_COUNT; f++) {
+		struct tally *t = &tallies[f];
+
+		if (!t->captures)
+			continue;
+		printf("%-18s %9u %7u %9u %7.1f%% %13.1f%%\n", field_name[f], t->captures, t->equal,
+		       t->excepted, 100.0 * t->equal / t->captures,
+		       t->captures > t->excepted ? 100.0 * t->equal / (t->captures - t->excepted) :
+						   100.0);
+		if (field_gates((enum field)f)) {
+			total += t->captures;
+			equal += t->equal;
+			excepted += t->excepted;
+		}
+	}
+	printf("%-18s %9u %7u %9u %7.1f%% %13.1f%%\n", "all (gating)", total, equal, excepted,
+	       total ? 100.0 * equal / total : 100.0,
+	       total > excepted ? 100.0 * equal / (total - excepted) : 100.0);
+	printf("\n%-18s %9s %7s %9s %8s %14s\n", "protocol", "captures", "equal", "excepted",
+	       "rate", "rate (w/o exc)");
+	for (int pt = 0; pt < P_COUNT; pt++) {
+		struct tally *t = &proto_tallies[pt];
+
+		printf("%-18s %9u %7u %9u %7.1f%% %13.1f%%\n", proto_name[pt], t->captures,
+		       t->equal, t->excepted, t->captures ? 100.0 * t->equal / t->captures : 100.0,
+		       t->captures > t->excepted ? 100.0 * t->equal / (t->captures - t->excepted) :
+						   100.0);
+	}
+	{
+		struct pr_l7_stats st;
+
+		pr_l7_ctx_stats(l7, &st);
+		printf("l7: %lu payloads, %lu transactions, %lu gaps, %lu depth, %lu malformed, "
+		       "%lu oversize, %lu cert errors, %lu undetected\n",
+		       (unsigned long)st.packets, (unsigned long)st.txns, (unsigned long)st.gaps,
+		       (unsigned long)st.depth_reached, (unsigned long)st.malformed,
+		       (unsigned long)st.oversize, (unsigned long)st.cert_errors,
+		       (unsigned long)st.undetected);
+	}
+	pr_l7_ctx_destroy(l7);
+	printf("%s: %u unexplained differences\n", failures ? "FAIL" : "PASS", failures);
+	return failures ? 1 : 0;
+}
