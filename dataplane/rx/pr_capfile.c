@@ -1,22 +1,28 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * Capture-file reader behind pr_capfile.h. The whole file sits in one
- * contiguous read-only buffer (a private mapping of a regular file, a
- * malloc'd copy of a pipe or stdin, or the caller's memory) and
- * pr_capfile_next() walks it record by record, handing out pointers into
- * that buffer, so the per-packet path does no allocation, no copy and no
- * system call. Every multi-byte field is read with memcpy (records in a
- * file have no alignment) and checked against the bytes left before it is
- * used; the first damage found becomes a sticky error that names the byte
- * offset. Called by one thread per reader (the pcap backend's rx core,
- * tests, fuzzers). The reader owns the mapping or the copy, and the
- * interface table, which only grows while a pcapng file is read; the
+ * Capture-file reader behind pr_capfile.h. The parser walks one contiguous
+ * read-only buffer record by record, handing out pointers into it, so the
+ * per-packet path does no allocation, no copy and no system call. The
+ * buffer is a private mapping of a regular file, the caller's memory, or,
+ * for a stream, a window of the input in a bounded buffer the reader owns:
+ * when a record is not complete yet the parser asks for more bytes
+ * instead of calling it truncated, the buffer is refilled (moving the
+ * unread tail to the front once no packet handed out points into it), and
+ * a quiet source makes pr_capfile_next() return -EAGAIN rather than wait.
+ * Every multi-byte field is read with memcpy (records in a file have no
+ * alignment) and checked against the bytes left before it is used; the
+ * first damage found becomes a sticky error that names the byte offset in
+ * the input. Called by one thread per reader (the pcap backend's rx core,
+ * tests, fuzzers). The reader owns the mapping or the stream buffer, and
+ * the interface table, which only grows while a pcapng file is read; the
  * interface structs it hands out never move.
  */
 #include "pr_capfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -61,6 +67,23 @@
  * trusts it.
  */
 #define MAX_CAP_LEN (262144u * 4)
+/*
+ * The longest pcapng block accepted, from a stream or a file alike: a
+ * stream must hold a whole block in its buffer. Far above what writers
+ * produce (Wireshark itself refuses blocks of a few hundred KiB), so only
+ * a corrupt length meets it.
+ */
+#define MAX_BLOCK_LEN (16u << 20)
+/*
+ * A stream's buffer starts small (most streamed inputs in tests and
+ * fuzzers are) and doubles each time it wraps around, up to the size it
+ * is read in; only a block larger than that makes it grow further, up to
+ * MAX_BLOCK_LEN.
+ */
+#define STREAM_BUF_MIN (64u << 10)
+#define STREAM_WINDOW (4u << 20)
+/* Parser-internal: a stream's record is incomplete, more bytes are needed. */
+#define MORE 2
 /* Bounds the table a hostile file can make us allocate (an IDB is 20 bytes). */
 #define MAX_IFACES 65536u
 #define NSEC_PER_SEC 1000000000u
@@ -80,10 +103,11 @@ struct ts_conv {
 };
 
 struct pr_capfile {
-	const uint8_t *buf;
+	const uint8_t *buf; /* the input's bytes [base, base + len) */
 	size_t len;
-	size_t pos;
-	enum pr_capfile_format format;
+	size_t pos; /* the next record, an index into buf */
+	uint64_t base; /* input offset of buf[0]; 0 unless streaming */
+	enum pr_capfile_format format; /* 0: header not read yet (stream) */
 	bool swap; /* file (or current section) byte order differs from ours */
 	int err; /* sticky: once set, every pr_capfile_next() returns it */
 
@@ -100,7 +124,18 @@ struct pr_capfile {
 	void *map;
 	size_t map_len;
 	size_t released; /* bytes at the start of map handed back (page aligned) */
-	uint8_t *copy;
+
+	/* stream */
+	pr_capfile_read_fn read; /* NULL: mapped or caller's memory */
+	void *read_ctx;
+	uint8_t *sbuf; /* scap bytes; buf points here */
+	size_t scap;
+	size_t want; /* bytes from pos the parser asked for (MORE) */
+	uint64_t out_end; /* input offset just past the last packet handed out */
+	uint64_t done; /* the caller released every packet before this offset */
+	bool eof;
+	int fd; /* the descriptor fd_read() reads, or -1 */
+	bool own_fd;
 	char errmsg[256];
 };
 
@@ -131,6 +166,25 @@ static inline uint64_t rd64(const struct pr_capfile *cf, const uint8_t *p)
 
 	memcpy(&v, p, sizeof(v));
 	return cf->swap ? __builtin_bswap64(v) : v;
+}
+
+/* Input offset of buffer index off, for messages and packet offsets. */
+static inline uint64_t at(const struct pr_capfile *cf, size_t off)
+{
+	return cf->base + off;
+}
+
+/*
+ * A record starting at pos needs `want` bytes and the buffer has fewer:
+ * true (and the parser returns MORE) when a stream can still bring them,
+ * false when the input really ends here.
+ */
+static inline bool more_coming(struct pr_capfile *cf, size_t want)
+{
+	if (!cf->read || cf->eof)
+		return false;
+	cf->want = want;
+	return true;
 }
 
 static int __attribute__((format(printf, 2, 3))) fail(struct pr_capfile *cf, const char *fmt, ...)
@@ -263,9 +317,12 @@ static int pcap_open(struct pr_capfile *cf, uint32_t magic)
 	uint16_t major, minor;
 	int err;
 
-	if (cf->len < PCAP_FILE_HDR_LEN)
+	if (cf->len < PCAP_FILE_HDR_LEN) {
+		if (more_coming(cf, PCAP_FILE_HDR_LEN))
+			return MORE;
 		return fail(cf, "truncated pcap file header at offset 0 (%zu of %u bytes)", cf->len,
 			    PCAP_FILE_HDR_LEN);
+	}
 	major = rd16(cf, cf->buf + 4);
 	minor = rd16(cf, cf->buf + 6);
 	if (major != 2)
@@ -302,10 +359,12 @@ static int pcap_next(struct pr_capfile *cf, struct pr_capfile_pkt *pkt)
 	uint32_t sec, frac, incl, orig;
 
 	if (unlikely(left < cf->rec_hdr_len)) {
+		if (more_coming(cf, cf->rec_hdr_len))
+			return MORE;
 		if (left == 0)
 			return 0;
-		return fail(cf, "truncated record header at offset %zu (%zu bytes left)", off,
-			    left);
+		return fail(cf, "truncated record header at offset %" PRIu64 " (%zu bytes left)",
+			    at(cf, off), left);
 	}
 	sec = rd32(cf, p);
 	frac = rd32(cf, p + 4);
@@ -320,32 +379,34 @@ static int pcap_next(struct pr_capfile *cf, struct pr_capfile_pkt *pkt)
 	}
 	left -= cf->rec_hdr_len;
 	if (unlikely(incl > MAX_CAP_LEN))
-		return fail(
-			cf,
-			"packet record at offset %zu: %u bytes of data announced, more than the "
-			"%u maximum",
-			off, incl, MAX_CAP_LEN);
-	if (unlikely(incl > left))
-		return fail(
-			cf,
-			"truncated packet record at offset %zu: %u bytes of data announced, %zu "
-			"left",
-			off, incl, left);
+		return fail(cf,
+			    "packet record at offset %" PRIu64 ": %u bytes of data announced, more "
+			    "than the %u maximum",
+			    at(cf, off), incl, MAX_CAP_LEN);
+	if (unlikely(incl > left)) {
+		if (more_coming(cf, cf->rec_hdr_len + incl))
+			return MORE;
+		return fail(cf,
+			    "truncated packet record at offset %" PRIu64 ": %u bytes of data "
+			    "announced, %zu left",
+			    at(cf, off), incl, left);
+	}
 
 	pkt->data = p + cf->rec_hdr_len;
 	pkt->cap_len = incl;
 	pkt->wire_len = orig > incl ? orig : incl;
 	pkt->ts_ns = (uint64_t)sec * NSEC_PER_SEC + (uint64_t)frac * cf->ts_mult;
 	pkt->iface = 0;
-	pkt->offset = off;
+	pkt->offset = at(cf, off);
 	cf->pos = off + cf->rec_hdr_len + incl;
 	return 1;
 }
 
 /*
  * Checks the framing every block shares: 32-bit multiple, at least the
- * 12 bytes of type and both length copies, inside the file, and equal
- * length copies.
+ * 12 bytes of type and both length copies, at most MAX_BLOCK_LEN, inside
+ * the file, and equal length copies. Returns MORE when a stream has not
+ * delivered the whole block yet.
  */
 static int block_check(struct pr_capfile *cf, size_t off, uint32_t type, uint32_t blen)
 {
@@ -353,23 +414,32 @@ static int block_check(struct pr_capfile *cf, size_t off, uint32_t type, uint32_
 	size_t left = cf->len - off;
 
 	if (blen < PCAPNG_BLOCK_MIN)
-		return fail(cf, "%s (type 0x%08x) at offset %zu: total length %u is below 12", name,
-			    type, off, blen);
+		return fail(cf,
+			    "%s (type 0x%08x) at offset %" PRIu64 ": total length %u is below 12",
+			    name, type, at(cf, off), blen);
 	if (blen % 4)
-		return fail(
-			cf,
-			"%s (type 0x%08x) at offset %zu: total length %u is not a multiple of 4",
-			name, type, off, blen);
-	if (blen > left)
-		return fail(
-			cf,
-			"truncated %s (type 0x%08x) at offset %zu: %u bytes announced, %zu left",
-			name, type, off, blen, left);
+		return fail(cf,
+			    "%s (type 0x%08x) at offset %" PRIu64 ": total length %u is not a "
+			    "multiple of 4",
+			    name, type, at(cf, off), blen);
+	if (blen > MAX_BLOCK_LEN)
+		return fail(cf,
+			    "%s (type 0x%08x) at offset %" PRIu64 ": total length %u is more than "
+			    "the %u maximum",
+			    name, type, at(cf, off), blen, MAX_BLOCK_LEN);
+	if (blen > left) {
+		if (more_coming(cf, blen))
+			return MORE;
+		return fail(cf,
+			    "truncated %s (type 0x%08x) at offset %" PRIu64 ": %u bytes announced, "
+			    "%zu left",
+			    name, type, at(cf, off), blen, left);
+	}
 	if (rd32(cf, cf->buf + off + blen - 4) != blen)
 		return fail(cf,
-			    "%s (type 0x%08x) at offset %zu: trailing length %u does not match the "
-			    "leading %u",
-			    name, type, off, rd32(cf, cf->buf + off + blen - 4), blen);
+			    "%s (type 0x%08x) at offset %" PRIu64 ": trailing length %u does not "
+			    "match the leading %u",
+			    name, type, at(cf, off), rd32(cf, cf->buf + off + blen - 4), blen);
 	return 0;
 }
 
@@ -384,9 +454,13 @@ static int shb_parse(struct pr_capfile *cf, size_t off)
 	uint32_t blen;
 	int err;
 
-	if (left < 12)
-		return fail(cf, "truncated section header block at offset %zu (%zu bytes left)",
-			    off, left);
+	if (left < 12) {
+		if (more_coming(cf, 12))
+			return MORE;
+		return fail(cf,
+			    "truncated section header block at offset %" PRIu64 " (%zu bytes left)",
+			    at(cf, off), left);
+	}
 	/* The byte-order magic decides how to read everything else, the length included. */
 	if (!memcmp(p + 8, bom_le, 4))
 		file_le = true;
@@ -394,23 +468,27 @@ static int shb_parse(struct pr_capfile *cf, size_t off)
 		file_le = false;
 	else
 		return fail(cf,
-			    "section header block at offset %zu: bad byte-order magic "
+			    "section header block at offset %" PRIu64 ": bad byte-order magic "
 			    "0x%02x%02x%02x%02x",
-			    off, p[8], p[9], p[10], p[11]);
+			    at(cf, off), p[8], p[9], p[10], p[11]);
 	cf->swap = file_le != (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__);
 	blen = rd32(cf, p + 4);
 	err = block_check(cf, off, PCAPNG_SHB, blen);
 	if (err)
 		return err;
 	if (blen < PCAPNG_SHB_MIN)
-		return fail(cf, "section header block at offset %zu: total length %u is below %u",
-			    off, blen, PCAPNG_SHB_MIN);
+		return fail(cf,
+			    "section header block at offset %" PRIu64
+			    ": total length %u is below %u",
+			    at(cf, off), blen, PCAPNG_SHB_MIN);
 	major = rd16(cf, p + 12);
 	minor = rd16(cf, p + 14);
 	if (major != 1)
 		return fail(cf,
-			    "section header block at offset %zu: unsupported pcapng version %u.%u",
-			    off, major, minor);
+			    "section header block at offset %" PRIu64
+			    ": unsupported pcapng version "
+			    "%u.%u",
+			    at(cf, off), major, minor);
 	cf->format = PR_CAPFILE_PCAPNG;
 	cf->section_base = cf->n_ifaces;
 	cf->pos = off + blen;
@@ -425,12 +503,14 @@ static int idb_parse(struct pr_capfile *cf, size_t off, const uint8_t *body, uin
 	int err;
 
 	if (body_len < 8)
-		return fail(cf, "interface description block at offset %zu: %u bytes too short",
-			    off, body_len + 12);
+		return fail(cf,
+			    "interface description block at offset %" PRIu64 ": %u bytes too short",
+			    at(cf, off), body_len + 12);
 	if (cf->n_ifaces >= MAX_IFACES)
 		return fail(cf,
-			    "interface description block at offset %zu: more than %u interfaces",
-			    off, MAX_IFACES);
+			    "interface description block at offset %" PRIu64 ": more than %u "
+			    "interfaces",
+			    at(cf, off), MAX_IFACES);
 	ifc.linktype = rd16(cf, body);
 	ifc.snaplen = rd32(cf, body + 4);
 	ifc.tsresol = 6;
@@ -441,11 +521,10 @@ static int idb_parse(struct pr_capfile *cf, size_t off, const uint8_t *body, uin
 		if (code == OPT_ENDOFOPT)
 			break;
 		if (olen > body_len - o - 4)
-			return fail(
-				cf,
-				"interface description block at offset %zu: option %u at offset "
-				"%zu runs past the end of the block",
-				off, code, off + 8 + o);
+			return fail(cf,
+				    "interface description block at offset %" PRIu64 ": option %u "
+				    "at offset %" PRIu64 " runs past the end of the block",
+				    at(cf, off), code, at(cf, off + 8 + o));
 		opt = body + o + 4;
 		/* Wrong-sized known options are ignored, as Wireshark does. */
 		switch (code) {
@@ -470,7 +549,8 @@ static int idb_parse(struct pr_capfile *cf, size_t off, const uint8_t *body, uin
 	}
 	err = iface_add(cf, &ifc);
 	if (err) {
-		fail(cf, "interface description block at offset %zu: out of memory", off);
+		fail(cf, "interface description block at offset %" PRIu64 ": out of memory",
+		     at(cf, off));
 		cf->err = err;
 	}
 	return err;
@@ -484,9 +564,10 @@ static inline int iface_lookup(struct pr_capfile *cf, size_t off, uint32_t type,
 
 	if (unlikely(id >= in_section))
 		return fail(cf,
-			    "%s at offset %zu: interface %u is not defined (the section has %u so "
-			    "far)",
-			    block_name(type), off, id, in_section);
+			    "%s at offset %" PRIu64
+			    ": interface %u is not defined (the section has "
+			    "%u so far)",
+			    block_name(type), at(cf, off), id, in_section);
 	*flat = cf->section_base + id;
 	return 0;
 }
@@ -495,14 +576,16 @@ static int cap_check(struct pr_capfile *cf, size_t off, uint32_t type, uint32_t 
 {
 	if (cap > MAX_CAP_LEN)
 		return fail(cf,
-			    "%s at offset %zu: %u bytes of packet data announced, more than the %u "
-			    "maximum",
-			    block_name(type), off, cap, MAX_CAP_LEN);
+			    "%s at offset %" PRIu64
+			    ": %u bytes of packet data announced, more than "
+			    "the %u maximum",
+			    block_name(type), at(cf, off), cap, MAX_CAP_LEN);
 	if (cap > room)
-		return fail(
-			cf,
-			"%s at offset %zu: %u bytes of packet data announced, the block holds %u",
-			block_name(type), off, cap, room);
+		return fail(cf,
+			    "%s at offset %" PRIu64
+			    ": %u bytes of packet data announced, the block "
+			    "holds %u",
+			    block_name(type), at(cf, off), cap, room);
 	return 0;
 }
 
@@ -515,8 +598,8 @@ static int epb_parse(struct pr_capfile *cf, size_t off, uint32_t type, const uin
 	int err;
 
 	if (unlikely(body_len < 20))
-		return fail(cf, "%s at offset %zu: %u bytes too short", block_name(type), off,
-			    body_len + 12);
+		return fail(cf, "%s at offset %" PRIu64 ": %u bytes too short", block_name(type),
+			    at(cf, off), body_len + 12);
 	id = type == PCAPNG_EPB ? rd32(cf, body) : rd16(cf, body);
 	units = (uint64_t)rd32(cf, body + 4) << 32 | rd32(cf, body + 8);
 	cap = rd32(cf, body + 12);
@@ -532,7 +615,7 @@ static int epb_parse(struct pr_capfile *cf, size_t off, uint32_t type, const uin
 	pkt->wire_len = orig > cap ? orig : cap;
 	pkt->ts_ns = ts_to_ns(&cf->conv[flat], units);
 	pkt->iface = flat;
-	pkt->offset = off;
+	pkt->offset = at(cf, off);
 	return 1;
 }
 
@@ -543,8 +626,8 @@ static int spb_parse(struct pr_capfile *cf, size_t off, const uint8_t *body, uin
 	int err;
 
 	if (body_len < 4)
-		return fail(cf, "simple packet block at offset %zu: %u bytes too short", off,
-			    body_len + 12);
+		return fail(cf, "simple packet block at offset %" PRIu64 ": %u bytes too short",
+			    at(cf, off), body_len + 12);
 	err = iface_lookup(cf, off, PCAPNG_SPB, 0, &flat);
 	if (err)
 		return err;
@@ -565,7 +648,7 @@ static int spb_parse(struct pr_capfile *cf, size_t off, const uint8_t *body, uin
 	/* An SPB carries no time stamp: the capture loop stamps it. */
 	pkt->ts_ns = PR_CAPFILE_TS_NONE;
 	pkt->iface = flat;
-	pkt->offset = off;
+	pkt->offset = at(cf, off);
 	return 1;
 }
 
@@ -579,10 +662,13 @@ static int pcapng_next(struct pr_capfile *cf, struct pr_capfile_pkt *pkt)
 		int ret = 0;
 
 		if (unlikely(left < 8)) {
+			if (more_coming(cf, 8))
+				return MORE;
 			if (left == 0)
 				return 0;
-			return fail(cf, "truncated block header at offset %zu (%zu bytes left)",
-				    off, left);
+			return fail(cf,
+				    "truncated block header at offset %" PRIu64 " (%zu bytes left)",
+				    at(cf, off), left);
 		}
 		/* The SHB type reads the same in both byte orders. */
 		memcpy(&type, p, sizeof(type));
@@ -596,7 +682,7 @@ static int pcapng_next(struct pr_capfile *cf, struct pr_capfile_pkt *pkt)
 		blen = rd32(cf, p + 4);
 		ret = block_check(cf, off, type, blen);
 		if (unlikely(ret))
-			return ret;
+			return ret; /* damage, or MORE */
 		switch (type) {
 		case PCAPNG_EPB:
 		case PCAPNG_PB:
@@ -619,15 +705,24 @@ static int pcapng_next(struct pr_capfile *cf, struct pr_capfile_pkt *pkt)
 	}
 }
 
+/*
+ * The file header: a pcap file header or the first Section Header Block.
+ * The magic is checked as soon as its 4 bytes are there, so input that is
+ * no capture at all (/dev/zero, a text file) fails at once, even from a
+ * stream that will never end.
+ */
 static int header_parse(struct pr_capfile *cf)
 {
 	uint32_t magic, raw;
 
-	if (cf->len == 0)
-		return fail(cf, "not a pcap or pcapng file: file is empty (0 bytes)");
-	if (cf->len < 4)
+	if (cf->len < 4) {
+		if (more_coming(cf, 4))
+			return MORE;
+		if (cf->len == 0)
+			return fail(cf, "not a pcap or pcapng file: file is empty (0 bytes)");
 		return fail(cf, "not a pcap or pcapng file: file is too short (%zu bytes)",
 			    cf->len);
+	}
 	memcpy(&raw, cf->buf, sizeof(raw));
 	if (raw == PCAPNG_SHB)
 		return shb_parse(cf, 0);
@@ -638,17 +733,112 @@ static int header_parse(struct pr_capfile *cf)
 		cf->swap = true;
 	}
 	if (magic != PCAP_MAGIC_USEC && magic != PCAP_MAGIC_NSEC && magic != PCAP_MAGIC_KUZNETZOV)
-		return fail(
-			cf,
-			"not a pcap or pcapng file: unknown magic 0x%02x%02x%02x%02x at offset 0",
-			cf->buf[0], cf->buf[1], cf->buf[2], cf->buf[3]);
+		return fail(cf, "not a pcap or pcapng file (starts with %02x %02x %02x %02x)",
+			    cf->buf[0], cf->buf[1], cf->buf[2], cf->buf[3]);
 	return pcap_open(cf, magic);
 }
 
+/*
+ * Bring more of a stream into the buffer: cf->want bytes from pos are
+ * needed. Returns 0 when bytes came or the input ended (cf->eof), -EAGAIN
+ * when none are available now, -ENOBUFS when packets not yet released pin
+ * the buffer, or a read error or -ENOMEM, which become sticky.
+ */
+static int refill(struct pr_capfile *cf)
+{
+	size_t need = cf->pos + cf->want;
+	ssize_t n;
+
+	if (need > cf->scap) {
+		size_t cap = cf->scap;
+
+		/*
+		 * The record runs past the buffer's end. Move the unread tail
+		 * to the front, and grow while below the working size or when
+		 * the record is larger than the buffer; both move bytes, so
+		 * only once no packet handed out points into the buffer.
+		 */
+		if (cf->done < cf->out_end)
+			return -ENOBUFS;
+		if (cf->pos) {
+			memmove(cf->sbuf, cf->sbuf + cf->pos, cf->len - cf->pos);
+			cf->base += cf->pos;
+			cf->len -= cf->pos;
+			cf->pos = 0;
+		}
+		if (cap < STREAM_WINDOW)
+			cap *= 2;
+		while (cap < cf->want)
+			cap *= 2;
+		if (cap > cf->scap) {
+			uint8_t *nbuf = realloc(cf->sbuf, cap);
+
+			if (!nbuf) {
+				snprintf(cf->errmsg, sizeof(cf->errmsg),
+					 "buffer of %zu bytes at offset %" PRIu64 ": %s", cap,
+					 at(cf, 0), strerror(ENOMEM));
+				cf->err = -ENOMEM;
+				return cf->err;
+			}
+			cf->sbuf = nbuf;
+			cf->buf = nbuf;
+			cf->scap = cap;
+		}
+	}
+	n = cf->read(cf->read_ctx, cf->sbuf + cf->len, cf->scap - cf->len);
+	if (n > 0) {
+		cf->len += (size_t)n;
+		return 0;
+	}
+	if (n == 0) {
+		cf->eof = true;
+		return 0;
+	}
+	if (n == -EAGAIN)
+		return -EAGAIN;
+	snprintf(cf->errmsg, sizeof(cf->errmsg), "read failed at offset %" PRIu64 ": %s",
+		 at(cf, cf->len), strerror((int)-n));
+	cf->err = (int)n;
+	return cf->err;
+}
+
+/* Parse what the buffer holds: 1 (packet), 0 (end), -errno, or MORE (stream). */
+static int parse_next(struct pr_capfile *cf, struct pr_capfile_pkt *pkt)
+{
+	int ret;
+
+	if (likely(cf->format == PR_CAPFILE_PCAP))
+		return pcap_next(cf, pkt);
+	if (likely(cf->format == PR_CAPFILE_PCAPNG))
+		return pcapng_next(cf, pkt);
+	ret = header_parse(cf);
+	if (ret == 0)
+		return parse_next(cf, pkt);
+	if (ret < 0 && !cf->err) {
+		snprintf(cf->errmsg, sizeof(cf->errmsg), "%s", strerror(-ret));
+		cf->err = ret;
+	}
+	return ret;
+}
+
+/*
+ * The header of a stream may not have arrived yet: the reader opens
+ * anyway and pr_capfile_next() parses it when it comes.
+ */
 static int open_common(struct pr_capfile *cf, const char *name, struct pr_capfile **out)
 {
-	int err = header_parse(cf);
+	int err;
 
+	for (;;) {
+		err = header_parse(cf);
+		if (err != MORE)
+			break;
+		err = refill(cf);
+		if (err)
+			break;
+	}
+	if (err == -EAGAIN)
+		err = 0;
 	if (err) {
 		snprintf(open_err, sizeof(open_err), "%s: %s", name,
 			 cf->errmsg[0] ? cf->errmsg : strerror(-err));
@@ -661,44 +851,40 @@ static int open_common(struct pr_capfile *cf, const char *name, struct pr_capfil
 	return 0;
 }
 
-static int read_all(int fd, uint8_t **out, size_t *out_len)
+/*
+ * The read function of a stream opened by path. poll() first, so that a
+ * pipe or FIFO with nothing to say (or no writer yet) answers -EAGAIN
+ * instead of blocking, without setting O_NONBLOCK on a standard input
+ * that other processes share.
+ */
+static ssize_t fd_read(void *ctx, uint8_t *buf, size_t len)
 {
-	size_t cap = 1 << 16, len = 0;
-	uint8_t *buf = malloc(cap);
-	int err = 0;
+	struct pr_capfile *cf = ctx;
+	struct pollfd pfd = { .fd = cf->fd, .events = POLLIN };
+	ssize_t n;
+	int ret;
 
-	if (!buf)
+	ret = poll(&pfd, 1, 0);
+	if (ret == 0)
+		return -EAGAIN;
+	if (ret < 0)
+		return errno == EINTR ? -EAGAIN : -errno;
+	n = read(cf->fd, buf, len);
+	if (n < 0)
+		return errno == EINTR || errno == EAGAIN ? -EAGAIN : -errno;
+	return n;
+}
+
+static int stream_init(struct pr_capfile *cf, pr_capfile_read_fn read, void *ctx)
+{
+	cf->sbuf = malloc(STREAM_BUF_MIN);
+	if (!cf->sbuf)
 		return -ENOMEM;
-	for (;;) {
-		ssize_t n;
-
-		if (len == cap) {
-			uint8_t *nbuf = realloc(buf, cap * 2);
-
-			if (!nbuf) {
-				err = -ENOMEM;
-				goto err_free;
-			}
-			buf = nbuf;
-			cap *= 2;
-		}
-		n = read(fd, buf + len, cap - len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			err = -errno;
-			goto err_free;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	*out = buf;
-	*out_len = len;
+	cf->scap = STREAM_BUF_MIN;
+	cf->buf = cf->sbuf;
+	cf->read = read;
+	cf->read_ctx = ctx;
 	return 0;
-err_free:
-	free(buf);
-	return err;
 }
 
 int pr_capfile_open_path(const char *path, struct pr_capfile **out)
@@ -716,10 +902,12 @@ int pr_capfile_open_path(const char *path, struct pr_capfile **out)
 		err = -ENOMEM;
 		goto err_msg;
 	}
+	cf->fd = -1;
 	if (is_stdin) {
 		fd = STDIN_FILENO;
 	} else {
-		fd = open(path, O_RDONLY | O_CLOEXEC);
+		/* O_NONBLOCK: a FIFO without a writer must not hold up the open. */
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 		if (fd < 0) {
 			err = -errno;
 			goto err_msg;
@@ -727,6 +915,10 @@ int pr_capfile_open_path(const char *path, struct pr_capfile **out)
 	}
 	if (fstat(fd, &st)) {
 		err = -errno;
+		goto err_msg;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		err = -EISDIR;
 		goto err_msg;
 	}
 	if (S_ISREG(st.st_mode) && st.st_size > 0) {
@@ -744,16 +936,18 @@ int pr_capfile_open_path(const char *path, struct pr_capfile **out)
 			cf->len = cf->map_len;
 		}
 	}
-	if (!cf->map && !(S_ISREG(st.st_mode) && st.st_size == 0)) {
-		/* Pipes, stdin and files that cannot be mapped are read whole. */
-		err = read_all(fd, &cf->copy, &cf->len);
-		if (err)
-			goto err_msg;
-		cf->buf = cf->copy;
+	if (cf->map) {
+		if (!is_stdin)
+			close(fd);
+		return open_common(cf, name, out);
 	}
-	if (!is_stdin)
-		close(fd);
+	/* Pipes, FIFOs, devices, sockets, stdin and unmappable files are streamed. */
+	cf->fd = fd;
+	cf->own_fd = !is_stdin;
 	fd = -1;
+	err = stream_init(cf, fd_read, cf);
+	if (err)
+		goto err_msg;
 	return open_common(cf, name, out);
 
 err_msg:
@@ -774,9 +968,32 @@ int pr_capfile_open_mem(const uint8_t *buf, size_t len, struct pr_capfile **out)
 		snprintf(open_err, sizeof(open_err), "<memory>: %s", strerror(ENOMEM));
 		return -ENOMEM;
 	}
+	cf->fd = -1;
 	cf->buf = buf;
 	cf->len = buf ? len : 0;
 	return open_common(cf, "<memory>", out);
+}
+
+int pr_capfile_open_stream(pr_capfile_read_fn read, void *ctx, const char *name,
+			   struct pr_capfile **out)
+{
+	struct pr_capfile *cf;
+	int err;
+
+	*out = NULL;
+	cf = calloc(1, sizeof(*cf));
+	if (!cf) {
+		snprintf(open_err, sizeof(open_err), "%s: %s", name, strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	cf->fd = -1;
+	err = stream_init(cf, read, ctx);
+	if (err) {
+		snprintf(open_err, sizeof(open_err), "%s: %s", name, strerror(-err));
+		pr_capfile_close(cf);
+		return err;
+	}
+	return open_common(cf, name, out);
 }
 
 const char *pr_capfile_open_error(void)
@@ -786,11 +1003,22 @@ const char *pr_capfile_open_error(void)
 
 int pr_capfile_next(struct pr_capfile *cf, struct pr_capfile_pkt *pkt)
 {
+	int ret;
+
 	if (unlikely(cf->err))
 		return cf->err;
-	if (likely(cf->format == PR_CAPFILE_PCAP))
-		return pcap_next(cf, pkt);
-	return pcapng_next(cf, pkt);
+	ret = parse_next(cf, pkt);
+	/* A stream: read until the record is whole, the source is quiet, or it ends. */
+	while (unlikely(ret == MORE)) {
+		ret = refill(cf);
+		if (ret)
+			return ret;
+		ret = parse_next(cf, pkt);
+	}
+	/* A stream keeps the bytes of packets handed out until they are released. */
+	if (likely(ret == 1))
+		cf->out_end = at(cf, cf->pos);
+	return ret;
 }
 
 enum pr_capfile_format pr_capfile_format(const struct pr_capfile *cf)
@@ -815,12 +1043,17 @@ const char *pr_capfile_errmsg(const struct pr_capfile *cf)
 
 uint64_t pr_capfile_offset(const struct pr_capfile *cf)
 {
-	return cf->pos;
+	return at(cf, cf->pos);
 }
 
 uint64_t pr_capfile_size(const struct pr_capfile *cf)
 {
-	return cf->len;
+	return at(cf, cf->len);
+}
+
+int pr_capfile_fd(const struct pr_capfile *cf)
+{
+	return cf->fd;
 }
 
 void pr_capfile_release_before(struct pr_capfile *cf, uint64_t offset)
@@ -828,6 +1061,12 @@ void pr_capfile_release_before(struct pr_capfile *cf, uint64_t offset)
 	const size_t chunk = 8u << 20;
 	size_t end;
 
+	if (cf->read) {
+		/* The next refill may reuse the buffer once this covers out_end. */
+		if (offset > cf->done)
+			cf->done = offset;
+		return;
+	}
 	/*
 	 * Only a mapped file can give pages back, and only in large steps so
 	 * the madvise() cost stays negligible. The pages stay in the page
@@ -852,6 +1091,8 @@ void pr_capfile_close(struct pr_capfile *cf)
 	free(cf->conv);
 	if (cf->map)
 		munmap(cf->map, cf->map_len);
-	free(cf->copy);
+	free(cf->sbuf);
+	if (cf->own_fd)
+		close(cf->fd);
 	free(cf);
 }

@@ -6,7 +6,10 @@
  * timestamps, and names the offset of any damage. Live packets are copied
  * from libpcap's buffer into a per-instance staging area (libpcap reuses its
  * buffer on the next call); file packets point straight into the mapped
- * file. Owned and called by one dataplane core.
+ * file or the reader's stream buffer, until release_burst(). A stream
+ * (pipe, FIFO, device, stdin) never blocks a burst: with nothing to read
+ * the burst is empty and the core polls wait_fd(), so a stop request is
+ * seen at once. Owned and called by one dataplane core.
  */
 #define PR_LOG_MODULE "rx.pcap"
 
@@ -158,6 +161,12 @@ static int pcap_be_rx_burst(struct pr_rx *rx, struct pr_rx_pkt *pkts, uint16_t m
 			if (rc <= 0) {
 				if (n)
 					break; /* hand out what we have; the next call reports */
+				/*
+				 * A quiet stream; or, never at the start of a burst
+				 * (the last one was released), a full buffer.
+				 */
+				if (rc == -EAGAIN || rc == -ENOBUFS)
+					return 0;
 				return rc == 0 ? PR_RX_EOF : rc;
 			}
 			pkts[n].data = cp.data;
@@ -186,8 +195,9 @@ static void pcap_be_release_burst(struct pr_rx *rx, struct pr_rx_pkt *pkts, uint
 	(void)n;
 	/*
 	 * Live packets sit in staging, reused by the next burst. File packets
-	 * point into the mapping: once a burst is released, everything before
-	 * its end is done with, and the reader may drop those pages.
+	 * point into the mapping or the stream buffer: once a burst is
+	 * released, everything before its end is done with, and the reader may
+	 * drop those pages or reuse that memory.
 	 */
 	if (rx->cf)
 		pr_capfile_release_before(rx->cf, rx->burst_end);
@@ -252,7 +262,9 @@ static int pcap_be_tx_burst(struct pr_rx *rx, const struct pr_tx_pkt *pkts, uint
 
 static int pcap_be_wait_fd(struct pr_rx *rx)
 {
-	return rx->pcap ? pcap_get_selectable_fd(rx->pcap) : -1;
+	if (rx->cf)
+		return pr_capfile_fd(rx->cf); /* a stream's descriptor; -1 for a mapped file */
+	return pcap_get_selectable_fd(rx->pcap);
 }
 
 static bool pcap_be_is_offline(struct pr_rx *rx)

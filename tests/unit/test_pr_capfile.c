@@ -5,7 +5,12 @@
  * the file holds), read back, and checked field by field; damaged inputs
  * are made by cutting and patching the valid ones. The classic pcap cases
  * are also read with libpcap at nanosecond precision and compared packet by
- * packet. Single-threaded; temporary files live in $TMPDIR and are removed.
+ * packet. Every case is also streamed (pr_capfile_open_stream()) in chunks
+ * of every size down to one byte, with "nothing yet" answers in between,
+ * and must read exactly as from memory; streams larger than the reader's
+ * window, blocks larger than it, endless and quiet inputs are checked
+ * too. Single-threaded; temporary files and FIFOs live in $TMPDIR and are
+ * removed.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,10 +22,13 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <pcap/pcap.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pr_capfile.h"
@@ -46,6 +54,89 @@ struct want {
 };
 
 #define MAX_WANT 16
+
+/*
+ * A stream source over a byte string for pr_capfile_open_stream(): at most
+ * `chunk` bytes per read (0: as many as asked), a random size in 1..chunk
+ * when seeded, -EAGAIN on every `eagain`-th call, and `err` instead of the
+ * end of input when set.
+ */
+struct src {
+	const uint8_t *p;
+	size_t len;
+	size_t pos;
+	size_t chunk;
+	unsigned int seed;
+	unsigned int eagain;
+	unsigned int calls;
+	int err;
+};
+
+static ssize_t src_read(void *ctx, uint8_t *buf, size_t len)
+{
+	struct src *s = ctx;
+	size_t n = len;
+
+	s->calls++;
+	if (s->eagain && s->calls % s->eagain == 0)
+		return -EAGAIN;
+	if (s->pos == s->len)
+		return s->err;
+	if (s->chunk && n > s->chunk)
+		n = s->chunk;
+	if (s->seed && n > 1)
+		n = 1 + (size_t)rand_r(&s->seed) % n;
+	if (n > s->len - s->pos)
+		n = s->len - s->pos;
+	memcpy(buf, s->p + s->pos, n);
+	s->pos += n;
+	return (ssize_t)n;
+}
+
+/*
+ * The ways each valid input is read: mode 0 from memory, the others
+ * streamed in chunks of a fixed or random size, some with -EAGAIN in
+ * between. Modes below N_PLAIN_MODES never answer -EAGAIN, so an open
+ * always gets as far as the bytes allow.
+ */
+static const struct {
+	size_t chunk;
+	unsigned int seed;
+	unsigned int eagain;
+} modes[] = {
+	{ 0, 0, 0 },  { 1, 0, 0 },    { 7, 0, 0 }, { 0, 0, 0 }, { 2, 0, 0 },	{ 3, 0, 0 },
+	{ 64, 0, 0 }, { 4096, 0, 0 }, { 1, 0, 2 }, { 5, 0, 3 }, { 100, 17, 4 }, { 1000, 99, 2 },
+};
+#define N_PLAIN_MODES 4
+#define N_MODES (sizeof(modes) / sizeof(modes[0]))
+
+static int open_mode(size_t mode, const uint8_t *p, size_t len, struct src *s,
+		     struct pr_capfile **cf)
+{
+	if (mode == 0)
+		return pr_capfile_open_mem(p, len, cf);
+	memset(s, 0, sizeof(*s));
+	s->p = p;
+	s->len = len;
+	s->chunk = modes[mode].chunk;
+	s->seed = modes[mode].seed;
+	s->eagain = modes[mode].eagain;
+	return pr_capfile_open_stream(src_read, s, "<stream>", cf);
+}
+
+/* pr_capfile_next(), asked again while a stream answers "nothing yet". */
+static int next_pkt(struct pr_capfile *cf, struct pr_capfile_pkt *pkt)
+{
+	int ret;
+
+	for (int tries = 0; tries < 1000000; tries++) {
+		ret = pr_capfile_next(cf, pkt);
+		if (ret != -EAGAIN)
+			return ret;
+	}
+	fail_msg("the stream never got past -EAGAIN");
+	return ret;
+}
 
 static void put(struct bld *b, const void *src, size_t n)
 {
@@ -217,7 +308,7 @@ static void check_pkts(struct pr_capfile *cf, const struct want *w, int n)
 	struct pr_capfile_pkt pkt;
 
 	for (int i = 0; i < n; i++) {
-		assert_int_equal(pr_capfile_next(cf, &pkt), 1);
+		assert_int_equal(next_pkt(cf, &pkt), 1);
 		assert_int_equal(pkt.cap_len, w[i].cap_len);
 		assert_int_equal(pkt.wire_len, w[i].wire_len);
 		assert_true(pkt.ts_ns == w[i].ts_ns);
@@ -233,8 +324,8 @@ static void check_eof(struct pr_capfile *cf)
 {
 	struct pr_capfile_pkt pkt;
 
-	assert_int_equal(pr_capfile_next(cf, &pkt), 0);
-	assert_int_equal(pr_capfile_next(cf, &pkt), 0);
+	assert_int_equal(next_pkt(cf, &pkt), 0);
+	assert_int_equal(next_pkt(cf, &pkt), 0);
 	assert_true(pr_capfile_offset(cf) == pr_capfile_size(cf));
 	assert_string_equal(pr_capfile_errmsg(cf), "");
 }
@@ -243,8 +334,8 @@ static void check_error(struct pr_capfile *cf, const char *needle)
 {
 	struct pr_capfile_pkt pkt;
 
-	assert_int_equal(pr_capfile_next(cf, &pkt), -EINVAL);
-	assert_int_equal(pr_capfile_next(cf, &pkt), -EINVAL);
+	assert_int_equal(next_pkt(cf, &pkt), -EINVAL);
+	assert_int_equal(next_pkt(cf, &pkt), -EINVAL);
 	if (!strstr(pr_capfile_errmsg(cf), needle))
 		fail_msg("error \"%s\" does not contain \"%s\"", pr_capfile_errmsg(cf), needle);
 }
@@ -273,22 +364,31 @@ static void pcap_case(bool be, uint32_t magic)
 	const struct pr_capfile_iface *ifc;
 	int n = build_pcap(&b, w, be, magic);
 
-	assert_int_equal(pr_capfile_open_mem(b.p, b.len, &cf), 0);
-	assert_int_equal(pr_capfile_format(cf), PR_CAPFILE_PCAP);
-	assert_int_equal(pr_capfile_iface_count(cf), 1);
-	ifc = pr_capfile_iface(cf, 0);
-	assert_non_null(ifc);
-	assert_null(pr_capfile_iface(cf, 1));
-	assert_int_equal(ifc->linktype, 1);
-	assert_int_equal(ifc->snaplen, 65535);
-	assert_int_equal(ifc->tsresol, magic == 0xa1b23c4d ? 9 : 6);
-	assert_true(ifc->tsoffset_s == 0);
-	assert_string_equal(ifc->name, "");
-	assert_true(pr_capfile_offset(cf) == 24);
-	assert_true(pr_capfile_size(cf) == b.len);
-	check_pkts(cf, w, n);
-	check_eof(cf);
-	pr_capfile_close(cf);
+	for (size_t m = 0; m < N_MODES; m++) {
+		struct src s;
+
+		assert_int_equal(open_mode(m, b.p, b.len, &s, &cf), 0);
+		if (m == 0) {
+			/* from memory the header is read and the size known at once */
+			assert_int_equal(pr_capfile_format(cf), PR_CAPFILE_PCAP);
+			assert_true(pr_capfile_offset(cf) == 24);
+			assert_true(pr_capfile_size(cf) == b.len);
+		}
+		check_pkts(cf, w, n);
+		assert_int_equal(pr_capfile_format(cf), PR_CAPFILE_PCAP);
+		assert_int_equal(pr_capfile_iface_count(cf), 1);
+		ifc = pr_capfile_iface(cf, 0);
+		assert_non_null(ifc);
+		assert_null(pr_capfile_iface(cf, 1));
+		assert_int_equal(ifc->linktype, 1);
+		assert_int_equal(ifc->snaplen, 65535);
+		assert_int_equal(ifc->tsresol, magic == 0xa1b23c4d ? 9 : 6);
+		assert_true(ifc->tsoffset_s == 0);
+		assert_string_equal(ifc->name, "");
+		check_eof(cf);
+		assert_true(pr_capfile_size(cf) == b.len);
+		pr_capfile_close(cf);
+	}
 	free(b.p);
 }
 
@@ -484,20 +584,32 @@ static int build_pcapng(struct bld *b, struct want *w, bool be, size_t *bounds, 
 	return n;
 }
 
+static void pcapng_case_mode(const struct bld *bp, const struct want *w, int n, size_t m);
+
 static void pcapng_case(bool be)
 {
 	struct bld b = { 0 };
 	struct want w[MAX_WANT];
 	size_t bounds[32];
 	int nb;
-	struct pr_capfile *cf;
-	const struct pr_capfile_iface *ifc;
 	int n = build_pcapng(&b, w, be, bounds, &nb);
 
-	assert_int_equal(pr_capfile_open_mem(b.p, b.len, &cf), 0);
-	assert_int_equal(pr_capfile_format(cf), PR_CAPFILE_PCAPNG);
+	for (size_t m = 0; m < N_MODES; m++)
+		pcapng_case_mode(&b, w, n, m);
+	free(b.p);
+}
+
+static void pcapng_case_mode(const struct bld *bp, const struct want *w, int n, size_t m)
+{
+	const struct bld b = *bp;
+	struct pr_capfile *cf;
+	const struct pr_capfile_iface *ifc;
+	struct src s;
+
+	assert_int_equal(open_mode(m, b.p, b.len, &s, &cf), 0);
 	assert_int_equal(pr_capfile_iface_count(cf), 0);
 	check_pkts(cf, w, 1);
+	assert_int_equal(pr_capfile_format(cf), PR_CAPFILE_PCAPNG);
 	assert_int_equal(pr_capfile_iface_count(cf), 2);
 	ifc = pr_capfile_iface(cf, 0);
 	assert_int_equal(ifc->linktype, 1);
@@ -522,7 +634,6 @@ static void pcapng_case(bool be)
 	assert_int_equal(ifc->tsresol, 0x94);
 	check_eof(cf);
 	pr_capfile_close(cf);
-	free(b.p);
 }
 
 static void test_pcapng_le(void **state)
@@ -614,6 +725,9 @@ static void test_pcapng_spb_snaplen(void **state)
 	free(b.p);
 }
 
+static void cut_everywhere_mode(const struct bld *b, const struct want *w, int n,
+				const size_t *bounds, int nb, size_t hdr_len, size_t mode);
+
 /*
  * Cuts a valid file at every length. A cut on a record boundary must read
  * like a complete file; any other cut returns the records before it and
@@ -622,6 +736,14 @@ static void test_pcapng_spb_snaplen(void **state)
 static void cut_everywhere(const struct bld *b, const struct want *w, int n, const size_t *bounds,
 			   int nb, size_t hdr_len)
 {
+	/* A stream that ends early must read exactly like the same bytes in memory. */
+	for (size_t m = 0; m < N_PLAIN_MODES; m++)
+		cut_everywhere_mode(b, w, n, bounds, nb, hdr_len, m);
+}
+
+static void cut_everywhere_mode(const struct bld *b, const struct want *w, int n,
+				const size_t *bounds, int nb, size_t hdr_len, size_t mode)
+{
 	for (size_t len = 0; len < b->len; len++) {
 		uint8_t *copy = malloc(len ? len : 1);
 		struct pr_capfile *cf = (struct pr_capfile *)1;
@@ -629,10 +751,11 @@ static void cut_everywhere(const struct bld *b, const struct want *w, int n, con
 		size_t start = 0;
 		char where[64];
 		int before = 0;
+		struct src s;
 		int err;
 
 		memcpy(copy, b->p, len);
-		err = pr_capfile_open_mem(copy, len, &cf);
+		err = open_mode(mode, copy, len, &s, &cf);
 		if (len < hdr_len) {
 			assert_int_equal(err, -EINVAL);
 			assert_null(cf);
@@ -715,7 +838,8 @@ static void test_bad_headers(void **state)
 	expect_open_error(&one, 0, "<memory>: not a pcap or pcapng file: file is empty (0 bytes)");
 	expect_open_error(NULL, 0, "file is empty (0 bytes)");
 	expect_open_error(magic, 3, "too short");
-	expect_open_error(magic, sizeof(magic), "unknown magic 0x12345678 at offset 0");
+	expect_open_error(magic, sizeof(magic),
+			  "<memory>: not a pcap or pcapng file (starts with 12 34 56 78)");
 	pcap_hdr(&b, false, 0xa1b2c3d4, 1);
 	b.p[4] = 1;
 	expect_open_error(b.p, b.len, "unsupported version 1.4");
@@ -743,9 +867,13 @@ static void bad_block(void (*damage)(struct bld *b), const char *msg)
 	put32(&b, 0);
 	blk_end(&b);
 	damage(&b);
-	assert_int_equal(pr_capfile_open_mem(b.p, b.len, &cf), 0);
-	check_error(cf, msg);
-	pr_capfile_close(cf);
+	for (size_t m = 0; m < N_MODES; m++) {
+		struct src s;
+
+		assert_int_equal(open_mode(m, b.p, b.len, &s, &cf), 0);
+		check_error(cf, msg);
+		pr_capfile_close(cf);
+	}
 	free(b.p);
 }
 
@@ -943,7 +1071,7 @@ static void test_open_path(void **state)
 	assert_string_equal(pr_capfile_open_error(),
 			    "/nonexistent/x.pcap: No such file or directory");
 
-	/* "-": standard input, here a pipe, so the reader copies it whole */
+	/* "-": standard input, here a pipe, which the reader streams */
 	{
 		int fds[2], saved = dup(STDIN_FILENO);
 
@@ -1148,6 +1276,432 @@ static void test_release_before_bounds_memory(void **state)
 	unlink(path);
 }
 
+/* Appends a classic pcap record of `cap` bytes whose first 4 bytes are `seq`. */
+static void seq_rec(struct bld *b, uint32_t seq, uint32_t cap)
+{
+	uint8_t *data = malloc(cap);
+
+	assert_non_null(data);
+	fill(data, cap, (uint8_t)seq);
+	if (cap >= 4)
+		memcpy(data, &seq, 4);
+	put32(b, seq);
+	put32(b, 0);
+	put32(b, cap);
+	put32(b, cap);
+	put(b, data, cap);
+	free(data);
+}
+
+/* The record seq_rec() made: right length, right bytes. */
+static void check_seq(const struct pr_capfile_pkt *pkt, uint32_t seq, uint32_t cap)
+{
+	uint8_t *data = malloc(cap);
+
+	assert_non_null(data);
+	fill(data, cap, (uint8_t)seq);
+	if (cap >= 4)
+		memcpy(data, &seq, 4);
+	assert_int_equal(pkt->cap_len, cap);
+	assert_true(pkt->ts_ns == (uint64_t)seq * 1000000000u);
+	assert_memory_equal(pkt->data, data, cap);
+	free(data);
+}
+
+/* Record sizes that make records straddle every buffer boundary sooner or later. */
+static uint32_t seq_len(uint32_t seq)
+{
+	return 60 + (seq * 2654435761u) % 9000;
+}
+
+/*
+ * About 3 windows' worth of records read as the pcap backend does, in
+ * bursts of 32 released together, from reads of random size: every record
+ * that straddles the buffer's end (while the burst before it still pins
+ * the buffer, or not) comes out whole, and the packets of a burst are
+ * intact when it is released.
+ */
+static void test_stream_window(void **state)
+{
+	struct bld b = { 0 };
+	struct pr_capfile *cf;
+	struct pr_capfile_pkt burst[32];
+	uint32_t seq[32];
+	uint32_t n = 0, total;
+	struct src s = { 0 };
+	int ret = 0;
+
+	(void)state;
+	pcap_hdr(&b, false, 0xa1b2c3d4, 1);
+	for (total = 0; b.len < (12u << 20); total++)
+		seq_rec(&b, total, seq_len(total));
+	for (int round = 0; round < 2; round++) {
+		memset(&s, 0, sizeof(s));
+		s.p = b.p;
+		s.len = b.len;
+		s.chunk = round ? 1500 : 200000;
+		s.seed = 7 + (unsigned int)round;
+		s.eagain = round ? 5 : 0;
+		assert_int_equal(pr_capfile_open_stream(src_read, &s, "<stream>", &cf), 0);
+		n = 0;
+		for (;;) {
+			int k = 0;
+
+			while (k < 32) {
+				ret = pr_capfile_next(cf, &burst[k]);
+				if (ret != 1)
+					break;
+				seq[k] = n++;
+				k++;
+			}
+			for (int i = 0; i < k; i++)
+				check_seq(&burst[i], seq[i], seq_len(seq[i]));
+			pr_capfile_release_before(cf, pr_capfile_offset(cf));
+			if (ret == 0 || ret == -EINVAL)
+				break;
+			assert_true(ret == 1 || ret == -EAGAIN || ret == -ENOBUFS);
+		}
+		assert_int_equal(ret, 0);
+		assert_int_equal(n, total);
+		assert_true(pr_capfile_size(cf) == b.len);
+		pr_capfile_close(cf);
+	}
+	free(b.p);
+}
+
+/*
+ * Records as large as the reader allows (1 MiB of data), larger than its
+ * first buffer; a pcapng block above the 4 MiB window (skipped), and one
+ * above the 16 MiB maximum (an error naming its offset), streamed a byte
+ * at a time and in odd chunks, and from memory alike.
+ */
+static void test_stream_big_blocks(void **state)
+{
+	const uint32_t big = 262144 * 4;
+	struct bld b = { 0 };
+	struct pr_capfile *cf;
+	struct pr_capfile_pkt pkt;
+	uint8_t *data = malloc(big);
+	size_t bad_at;
+
+	(void)state;
+	assert_non_null(data);
+	fill(data, big, 9);
+	pcap_hdr(&b, true, 0xa1b23c4d, 1);
+	seq_rec(&b, 0, 60);
+	seq_rec(&b, 1, big);
+	seq_rec(&b, 2, 70);
+	seq_rec(&b, 3, big);
+	for (size_t m = 0; m < N_MODES; m++) {
+		struct src s;
+
+		/* a few bytes at a time is slow under sanitizers; the small cases cover it */
+		if (modes[m].chunk && modes[m].chunk < 64)
+			continue;
+		assert_int_equal(open_mode(m, b.p, b.len, &s, &cf), 0);
+		for (uint32_t i = 0; i < 4; i++) {
+			assert_int_equal(next_pkt(cf, &pkt), 1);
+			check_seq(&pkt, i, i & 1 ? big : 60 + 10 * (i / 2));
+			pr_capfile_release_before(cf, pr_capfile_offset(cf));
+		}
+		check_eof(cf);
+		pr_capfile_close(cf);
+	}
+
+	b.len = 0;
+	shb(&b, false);
+	blk_begin(&b, 1);
+	put16(&b, 1);
+	put16(&b, 0);
+	put32(&b, 0);
+	blk_end(&b);
+	blk_begin(&b, 6);
+	put32(&b, 0);
+	put32(&b, 0);
+	put32(&b, 5);
+	put32(&b, big);
+	put32(&b, big);
+	put(&b, data, big);
+	blk_end(&b);
+	/* a custom block of 9 MiB: longer than the window, read and skipped */
+	blk_begin(&b, 0x00000bad);
+	put32(&b, 12345); /* private enterprise number */
+	for (uint32_t i = 0; i < (9u << 20) / 4; i++)
+		put32(&b, i);
+	blk_end(&b);
+	blk_begin(&b, 3);
+	put32(&b, 60);
+	put(&b, pkt_a, 60);
+	blk_end(&b);
+	bad_at = b.len;
+	put32(&b, 6);
+	put32(&b, (16u << 20) + 4);
+	put32(&b, 0);
+	{
+		char msg[160];
+		static const size_t chunks[] = { 0, 4093, 65536, 1 << 20 };
+
+		snprintf(msg, sizeof(msg),
+			 "enhanced packet block (type 0x00000006) at offset %zu: total length "
+			 "16777220 is more than the 16777216 maximum",
+			 bad_at);
+		for (size_t c = 0; c < sizeof(chunks) / sizeof(chunks[0]); c++) {
+			struct src s = { .p = b.p, .len = b.len, .chunk = chunks[c] };
+
+			if (c == 0)
+				assert_int_equal(pr_capfile_open_mem(b.p, b.len, &cf), 0);
+			else
+				assert_int_equal(
+					pr_capfile_open_stream(src_read, &s, "<stream>", &cf), 0);
+			assert_int_equal(next_pkt(cf, &pkt), 1);
+			assert_int_equal(pkt.cap_len, big);
+			assert_true(pkt.ts_ns == 5000);
+			assert_memory_equal(pkt.data, data, big);
+			pr_capfile_release_before(cf, pr_capfile_offset(cf));
+			assert_int_equal(next_pkt(cf, &pkt), 1);
+			assert_int_equal(pkt.cap_len, 60);
+			assert_memory_equal(pkt.data, pkt_a, 60);
+			check_error(cf, msg);
+			pr_capfile_close(cf);
+		}
+	}
+	free(data);
+	free(b.p);
+}
+
+/*
+ * A caller that holds on to its packets: the stream keeps every one of
+ * them intact, says -ENOBUFS when they fill its buffer, and goes on once
+ * they are released.
+ */
+static void test_stream_held_packets(void **state)
+{
+	const uint32_t big = 262144 * 4;
+	struct bld b = { 0 };
+	struct pr_capfile *cf;
+	struct pr_capfile_pkt held[40];
+	struct src s = { 0 };
+	uint32_t n = 0, k = 0, nobufs = 0;
+	int ret;
+
+	(void)state;
+	pcap_hdr(&b, false, 0xa1b2c3d4, 1);
+	for (uint32_t i = 0; i < 40; i++)
+		seq_rec(&b, i, i % 3 ? 1000 : big);
+	s.p = b.p;
+	s.len = b.len;
+	s.chunk = 300000;
+	assert_int_equal(pr_capfile_open_stream(src_read, &s, "<stream>", &cf), 0);
+	for (;;) {
+		ret = next_pkt(cf, &held[k]);
+		if (ret == 1) {
+			k++;
+			n++;
+			continue;
+		}
+		if (ret == 0)
+			break;
+		assert_int_equal(ret, -ENOBUFS);
+		assert_true(k > 0);
+		nobufs++;
+		for (uint32_t i = 0; i < k; i++) {
+			uint32_t seq = n - k + i;
+
+			check_seq(&held[i], seq, seq % 3 ? 1000 : big);
+		}
+		/* still -ENOBUFS until they are released, without losing a byte */
+		assert_int_equal(pr_capfile_next(cf, &held[k]), -ENOBUFS);
+		pr_capfile_release_before(cf, pr_capfile_offset(cf));
+		k = 0;
+	}
+	for (uint32_t i = 0; i < k; i++)
+		check_seq(&held[i], n - k + i, (n - k + i) % 3 ? 1000 : big);
+	assert_int_equal(n, 40);
+	assert_true(nobufs > 0);
+	pr_capfile_close(cf);
+	free(b.p);
+}
+
+/* An endless source of zero bytes that counts what it was asked for. */
+static ssize_t zero_read(void *ctx, uint8_t *buf, size_t len)
+{
+	size_t *total = ctx;
+
+	memset(buf, 0, len);
+	*total += len;
+	return (ssize_t)len;
+}
+
+static void expect_stream_error(struct src *s, int err, const char *msg)
+{
+	struct pr_capfile *cf = (struct pr_capfile *)1;
+
+	assert_int_equal(pr_capfile_open_stream(src_read, s, "<stream>", &cf), err);
+	assert_null(cf);
+	if (!strstr(pr_capfile_open_error(), msg))
+		fail_msg("\"%s\" does not contain \"%s\"", pr_capfile_open_error(), msg);
+}
+
+/*
+ * Input that is no capture file is refused as soon as its first 4 bytes
+ * are in, even from an endless source; an empty or short one when it ends.
+ */
+static void test_stream_not_a_capture(void **state)
+{
+	static const uint8_t text[] = "hello, world\n";
+	struct pr_capfile *cf = (struct pr_capfile *)1;
+	struct pr_capfile_pkt pkt;
+	size_t total = 0;
+	struct bld b = { 0 };
+	struct src s = { 0 };
+
+	(void)state;
+	assert_int_equal(pr_capfile_open_stream(zero_read, &total, "/dev/zero", &cf), -EINVAL);
+	assert_null(cf);
+	assert_string_equal(pr_capfile_open_error(),
+			    "/dev/zero: not a pcap or pcapng file (starts with 00 00 00 00)");
+	assert_true(total <= 64 * 1024);
+
+	s = (struct src){ .p = text, .len = sizeof(text) - 1, .chunk = 1 };
+	expect_stream_error(&s, -EINVAL,
+			    "<stream>: not a pcap or pcapng file (starts with 68 65 6c 6c)");
+	assert_int_equal(s.pos, 4); /* decided on the magic alone */
+	s = (struct src){ .p = text, .len = 0 };
+	expect_stream_error(&s, -EINVAL,
+			    "<stream>: not a pcap or pcapng file: file is empty (0 bytes)");
+	s = (struct src){ .p = text, .len = 3, .chunk = 1 };
+	expect_stream_error(&s, -EINVAL, "file is too short (3 bytes)");
+	pcap_hdr(&b, false, 0xa1b2c3d4, 1);
+	s = (struct src){ .p = b.p, .len = 20, .chunk = 3 };
+	expect_stream_error(&s, -EINVAL, "truncated pcap file header at offset 0 (20 of 24 bytes)");
+	s = (struct src){ .p = b.p, .len = 20, .err = -EIO };
+	expect_stream_error(&s, -EIO, "<stream>: read failed at offset 20: Input/output error");
+
+	/* A source with nothing yet: the open succeeds, the verdict comes with the bytes. */
+	s = (struct src){ .p = text, .len = sizeof(text) - 1, .eagain = 1 };
+	assert_int_equal(pr_capfile_open_stream(src_read, &s, "<stream>", &cf), 0);
+	assert_int_equal(pr_capfile_format(cf), 0);
+	assert_int_equal(pr_capfile_next(cf, &pkt), -EAGAIN);
+	assert_int_equal(pr_capfile_next(cf, &pkt), -EAGAIN);
+	assert_int_equal(pr_capfile_iface_count(cf), 0);
+	assert_string_equal(pr_capfile_errmsg(cf), "");
+	s.eagain = 0;
+	check_error(cf, "not a pcap or pcapng file (starts with 68 65 6c 6c)");
+	pr_capfile_close(cf);
+	free(b.p);
+}
+
+/* A read error after some packets: they are returned, then a sticky error naming the offset. */
+static void test_stream_read_error(void **state)
+{
+	struct bld b = { 0 };
+	struct want w[MAX_WANT];
+	struct pr_capfile *cf;
+	struct pr_capfile_pkt pkt;
+	struct src s;
+	char msg[128];
+
+	(void)state;
+	build_pcap(&b, w, false, 0xa1b2c3d4);
+	s = (struct src){ .p = b.p, .len = w[1].end + 5, .chunk = 16, .err = -EIO };
+	assert_int_equal(pr_capfile_open_stream(src_read, &s, "<stream>", &cf), 0);
+	check_pkts(cf, w, 2);
+	assert_int_equal(next_pkt(cf, &pkt), -EIO);
+	assert_int_equal(next_pkt(cf, &pkt), -EIO);
+	snprintf(msg, sizeof(msg), "read failed at offset %zu: Input/output error", w[1].end + 5);
+	assert_string_equal(pr_capfile_errmsg(cf), msg);
+	pr_capfile_close(cf);
+	free(b.p);
+}
+
+static char *temp_name(const char *what)
+{
+	const char *dir = getenv("TMPDIR");
+	char *path = malloc(4096);
+
+	snprintf(path, 4096, "%s/test_pr_capfile.%s.%d", dir ? dir : "/tmp", what, (int)getpid());
+	unlink(path);
+	return path;
+}
+
+/* Waits for the stream opened by path to have something, as the capture loop does. */
+static int next_polled(struct pr_capfile *cf, struct pr_capfile_pkt *pkt)
+{
+	int ret;
+
+	for (int tries = 0; tries < 500; tries++) {
+		struct pollfd pfd = { .fd = pr_capfile_fd(cf), .events = POLLIN };
+
+		ret = pr_capfile_next(cf, pkt);
+		if (ret != -EAGAIN)
+			return ret;
+		assert_true(pfd.fd >= 0);
+		poll(&pfd, 1, 10);
+	}
+	return ret;
+}
+
+static double mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * By path: /dev/zero is refused at once; a FIFO with no writer opens at
+ * once and reads as "nothing yet" instead of blocking; half a record
+ * likewise; the rest arrives, then the end.
+ */
+static void test_open_path_streams(void **state)
+{
+	struct bld b = { 0 };
+	struct want w[MAX_WANT];
+	struct pr_capfile *cf = (struct pr_capfile *)1;
+	struct pr_capfile_pkt pkt;
+	char *fifo = temp_name("fifo");
+	double t0;
+	int n, wfd;
+
+	(void)state;
+	t0 = mono_s();
+	assert_int_equal(pr_capfile_open_path("/dev/zero", &cf), -EINVAL);
+	assert_null(cf);
+	assert_string_equal(pr_capfile_open_error(),
+			    "/dev/zero: not a pcap or pcapng file (starts with 00 00 00 00)");
+	assert_int_equal(pr_capfile_open_path("/", &cf), -EISDIR);
+	assert_string_equal(pr_capfile_open_error(), "/: Is a directory");
+
+	n = build_pcap(&b, w, true, 0xa1b2c3d4);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(pr_capfile_open_path(fifo, &cf), 0);
+	assert_true(pr_capfile_fd(cf) >= 0);
+	assert_int_equal(pr_capfile_next(cf, &pkt), -EAGAIN);
+	wfd = open(fifo, O_WRONLY | O_NONBLOCK);
+	assert_true(wfd >= 0);
+	assert_int_equal(pr_capfile_next(cf, &pkt), -EAGAIN);
+	/* the header and half of the first record */
+	assert_true(write(wfd, b.p, w[0].offset + 30) == (ssize_t)(w[0].offset + 30));
+	assert_int_equal(pr_capfile_next(cf, &pkt), -EAGAIN);
+	assert_int_equal(pr_capfile_format(cf), PR_CAPFILE_PCAP);
+	assert_true(write(wfd, b.p + w[0].offset + 30, b.len - w[0].offset - 30) ==
+		    (ssize_t)(b.len - w[0].offset - 30));
+	close(wfd);
+	for (int i = 0; i < n; i++) {
+		assert_int_equal(next_polled(cf, &pkt), 1);
+		assert_int_equal(pkt.cap_len, w[i].cap_len);
+		assert_memory_equal(pkt.data, w[i].data, w[i].cap_len);
+	}
+	assert_int_equal(next_polled(cf, &pkt), 0);
+	pr_capfile_close(cf);
+	/* nothing above may have waited for input */
+	assert_true(mono_s() - t0 < 5.0);
+	unlink(fifo);
+	free(fifo);
+	free(b.p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1170,6 +1724,12 @@ int main(void)
 		cmocka_unit_test(test_libpcap_agrees),
 		cmocka_unit_test(test_fixtures_agree_with_libpcap),
 		cmocka_unit_test(test_release_before_bounds_memory),
+		cmocka_unit_test(test_stream_window),
+		cmocka_unit_test(test_stream_big_blocks),
+		cmocka_unit_test(test_stream_held_packets),
+		cmocka_unit_test(test_stream_not_a_capture),
+		cmocka_unit_test(test_stream_read_error),
+		cmocka_unit_test(test_open_path_streams),
 	};
 
 	fill(pkt_a, sizeof(pkt_a), 1);
