@@ -12,7 +12,9 @@ A capture must:
     completely (tshark_exit_code 0 and no "cut short" message); other count
     differences are reported, not failed (tshark's counts on damaged files
     cover the packets before the damage, and readers may differ on where
-    to stop).
+    to stop),
+  - store exactly the count given in KNOWN_DIFFERENCES for a capture listed
+    there (a difference from tshark checked by hand, with its reason).
 
 Usage: test_corpus_malformed.py [-v] [-j N] [SUBSTRING ...]
 Exit: 0 all good, 1 a FAIL, 77 skipped (no corpus or no binary).
@@ -32,6 +34,19 @@ import corpus_lib as L  # noqa: E402
 
 TIMEOUT_S = 60
 SNAPLEN = "262144"  # see test_corpus.py: never cut a frame
+
+# Captures where we read a different number of packets than tshark, checked
+# by hand: {path: (packets we store, reason)}. Keep it minimal; see
+# docs/packetrecorder-capture.md, "Files that tshark reads further".
+KNOWN_DIFFERENCES = {
+	"malformed/sv_bug-6875-01.pcap": (
+		1,
+		"standard-magic pcap whose record 1 overruns into record 2: read with "
+		"standard 16-byte record headers (as libpcap, tcpdump and tshark from a pipe "
+		"do) it ends at offset 228; tshark on a file guesses the ss990417 variant "
+		"(24-byte headers) and reads a second, garbage record (1 of 1048576 bytes, "
+		"year 1925)"),
+}
 
 
 def tshark_read_all(oracle):
@@ -116,6 +131,14 @@ def _check(res, path, rel, exe, oracle, db):
 			fails.append("no packet count in the summary or the store")
 		else:
 			notes.append("no session stored")
+	elif rel in KNOWN_DIFFERENCES:
+		want, why = KNOWN_DIFFERENCES[rel]
+		if ours != want:
+			fails.append("stored %d packets, %d expected (known difference from tshark's %d: "
+				     "%s)" % (ours, want, oracle["packets"], why))
+		else:
+			notes.append("%d packets, tshark %d: known difference: %s" % (
+				ours, oracle["packets"], why))
 	else:
 		theirs = oracle["packets"]
 		complete = tshark_read_all(oracle)

@@ -1702,6 +1702,67 @@ static void test_open_path_streams(void **state)
 	free(b.p);
 }
 
+/*
+ * The shape of corpus file sv_bug-6875-01.pcap (Suricata bug 6875): a
+ * standard-magic 2.4 pcap whose first record announces more bytes than
+ * were written, so the second record header is read from inside other
+ * bytes and announces 1409179648 bytes. libpcap and tcpdump stop there,
+ * after one packet; tshark reads a second one because wiretap, on a
+ * seekable file, guesses the Red Hat 6.1 "ss990417" variant (24-byte
+ * record headers) from the first records, under which the bytes happen to
+ * parse a bit longer. We read pcap as libpcap does (and as wiretap does
+ * from a pipe): one packet, then an error naming offset 88 here.
+ */
+static void test_pcap_record_overrun(void **state)
+{
+	struct bld b = { 0 };
+	struct pr_capfile *cf;
+	struct pr_capfile_pkt pkt;
+	uint8_t body[48];
+	char *path;
+
+	(void)state;
+	fill(body, sizeof(body), 4);
+	pcap_hdr(&b, false, 0xa1b2c3d4, 1);
+	put32(&b, 1508525002);
+	put32(&b, 992213);
+	put32(&b, sizeof(body));
+	put32(&b, sizeof(body));
+	put(&b, body, sizeof(body));
+	/*
+	 * At 88, read as a standard record header: an absurd incl_len. Read
+	 * with 24-byte ss990417 headers, the first record ends 8 bytes later
+	 * and a record of 1 of 1048576 bytes, stamped 1409179648 s and
+	 * 4211277 us, follows at 96.
+	 */
+	put32(&b, 1140783872);
+	put32(&b, 0);
+	put32(&b, 0x53fe6000);
+	put32(&b, 0x0040424d);
+	put32(&b, 1);
+	put32(&b, 0x100000);
+	put32(&b, 0);
+	put32(&b, 0);
+	put8(&b, 0x55);
+	for (size_t m = 0; m < N_MODES; m++) {
+		struct src s;
+
+		assert_int_equal(open_mode(m, b.p, b.len, &s, &cf), 0);
+		assert_int_equal(next_pkt(cf, &pkt), 1);
+		assert_int_equal(pkt.cap_len, sizeof(body));
+		assert_true(pkt.ts_ns == 1508525002992213000ull);
+		check_error(cf, "packet record at offset 88: 1409179648 bytes of data announced, "
+				"more than the 1048576 maximum");
+		pr_capfile_close(cf);
+	}
+	/* and libpcap agrees: one packet, then an error */
+	path = temp_file(b.p, b.len);
+	compare_with_libpcap(path, true);
+	unlink(path);
+	free(path);
+	free(b.p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1730,6 +1791,7 @@ int main(void)
 		cmocka_unit_test(test_stream_not_a_capture),
 		cmocka_unit_test(test_stream_read_error),
 		cmocka_unit_test(test_open_path_streams),
+		cmocka_unit_test(test_pcap_record_overrun),
 	};
 
 	fill(pkt_a, sizeof(pkt_a), 1);
