@@ -34,6 +34,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <liburing.h>
+
 #include "pr_seal.h"
 #include "pr_sink.h"
 
@@ -41,6 +43,15 @@
 #define SEG_HDR_LEN SEG_ALIGN
 #define BLK_HDR_LEN 64u
 #define WBUF_LEN (4u << 20)
+/*
+ * Write buffers in turn: while one is written (io_uring, so no thread
+ * and no wait), the next is filled with sealed blocks. Measured on this
+ * project's disk (1500-byte packets, one core): one synchronous 4 MiB
+ * pwrite() at a time stored 280 MB/s, 0.64x of dd oflag=direct, because
+ * sealing and writing took turns.
+ */
+#define NBUF 4
+#define PREALLOC_BYTES (64u << 20)
 /* A new segment after this many bytes: retention deletes whole segments. */
 #define SEG_MAX_BYTES (1ull << 30)
 #define SEG_MAGIC "PRSEG\0\0\1"
@@ -55,6 +66,15 @@ struct seg_file {
 	uint8_t key[PR_SEAL_KEY_LEN];
 	uint64_t next_seq;
 	uint64_t size; /* bytes in the file, buffered ones included */
+	uint64_t alloc; /* file length set by fallocate(): writes below it do not extend */
+};
+
+/* One write buffer: SEG_ALIGN-aligned, a multiple of SEG_ALIGN long when written. */
+struct wbuf {
+	uint8_t *p;
+	size_t cap, len;
+	uint64_t off; /* file offset of p[0] */
+	bool inflight;
 };
 
 struct seg_sink {
@@ -65,15 +85,24 @@ struct seg_sink {
 	bool readonly;
 	struct pr_seal *seal;
 	struct seg_file w; /* the segment being written */
-	uint8_t *wbuf; /* SEG_ALIGN-aligned */
-	size_t wcap, wlen;
-	uint64_t wbuf_off; /* file offset of wbuf[0] */
+	struct wbuf wb[NBUF]; /* filled in turn; written while the next fills */
+	unsigned int cur; /* the buffer being filled */
+	struct io_uring ring;
+	bool have_ring; /* else every write is a plain pwrite() */
 	struct seg_file r; /* the segment last read */
 	uint8_t *rbuf;
 	size_t rcap;
 	sqlite3_stmt *ins_seg;
 	sqlite3_stmt *get_seg;
 };
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 static int seg_fail(struct seg_sink *s, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -157,14 +186,14 @@ static int buf_reserve(uint8_t **buf, size_t *cap, size_t need, size_t keep)
 	return 0;
 }
 
-/* Write the buffered blocks at their offset. */
-static int flush_wbuf(struct seg_sink *s)
+/* Write len bytes at off, whatever a short write leaves. */
+static int write_all(struct seg_sink *s, const uint8_t *p, size_t len, uint64_t off)
 {
 	size_t done = 0;
 	ssize_t n;
 
-	while (done < s->wlen) {
-		n = pwrite(s->w.fd, s->wbuf + done, s->wlen - done, (off_t)(s->wbuf_off + done));
+	while (done < len) {
+		n = pwrite(s->w.fd, p + done, len - done, (off_t)(off + done));
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -173,17 +202,85 @@ static int flush_wbuf(struct seg_sink *s)
 		}
 		done += (size_t)n;
 	}
-	s->wbuf_off += s->wlen;
-	s->wlen = 0;
 	return 0;
 }
 
-static uint64_t now_ns(void)
+/* Reap one completed write; a short one is finished synchronously. */
+static int reap_one(struct seg_sink *s)
 {
-	struct timespec ts;
+	struct io_uring_cqe *cqe;
+	struct wbuf *b;
+	int rc, err = 0;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	do
+		rc = io_uring_wait_cqe(&s->ring, &cqe);
+	while (rc == -EINTR);
+	if (rc < 0)
+		return seg_fail(s, rc, "segment %" PRId64 ": wait for a write: %s", s->w.id,
+				strerror(-rc));
+	b = &s->wb[io_uring_cqe_get_data64(cqe) % NBUF];
+	rc = cqe->res;
+	io_uring_cqe_seen(&s->ring, cqe);
+	b->inflight = false;
+	if (rc < 0)
+		err = seg_fail(s, rc, "segment %" PRId64 ": write: %s", s->w.id, strerror(-rc));
+	else if ((size_t)rc < b->len)
+		err = write_all(s, b->p + rc, b->len - (size_t)rc, b->off + (uint64_t)rc);
+	b->len = 0;
+	return err;
+}
+
+static int wait_buf(struct seg_sink *s, struct wbuf *b)
+{
+	int err = 0;
+
+	while (!err && b->inflight)
+		err = reap_one(s);
+	return err;
+}
+
+/* Start writing the buffer being filled; fill the next one, once it is free. */
+static int submit_cur(struct seg_sink *s)
+{
+	struct wbuf *b = &s->wb[s->cur];
+	struct io_uring_sqe *sqe;
+	uint64_t next_off = b->off + b->len;
+	int err = 0;
+
+	if (!b->len)
+		return 0;
+	sqe = s->have_ring ? io_uring_get_sqe(&s->ring) : NULL;
+	if (sqe) {
+		io_uring_prep_write(sqe, s->w.fd, b->p, (unsigned int)b->len, b->off);
+		io_uring_sqe_set_data64(sqe, s->cur);
+		err = io_uring_submit(&s->ring);
+		if (err < 0)
+			return seg_fail(s, err, "segment %" PRId64 ": submit a write: %s", s->w.id,
+					strerror(-err));
+		b->inflight = true;
+		err = 0;
+	} else {
+		err = write_all(s, b->p, b->len, b->off);
+		b->len = 0;
+		if (err)
+			return err;
+	}
+	s->cur = (s->cur + 1) % NBUF;
+	b = &s->wb[s->cur];
+	err = wait_buf(s, b);
+	b->len = 0;
+	b->off = next_off;
+	return err;
+}
+
+/* Every buffered block on its way to the file, and there. */
+static int drain(struct seg_sink *s)
+{
+	int err = submit_cur(s);
+
+	for (unsigned int i = 0; !err && i < NBUF; i++)
+		err = wait_buf(s, &s->wb[i]);
+	return err;
 }
 
 static int seg_sync(struct pr_sink *sk)
@@ -193,7 +290,7 @@ static int seg_sync(struct pr_sink *sk)
 
 	if (!s->w.id)
 		return 0;
-	err = flush_wbuf(s);
+	err = drain(s);
 	if (!err && fdatasync(s->w.fd))
 		err = seg_fail(s, -errno, "segment %" PRId64 ": sync: %s", s->w.id,
 			       strerror(errno));
@@ -237,7 +334,13 @@ static int seg_close_current(struct seg_sink *s)
 
 	if (!s->w.id)
 		return 0;
-	err = seg_sync(&s->base);
+	err = drain(s);
+	/* Give back what fallocate() reserved beyond the last block. */
+	if (!err && s->w.alloc > s->w.size && ftruncate(s->w.fd, (off_t)s->w.size))
+		err = seg_fail(s, -errno, "segment %" PRId64 ": trim: %s", s->w.id,
+			       strerror(errno));
+	if (!err)
+		err = seg_sync(&s->base);
 	if (err)
 		return err;
 	snprintf(sql, sizeof(sql),
@@ -262,6 +365,7 @@ static int seg_start(struct seg_sink *s, int64_t session)
 {
 	char name[64], path[PATH_MAX];
 	struct timespec now;
+	struct wbuf *b;
 	sqlite3_stmt *st;
 	int rc, err;
 
@@ -312,17 +416,19 @@ static int seg_start(struct seg_sink *s, int64_t session)
 		return err;
 	}
 	/* The header: magic, version, ids, creation time; the rest zeros. */
-	err = buf_reserve(&s->wbuf, &s->wcap, WBUF_LEN, 0);
+	b = &s->wb[s->cur];
+	err = buf_reserve(&b->p, &b->cap, WBUF_LEN, 0);
 	if (err)
 		return seg_fail(s, err, "segment buffer: %s", strerror(-err));
-	memset(s->wbuf, 0, SEG_HDR_LEN);
-	memcpy(s->wbuf, SEG_MAGIC, 8);
-	put32(s->wbuf + 8, BLK_VERSION);
-	put64(s->wbuf + 16, (uint64_t)s->w.id);
-	put64(s->wbuf + 24, (uint64_t)session);
-	put64(s->wbuf + 32, (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec);
-	s->wlen = SEG_HDR_LEN;
-	s->wbuf_off = 0;
+	memset(b->p, 0, SEG_HDR_LEN);
+	memcpy(b->p, SEG_MAGIC, 8);
+	put32(b->p + 8, BLK_VERSION);
+	put64(b->p + 16, (uint64_t)s->w.id);
+	put64(b->p + 24, (uint64_t)session);
+	put64(b->p + 32, (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec);
+	b->len = SEG_HDR_LEN;
+	b->off = 0;
+	s->w.alloc = SEG_HDR_LEN;
 	s->w.size = SEG_HDR_LEN;
 	return 0;
 }
@@ -400,6 +506,7 @@ static int seg_put(struct pr_sink *sk, int64_t session, const uint8_t *blk, size
 {
 	struct seg_sink *s = (struct seg_sink *)sk;
 	uint64_t need = align_up(BLK_HDR_LEN + (uint64_t)len + PR_SEAL_TAG_LEN);
+	struct wbuf *b;
 	uint8_t *p;
 	int err;
 
@@ -412,15 +519,34 @@ static int seg_put(struct pr_sink *sk, int64_t session, const uint8_t *blk, size
 		if (err)
 			return err;
 	}
-	if (s->wlen + need > s->wcap) {
-		err = flush_wbuf(s);
-		if (err)
-			return err;
-		err = buf_reserve(&s->wbuf, &s->wcap, need, 0);
+	/*
+	 * An O_DIRECT write past the end of the file is serialised and waited
+	 * for by the filesystem (ext4, xfs): reserve the file ahead, so that
+	 * the writes in flight overlap. Measured: 288 MB/s without, see
+	 * docs/PERFORMANCE.md with. A crash leaves zeros past the last block;
+	 * repair cuts them with the rest of an uncommitted tail.
+	 */
+	if (s->w.size + need > s->w.alloc) {
+		uint64_t more = PREALLOC_BYTES > need ? PREALLOC_BYTES : align_up(need);
+
+		if (!fallocate(s->w.fd, 0, (off_t)s->w.alloc, (off_t)more))
+			s->w.alloc += more;
+		else
+			s->w.alloc = UINT64_MAX; /* not supported here: plain appends */
+	}
+	b = &s->wb[s->cur];
+	if (b->len + need > b->cap) {
+		if (b->len) {
+			err = submit_cur(s);
+			if (err)
+				return err;
+			b = &s->wb[s->cur];
+		}
+		err = buf_reserve(&b->p, &b->cap, need > WBUF_LEN ? need : WBUF_LEN, 0);
 		if (err)
 			return seg_fail(s, err, "segment buffer: %s", strerror(-err));
 	}
-	p = s->wbuf + s->wlen;
+	p = b->p + b->len;
 	err = pr_sink_seg_block_seal(s->seal, s->w.key, s->w.id, s->w.session, s->w.next_seq, blk,
 				     len, p);
 	if (err)
@@ -432,7 +558,7 @@ static int seg_put(struct pr_sink *sk, int64_t session, const uint8_t *blk, size
 		.length = (uint32_t)need,
 		.seq = s->w.next_seq,
 	};
-	s->wlen += need;
+	b->len += need;
 	s->w.size += need;
 	s->w.next_seq++;
 	return 0;
@@ -496,8 +622,8 @@ static int seg_get(struct pr_sink *sk, const struct pr_sink_ref *ref, const void
 				"segment %" PRId64 " block %" PRIu64 ": index gives %u bytes",
 				ref->segment_id, ref->seq, ref->length);
 	/* Blocks still in the write buffer are read from there: nothing to flush. */
-	if (ref->segment_id == s->w.id && ref->offset >= s->wbuf_off) {
-		err = flush_wbuf(s);
+	if (ref->segment_id == s->w.id) {
+		err = drain(s);
 		if (err)
 			return err;
 	}
@@ -612,12 +738,20 @@ static void seg_destroy(struct pr_sink *sk)
 
 	if (!s)
 		return;
+	/* The kernel may still be reading a buffer: wait before freeing it. */
+	if (s->have_ring)
+		for (unsigned int i = 0; i < NBUF; i++)
+			while (s->wb[i].inflight && !reap_one(s))
+				;
 	file_close(&s->w);
 	file_close(&s->r);
 	sqlite3_finalize(s->ins_seg);
 	sqlite3_finalize(s->get_seg);
 	pr_seal_destroy(s->seal);
-	free(s->wbuf);
+	for (unsigned int i = 0; i < NBUF; i++)
+		free(s->wb[i].p);
+	if (s->have_ring)
+		io_uring_queue_exit(&s->ring);
 	free(s->rbuf);
 	free(s->dir);
 	free(s);
@@ -658,6 +792,8 @@ int pr_sink_seg_create(sqlite3 *db, const char *db_path, unsigned int file_mode,
 	err = s->dir ? pr_seal_create(&s->seal) : -ENOMEM;
 	if (err)
 		goto fail;
+	/* Without io_uring (an old kernel, a seccomp filter) writes are synchronous. */
+	s->have_ring = !readonly && !io_uring_queue_init(2 * NBUF, &s->ring, 0);
 	*out = &s->base;
 	return 0;
 fail:

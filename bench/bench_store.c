@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * bench_store: the sustained rate of the store's write path alone, in
+ * one thread, as the capture's ring consumer drives it: N packets of S
+ * bytes into a new store, a commit every 64 MiB of packet bytes (the
+ * capture's default commit_max_bytes), the session ended, the WAL
+ * truncated and the store closed: timed to its final sync. Prints one
+ * JSON object. Used by bench/bench_store.py beside dd and tcpdump.
+ *
+ *   bench_store --db PATH --packets N --size S --mode segments|db [--key HEX64]
+ *               [--commit-mb MB]   (default 64, as capture's commit_max_bytes)
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "pr_store.h"
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double cpu_s(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+int main(int argc, char **argv)
+{
+	const char *db = NULL, *key = NULL, *mode = "segments";
+	unsigned long long n = 1000000, size = 1500, commit_bytes = 64u << 20;
+	struct pr_session_info info = { .name = "bench", .source_kind = "file", .snaplen = 65535 };
+	struct pr_store_cfg cfg = { .create = true };
+	struct pr_store *st = NULL;
+	struct pr_block_pkt pkt;
+	unsigned long long pending = 0;
+	double t0, t1, c0, c1;
+	uint8_t *buf;
+	int64_t id;
+	int err = 0;
+
+	for (int i = 1; i + 1 < argc; i += 2) {
+		if (!strcmp(argv[i], "--db"))
+			db = argv[i + 1];
+		else if (!strcmp(argv[i], "--packets"))
+			n = strtoull(argv[i + 1], NULL, 10);
+		else if (!strcmp(argv[i], "--size"))
+			size = strtoull(argv[i + 1], NULL, 10);
+		else if (!strcmp(argv[i], "--mode"))
+			mode = argv[i + 1];
+		else if (!strcmp(argv[i], "--key"))
+			key = argv[i + 1];
+		else if (!strcmp(argv[i], "--commit-mb"))
+			commit_bytes = strtoull(argv[i + 1], NULL, 10) << 20;
+	}
+	if (!db || size < 14 || size > 65535 || (strcmp(mode, "segments") && strcmp(mode, "db"))) {
+		fprintf(stderr, "usage: bench_store --db PATH --packets N --size S "
+				"--mode segments|db [--key HEX64]\n");
+		return 3;
+	}
+	buf = malloc(size);
+	if (!buf)
+		return 1;
+	for (unsigned long long i = 0; i < size; i++)
+		buf[i] = (uint8_t)(i * 131 + 7);
+	cfg.path = db;
+	cfg.key = key;
+	cfg.store_mode = strcmp(mode, "db") ? PR_STORE_MODE_SEGMENTS : PR_STORE_MODE_DB;
+	t0 = now_s();
+	c0 = cpu_s();
+	err = pr_store_open(&cfg, &st);
+	if (err) {
+		fprintf(stderr, "bench_store: %s\n", pr_store_open_error());
+		return 1;
+	}
+	err = pr_store_session_begin(st, &info, &id);
+	for (unsigned long long i = 0; !err && i < n; i++) {
+		pkt = (struct pr_block_pkt){
+			.ts_ns = 1700000000000000000ull + i * 1000,
+			.flow_id = i % 1000,
+			.cap_len = (uint32_t)size,
+			.wire_len = (uint32_t)size,
+			.data = buf,
+		};
+		/* Vary the bytes: no two packets alike, as on a real link. */
+		buf[12] = (uint8_t)i;
+		buf[13] = (uint8_t)(i >> 8);
+		err = pr_store_add_packet(st, id, &pkt);
+		pending += size;
+		if (!err && pending >= commit_bytes) {
+			err = pr_store_commit(st);
+			pending = 0;
+		}
+	}
+	if (!err)
+		err = pr_store_session_end(st, id, PR_SESSION_COMPLETED, "bench");
+	if (!err)
+		err = pr_store_checkpoint(st, true);
+	if (err)
+		fprintf(stderr, "bench_store: %s\n", pr_store_errmsg(st));
+	pr_store_close(st);
+	t1 = now_s();
+	c1 = cpu_s();
+	printf("{\"mode\":\"%s\",\"encrypted\":%s,\"packets\":%llu,\"size\":%llu,\"bytes\":%llu,"
+	       "\"seconds\":%.3f,\"cpu_seconds\":%.3f,\"mb_per_s\":%.1f,\"kpps\":%.1f}\n",
+	       mode, key ? "true" : "false", n, size, n * size, t1 - t0, c1 - c0,
+	       (double)(n * size) / 1e6 / (t1 - t0), (double)n / 1e3 / (t1 - t0));
+	free(buf);
+	return err ? 1 : 0;
+}
