@@ -6,6 +6,7 @@
  * for the commands that read stored packets. Main thread only.
  */
 #include "pr_cli.h"
+#include "pr_json.h"
 #include "pr_linktype.h"
 
 #include <errno.h>
@@ -16,14 +17,109 @@
 #include <time.h>
 #include <unistd.h>
 
+/*
+ * The text for the character at p[0..n): how many bytes it takes (*used)
+ * and what to print for it in out (NUL-terminated, at most 4 per byte).
+ */
+static void esc_char(const unsigned char *p, size_t n, char out[17], size_t *used)
+{
+	size_t len = pr_json_utf8_len(p, n);
+	bool hide = false;
+
+	*used = len ? len : 1;
+	if (len == 1) {
+		switch (p[0]) {
+		case '\\':
+			strcpy(out, "\\\\");
+			return;
+		case '\n':
+			strcpy(out, "\\n");
+			return;
+		case '\r':
+			strcpy(out, "\\r");
+			return;
+		case '\t':
+			strcpy(out, "\\t");
+			return;
+		case 0x1b:
+			strcpy(out, "\\e");
+			return;
+		default:
+			hide = p[0] < 0x20 || p[0] == 0x7f;
+		}
+	} else if (len == 2) {
+		hide = p[0] == 0xc2 && p[1] < 0xa0; /* C1: U+0080..U+009F, 0x9b is a CSI */
+	} else if (len == 3) {
+		/* Bidi overrides reorder what follows them on the line. */
+		hide = p[0] == 0xe2 && ((p[1] == 0x80 && p[2] >= 0xaa && p[2] <= 0xae) ||
+					(p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9));
+	} else if (!len) {
+		hide = true;
+	}
+	if (!hide) {
+		memcpy(out, p, *used);
+		out[*used] = 0;
+		return;
+	}
+	for (size_t i = 0; i < *used; i++)
+		snprintf(out + 4 * i, 5, "\\x%02x", p[i]);
+}
+
+size_t pr_cli_esc(char *buf, size_t len, const char *s, size_t max_chars)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s), i = 0, pos = 0, chars = 0;
+
+	if (!len)
+		return 0;
+	while (i < n) {
+		char piece[17];
+		size_t used, plen, pchars;
+
+		esc_char(p + i, n - i, piece, &used);
+		plen = strlen(piece);
+		/* An escape is as wide as its text; a character is one column. */
+		pchars = piece[0] == '\\' ? plen : 1;
+		if (pos + plen >= len || (max_chars && chars + pchars > max_chars))
+			break;
+		memcpy(buf + pos, piece, plen);
+		pos += plen;
+		chars += pchars;
+		i += used;
+	}
+	buf[pos] = 0;
+	return chars;
+}
+
+/* Print "packetrecorder: <prefix><message>\n", the message escaped. */
+static void message(const char *prefix, const char *fmt, va_list ap)
+{
+	char *msg = NULL, *esc = NULL;
+	va_list aq;
+	int n;
+
+	va_copy(aq, ap);
+	n = vsnprintf(NULL, 0, fmt, aq);
+	va_end(aq);
+	if (n >= 0)
+		msg = malloc((size_t)n + 1);
+	if (msg) {
+		vsnprintf(msg, (size_t)n + 1, fmt, ap);
+		esc = malloc(PR_CLI_ESC_SIZE((size_t)n));
+	}
+	if (esc)
+		pr_cli_esc(esc, PR_CLI_ESC_SIZE((size_t)n), msg, 0);
+	fprintf(stderr, "packetrecorder: %s%s\n", prefix, esc ? esc : "(out of memory)");
+	free(esc);
+	free(msg);
+}
+
 void pr_cli_error(const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	fputs("packetrecorder: error: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	message("error: ", fmt, ap);
 	va_end(ap);
 }
 
@@ -32,9 +128,7 @@ void pr_cli_warn(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	fputs("packetrecorder: warning: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	message("warning: ", fmt, ap);
 	va_end(ap);
 }
 
@@ -42,12 +136,10 @@ void pr_cli_note(const struct pr_cli *cli, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (cli->quiet)
+	if (cli->quiet > 0)
 		return;
 	va_start(ap, fmt);
-	fputs("packetrecorder: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	message("", fmt, ap);
 	va_end(ap);
 }
 

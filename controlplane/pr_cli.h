@@ -70,7 +70,11 @@ int pr_cli_common_opt(struct pr_cli *cli, int c, const char *arg);
 /* Load the config file (if any) and resolve the key. Returns an exit code. */
 int pr_cli_prepare(struct pr_cli *cli);
 
-/* "packetrecorder: error: <message>" on stderr. */
+/*
+ * "packetrecorder: error: <message>" on stderr. The message is printed
+ * through pr_cli_esc(): names, paths and filters from the command line or
+ * the store cannot send control sequences to the terminal.
+ */
 void pr_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void pr_cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A message that --quiet silences. */
@@ -79,6 +83,20 @@ void pr_cli_note(const struct pr_cli *cli, const char *fmt, ...)
 
 /* Print "unknown option" style errors for getopt's '?' and return PR_EXIT_USAGE. */
 int pr_cli_usage_error(const struct pr_cli *cli);
+
+/*
+ * s made safe to print on a terminal, in buf (len bytes with the NUL):
+ * C0 control characters, DEL, C1 controls (U+0080..U+009F) and the
+ * bidirectional overrides (U+202A..U+202E, U+2066..U+2069) are written
+ * as \n \r \t \e or \xNN per byte, a backslash as \\, and each byte that
+ * is not part of valid UTF-8 as \xNN; everything else passes unchanged.
+ * At most max_chars characters (an escape counts its length; 0: no limit)
+ * and what fits in buf: never cut inside a character or an escape. Returns
+ * the characters written, for padding columns. Any thread.
+ */
+size_t pr_cli_esc(char *buf, size_t len, const char *s, size_t max_chars);
+/* Bytes enough for pr_cli_esc() of a string of n bytes, with its NUL. */
+#define PR_CLI_ESC_SIZE(n) (4 * (n) + 1)
 
 /* Parse helpers: print an error naming opt and return PR_EXIT_USAGE, or 0. */
 int pr_cli_parse_u64(const char *opt, const char *s, uint64_t *out);

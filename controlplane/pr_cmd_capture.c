@@ -453,13 +453,12 @@ static void print_summary(struct capture *c, const struct pr_session_info *si, d
 	}
 	if (c->cli.quiet > 0)
 		return;
-	fprintf(stderr,
-		"packetrecorder: session %lld \"%s\": %" PRIu64 " packets (%" PRIu64
-		" bytes) stored, %" PRIu64 " flows, %" PRIu64 " dropped, %" PRIu64
-		" filtered out; %s in %.2f s -> %s\n",
-		(long long)si->id, si->name, si->packets, si->bytes, si->flows, drops,
-		c->counters[PR_STAT_FILTERED], end_reason_name(c->end_reason), secs,
-		c->cli.db_path);
+	pr_cli_note(&c->cli,
+		    "session %lld \"%s\": %" PRIu64 " packets (%" PRIu64 " bytes) stored, %" PRIu64
+		    " flows, %" PRIu64 " dropped, %" PRIu64 " filtered out; %s in %.2f s -> %s",
+		    (long long)si->id, si->name, si->packets, si->bytes, si->flows, drops,
+		    c->counters[PR_STAT_FILTERED], end_reason_name(c->end_reason), secs,
+		    c->cli.db_path);
 }
 
 int pr_cmd_capture(int argc, char **argv)

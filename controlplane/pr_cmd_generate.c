@@ -110,10 +110,15 @@ int pr_cmd_generate(int argc, char **argv)
 		pr_json_obj_end(&j);
 		pr_json_end(&j);
 	} else {
+		char *name = malloc(PR_CLI_ESC_SIZE(strlen(cfg.path)));
+
+		if (name)
+			pr_cli_esc(name, PR_CLI_ESC_SIZE(strlen(cfg.path)), cfg.path, 0);
 		fprintf(stderr,
 			"packetrecorder: wrote %" PRIu64 " packets (%" PRIu64 " bytes, %" PRIu64
 			" conversations) to %s\n",
-			res.packets, res.bytes, res.conversations, cfg.path);
+			res.packets, res.bytes, res.conversations, name ? name : "?");
+		free(name);
 	}
 	return PR_EXIT_OK;
 }

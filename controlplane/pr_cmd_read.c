@@ -98,17 +98,25 @@ static int session_json_cb(void *ctx, const struct pr_session_info *s)
 	return 0;
 }
 
+/*
+ * Names and sources come from the command line or a file name: anything
+ * may be in them, so they are printed through pr_cli_esc().
+ */
 static int session_text_cb(void *ctx, const struct pr_session_info *s)
 {
-	char start[64];
+	char start[64], name[PR_CLI_ESC_SIZE(sizeof(s->name))],
+		source[PR_CLI_ESC_SIZE(sizeof(s->source))];
+	size_t w;
 
 	(void)ctx;
 	pr_cli_format_ts(s->start_ts_ns, start, sizeof(start));
 	start[19] = 0; /* seconds are enough here */
+	w = pr_cli_esc(name, sizeof(name), s->name, 20);
+	pr_cli_esc(source, sizeof(source), s->source, 0);
 	printf("%6lld  %-11s  %-19s  %12" PRIu64 "  %14" PRIu64 "  %8" PRIu64 "  %8" PRIu64
-	       "  %-20.20s  %s\n",
+	       "  %s%*s  %s\n",
 	       (long long)s->id, pr_session_status_name(s->status), start, s->packets, s->bytes,
-	       s->flows, drops_total(s), s->name, s->source);
+	       s->flows, drops_total(s), name, (int)(20 - w), "", source);
 	return 0;
 }
 

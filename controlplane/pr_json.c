@@ -88,6 +88,43 @@ void pr_json_arr_end(struct pr_json *j)
 	json_close(j, ']');
 }
 
+size_t pr_json_utf8_len(const uint8_t *p, size_t n)
+{
+	uint8_t c, lo = 0x80, hi = 0xbf;
+	size_t len = 0, k;
+
+	if (!n)
+		return 0;
+	c = p[0];
+	if (c < 0x80)
+		return 1;
+	/*
+	 * The second byte's range also rules out overlong forms, UTF-16
+	 * surrogates (ED A0..BF) and code points above U+10FFFF, which strict
+	 * decoders reject (RFC 3629, section 4).
+	 */
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4;
+	if (c == 0xe0)
+		lo = 0xa0;
+	else if (c == 0xed)
+		hi = 0x9f;
+	else if (c == 0xf0)
+		lo = 0x90;
+	else if (c == 0xf4)
+		hi = 0x8f;
+	if (!len || len > n || p[1] < lo || p[1] > hi)
+		return 0;
+	for (k = 2; k < len; k++)
+		if ((p[k] & 0xc0) != 0x80)
+			return 0;
+	return len;
+}
+
 static void put_escaped(FILE *f, const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -95,8 +132,8 @@ static void put_escaped(FILE *f, const char *s, size_t n)
 
 	fputc('"', f);
 	while (i < n) {
-		unsigned char c = p[i], lo = 0x80, hi = 0xbf;
-		size_t len = 0;
+		unsigned char c = p[i];
+		size_t len;
 
 		if (c == '"' || c == '\\') {
 			fputc('\\', f);
@@ -121,42 +158,12 @@ static void put_escaped(FILE *f, const char *s, size_t n)
 			i++;
 			continue;
 		}
-		if (c < 0x80) {
-			fputc(c, f);
-			i++;
+		/* Valid UTF-8 passes through; a stray byte becomes the code point of its value. */
+		len = pr_json_utf8_len(p + i, n - i);
+		if (len) {
+			fwrite(p + i, 1, len, f);
+			i += len;
 			continue;
-		}
-		/*
-		 * Pass valid UTF-8 sequences through; escape stray bytes. The
-		 * second byte's range also rules out overlong forms, UTF-16
-		 * surrogates (ED A0..BF) and code points above U+10FFFF, which
-		 * strict decoders reject (RFC 3629, section 4).
-		 */
-		if (c >= 0xc2 && c <= 0xdf)
-			len = 2;
-		else if (c >= 0xe0 && c <= 0xef)
-			len = 3;
-		else if (c >= 0xf0 && c <= 0xf4)
-			len = 4;
-		if (c == 0xe0)
-			lo = 0xa0;
-		else if (c == 0xed)
-			hi = 0x9f;
-		else if (c == 0xf0)
-			lo = 0x90;
-		else if (c == 0xf4)
-			hi = 0x8f;
-		if (len && i + len <= n && p[i + 1] >= lo && p[i + 1] <= hi) {
-			size_t k;
-
-			for (k = 2; k < len; k++)
-				if ((p[i + k] & 0xc0) != 0x80)
-					break;
-			if (k == len) {
-				fwrite(p + i, 1, len, f);
-				i += len;
-				continue;
-			}
 		}
 		fprintf(f, "\\u%04x", c);
 		i++;

@@ -50,4 +50,11 @@ void pr_json_kv_bool(struct pr_json *j, const char *k, bool v);
 /* Ends the document with a newline. */
 void pr_json_end(struct pr_json *j);
 
+/*
+ * Length of the valid UTF-8 sequence (RFC 3629: no overlong forms, no
+ * surrogates, nothing above U+10FFFF) at the start of p[0..n), or 0 if it
+ * is not one. 1 for an ASCII byte. Any thread.
+ */
+size_t pr_json_utf8_len(const uint8_t *p, size_t n);
+
 #endif /* PR_JSON_H */
