@@ -151,7 +151,7 @@ void pr_cli_init(struct pr_cli *cli, const char *command)
 	pr_config_defaults(&cli->cfg);
 }
 
-void pr_cli_fini(struct pr_cli *cli)
+static void key_wipe(struct pr_cli *cli)
 {
 	if (cli->key) {
 		explicit_bzero(cli->key, strlen(cli->key));
@@ -160,7 +160,33 @@ void pr_cli_fini(struct pr_cli *cli)
 	}
 }
 
-int pr_cli_common_opt(struct pr_cli *cli, int c, const char *arg)
+void pr_cli_fini(struct pr_cli *cli)
+{
+	key_wipe(cli);
+}
+
+/*
+ * Keep a copy of the key and overwrite its bytes in argv at once: the
+ * kernel shows the argv memory in /proc/PID/cmdline, and so to ps and any
+ * user, for as long as the process runs. (It is visible from exec until
+ * here; --key-file and the environment never are.)
+ */
+static int key_take(struct pr_cli *cli, char *arg)
+{
+	char *k = strdup(arg);
+
+	if (!k) {
+		pr_cli_error("--encryption-key: %s", strerror(ENOMEM));
+		return -PR_EXIT_FAIL;
+	}
+	memset(arg, 'x', strlen(arg));
+	key_wipe(cli);
+	cli->key = k;
+	cli->key_given = true;
+	return 1;
+}
+
+int pr_cli_common_opt(struct pr_cli *cli, int c, char *arg)
 {
 	switch (c) {
 	case 'd':
@@ -171,8 +197,7 @@ int pr_cli_common_opt(struct pr_cli *cli, int c, const char *arg)
 		cli->db_path = arg;
 		return 1;
 	case PR_OPT_KEY:
-		cli->key_opt = arg;
-		return 1;
+		return key_take(cli, arg);
 	case PR_OPT_KEY_FILE:
 		cli->key_file = arg;
 		return 1;
@@ -191,6 +216,16 @@ int pr_cli_common_opt(struct pr_cli *cli, int c, const char *arg)
 	default:
 		return 0;
 	}
+}
+
+void pr_cli_key_help(FILE *f)
+{
+	fputs("      --key-file FILE    read the store's key from the first line of FILE\n"
+	      "      --encryption-key K the key itself: a passphrase, or 64 hex digits for a raw\n"
+	      "                         key (default $PACKETRECORDER_DB_KEY). Prefer --key-file or\n"
+	      "                         the variable: other users can see a key on the command\n"
+	      "                         line (ps) until the command has wiped it\n",
+	      f);
 }
 
 int pr_cli_usage_error(const struct pr_cli *cli)
@@ -241,18 +276,17 @@ int pr_cli_prepare(struct pr_cli *cli)
 			return ret == -EINVAL ? PR_EXIT_USAGE : PR_EXIT_FAIL;
 		}
 	}
-	if (cli->key_opt && cli->key_file) {
+	if (cli->key_given && cli->key_file) {
 		pr_cli_error("give either --encryption-key or --key-file, not both");
 		return PR_EXIT_USAGE;
 	}
 	if (cli->key_file)
 		return read_key_file(cli->key_file, &cli->key);
-	if (cli->key_opt) {
-		if (!cli->key_opt[0]) {
+	if (cli->key_given) {
+		if (!cli->key[0]) {
 			pr_cli_error("--encryption-key: empty key");
 			return PR_EXIT_USAGE;
 		}
-		cli->key = strdup(cli->key_opt);
 	} else {
 		env = getenv("PACKETRECORDER_DB_KEY");
 		if (env && env[0])

@@ -49,7 +49,7 @@ enum {
 struct pr_cli {
 	const char *command;
 	const char *db_path;
-	const char *key_opt; /* --encryption-key */
+	bool key_given; /* --encryption-key: its copy is in key, argv's bytes are wiped */
 	const char *key_file; /* --key-file */
 	const char *config_path;
 	bool json;
@@ -64,9 +64,14 @@ void pr_cli_fini(struct pr_cli *cli);
 /*
  * Handle one of the common options. Returns 1 if c was one (and it was
  * fine), 0 if c is not a common option, or a negative exit code. 'h' is
- * left to the caller (each command prints its own help).
+ * left to the caller (each command prints its own help). The value of
+ * --encryption-key is copied and overwritten in place with 'x' bytes, so
+ * that /proc/PID/cmdline (ps) stops showing it: arg must be writable argv
+ * memory (getopt's optarg).
  */
-int pr_cli_common_opt(struct pr_cli *cli, int c, const char *arg);
+int pr_cli_common_opt(struct pr_cli *cli, int c, char *arg);
+/* The --help lines of the key options, the same in every store command. */
+void pr_cli_key_help(FILE *f);
 /* Load the config file (if any) and resolve the key. Returns an exit code. */
 int pr_cli_prepare(struct pr_cli *cli);
 

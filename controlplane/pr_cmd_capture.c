@@ -133,10 +133,9 @@ static void usage(FILE *f)
 		"  -p, --pcap FILE        also write the stored packets to FILE (.pcapng: pcapng)\n"
 		"      --name NAME        session name (default: the interface or file name)\n"
 		"      --backend NAME     capture backend: pcap (default), afxdp, dpdk\n"
-		"      --json             print the summary as one JSON object on stdout\n"
-		"      --encryption-key K key (passphrase, or 64 hex digits for a raw key);\n"
-		"                         default $PACKETRECORDER_DB_KEY\n"
-		"      --key-file FILE    read the key from FILE\n"
+		"      --json             print the summary as one JSON object on stdout\n");
+	pr_cli_key_help(f);
+	fprintf(f,
 		"      --config FILE      configuration file (see configs/packetrecorder.conf)\n"
 		"  -q, --quiet            no progress and no notes\n"
 		"  -h, --help             this help\n"

@@ -34,9 +34,9 @@ static void usage(FILE *f)
 		"  -n, --limit N          at most N packets (after the filter; 0 = all)\n"
 		"  -f, --filter EXPR      BPF filter, tcpdump syntax\n"
 		"  -d, --database FILE    the store (default packets.db)\n"
-		"      --json             print a JSON summary on stdout\n"
-		"      --encryption-key K / --key-file FILE   the store's key\n"
-		"  -h, --help             this help\n");
+		"      --json             print a JSON summary on stdout\n");
+	pr_cli_key_help(f);
+	fprintf(f, "  -h, --help             this help\n");
 }
 
 struct export_ctx {

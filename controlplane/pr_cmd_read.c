@@ -48,14 +48,15 @@ static int parse_read_opts(struct pr_cli *cli, int argc, char **argv, const char
 
 static void sessions_usage(FILE *f)
 {
-	fprintf(f, "usage: packetrecorder sessions [-d DB] [--json]\n"
-		   "\n"
-		   "List the capture sessions of the store, oldest first.\n"
-		   "\n"
-		   "  -d, --database FILE    the store (default packets.db)\n"
-		   "      --json             a JSON array (keys: docs/packetrecorder-sessions.md)\n"
-		   "      --encryption-key K / --key-file FILE   the store's key\n"
-		   "  -h, --help             this help\n");
+	fprintf(f,
+		"usage: packetrecorder sessions [-d DB] [--json]\n"
+		"\n"
+		"List the capture sessions of the store, oldest first.\n"
+		"\n"
+		"  -d, --database FILE    the store (default packets.db)\n"
+		"      --json             a JSON array (keys: docs/packetrecorder-sessions.md)\n");
+	pr_cli_key_help(f);
+	fprintf(f, "  -h, --help             this help\n");
 }
 
 static uint64_t drops_total(const struct pr_session_info *s)
@@ -177,9 +178,9 @@ static void flows_usage(FILE *f)
 		   "  -S, --session ID       the session (see `packetrecorder sessions`)\n"
 		   "  -n, --limit N          at most N flows (0 = all)\n"
 		   "  -d, --database FILE    the store (default packets.db)\n"
-		   "      --json             a JSON array (keys: docs/packetrecorder-flows.md)\n"
-		   "      --encryption-key K / --key-file FILE   the store's key\n"
-		   "  -h, --help             this help\n");
+		   "      --json             a JSON array (keys: docs/packetrecorder-flows.md)\n");
+	pr_cli_key_help(f);
+	fprintf(f, "  -h, --help             this help\n");
 }
 
 static int session_opt(void *ctx, int opt, const char *arg)
@@ -337,9 +338,9 @@ static void query_usage(FILE *f)
 		"  -x, --show-data        include the packet bytes (hex dump; \"data\" in JSON)\n"
 		"  -f, --filter EXPR      BPF filter, tcpdump syntax\n"
 		"  -d, --database FILE    the store (default packets.db)\n"
-		"      --json             a JSON array (keys: docs/packetrecorder-query.md)\n"
-		"      --encryption-key K / --key-file FILE   the store's key\n"
-		"  -h, --help             this help\n");
+		"      --json             a JSON array (keys: docs/packetrecorder-query.md)\n");
+	pr_cli_key_help(f);
+	fprintf(f, "  -h, --help             this help\n");
 }
 
 static int query_opt(void *ctx, int opt, const char *arg)

@@ -44,9 +44,9 @@ static void usage(FILE *f)
 		"  -f, --filter EXPR      BPF filter, tcpdump syntax\n"
 		"      --display-only     print the packets and their send offsets; send nothing\n"
 		"  -d, --database FILE    the store (default packets.db)\n"
-		"      --json             print a JSON summary on stdout\n"
-		"      --encryption-key K / --key-file FILE   the store's key\n"
-		"  -h, --help             this help\n");
+		"      --json             print a JSON summary on stdout\n");
+	pr_cli_key_help(f);
+	fprintf(f, "  -h, --help             this help\n");
 }
 
 static uint64_t mono_ns(void)

@@ -4,7 +4,8 @@
  * need no store: the terminal escaping of pr_cli_esc() (exact outputs,
  * column and buffer limits that never split a character or an escape, and
  * a property test: random bytes never come out as a control byte or as
- * invalid UTF-8). Single thread.
+ * invalid UTF-8), and the scrubbing of --encryption-key from argv by
+ * pr_cli_common_opt(). Single thread.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -110,12 +111,30 @@ static void test_esc_random(void **state)
 	}
 }
 
+static void test_key_scrubbed(void **state)
+{
+	char arg[] = "my secret key";
+	struct pr_cli cli;
+
+	(void)state;
+	pr_cli_init(&cli, "test");
+	assert_int_equal(pr_cli_common_opt(&cli, PR_OPT_KEY, arg), 1);
+	assert_string_equal(arg, "xxxxxxxxxxxxx");
+	assert_true(cli.key_given);
+	assert_string_equal(cli.key, "my secret key");
+	assert_int_equal(pr_cli_prepare(&cli), 0);
+	assert_string_equal(cli.key, "my secret key");
+	pr_cli_fini(&cli);
+	assert_null(cli.key);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_esc_exact),
 		cmocka_unit_test(test_esc_limits),
 		cmocka_unit_test(test_esc_random),
+		cmocka_unit_test(test_key_scrubbed),
 	};
 
 	return cmocka_run_group_tests_name("pr_cli", tests, NULL, NULL);
