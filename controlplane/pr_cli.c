@@ -10,6 +10,7 @@
 #include "pr_linktype.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -374,6 +375,51 @@ int pr_cli_parse_session(const char *s, int64_t *out)
 	}
 	*out = (int64_t)v;
 	return 0;
+}
+
+int pr_cli_parse_file_mode(const char *opt, const char *s, unsigned int *mode)
+{
+	if (pr_outfile_parse_mode(s, mode)) {
+		pr_cli_error("%s: not an octal permission mode from 0 to 0777: \"%s\"", opt, s);
+		return PR_EXIT_USAGE;
+	}
+	return 0;
+}
+
+int pr_cli_check_str(const char *opt, const char *s, size_t max, bool allow_empty)
+{
+	size_t n = strlen(s);
+
+	if (!n && !allow_empty) {
+		pr_cli_error("%s: empty value", opt);
+		return PR_EXIT_USAGE;
+	}
+	if (n >= max) {
+		pr_cli_error("%s: %zu bytes is too long: at most %zu bytes", opt, n, max - 1);
+		return PR_EXIT_USAGE;
+	}
+	return 0;
+}
+
+int pr_cli_outfile_open(const struct pr_outfile_cfg *cfg, struct pr_outfile **out)
+{
+	char err[PATH_MAX * 3];
+	int ret = pr_outfile_open(cfg, out, err, sizeof(err));
+
+	if (!ret)
+		return 0;
+	pr_cli_error("%s", err);
+	return ret == -EINVAL ? PR_EXIT_USAGE : PR_EXIT_FAIL;
+}
+
+int pr_cli_outfile_commit(struct pr_outfile *of)
+{
+	char err[PATH_MAX + 256];
+
+	if (!pr_outfile_commit(of, err, sizeof(err)))
+		return 0;
+	pr_cli_error("%s", err);
+	return PR_EXIT_FAIL;
 }
 
 int pr_cli_open_store(struct pr_cli *cli, bool create, struct pr_store **out)

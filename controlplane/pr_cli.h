@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "pr_config.h"
+#include "pr_outfile.h"
 #include "pr_store.h"
 
 enum pr_exit {
@@ -30,6 +31,7 @@ enum {
 	PR_OPT_KEY_FILE,
 	PR_OPT_CONFIG,
 	PR_OPT_JSON,
+	PR_OPT_FILE_MODE, /* --file-mode of the commands that write files */
 	PR_OPT_FIRST_COMMAND_OPT = 1100, /* commands number their own long-only options from here */
 };
 
@@ -108,6 +110,23 @@ int pr_cli_parse_u64(const char *opt, const char *s, uint64_t *out);
 int pr_cli_parse_size(const char *opt, const char *s, uint64_t *out); /* k/m/g suffixes */
 int pr_cli_parse_double(const char *opt, const char *s, double *out);
 int pr_cli_parse_session(const char *s, int64_t *out);
+int pr_cli_parse_file_mode(const char *opt, const char *s, unsigned int *mode);
+/*
+ * A string option that the store keeps in a field of max bytes (with its
+ * NUL, see struct pr_session_info): too long, or empty when !allow_empty,
+ * is an error naming opt and the limit. PR_EXIT_USAGE or 0.
+ */
+int pr_cli_check_str(const char *opt, const char *s, size_t max, bool allow_empty);
+
+/*
+ * Open an output file with pr_outfile_open() and print why not. Returns
+ * an exit code: PR_EXIT_USAGE for a file that may not be written (the
+ * store, the input, an existing file that is not a capture file),
+ * PR_EXIT_FAIL for the system's errors.
+ */
+int pr_cli_outfile_open(const struct pr_outfile_cfg *cfg, struct pr_outfile **out);
+/* Commit it (pr_outfile_commit()) and print why not. Returns an exit code. */
+int pr_cli_outfile_commit(struct pr_outfile *of);
 
 /*
  * Open the store of cli->db_path with the resolved key. create: capture

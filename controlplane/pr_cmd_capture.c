@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <libgen.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -130,7 +131,10 @@ static void usage(FILE *f)
 		"      --promisc          promiscuous mode (default)\n"
 		"      --no-promisc       no promiscuous mode\n"
 		"  -b, --buffer-size N    kernel capture buffer in bytes, k/m/g allowed (default 10m)\n"
-		"  -p, --pcap FILE        also write the stored packets to FILE (.pcapng: pcapng)\n"
+		"  -p, --pcap FILE        also write the stored packets to FILE (.pcapng: pcapng);\n"
+		"                         an existing FILE must be a capture file and is replaced\n"
+		"                         at the end; never the store or the -r file\n"
+		"      --file-mode MODE   permissions of the --pcap file, octal (default 0600)\n"
 		"      --name NAME        session name (default: the interface or file name)\n"
 		"      --backend NAME     capture backend: pcap (default), afxdp, dpdk\n"
 		"      --json             print the summary as one JSON object on stdout\n");
@@ -142,7 +146,8 @@ static void usage(FILE *f)
 		"\n"
 		"Stops at the end of the file, at --count or --duration, or on Ctrl-C / SIGTERM,\n"
 		"always storing everything captured so far. Exit: 0 ok, 1 failure (the session is\n"
-		"kept, marked failed), 2 key rejected, 3 usage, 4 not found. See docs/packetrecorder-capture.md.\n");
+		"kept, marked failed), 2 key rejected, 3 usage (also a --pcap naming the store\n"
+		"or the input), 4 not found. See docs/packetrecorder-capture.md.\n");
 }
 
 struct capture {
@@ -151,7 +156,9 @@ struct capture {
 	struct checkpointer ck;
 	struct pr_dp *dp;
 	struct pr_pcapw *pw;
+	struct pr_outfile *pcap_out;
 	const char *pcap_path;
+	bool pcap_failed;
 	int64_t session;
 	uint64_t counters[PR_STAT_MAX];
 	bool end_seen;
@@ -244,10 +251,13 @@ static void on_packet(struct capture *c, const struct pr_rec_packet *r)
 					 r->cap_len, r->wire_len);
 
 		if (ret) {
-			pr_cli_error("%s: %s: no more packets are written to it", c->pcap_path,
-				     strerror(-ret));
+			pr_cli_error(
+				"--pcap %s: %s: no more packets are written to it, and it will "
+				"not be kept",
+				c->pcap_path, strerror(-ret));
 			pr_pcapw_close(c->pw);
 			c->pw = NULL;
+			c->pcap_failed = true;
 		}
 	}
 }
@@ -476,6 +486,7 @@ int pr_cmd_capture(int argc, char **argv)
 		{ "pcap", required_argument, NULL, 'p' },
 		{ "name", required_argument, NULL, O_NAME },
 		{ "backend", required_argument, NULL, O_BACKEND },
+		{ "file-mode", required_argument, NULL, PR_OPT_FILE_MODE },
 		PR_CLI_COMMON_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -483,6 +494,7 @@ int pr_cmd_capture(int argc, char **argv)
 	const char *iface = NULL, *read_path = NULL, *filter = "", *name = NULL;
 	const char *backend = "pcap";
 	uint64_t count = 0, snaplen = 0, bufsize = 0;
+	unsigned int file_mode = PR_OUTFILE_MODE_DEFAULT;
 	double duration = 0;
 	bool promisc = true;
 	struct pr_session_info si;
@@ -553,7 +565,13 @@ int pr_cmd_capture(int argc, char **argv)
 			}
 			break;
 		case 'p':
+			if ((rc = pr_cli_check_str("--pcap", optarg, PATH_MAX, false)))
+				goto out;
 			c->pcap_path = optarg;
+			break;
+		case PR_OPT_FILE_MODE:
+			if ((rc = pr_cli_parse_file_mode("--file-mode", optarg, &file_mode)))
+				goto out;
 			break;
 		case O_NAME:
 			name = optarg;
@@ -596,6 +614,18 @@ int pr_cmd_capture(int argc, char **argv)
 		goto out;
 	if ((rc = pr_cli_prepare(&c->cli)))
 		goto out;
+	if (c->pcap_path) {
+		struct pr_outfile_cfg oc = {
+			.opt = "--pcap",
+			.path = c->pcap_path,
+			.mode = file_mode,
+			.store = c->cli.db_path,
+			.input = read_path,
+		};
+
+		if ((rc = pr_cli_outfile_open(&oc, &c->pcap_out)))
+			goto out;
+	}
 	if (!snaplen)
 		snaplen = c->cli.cfg.snaplen;
 	if (!bufsize)
@@ -630,7 +660,7 @@ int pr_cmd_capture(int argc, char **argv)
 			.format = l > 7 && !strcmp(c->pcap_path + l - 7, ".pcapng") ?
 					  PR_PCAPW_PCAPNG :
 					  PR_PCAPW_PCAP,
-			.path = c->pcap_path,
+			.path = pr_outfile_path(c->pcap_out),
 			.user_appl = "packetrecorder " PR_VERSION,
 		};
 
@@ -741,8 +771,17 @@ int pr_cmd_capture(int argc, char **argv)
 		if (c->pw) {
 			ret = pr_pcapw_close(c->pw);
 			c->pw = NULL;
+			/*
+			 * The packets in it were captured whatever happened to the
+			 * store, so it is kept unless writing it failed.
+			 */
 			if (ret)
-				pr_cli_error("--pcap %s: %s", c->pcap_path, strerror(-ret));
+				pr_cli_error("--pcap %s: %s: it is not kept", c->pcap_path,
+					     strerror(-ret));
+			else if (pr_cli_outfile_commit(c->pcap_out))
+				c->pcap_failed = true;
+			if (ret)
+				c->pcap_failed = true;
 		}
 		print_summary(c, &si, (double)(mono_ns() - start) / 1e9);
 		if (c->store_failed) {
@@ -751,6 +790,8 @@ int pr_cmd_capture(int argc, char **argv)
 		} else if (c->end_reason == PR_END_ERROR) {
 			pr_cli_error("%s", c->end_msg);
 			rc = PR_EXIT_FAIL;
+		} else if (c->pcap_failed) {
+			rc = PR_EXIT_FAIL;
 		} else {
 			rc = PR_EXIT_OK;
 		}
@@ -758,6 +799,7 @@ int pr_cmd_capture(int argc, char **argv)
 out:
 	checkpointer_stop(&c->ck, c->st);
 	pr_pcapw_close(c->pw);
+	pr_outfile_destroy(c->pcap_out);
 	pr_dp_destroy(c->dp);
 	pr_store_close(c->st);
 	pr_cli_fini(&c->cli);

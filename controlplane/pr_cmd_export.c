@@ -3,16 +3,18 @@
  * `packetrecorder export`: write a session's packets to a pcap or pcapng
  * file, unchanged: same bytes, same link types, same timestamps at the
  * resolution each interface had. pcapng keeps every interface (name, link
- * type, resolution) and carries the session as the section comment. A
- * failed export removes its partial file and never touches the store.
- * Main thread only.
+ * type, resolution) and carries the session as the section comment. The
+ * output goes through pr_outfile: never the store, a new file created
+ * with O_EXCL, an existing one replaced only when the export succeeded.
+ * A failed export removes only what it created and never touches the
+ * store. Main thread only.
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "pr_cli.h"
 #include "pr_json.h"
@@ -28,7 +30,10 @@ static void usage(FILE *f)
 		"timestamps and link types.\n"
 		"\n"
 		"  -S, --session ID       the session (see `packetrecorder sessions`)\n"
-		"  -o, --output FILE      the file to write (- = standard output)\n"
+		"  -o, --output FILE      the file to write (- = standard output); an existing\n"
+		"                         FILE must be a capture file and is replaced only when\n"
+		"                         the export succeeds; never the store\n"
+		"      --file-mode MODE   permissions of FILE, octal (default 0600)\n"
 		"  -F, --format FMT       pcap (default; one link type) or pcapng (any number of\n"
 		"                         interfaces, names kept, session as comment)\n"
 		"  -n, --limit N          at most N packets (after the filter; 0 = all)\n"
@@ -36,7 +41,10 @@ static void usage(FILE *f)
 		"  -d, --database FILE    the store (default packets.db)\n"
 		"      --json             print a JSON summary on stdout\n");
 	pr_cli_key_help(f);
-	fprintf(f, "  -h, --help             this help\n");
+	fprintf(f, "  -h, --help             this help\n"
+		   "\n"
+		   "Exit: 0 ok, 1 failure, 2 key rejected, 3 usage (also an --output that is the\n"
+		   "store, or an existing file that is not a capture file), 4 no such session.\n");
 }
 
 struct export_ctx {
@@ -104,12 +112,15 @@ int pr_cmd_export(int argc, char **argv)
 		{ "format", required_argument, NULL, 'F' },
 		{ "limit", required_argument, NULL, 'n' },
 		{ "filter", required_argument, NULL, 'f' },
+		{ "file-mode", required_argument, NULL, PR_OPT_FILE_MODE },
 		PR_CLI_COMMON_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct export_ctx e = { .fmt = PR_PCAPW_PCAP, .rc = 0 };
 	struct pr_cli_session ses = { 0 };
 	const struct pr_session_info *si = &ses.si;
+	struct pr_outfile *out = NULL;
+	unsigned int file_mode = PR_OUTFILE_MODE_DEFAULT;
 	struct pr_cli cli;
 	struct pr_block_pkt p;
 	const char *filter = NULL;
@@ -137,7 +148,13 @@ int pr_cmd_export(int argc, char **argv)
 				goto out;
 			break;
 		case 'o':
+			if ((rc = pr_cli_check_str("--output", optarg, PATH_MAX, false)))
+				goto out;
 			e.output = optarg;
+			break;
+		case PR_OPT_FILE_MODE:
+			if ((rc = pr_cli_parse_file_mode("--file-mode", optarg, &file_mode)))
+				goto out;
 			break;
 		case 'F':
 			if (!strcmp(optarg, "pcap")) {
@@ -176,6 +193,18 @@ int pr_cmd_export(int argc, char **argv)
 		rc = pr_cli_usage_error(&cli);
 		goto out;
 	}
+	/* Checked before the store is opened: only stat() ever looks at its files. */
+	{
+		struct pr_outfile_cfg oc = {
+			.opt = "--output",
+			.path = e.output,
+			.mode = file_mode,
+			.store = cli.db_path,
+		};
+
+		if ((rc = pr_cli_outfile_open(&oc, &out)))
+			goto out;
+	}
 	if ((rc = pr_cli_session_open(&cli, session, filter, &ses)))
 		goto out;
 	pr_store_ifaces_foreach(ses.st, session, scan_iface_cb, &e);
@@ -194,7 +223,7 @@ int pr_cmd_export(int argc, char **argv)
 	{
 		struct pr_pcapw_cfg wc = {
 			.format = e.fmt,
-			.path = e.output,
+			.path = pr_outfile_path(out),
 			.comment = comment,
 			.user_appl = "packetrecorder " PR_VERSION,
 		};
@@ -209,7 +238,7 @@ int pr_cmd_export(int argc, char **argv)
 	pr_store_ifaces_foreach(ses.st, session, add_iface_cb, &e);
 	if (e.rc) {
 		rc = e.rc;
-		goto out_unlink;
+		goto out;
 	}
 	while ((!limit || written < limit) && (ret = pr_cli_session_next(&cli, &ses, &p)) == 1) {
 		if (p.iface >= 256 || e.map[p.iface] < 0) {
@@ -217,29 +246,31 @@ int pr_cmd_export(int argc, char **argv)
 				     "does not have",
 				     (long long)session, p.iface);
 			rc = PR_EXIT_FAIL;
-			goto out_unlink;
+			goto out;
 		}
 		ret = pr_pcapw_write(e.w, (uint32_t)e.map[p.iface], p.ts_ns, p.data, p.cap_len,
 				     p.wire_len);
 		if (ret) {
 			pr_cli_error("%s: %s", e.output, strerror(-ret));
 			rc = PR_EXIT_FAIL;
-			goto out_unlink;
+			goto out;
 		}
 		written++;
 		bytes += p.cap_len;
 	}
 	if (ret < 0) {
 		rc = PR_EXIT_FAIL;
-		goto out_unlink;
+		goto out;
 	}
 	ret = pr_pcapw_close(e.w);
 	e.w = NULL;
 	if (ret) {
 		pr_cli_error("%s: %s", e.output, strerror(-ret));
 		rc = PR_EXIT_FAIL;
-		goto out_unlink;
+		goto out;
 	}
+	if ((rc = pr_cli_outfile_commit(out)))
+		goto out;
 	if (cli.json) {
 		struct pr_json j;
 
@@ -259,14 +290,10 @@ int pr_cmd_export(int argc, char **argv)
 			    written, bytes, (long long)session, e.output);
 	}
 	rc = PR_EXIT_OK;
-	goto out;
-out_unlink:
-	pr_pcapw_close(e.w);
-	e.w = NULL;
-	if (strcmp(e.output, "-"))
-		unlink(e.output);
 out:
+	/* A failed export removes only what it created: the new or the temporary file. */
 	pr_pcapw_close(e.w);
+	pr_outfile_destroy(out);
 	pr_cli_session_close(&ses);
 	pr_cli_fini(&cli);
 	return rc;

@@ -22,19 +22,22 @@
 
 static void gen_usage(FILE *f)
 {
-	fprintf(f, "usage: packetrecorder generate --output FILE [--packets N] [--seed S]\n"
-		   "                               [--format pcap|pcapng] [--json]\n"
-		   "\n"
-		   "Write a synthetic capture of mixed traffic: TCP connections with handshake,\n"
-		   "HTTP-like request/response and teardown, DNS, ICMP echo, ARP, VLAN-tagged TCP\n"
-		   "and IPv6 UDP, with nanosecond timestamps. The same seed gives the same file.\n"
-		   "\n"
-		   "  -o, --output FILE      the file to write\n"
-		   "  -n, --packets N        at least N packets (default 10000)\n"
-		   "      --seed S           random seed (default 1)\n"
-		   "  -F, --format FMT       pcap (default) or pcapng\n"
-		   "      --json             print a JSON summary on stdout\n"
-		   "  -h, --help             this help\n");
+	fprintf(f,
+		"usage: packetrecorder generate --output FILE [--packets N] [--seed S]\n"
+		"                               [--format pcap|pcapng] [--json]\n"
+		"\n"
+		"Write a synthetic capture of mixed traffic: TCP connections with handshake,\n"
+		"HTTP-like request/response and teardown, DNS, ICMP echo, ARP, VLAN-tagged TCP\n"
+		"and IPv6 UDP, with nanosecond timestamps. The same seed gives the same file.\n"
+		"\n"
+		"  -o, --output FILE      the file to write; an existing FILE must be a capture\n"
+		"                         file and is replaced only on success\n"
+		"      --file-mode MODE   permissions of FILE, octal (default 0600)\n"
+		"  -n, --packets N        at least N packets (default 10000)\n"
+		"      --seed S           random seed (default 1)\n"
+		"  -F, --format FMT       pcap (default) or pcapng\n"
+		"      --json             print a JSON summary on stdout\n"
+		"  -h, --help             this help\n");
 }
 
 int pr_cmd_generate(int argc, char **argv)
@@ -42,6 +45,7 @@ int pr_cmd_generate(int argc, char **argv)
 	enum { O_SEED = PR_OPT_FIRST_COMMAND_OPT };
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
+		{ "file-mode", required_argument, NULL, PR_OPT_FILE_MODE },
 		{ "packets", required_argument, NULL, 'n' },
 		{ "seed", required_argument, NULL, O_SEED },
 		{ "format", required_argument, NULL, 'F' },
@@ -51,6 +55,8 @@ int pr_cmd_generate(int argc, char **argv)
 	};
 	struct pr_trafficgen_cfg cfg = { .format = PR_PCAPW_PCAP, .packets = 10000, .seed = 1 };
 	struct pr_trafficgen_result res;
+	struct pr_outfile_cfg oc = { .opt = "--output", .mode = PR_OUTFILE_MODE_DEFAULT };
+	struct pr_outfile *out = NULL;
 	bool json = false;
 	int opt, rc, ret;
 
@@ -58,7 +64,11 @@ int pr_cmd_generate(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "o:n:F:h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'o':
-			cfg.path = optarg;
+			oc.path = optarg;
+			break;
+		case PR_OPT_FILE_MODE:
+			if ((rc = pr_cli_parse_file_mode("--file-mode", optarg, &oc.mode)))
+				return rc;
 			break;
 		case 'n':
 			if ((rc = pr_cli_parse_u64("--packets", optarg, &cfg.packets)))
@@ -89,31 +99,43 @@ int pr_cmd_generate(int argc, char **argv)
 			return PR_EXIT_USAGE;
 		}
 	}
-	if (!cfg.path || optind < argc) {
+	if (!oc.path || optind < argc) {
 		pr_cli_error("generate: --output FILE is required");
 		return PR_EXIT_USAGE;
 	}
+	/*
+	 * generate knows no store: an existing file is replaced only when it
+	 * is a capture file, which keeps it off a store (and any other file).
+	 */
+	if ((rc = pr_cli_outfile_open(&oc, &out)))
+		return rc;
+	cfg.path = pr_outfile_path(out);
 	ret = pr_trafficgen_write(&cfg, &res);
 	if (ret) {
-		pr_cli_error("%s: %s", cfg.path, strerror(-ret));
+		pr_cli_error("%s: %s", oc.path, strerror(-ret));
+		pr_outfile_destroy(out);
 		return PR_EXIT_FAIL;
 	}
+	rc = pr_cli_outfile_commit(out);
+	pr_outfile_destroy(out);
+	if (rc)
+		return rc;
 	if (json) {
 		struct pr_json j;
 
 		pr_json_init(&j, stdout);
 		pr_json_obj_begin(&j);
-		pr_json_kv_str(&j, "output", cfg.path);
+		pr_json_kv_str(&j, "output", oc.path);
 		pr_json_kv_u64(&j, "packets", res.packets);
 		pr_json_kv_u64(&j, "bytes", res.bytes);
 		pr_json_kv_u64(&j, "conversations", res.conversations);
 		pr_json_obj_end(&j);
 		pr_json_end(&j);
 	} else {
-		char *name = malloc(PR_CLI_ESC_SIZE(strlen(cfg.path)));
+		char *name = malloc(PR_CLI_ESC_SIZE(strlen(oc.path)));
 
 		if (name)
-			pr_cli_esc(name, PR_CLI_ESC_SIZE(strlen(cfg.path)), cfg.path, 0);
+			pr_cli_esc(name, PR_CLI_ESC_SIZE(strlen(oc.path)), oc.path, 0);
 		fprintf(stderr,
 			"packetrecorder: wrote %" PRIu64 " packets (%" PRIu64 " bytes, %" PRIu64
 			" conversations) to %s\n",

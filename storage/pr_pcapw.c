@@ -236,7 +236,12 @@ int pr_pcapw_create(const struct pr_pcapw_cfg *cfg, struct pr_pcapw **out)
 	if (!strcmp(cfg->path, "-")) {
 		w->fd = STDOUT_FILENO;
 	} else {
-		w->fd = open(cfg->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		/*
+		 * Owner only, whatever the umask: captures carry other people's
+		 * traffic. The commands create the file beforehand (pr_outfile)
+		 * and set the mode the user asked for.
+		 */
+		w->fd = open(cfg->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 		if (w->fd < 0) {
 			err = -errno;
 			goto err_free;
