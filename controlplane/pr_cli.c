@@ -200,9 +200,17 @@ int pr_cli_common_opt(struct pr_cli *cli, int c, char *arg)
 	case PR_OPT_KEY:
 		return key_take(cli, arg);
 	case PR_OPT_KEY_FILE:
+		if (!arg[0]) {
+			pr_cli_error("--key-file: empty file name");
+			return -PR_EXIT_USAGE;
+		}
 		cli->key_file = arg;
 		return 1;
 	case PR_OPT_CONFIG:
+		if (!arg[0]) {
+			pr_cli_error("--config: empty file name");
+			return -PR_EXIT_USAGE;
+		}
 		cli->config_path = arg;
 		return 1;
 	case PR_OPT_JSON:
@@ -447,7 +455,8 @@ int pr_cli_open_store(struct pr_cli *cli, bool create, struct pr_store **out)
 		pr_cli_error("%s", pr_store_open_error());
 		if (ret == -EKEYREJECTED)
 			return PR_EXIT_KEY;
-		if (ret == -ENOENT)
+		/* Only a command that reads a store can be missing one; capture could not create it. */
+		if (ret == -ENOENT && !create)
 			return PR_EXIT_NOTFOUND;
 		return PR_EXIT_FAIL;
 	}

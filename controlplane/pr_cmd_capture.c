@@ -135,7 +135,8 @@ static void usage(FILE *f)
 		"                         an existing FILE must be a capture file and is replaced\n"
 		"                         at the end; never the store or the -r file\n"
 		"      --file-mode MODE   permissions of the --pcap file, octal (default 0600)\n"
-		"      --name NAME        session name (default: the interface or file name)\n"
+		"      --name NAME        session name, at most 127 bytes (default: the interface\n"
+		"                         or file name)\n"
 		"      --backend NAME     capture backend: pcap (default), afxdp, dpdk\n"
 		"      --json             print the summary as one JSON object on stdout\n");
 	pr_cli_key_help(f);
@@ -146,8 +147,8 @@ static void usage(FILE *f)
 		"\n"
 		"Stops at the end of the file, at --count or --duration, or on Ctrl-C / SIGTERM,\n"
 		"always storing everything captured so far. Exit: 0 ok, 1 failure (the session is\n"
-		"kept, marked failed), 2 key rejected, 3 usage (also a --pcap naming the store\n"
-		"or the input), 4 not found. See docs/packetrecorder-capture.md.\n");
+		"kept, marked failed; a store that cannot be created), 2 key rejected, 3 usage\n"
+		"(also a --pcap naming the store or the input). See docs/packetrecorder-capture.md.\n");
 }
 
 struct capture {
@@ -161,6 +162,8 @@ struct capture {
 	bool pcap_failed;
 	int64_t session;
 	uint64_t counters[PR_STAT_MAX];
+	/* counters as of the last commit: what the store holds if a later one fails */
+	uint64_t committed[PR_STAT_MAX];
 	bool end_seen;
 	uint32_t end_reason;
 	int end_error;
@@ -369,11 +372,15 @@ static int consume(struct capture *c, bool progress)
 			};
 
 			pr_store_session_set_drops(c->st, c->session, drops);
-			if (pr_store_commit(c->st))
+			if (pr_store_commit(c->st)) {
 				store_fail(c, "commit");
-			else if (!c->ck.running)
-				pr_store_checkpoint(
-					c->st, false); /* no checkpointer: keep the WAL short */
+			} else {
+				memcpy(c->committed, c->counters, sizeof(c->committed));
+				if (!c->ck.running)
+					pr_store_checkpoint(
+						c->st,
+						false); /* no checkpointer: keep the WAL short */
+			}
 			last_commit = now;
 			c->bytes_since_commit = 0;
 		}
@@ -417,8 +424,22 @@ static int consume(struct capture *c, bool progress)
 	return 0;
 }
 
+/*
+ * si is the session row read back from the store. After a storage error
+ * the counters are those of the last commit: the figures describe what
+ * the store holds, not what went past it. The status and message say how
+ * the capture ended even when a full disk kept the store from recording
+ * it (the row then stays "running" until the next open marks it
+ * interrupted).
+ */
 static void print_summary(struct capture *c, const struct pr_session_info *si, double secs)
 {
+	const uint64_t *ctr = c->store_failed ? c->committed : c->counters;
+	const char *end = c->store_failed ? "store_error" : end_reason_name(c->end_reason);
+	bool failed = c->store_failed || c->end_reason == PR_END_ERROR;
+	const char *status = failed ? pr_session_status_name(PR_SESSION_FAILED) :
+				      pr_session_status_name(si->status);
+	const char *msg = si->message;
 	uint64_t drops = 0;
 
 	for (int i = 0; i < PR_DROP_REASON_MAX; i++)
@@ -433,27 +454,29 @@ static void print_summary(struct capture *c, const struct pr_session_info *si, d
 		pr_json_kv_str(&j, "source", si->source);
 		pr_json_kv_str(&j, "source_kind", si->source_kind);
 		pr_json_kv_str(&j, "filter", si->filter);
-		pr_json_kv_str(&j, "status", pr_session_status_name(si->status));
-		pr_json_kv_str(&j, "end_reason", end_reason_name(c->end_reason));
-		if (si->message[0])
-			pr_json_kv_str(&j, "message", si->message);
+		pr_json_kv_str(&j, "status", status);
+		pr_json_kv_str(&j, "end_reason", end);
+		if (c->store_failed && !msg[0])
+			msg = c->store_err;
+		if (msg[0])
+			pr_json_kv_str(&j, "message", msg);
 		pr_json_kv_u64(&j, "packets", si->packets);
 		pr_json_kv_u64(&j, "bytes", si->bytes);
 		pr_json_kv_u64(&j, "captured_bytes", si->captured_bytes);
 		pr_json_kv_u64(&j, "flows", si->flows);
-		pr_json_kv_u64(&j, "filtered", c->counters[PR_STAT_FILTERED]);
-		pr_json_kv_u64(&j, "truncated", c->counters[PR_STAT_DEC_TRUNCATED]);
-		pr_json_kv_u64(&j, "malformed", c->counters[PR_STAT_DEC_MALFORMED]);
-		pr_json_kv_u64(&j, "non_ip", c->counters[PR_STAT_DEC_NON_IP]);
-		pr_json_kv_u64(&j, "fragments", c->counters[PR_STAT_FRAGMENTS]);
-		pr_json_kv_u64(&j, "flows_evicted", c->counters[PR_STAT_FLOWS_EVICTED]);
+		pr_json_kv_u64(&j, "filtered", ctr[PR_STAT_FILTERED]);
+		pr_json_kv_u64(&j, "truncated", ctr[PR_STAT_DEC_TRUNCATED]);
+		pr_json_kv_u64(&j, "malformed", ctr[PR_STAT_DEC_MALFORMED]);
+		pr_json_kv_u64(&j, "non_ip", ctr[PR_STAT_DEC_NON_IP]);
+		pr_json_kv_u64(&j, "fragments", ctr[PR_STAT_FRAGMENTS]);
+		pr_json_kv_u64(&j, "flows_evicted", ctr[PR_STAT_FLOWS_EVICTED]);
 		pr_json_key(&j, "drops");
 		pr_json_obj_begin(&j);
 		for (int i = 0; i < PR_DROP_REASON_MAX; i++)
 			pr_json_kv_u64(&j, pr_drop_reason_name(i), si->drops[i]);
 		pr_json_obj_end(&j);
 		pr_json_kv_u64(&j, "drops_total", drops);
-		pr_json_kv_u64(&j, "flow_records_lost", c->counters[PR_STAT_FLOW_RECORDS_LOST]);
+		pr_json_kv_u64(&j, "flow_records_lost", ctr[PR_STAT_FLOW_RECORDS_LOST]);
 		pr_json_kv_double(&j, "duration_s", secs);
 		pr_json_kv_bool(&j, "encrypted", pr_store_is_encrypted(c->st));
 		pr_json_obj_end(&j);
@@ -466,13 +489,57 @@ static void print_summary(struct capture *c, const struct pr_session_info *si, d
 		    "session %lld \"%s\": %" PRIu64 " packets (%" PRIu64 " bytes) stored, %" PRIu64
 		    " flows, %" PRIu64 " dropped, %" PRIu64 " filtered out; %s in %.2f s -> %s",
 		    (long long)si->id, si->name, si->packets, si->bytes, si->flows, drops,
-		    c->counters[PR_STAT_FILTERED], end_reason_name(c->end_reason), secs,
-		    c->cli.db_path);
+		    ctr[PR_STAT_FILTERED], end, secs, c->cli.db_path);
+}
+
+/*
+ * The default session name, cut to fit the store's field at a character
+ * boundary so that it stays valid UTF-8. Returns true if it was cut.
+ */
+static bool name_fit(char *dst, size_t size, const char *src)
+{
+	const uint8_t *p = (const uint8_t *)src;
+	size_t n = strlen(src), i = 0, len;
+
+	while (i < n) {
+		len = pr_json_utf8_len(p + i, n - i);
+		if (!len)
+			len = 1;
+		if (i + len >= size)
+			break;
+		i += len;
+	}
+	memcpy(dst, src, i);
+	dst[i] = 0;
+	return i < n;
+}
+
+/*
+ * A store to be created needs its directory: say so plainly (exit 1)
+ * rather than pass on SQLite's "unable to open database file".
+ */
+static int check_store_dir(const char *db)
+{
+	char *copy, dir[PATH_MAX];
+	int rc = 0;
+
+	if (!access(db, F_OK) || errno != ENOENT)
+		return 0;
+	copy = strdup(db);
+	if (!copy)
+		return PR_EXIT_FAIL;
+	if (!realpath(dirname(copy), dir)) {
+		pr_cli_error("--database %s: cannot create the store: no such directory", db);
+		rc = PR_EXIT_FAIL;
+	}
+	free(copy);
+	return rc;
 }
 
 int pr_cmd_capture(int argc, char **argv)
 {
 	enum { O_PROMISC = PR_OPT_FIRST_COMMAND_OPT, O_NO_PROMISC, O_NAME, O_BACKEND };
+	struct pr_session_info *lim = NULL; /* only for the sizes of its fields */
 	static const struct option longopts[] = {
 		{ "interface", required_argument, NULL, 'i' },
 		{ "read", required_argument, NULL, 'r' },
@@ -523,12 +590,19 @@ int pr_cmd_capture(int argc, char **argv)
 			continue;
 		switch (opt) {
 		case 'i':
+			if ((rc = pr_cli_check_str("--interface", optarg, sizeof(lim->source),
+						   false)))
+				goto out;
 			iface = optarg;
 			break;
 		case 'r':
+			if ((rc = pr_cli_check_str("--read", optarg, sizeof(lim->source), false)))
+				goto out;
 			read_path = optarg;
 			break;
 		case 'f':
+			if ((rc = pr_cli_check_str("--filter", optarg, sizeof(lim->filter), true)))
+				goto out;
 			filter = optarg;
 			break;
 		case 'c':
@@ -574,6 +648,8 @@ int pr_cmd_capture(int argc, char **argv)
 				goto out;
 			break;
 		case O_NAME:
+			if ((rc = pr_cli_check_str("--name", optarg, sizeof(lim->name), false)))
+				goto out;
 			name = optarg;
 			break;
 		case O_BACKEND:
@@ -612,7 +688,7 @@ int pr_cmd_capture(int argc, char **argv)
 	}
 	if ((rc = pr_cli_filter_check(filter)))
 		goto out;
-	if ((rc = pr_cli_prepare(&c->cli)))
+	if ((rc = pr_cli_prepare(&c->cli)) || (rc = check_store_dir(c->cli.db_path)))
 		goto out;
 	if (c->pcap_path) {
 		struct pr_outfile_cfg oc = {
@@ -640,7 +716,11 @@ int pr_cmd_capture(int argc, char **argv)
 
 		snprintf(tmp, sizeof(tmp), "%s", read_path ? read_path : iface);
 		name = read_path && strcmp(read_path, "-") ? basename(tmp) : tmp;
-		snprintf(si.name, sizeof(si.name), "%.127s", name);
+		if (name_fit(si.name, sizeof(si.name), name))
+			pr_cli_note(&c->cli,
+				    "the session name is cut to %zu bytes: \"%s\" (give --name to "
+				    "choose it)",
+				    strlen(si.name), si.name);
 	} else {
 		snprintf(si.name, sizeof(si.name), "%s", name);
 	}
