@@ -138,6 +138,8 @@ static void usage(FILE *f)
 		"      --name NAME        session name, at most 127 bytes (default: the interface\n"
 		"                         or file name)\n"
 		"      --backend NAME     capture backend: pcap (default), afxdp, dpdk\n"
+		"      --store-mode MODE  for a new store: segments (default; sealed segment files\n"
+		"                         beside the database) or db (one portable file)\n"
 		"      --json             print the summary as one JSON object on stdout\n");
 	pr_cli_key_help(f);
 	fprintf(f,
@@ -538,7 +540,13 @@ static int check_store_dir(const char *db)
 
 int pr_cmd_capture(int argc, char **argv)
 {
-	enum { O_PROMISC = PR_OPT_FIRST_COMMAND_OPT, O_NO_PROMISC, O_NAME, O_BACKEND };
+	enum {
+		O_PROMISC = PR_OPT_FIRST_COMMAND_OPT,
+		O_NO_PROMISC,
+		O_NAME,
+		O_BACKEND,
+		O_STORE_MODE
+	};
 	struct pr_session_info *lim = NULL; /* only for the sizes of its fields */
 	static const struct option longopts[] = {
 		{ "interface", required_argument, NULL, 'i' },
@@ -553,13 +561,14 @@ int pr_cmd_capture(int argc, char **argv)
 		{ "pcap", required_argument, NULL, 'p' },
 		{ "name", required_argument, NULL, O_NAME },
 		{ "backend", required_argument, NULL, O_BACKEND },
+		{ "store-mode", required_argument, NULL, O_STORE_MODE },
 		{ "file-mode", required_argument, NULL, PR_OPT_FILE_MODE },
 		PR_CLI_COMMON_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct capture *c = calloc(1, sizeof(*c));
 	const char *iface = NULL, *read_path = NULL, *filter = "", *name = NULL;
-	const char *backend = "pcap";
+	const char *backend = "pcap", *store_mode = NULL;
 	uint64_t count = 0, snaplen = 0, bufsize = 0;
 	unsigned int file_mode = PR_OUTFILE_MODE_DEFAULT;
 	double duration = 0;
@@ -655,6 +664,14 @@ int pr_cmd_capture(int argc, char **argv)
 		case O_BACKEND:
 			backend = optarg;
 			break;
+		case O_STORE_MODE:
+			if (strcmp(optarg, "segments") && strcmp(optarg, "db")) {
+				pr_cli_error("--store-mode: \"%s\": segments or db", optarg);
+				rc = PR_EXIT_USAGE;
+				goto out;
+			}
+			store_mode = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			rc = PR_EXIT_OK;
@@ -690,6 +707,9 @@ int pr_cmd_capture(int argc, char **argv)
 		goto out;
 	if ((rc = pr_cli_prepare(&c->cli)) || (rc = check_store_dir(c->cli.db_path)))
 		goto out;
+	/* The flag beats the config file; either only matters for a new store. */
+	if (store_mode)
+		c->cli.cfg.store_mode = strcmp(store_mode, "db") ? 0 : 1;
 	if (c->pcap_path) {
 		struct pr_outfile_cfg oc = {
 			.opt = "--pcap",

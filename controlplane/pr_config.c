@@ -13,7 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum opt_type { T_U32, T_U64, T_SIZE, T_STR };
+enum opt_type { T_U32, T_U64, T_SIZE, T_STR, T_STORE_MODE };
+
+/* T_STORE_MODE values, indexed by enum pr_store_mode (a uint32_t in the config). */
+static const char *const store_modes[] = { "segments", "db" };
 
 struct opt {
 	const char *key;
@@ -45,6 +48,10 @@ static const struct opt opts[] = {
 	  "a capture commits at least this often: the most a crash can lose, in time" },
 	{ "commit_max_bytes", T_SIZE, OFF(commit_max_bytes), 1 << 16, 1ull << 32, "64m",
 	  "a capture commits after this many packet bytes: the most a crash can lose, in size" },
+	{ "store_mode", T_STORE_MODE, OFF(store_mode), 0, 1, "segments",
+	  "where a new store keeps packet bytes: segments (AES-256-GCM sealed segment files beside "
+	  "the database, fast) or db (rows of the one SQLCipher file, portable); capture "
+	  "--store-mode" },
 	{ "snaplen", T_U32, OFF(snaplen), 1, 262144, "65535",
 	  "default bytes kept per packet (capture -s)" },
 	{ "buffer_size", T_SIZE, OFF(buffer_size), 65536, 2147483647ull, "10m",
@@ -60,6 +67,15 @@ static int parse_value(const struct opt *o, const char *v, struct pr_config *cfg
 	unsigned long long n;
 	uint8_t *base = (uint8_t *)cfg;
 
+	if (o->type == T_STORE_MODE) {
+		for (uint32_t m = 0; m < sizeof(store_modes) / sizeof(store_modes[0]); m++) {
+			if (!strcmp(v, store_modes[m])) {
+				*(uint32_t *)(base + o->offset) = m;
+				return 0;
+			}
+		}
+		return -EINVAL;
+	}
 	if (o->type == T_STR) {
 		size_t cap = sizeof(cfg->dataplane_path);
 
@@ -192,6 +208,10 @@ int pr_config_parse(struct pr_config *cfg, const char *text, size_t len, const c
 			if (o->type == T_STR)
 				snprintf(err, errlen, "%s:%u: %s: value too long", name, lineno,
 					 o->key);
+			else if (o->type == T_STORE_MODE)
+				snprintf(err, errlen,
+					 "%s:%u: %s: bad value \"%.64s\" (segments or db)", name,
+					 lineno, o->key, v);
 			else
 				snprintf(
 					err, errlen,
@@ -273,6 +293,9 @@ void pr_config_dump(const struct pr_config *cfg, void *file)
 		fprintf(f, "\n# %s (default: %s)\n", o->doc, o->def[0] ? o->def : "\"\"");
 		if (o->type == T_STR)
 			fprintf(f, "%s = \"%s\"\n", o->key, (const char *)(base + o->offset));
+		else if (o->type == T_STORE_MODE)
+			fprintf(f, "%s = %s\n", o->key,
+				store_modes[*(const uint32_t *)(base + o->offset) & 1]);
 		else if (o->type == T_U32)
 			fprintf(f, "%s = %u\n", o->key, *(const uint32_t *)(base + o->offset));
 		else

@@ -22,6 +22,7 @@ struct pr_config {
 	uint64_t block_max_bytes;
 	uint32_t commit_interval_ms; /* the most a crash can lose, in time */
 	uint64_t commit_max_bytes; /* ... and in packet bytes */
+	uint32_t store_mode; /* of a new store: enum pr_store_mode (0 segments, 1 db) */
 	uint32_t snaplen;
 	uint64_t buffer_size;
 	char dataplane_path[512]; /* "" = next to this binary, then PATH */

@@ -130,8 +130,9 @@ static bool in_segment_dir(const char *base, const struct stat *tst, const char 
 	}
 	if (dh)
 		closedir(dh);
-	if (found)
-		snprintf(which, wlen, "%s", p);
+	/* A name too long for which is still a match: say the directory then. */
+	if (found && snprintf(which, wlen, "%s", p) >= (int)wlen)
+		snprintf(which, wlen, "%s", dir);
 	return found;
 }
 

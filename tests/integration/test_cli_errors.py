@@ -233,11 +233,23 @@ with prtest.tmpdir() as tmp:
         with open(pdb, "rb") as fh:
             head = fh.read(16)
         ck.eq(head, b"SQLite format 3\0", "a plaintext store is an SQLite file")
-        found = False
-        for f in prtest.db_files(pdb):
-            with open(f, "rb") as fh:
-                found = found or MARKER in fh.read()
-        ck.ok(found, "a plaintext store holds the payload marker (the marker check works)")
+        # Segments are sealed even in a plaintext store: the payload never shows.
+        def holds_marker(path):
+            files = list(prtest.db_files(path))
+            seg = path + ".segments"
+            if os.path.isdir(seg):
+                files += [os.path.join(seg, n) for n in os.listdir(seg)]
+            found = False
+            for f in files:
+                with open(f, "rb") as fh:
+                    found = found or MARKER in fh.read()
+            return found
+        ck.ok(not holds_marker(pdb), "a plaintext store in segment mode shows no payload")
+        pdb2 = os.path.join(tmp, "plain-dbmode.db")
+        r = prtest.run(["capture", "-r", mixed, "--store-mode", "db"], db=pdb2, key=None)
+        ck.rc(r, 0, "capture --store-mode db into a plaintext store")
+        ck.ok(holds_marker(pdb2),
+              "a plaintext store in db mode holds the payload marker (the marker check works)")
         before = prtest.snapshot(pdb)
         r = prtest.run(["sessions", "--json"], db=pdb, key=KEY)
         ck.rc(r, prtest.EXIT_KEY, "a key for a plaintext store")
