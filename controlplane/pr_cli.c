@@ -222,9 +222,92 @@ int pr_cli_common_opt(struct pr_cli *cli, int c, char *arg)
 	case 'v':
 		cli->quiet--;
 		return 1;
+	case PR_OPT_FROM:
+	case PR_OPT_TO:
+		if (pr_cli_parse_time(arg,
+				      c == PR_OPT_FROM ? &cli->range.from_ns : &cli->range.to_ns)) {
+			pr_cli_error("--%s: \"%s\" is not a time (RFC 3339 such as "
+				     "2024-05-01T12:00:00Z, or epoch nanoseconds)",
+				     c == PR_OPT_FROM ? "from" : "to", arg);
+			return -PR_EXIT_USAGE;
+		}
+		if (cli->range.from_ns && cli->range.to_ns &&
+		    cli->range.from_ns > cli->range.to_ns) {
+			pr_cli_error("--from is after --to: nothing could match");
+			return -PR_EXIT_USAGE;
+		}
+		return 1;
+	case PR_OPT_FLOW: {
+		uint64_t v;
+
+		if (pr_cli_parse_u64("--flow", arg, &v))
+			return -PR_EXIT_USAGE;
+		cli->range.has_flow = true;
+		cli->range.flow_id = v;
+		return 1;
+	}
 	default:
 		return 0;
 	}
+}
+
+int pr_cli_parse_time(const char *s, uint64_t *ns)
+{
+	int y, mo, d, h, mi, sec, n = 0, oh = 0, om = 0;
+	uint64_t frac = 0, scale = 1000000000u;
+	struct tm tm = { 0 };
+	const char *p;
+	time_t t;
+
+	if (!s[0])
+		return -1;
+	if (strspn(s, "0123456789") == strlen(s)) {
+		if (strlen(s) > 19)
+			return -1;
+		*ns = strtoull(s, NULL, 10);
+		return 0;
+	}
+	if (sscanf(s, "%4d-%2d-%2d%*1[Tt ]%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 ||
+	    n != 19 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+		return -1;
+	p = s + n;
+	if (*p == '.') {
+		p++;
+		if (!(*p >= '0' && *p <= '9'))
+			return -1;
+		while (*p >= '0' && *p <= '9') {
+			if (scale > 1) {
+				scale /= 10;
+				frac += (uint64_t)(*p - '0') * scale;
+			}
+			p++;
+		}
+	}
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if ((*p == '+' || *p == '-') && sscanf(p + 1, "%2d:%2d", &oh, &om) == 2 &&
+		   strlen(p) == 6 && oh < 24 && om < 60) {
+		if (*p == '+') {
+			oh = -oh;
+			om = -om;
+		}
+		p += 6;
+	} else {
+		return -1;
+	}
+	if (*p)
+		return -1;
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	t = timegm(&tm) + (time_t)oh * 3600 + (time_t)om * 60;
+	if (t < 0)
+		return -1;
+	*ns = (uint64_t)t * 1000000000u + frac;
+	return 0;
 }
 
 void pr_cli_key_help(FILE *f)
@@ -650,7 +733,7 @@ int pr_cli_session_open(struct pr_cli *cli, int64_t session, const char *filter,
 	    (rc = pr_cli_get_session(cli, s->st, session, &s->si)) ||
 	    (rc = pr_cli_filter_create(s->st, session, filter, &s->flt)))
 		return rc;
-	if (pr_store_pkt_iter_create(s->st, session, &s->it)) {
+	if (pr_store_pkt_iter_create_query(s->st, session, &cli->range, &s->it)) {
 		pr_cli_error("%s: session %lld: %s", cli->db_path, (long long)session,
 			     pr_store_errmsg(s->st));
 		return PR_EXIT_FAIL;
@@ -664,7 +747,8 @@ int pr_cli_session_next(const struct pr_cli *cli, struct pr_cli_session *s,
 	int ret;
 
 	while ((ret = pr_store_pkt_iter_next(s->it, pkt)) == 1) {
-		s->index = s->next_index++;
+		/* --from/--to/--flow skip packets: the index comes from the store. */
+		s->index = pr_store_pkt_iter_index(s->it);
 		if (pr_cli_filter_match(s->flt, pkt))
 			return 1;
 	}

@@ -32,6 +32,9 @@ enum {
 	PR_OPT_CONFIG,
 	PR_OPT_JSON,
 	PR_OPT_FILE_MODE, /* --file-mode of the commands that write files */
+	PR_OPT_FROM, /* --from/--to/--flow of the commands that read packets or flows */
+	PR_OPT_TO,
+	PR_OPT_FLOW,
 	PR_OPT_FIRST_COMMAND_OPT = 1100, /* commands number their own long-only options from here */
 };
 
@@ -48,6 +51,20 @@ enum {
 	}
 #define PR_CLI_COMMON_SHORT "d:qvh"
 
+/* --from TIME, --to TIME, --flow ID: append to the table of a command that reads packets. */
+#define PR_CLI_RANGE_OPTIONS                                  \
+	{ "from", required_argument, NULL, PR_OPT_FROM },     \
+		{ "to", required_argument, NULL, PR_OPT_TO }, \
+	{                                                     \
+		"flow", required_argument, NULL, PR_OPT_FLOW  \
+	}
+/* Their --help lines. */
+#define PR_CLI_RANGE_HELP                                                                    \
+	"      --from TIME        only packets at or after TIME (RFC 3339, e.g.\n"           \
+	"                         2024-05-01T12:00:00.5Z or +02:00, or epoch nanoseconds)\n" \
+	"      --to TIME          only packets at or before TIME (same forms)\n"             \
+	"      --flow ID          only the packets of flow ID (see `flows`)\n"
+
 struct pr_cli {
 	const char *command;
 	const char *db_path;
@@ -59,6 +76,7 @@ struct pr_cli {
 	int quiet;
 	struct pr_config cfg;
 	char *key; /* resolved key (owned, wiped on fini), NULL for none */
+	struct pr_store_pkt_query range; /* --from, --to, --flow; all zero: everything */
 };
 
 void pr_cli_init(struct pr_cli *cli, const char *command);
@@ -72,6 +90,12 @@ void pr_cli_fini(struct pr_cli *cli);
  * memory (getopt's optarg).
  */
 int pr_cli_common_opt(struct pr_cli *cli, int c, char *arg);
+/*
+ * A time for --from/--to: RFC 3339 (date, 'T' or ' ', time with optional
+ * fraction, 'Z' or +hh:mm/-hh:mm) or a whole number of epoch nanoseconds.
+ * 0 or -1 when it is neither (or before 1970).
+ */
+int pr_cli_parse_time(const char *s, uint64_t *ns);
 /* The --help lines of the key options, the same in every store command. */
 void pr_cli_key_help(FILE *f);
 /* Load the config file (if any) and resolve the key. Returns an exit code. */

@@ -37,7 +37,7 @@ static void usage(FILE *f)
 		"  -F, --format FMT       pcap (default; one link type) or pcapng (any number of\n"
 		"                         interfaces, names kept, session as comment)\n"
 		"  -n, --limit N          at most N packets (after the filter; 0 = all)\n"
-		"  -f, --filter EXPR      BPF filter, tcpdump syntax\n"
+		"  -f, --filter EXPR      BPF filter, tcpdump syntax\n" PR_CLI_RANGE_HELP
 		"  -d, --database FILE    the store (default packets.db)\n"
 		"      --json             print a JSON summary on stdout\n");
 	pr_cli_key_help(f);
@@ -114,6 +114,7 @@ int pr_cmd_export(int argc, char **argv)
 		{ "filter", required_argument, NULL, 'f' },
 		{ "file-mode", required_argument, NULL, PR_OPT_FILE_MODE },
 		PR_CLI_COMMON_OPTIONS,
+		PR_CLI_RANGE_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct export_ctx e = { .fmt = PR_PCAPW_PCAP, .rc = 0 };

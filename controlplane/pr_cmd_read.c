@@ -167,7 +167,18 @@ struct flows_opts {
 	uint64_t limit;
 	uint64_t shown;
 	struct pr_json *j;
+	const struct pr_store_pkt_query *range; /* --from, --to, --flow */
 };
+
+/* Does flow f overlap --from/--to and is it the --flow asked for? */
+static bool flow_in_range(const struct flows_opts *o, const struct pr_rec_flow *f)
+{
+	const struct pr_store_pkt_query *r = o->range;
+
+	return (!r->has_flow || f->flow_id == r->flow_id) &&
+	       (!r->from_ns || f->last_ts_ns >= r->from_ns) &&
+	       (!r->to_ns || f->first_ts_ns <= r->to_ns);
+}
 
 static void flows_usage(FILE *f)
 {
@@ -177,6 +188,10 @@ static void flows_usage(FILE *f)
 		   "\n"
 		   "  -S, --session ID       the session (see `packetrecorder sessions`)\n"
 		   "  -n, --limit N          at most N flows (0 = all)\n"
+		   "      --from TIME        only flows that last until TIME or later (RFC 3339\n"
+		   "                         such as 2024-05-01T12:00:00Z, or epoch nanoseconds)\n"
+		   "      --to TIME          only flows that started at TIME or before\n"
+		   "      --flow ID          only flow ID\n"
 		   "  -d, --database FILE    the store (default packets.db)\n"
 		   "      --json             a JSON array (keys: docs/packetrecorder-flows.md)\n");
 	pr_cli_key_help(f);
@@ -209,6 +224,8 @@ static int flow_json_cb(void *ctx, const struct pr_rec_flow *f)
 	struct pr_json *j = o->j;
 	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
 
+	if (!flow_in_range(o, f))
+		return 0;
 	if (o->limit && o->shown++ >= o->limit)
 		return 1;
 	ip_text(f->ip_version, f->src_ip, src, sizeof(src));
@@ -242,6 +259,8 @@ static int flow_text_cb(void *ctx, const struct pr_rec_flow *f)
 	const char *pn = pr_cli_ip_proto_name(f->ip_proto);
 	struct flows_opts *o = ctx;
 
+	if (!flow_in_range(o, f))
+		return 0;
 	if (o->limit && o->shown++ >= o->limit)
 		return 1;
 	ip_text(f->ip_version, f->src_ip, a, sizeof(a));
@@ -265,6 +284,7 @@ int pr_cmd_flows(int argc, char **argv)
 		{ "session", required_argument, NULL, 'S' },
 		{ "limit", required_argument, NULL, 'n' },
 		PR_CLI_COMMON_OPTIONS,
+		PR_CLI_RANGE_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct flows_opts o = { 0 };
@@ -275,6 +295,7 @@ int pr_cmd_flows(int argc, char **argv)
 	int rc, ret;
 
 	pr_cli_init(&cli, "flows");
+	o.range = &cli.range;
 	rc = parse_read_opts(&cli, argc, argv, "S:n:" PR_CLI_COMMON_SHORT, longopts, flows_usage,
 			     session_opt, &o);
 	if (rc >= 0)
@@ -336,7 +357,7 @@ static void query_usage(FILE *f)
 		"  -S, --session ID       the session (see `packetrecorder sessions`)\n"
 		"  -n, --limit N          at most N packets (after the filter; 0 = all)\n"
 		"  -x, --show-data        include the packet bytes (hex dump; \"data\" in JSON)\n"
-		"  -f, --filter EXPR      BPF filter, tcpdump syntax\n"
+		"  -f, --filter EXPR      BPF filter, tcpdump syntax\n" PR_CLI_RANGE_HELP
 		"  -d, --database FILE    the store (default packets.db)\n"
 		"      --json             a JSON array (keys: docs/packetrecorder-query.md)\n");
 	pr_cli_key_help(f);
@@ -407,6 +428,7 @@ int pr_cmd_query(int argc, char **argv)
 		{ "show-data", no_argument, NULL, O_SHOW_DATA },
 		{ "filter", required_argument, NULL, 'f' },
 		PR_CLI_COMMON_OPTIONS,
+		PR_CLI_RANGE_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct query_opts o = { 0 };

@@ -41,7 +41,7 @@ static void usage(FILE *f)
 		"  -x, --speed X          X times the original speed (default 1; 0 = as fast as\n"
 		"                         possible)\n"
 		"  -c, --count N          send at most N packets (after the filter; 0 = all)\n"
-		"  -f, --filter EXPR      BPF filter, tcpdump syntax\n"
+		"  -f, --filter EXPR      BPF filter, tcpdump syntax\n" PR_CLI_RANGE_HELP
 		"      --display-only     print the packets and their send offsets; send nothing\n"
 		"  -d, --database FILE    the store (default packets.db)\n"
 		"      --json             print a JSON summary on stdout\n");
@@ -125,6 +125,7 @@ int pr_cmd_replay(int argc, char **argv)
 		{ "filter", required_argument, NULL, 'f' },
 		{ "display-only", no_argument, NULL, O_DISPLAY },
 		PR_CLI_COMMON_OPTIONS,
+		PR_CLI_RANGE_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct pr_cli_session ses = { 0 };

@@ -209,6 +209,8 @@ struct pr_store_pkt_query {
 int pr_store_pkt_iter_create_query(struct pr_store *st, int64_t session,
 				   const struct pr_store_pkt_query *q,
 				   struct pr_store_pkt_iter **out);
+/* Session index (0-based) of the packet the last pr_store_pkt_iter_next() returned. */
+uint64_t pr_store_pkt_iter_index(const struct pr_store_pkt_iter *it);
 /* Blocks read and blocks skipped by the index so far (for benchmarks and tests). */
 void pr_store_pkt_iter_stats(const struct pr_store_pkt_iter *it, uint64_t *read, uint64_t *skipped);
 int pr_store_pkt_iter_next(struct pr_store_pkt_iter *it, struct pr_block_pkt *pkt);

@@ -295,6 +295,11 @@ int pr_store_pkt_iter_create(struct pr_store *st, int64_t session, struct pr_sto
 	return pr_store_pkt_iter_create_query(st, session, NULL, out);
 }
 
+uint64_t pr_store_pkt_iter_index(const struct pr_store_pkt_iter *it)
+{
+	return it->seq ? it->seq - 1 : 0;
+}
+
 void pr_store_pkt_iter_stats(const struct pr_store_pkt_iter *it, uint64_t *read, uint64_t *skipped)
 {
 	*read = it->blocks_read;
