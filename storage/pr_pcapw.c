@@ -10,6 +10,7 @@
  * table and the file descriptor, except standard output, which it only
  * flushes.
  */
+#include "pr_capfmt.h"
 #include "pr_pcapw.h"
 
 #include <errno.h>
@@ -21,28 +22,7 @@
 
 #define BUF_SIZE (1u << 20)
 #define DEFAULT_SNAPLEN 262144u
-/* pr_capfile refuses larger records, so nothing we write is unreadable to us. */
-#define MAX_CAP_LEN (262144u * 4)
 #define NSEC_PER_SEC 1000000000u
-
-#define PCAP_MAGIC_USEC 0xa1b2c3d4u
-#define PCAP_MAGIC_NSEC 0xa1b23c4du
-#define PCAP_HDR_LEN 24u
-#define PCAP_REC_HDR_LEN 16u
-
-#define PCAPNG_SHB 0x0a0d0d0au
-#define PCAPNG_IDB 0x00000001u
-#define PCAPNG_EPB 0x00000006u
-#define PCAPNG_BOM 0x1a2b3c4du
-/* type, length and EPB fields before the data, plus the trailing length */
-#define PCAPNG_EPB_OVERHEAD 32u
-
-#define OPT_ENDOFOPT 0
-#define OPT_COMMENT 1
-#define OPT_SHB_USERAPPL 4
-#define OPT_IF_NAME 2
-#define OPT_IF_DESCRIPTION 3
-#define OPT_IF_TSRESOL 9
 
 /*
  * The finest binary resolution (2^-29 s) whose units still map one to one
@@ -199,17 +179,17 @@ static void shb_write(struct pr_pcapw *w, const char *comment, const char *user_
 	if (opts)
 		opts += 4;
 	blen = 28 + opts;
-	put32(w, PCAPNG_SHB);
+	put32(w, PR_PCAPNG_SHB);
 	put32(w, (uint32_t)blen);
-	put32(w, PCAPNG_BOM);
+	put32(w, PR_PCAPNG_BOM);
 	put16(w, 1);
 	put16(w, 0);
 	/* -1: section length not given, so the file can be appended to and streamed */
 	put64(w, UINT64_MAX);
-	put_opt_str(w, OPT_COMMENT, comment);
-	put_opt_str(w, OPT_SHB_USERAPPL, user_appl);
+	put_opt_str(w, PR_PCAPNG_OPT_COMMENT, comment);
+	put_opt_str(w, PR_PCAPNG_OPT_SHB_USERAPPL, user_appl);
 	if (opts)
-		put32(w, OPT_ENDOFOPT);
+		put32(w, PR_PCAPNG_OPT_ENDOFOPT);
 	put32(w, (uint32_t)blen);
 }
 
@@ -299,13 +279,13 @@ static int pcap_add_iface(struct pr_pcapw *w, const struct pr_pcapw_iface *ifc)
 	if (w->n_ifaces)
 		return ifc->linktype == w->ifaces[0].linktype ? 0 : -EINVAL;
 	first.tsresol = usec ? 6 : 9;
-	err = buf_reserve(w, PCAP_HDR_LEN);
+	err = buf_reserve(w, PR_PCAP_FILE_HDR_LEN);
 	if (err)
 		return err;
 	err = iface_store(w, &first);
 	if (err < 0)
 		return err;
-	put32(w, usec ? PCAP_MAGIC_USEC : PCAP_MAGIC_NSEC);
+	put32(w, usec ? PR_PCAP_MAGIC_USEC : PR_PCAP_MAGIC_NSEC);
 	put16(w, 2);
 	put16(w, 4);
 	put32(w, 0); /* thiszone: always UTC */
@@ -341,21 +321,21 @@ static int pcapng_add_iface(struct pr_pcapw *w, const struct pr_pcapw_iface *ifa
 	idx = iface_store(w, &ifc);
 	if (idx < 0)
 		return idx;
-	put32(w, PCAPNG_IDB);
+	put32(w, PR_PCAPNG_IDB);
 	put32(w, (uint32_t)blen);
 	put16(w, (uint16_t)ifc.linktype);
 	put16(w, 0);
 	put32(w, ifc.snaplen ? ifc.snaplen : DEFAULT_SNAPLEN);
-	put_opt_str(w, OPT_IF_NAME, ifc.name);
-	put_opt_str(w, OPT_IF_DESCRIPTION, ifc.description);
+	put_opt_str(w, PR_PCAPNG_OPT_IF_NAME, ifc.name);
+	put_opt_str(w, PR_PCAPNG_OPT_IF_DESCRIPTION, ifc.description);
 	if (resol) {
-		put16(w, OPT_IF_TSRESOL);
+		put16(w, PR_PCAPNG_OPT_IF_TSRESOL);
 		put16(w, 1);
 		put32(w, 0);
 		w->buf[w->used - 4] = ifc.tsresol;
 	}
 	if (opts)
-		put32(w, OPT_ENDOFOPT);
+		put32(w, PR_PCAPNG_OPT_ENDOFOPT);
 	put32(w, (uint32_t)blen);
 	return idx;
 }
@@ -401,9 +381,9 @@ static void pcapng_put_epb(struct pr_pcapw *w, uint32_t iface, uint64_t ts_ns, u
 			   uint32_t wire_len)
 {
 	uint64_t units = ns_to_units(&w->ifaces[iface], ts_ns);
-	uint32_t blen = PCAPNG_EPB_OVERHEAD + (uint32_t)pad4(cap_len);
+	uint32_t blen = PR_PCAPNG_EPB_OVERHEAD + (uint32_t)pad4(cap_len);
 
-	put32(w, PCAPNG_EPB);
+	put32(w, PR_PCAPNG_EPB);
 	put32(w, blen);
 	put32(w, iface);
 	put32(w, (uint32_t)(units >> 32));
@@ -419,12 +399,12 @@ int pr_pcapw_write(struct pr_pcapw *w, uint32_t iface, uint64_t ts_ns, const uin
 	int err;
 
 	/* Bad arguments leave the file intact, so they are not sticky. */
-	if (iface >= w->n_ifaces || cap_len > wire_len || cap_len > MAX_CAP_LEN ||
+	if (iface >= w->n_ifaces || cap_len > wire_len || cap_len > PR_CAPFMT_MAX_CAP_LEN ||
 	    (cap_len && !data))
 		return -EINVAL;
 	if (w->err)
 		return w->err;
-	err = buf_reserve(w, PCAPNG_EPB_OVERHEAD - 4);
+	err = buf_reserve(w, PR_PCAPNG_EPB_OVERHEAD - 4);
 	if (err)
 		return err;
 	if (ng)
@@ -438,7 +418,7 @@ int pr_pcapw_write(struct pr_pcapw *w, uint32_t iface, uint64_t ts_ns, const uin
 	if (err)
 		return err;
 	put_pad(w, cap_len);
-	put32(w, PCAPNG_EPB_OVERHEAD + (uint32_t)pad4(cap_len));
+	put32(w, PR_PCAPNG_EPB_OVERHEAD + (uint32_t)pad4(cap_len));
 	return 0;
 }
 

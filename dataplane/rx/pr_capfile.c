@@ -32,41 +32,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "pr_capfmt.h"
 #include "pr_compiler.h"
 
-#define PCAP_MAGIC_USEC 0xa1b2c3d4u
-#define PCAP_MAGIC_NSEC 0xa1b23c4du
-/* Alexey Kuznetzov's patched libpcap: 8 more bytes per record header */
-#define PCAP_MAGIC_KUZNETZOV 0xa1b2cd34u
-#define PCAP_FILE_HDR_LEN 24u
-#define PCAP_REC_HDR_LEN 16u
-#define PCAP_KUZNETZOV_REC_HDR_LEN 24u
+/* Formats and limits: pr_capfmt.h, shared with the writer (storage/pr_pcapw.c). */
 
-#define PCAPNG_SHB 0x0a0d0d0au
-#define PCAPNG_IDB 0x00000001u
-#define PCAPNG_PB 0x00000002u
-#define PCAPNG_SPB 0x00000003u
-#define PCAPNG_NRB 0x00000004u
-#define PCAPNG_ISB 0x00000005u
-#define PCAPNG_EPB 0x00000006u
-#define PCAPNG_DSB 0x0000000au
-#define PCAPNG_CB 0x00000badu
-#define PCAPNG_CB_NOCOPY 0x40000badu
-#define PCAPNG_BLOCK_MIN 12u
-#define PCAPNG_SHB_MIN 28u
-
-#define OPT_ENDOFOPT 0
-#define OPT_IF_NAME 2
-#define OPT_IF_DESCRIPTION 3
-#define OPT_IF_TSRESOL 9
-#define OPT_IF_TSOFFSET 14
-
-/*
- * Four times the 262144-byte snap length libpcap and Wireshark allow: no
- * real capture comes near it, yet a corrupt length is caught before anyone
- * trusts it.
- */
-#define MAX_CAP_LEN (262144u * 4)
 /*
  * The longest pcapng block accepted, from a stream or a file alike: a
  * stream must hold a whole block in its buffer. Far above what writers
@@ -201,24 +171,24 @@ static int __attribute__((format(printf, 2, 3))) fail(struct pr_capfile *cf, con
 static const char *block_name(uint32_t type)
 {
 	switch (type) {
-	case PCAPNG_SHB:
+	case PR_PCAPNG_SHB:
 		return "section header block";
-	case PCAPNG_IDB:
+	case PR_PCAPNG_IDB:
 		return "interface description block";
-	case PCAPNG_PB:
+	case PR_PCAPNG_PB:
 		return "packet block";
-	case PCAPNG_SPB:
+	case PR_PCAPNG_SPB:
 		return "simple packet block";
-	case PCAPNG_NRB:
+	case PR_PCAPNG_NRB:
 		return "name resolution block";
-	case PCAPNG_ISB:
+	case PR_PCAPNG_ISB:
 		return "interface statistics block";
-	case PCAPNG_EPB:
+	case PR_PCAPNG_EPB:
 		return "enhanced packet block";
-	case PCAPNG_DSB:
+	case PR_PCAPNG_DSB:
 		return "decryption secrets block";
-	case PCAPNG_CB:
-	case PCAPNG_CB_NOCOPY:
+	case PR_PCAPNG_CB:
+	case PR_PCAPNG_CB_NOCOPY:
 		return "custom block";
 	default:
 		return "block";
@@ -317,11 +287,11 @@ static int pcap_open(struct pr_capfile *cf, uint32_t magic)
 	uint16_t major, minor;
 	int err;
 
-	if (cf->len < PCAP_FILE_HDR_LEN) {
-		if (more_coming(cf, PCAP_FILE_HDR_LEN))
+	if (cf->len < PR_PCAP_FILE_HDR_LEN) {
+		if (more_coming(cf, PR_PCAP_FILE_HDR_LEN))
 			return MORE;
 		return fail(cf, "truncated pcap file header at offset 0 (%zu of %u bytes)", cf->len,
-			    PCAP_FILE_HDR_LEN);
+			    PR_PCAP_FILE_HDR_LEN);
 	}
 	major = rd16(cf, cf->buf + 4);
 	minor = rd16(cf, cf->buf + 6);
@@ -337,17 +307,17 @@ static int pcap_open(struct pr_capfile *cf, uint32_t magic)
 		cf->len_order = LEN_NORMAL;
 
 	cf->format = PR_CAPFILE_PCAP;
-	cf->rec_hdr_len = magic == PCAP_MAGIC_KUZNETZOV ? PCAP_KUZNETZOV_REC_HDR_LEN :
-							  PCAP_REC_HDR_LEN;
-	cf->ts_mult = magic == PCAP_MAGIC_NSEC ? 1 : 1000;
+	cf->rec_hdr_len = magic == PR_PCAP_MAGIC_KUZNETZOV ? PR_PCAP_KUZNETZOV_REC_HDR_LEN :
+							     PR_PCAP_REC_HDR_LEN;
+	cf->ts_mult = magic == PR_PCAP_MAGIC_NSEC ? 1 : 1000;
 	ifc.snaplen = rd32(cf, cf->buf + 16);
 	/* The upper 16 bits carry the FCS length and reserved flags. */
 	ifc.linktype = rd32(cf, cf->buf + 20) & 0xffff;
-	ifc.tsresol = magic == PCAP_MAGIC_NSEC ? 9 : 6;
+	ifc.tsresol = magic == PR_PCAP_MAGIC_NSEC ? 9 : 6;
 	err = iface_add(cf, &ifc);
 	if (err)
 		return err;
-	cf->pos = PCAP_FILE_HDR_LEN;
+	cf->pos = PR_PCAP_FILE_HDR_LEN;
 	return 0;
 }
 
@@ -378,11 +348,11 @@ static int pcap_next(struct pr_capfile *cf, struct pr_capfile_pkt *pkt)
 		orig = t;
 	}
 	left -= cf->rec_hdr_len;
-	if (unlikely(incl > MAX_CAP_LEN))
+	if (unlikely(incl > PR_CAPFMT_MAX_CAP_LEN))
 		return fail(cf,
 			    "packet record at offset %" PRIu64 ": %u bytes of data announced, more "
 			    "than the %u maximum",
-			    at(cf, off), incl, MAX_CAP_LEN);
+			    at(cf, off), incl, PR_CAPFMT_MAX_CAP_LEN);
 	if (unlikely(incl > left)) {
 		if (more_coming(cf, cf->rec_hdr_len + incl))
 			return MORE;
@@ -413,7 +383,7 @@ static int block_check(struct pr_capfile *cf, size_t off, uint32_t type, uint32_
 	const char *name = block_name(type);
 	size_t left = cf->len - off;
 
-	if (blen < PCAPNG_BLOCK_MIN)
+	if (blen < PR_PCAPNG_BLOCK_MIN)
 		return fail(cf,
 			    "%s (type 0x%08x) at offset %" PRIu64 ": total length %u is below 12",
 			    name, type, at(cf, off), blen);
@@ -473,14 +443,14 @@ static int shb_parse(struct pr_capfile *cf, size_t off)
 			    at(cf, off), p[8], p[9], p[10], p[11]);
 	cf->swap = file_le != (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__);
 	blen = rd32(cf, p + 4);
-	err = block_check(cf, off, PCAPNG_SHB, blen);
+	err = block_check(cf, off, PR_PCAPNG_SHB, blen);
 	if (err)
 		return err;
-	if (blen < PCAPNG_SHB_MIN)
+	if (blen < PR_PCAPNG_SHB_MIN)
 		return fail(cf,
 			    "section header block at offset %" PRIu64
 			    ": total length %u is below %u",
-			    at(cf, off), blen, PCAPNG_SHB_MIN);
+			    at(cf, off), blen, PR_PCAPNG_SHB_MIN);
 	major = rd16(cf, p + 12);
 	minor = rd16(cf, p + 14);
 	if (major != 1)
@@ -518,7 +488,7 @@ static int idb_parse(struct pr_capfile *cf, size_t off, const uint8_t *body, uin
 		uint16_t code = rd16(cf, body + o);
 		uint16_t olen = rd16(cf, body + o + 2);
 
-		if (code == OPT_ENDOFOPT)
+		if (code == PR_PCAPNG_OPT_ENDOFOPT)
 			break;
 		if (olen > body_len - o - 4)
 			return fail(cf,
@@ -528,17 +498,17 @@ static int idb_parse(struct pr_capfile *cf, size_t off, const uint8_t *body, uin
 		opt = body + o + 4;
 		/* Wrong-sized known options are ignored, as Wireshark does. */
 		switch (code) {
-		case OPT_IF_NAME:
+		case PR_PCAPNG_OPT_IF_NAME:
 			copy_opt_str(ifc.name, sizeof(ifc.name), opt, olen);
 			break;
-		case OPT_IF_DESCRIPTION:
+		case PR_PCAPNG_OPT_IF_DESCRIPTION:
 			copy_opt_str(ifc.description, sizeof(ifc.description), opt, olen);
 			break;
-		case OPT_IF_TSRESOL:
+		case PR_PCAPNG_OPT_IF_TSRESOL:
 			if (olen == 1)
 				ifc.tsresol = opt[0];
 			break;
-		case OPT_IF_TSOFFSET:
+		case PR_PCAPNG_OPT_IF_TSOFFSET:
 			if (olen == 8)
 				ifc.tsoffset_s = (int64_t)rd64(cf, opt);
 			break;
@@ -574,12 +544,12 @@ static inline int iface_lookup(struct pr_capfile *cf, size_t off, uint32_t type,
 
 static int cap_check(struct pr_capfile *cf, size_t off, uint32_t type, uint32_t cap, uint32_t room)
 {
-	if (cap > MAX_CAP_LEN)
+	if (cap > PR_CAPFMT_MAX_CAP_LEN)
 		return fail(cf,
 			    "%s at offset %" PRIu64
 			    ": %u bytes of packet data announced, more than "
 			    "the %u maximum",
-			    block_name(type), at(cf, off), cap, MAX_CAP_LEN);
+			    block_name(type), at(cf, off), cap, PR_CAPFMT_MAX_CAP_LEN);
 	if (cap > room)
 		return fail(cf,
 			    "%s at offset %" PRIu64
@@ -600,7 +570,7 @@ static int epb_parse(struct pr_capfile *cf, size_t off, uint32_t type, const uin
 	if (unlikely(body_len < 20))
 		return fail(cf, "%s at offset %" PRIu64 ": %u bytes too short", block_name(type),
 			    at(cf, off), body_len + 12);
-	id = type == PCAPNG_EPB ? rd32(cf, body) : rd16(cf, body);
+	id = type == PR_PCAPNG_EPB ? rd32(cf, body) : rd16(cf, body);
 	units = (uint64_t)rd32(cf, body + 4) << 32 | rd32(cf, body + 8);
 	cap = rd32(cf, body + 12);
 	orig = rd32(cf, body + 16);
@@ -628,7 +598,7 @@ static int spb_parse(struct pr_capfile *cf, size_t off, const uint8_t *body, uin
 	if (body_len < 4)
 		return fail(cf, "simple packet block at offset %" PRIu64 ": %u bytes too short",
 			    at(cf, off), body_len + 12);
-	err = iface_lookup(cf, off, PCAPNG_SPB, 0, &flat);
+	err = iface_lookup(cf, off, PR_PCAPNG_SPB, 0, &flat);
 	if (err)
 		return err;
 	orig = rd32(cf, body);
@@ -639,7 +609,7 @@ static int spb_parse(struct pr_capfile *cf, size_t off, const uint8_t *body, uin
 	snaplen = cf->conv[flat].snaplen;
 	if (snaplen && snaplen < cap)
 		cap = snaplen;
-	err = cap_check(cf, off, PCAPNG_SPB, cap, body_len - 4);
+	err = cap_check(cf, off, PR_PCAPNG_SPB, cap, body_len - 4);
 	if (err)
 		return err;
 	pkt->data = body + 4;
@@ -672,7 +642,7 @@ static int pcapng_next(struct pr_capfile *cf, struct pr_capfile_pkt *pkt)
 		}
 		/* The SHB type reads the same in both byte orders. */
 		memcpy(&type, p, sizeof(type));
-		if (unlikely(type == PCAPNG_SHB)) {
+		if (unlikely(type == PR_PCAPNG_SHB)) {
 			ret = shb_parse(cf, off);
 			if (ret)
 				return ret;
@@ -684,14 +654,14 @@ static int pcapng_next(struct pr_capfile *cf, struct pr_capfile_pkt *pkt)
 		if (unlikely(ret))
 			return ret; /* damage, or MORE */
 		switch (type) {
-		case PCAPNG_EPB:
-		case PCAPNG_PB:
+		case PR_PCAPNG_EPB:
+		case PR_PCAPNG_PB:
 			ret = epb_parse(cf, off, type, p + 8, blen - 12, pkt);
 			break;
-		case PCAPNG_SPB:
+		case PR_PCAPNG_SPB:
 			ret = spb_parse(cf, off, p + 8, blen - 12, pkt);
 			break;
-		case PCAPNG_IDB:
+		case PR_PCAPNG_IDB:
 			ret = idb_parse(cf, off, p + 8, blen - 12);
 			break;
 		default:
@@ -724,15 +694,17 @@ static int header_parse(struct pr_capfile *cf)
 			    cf->len);
 	}
 	memcpy(&raw, cf->buf, sizeof(raw));
-	if (raw == PCAPNG_SHB)
+	if (raw == PR_PCAPNG_SHB)
 		return shb_parse(cf, 0);
 	magic = raw;
 	cf->swap = false;
-	if (magic != PCAP_MAGIC_USEC && magic != PCAP_MAGIC_NSEC && magic != PCAP_MAGIC_KUZNETZOV) {
+	if (magic != PR_PCAP_MAGIC_USEC && magic != PR_PCAP_MAGIC_NSEC &&
+	    magic != PR_PCAP_MAGIC_KUZNETZOV) {
 		magic = __builtin_bswap32(raw);
 		cf->swap = true;
 	}
-	if (magic != PCAP_MAGIC_USEC && magic != PCAP_MAGIC_NSEC && magic != PCAP_MAGIC_KUZNETZOV)
+	if (magic != PR_PCAP_MAGIC_USEC && magic != PR_PCAP_MAGIC_NSEC &&
+	    magic != PR_PCAP_MAGIC_KUZNETZOV)
 		return fail(cf, "not a pcap or pcapng file (starts with %02x %02x %02x %02x)",
 			    cf->buf[0], cf->buf[1], cf->buf[2], cf->buf[3]);
 	return pcap_open(cf, magic);
