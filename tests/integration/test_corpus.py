@@ -8,6 +8,8 @@ Per capture, one fresh plaintext store in a temporary directory:
   capture -r FILE -d DB -s 262144 --json   packets, bytes, captured_bytes
   sessions -d DB --json                   first/last packet timestamps
   flows -d DB --session ID --json         TCP/UDP flows vs tshark streams
+and stores the capture a second time with --store-mode db: query, flows and
+the pcapng export must be byte for byte those of the (default) segment store.
 
 Flows: our TCP/UDP records (records of one 5-tuple split by a timeout
 joined again, see corpus_lib.our_flows) against tshark's streams with
@@ -34,6 +36,7 @@ Exit: 0 all good, 1 a FAIL, 77 skipped (no corpus or no binary).
 
 import argparse
 import concurrent.futures
+import hashlib
 import os
 import shutil
 import sys
@@ -188,6 +191,8 @@ def _check(res, path, rel, corpus, exe, oracle, tmp, verbose):
 		fails.append("capture says %s flows, flows --json lists %d" % (summ.get("flows"),
 										len(records)))
 
+	fails.extend(compare_store_modes(exe, path, db, sid, tmp, big))
+
 	syn = L.SynLookup(path)
 	diff = L.compare_flows(L.our_flows(records, syn), L.oracle_flows(oracle))
 	limit = None if verbose else 4
@@ -239,6 +244,38 @@ def _check(res, path, rel, corpus, exe, oracle, tmp, verbose):
 	else:
 		res["status"] = "exact"
 		res["details"] = ["%d flows matched" % diff.matched]
+
+
+def compare_store_modes(exe, path, db, sid, tmp, big):
+	"""The same capture in a --store-mode db store must answer exactly as the
+	segment store db did: query, flows and the pcapng export, byte for byte."""
+	db2 = os.path.join(tmp, "corpus-dbmode.db")
+	t = 600 if big else 120
+	r = L.run([exe, "capture", "-r", path, "-d", db2, "-s", SNAPLEN, "--store-mode", "db",
+		   "-q"], timeout=t)
+	if r.rc != 0:
+		return ["capture --store-mode db failed: " + r.describe()]
+	out = []
+	for what, args in (("query --json", ["query", "--session", str(sid), "--json", "-q"]),
+			   ("flows --json", ["flows", "--session", str(sid), "--json", "-q"])):
+		a = L.run([exe] + args + ["-d", db], timeout=t)
+		b = L.run([exe] + args + ["-d", db2], timeout=t)
+		if a.rc != 0 or b.rc != 0 or a.stdout != b.stdout:
+			out.append("store modes differ: %s (segments exit %s, db exit %s)" % (
+				what, a.rc, b.rc))
+	sums = []
+	for d, name in ((db, "seg.pcapng"), (db2, "db.pcapng")):
+		o = os.path.join(tmp, name)
+		r = L.run([exe, "export", "--session", str(sid), "-d", d, "-o", o, "--format",
+			   "pcapng", "-q"], timeout=t)
+		if r.rc != 0:
+			out.append("export from the %s store failed: %s" % (name[:-7], r.describe()))
+			return out
+		with open(o, "rb") as fh:
+			sums.append(hashlib.sha256(fh.read()).hexdigest())
+	if sums[0] != sums[1]:
+		out.append("store modes differ: the pcapng exports are not byte-identical")
+	return out
 
 
 def _ts(v):
