@@ -68,6 +68,16 @@ struct pr_sink_ops {
 	 * set, inside the store's open transaction).
 	 */
 	int (*finish)(struct pr_sink *sk, int64_t session);
+	/*
+	 * Remove the segment file named file (a name in the segments
+	 * directory, no path) after the store has deleted the segment's row
+	 * and key and committed that: drop every copy of its key that this
+	 * sink holds, then unlink the file. segment_id 0: a file that no row
+	 * names. 0 (also when the file was gone already), -EBUSY for the
+	 * segment being written, -EINVAL for a name that is not a plain file
+	 * name. The db sink has no segments: 0.
+	 */
+	int (*delete_segment)(struct pr_sink *sk, int64_t segment_id, const char *file);
 	void (*destroy)(struct pr_sink *sk);
 };
 

@@ -50,6 +50,14 @@ static int db_finish(struct pr_sink *sk, int64_t session)
 	return 0;
 }
 
+static int db_delete_segment(struct pr_sink *sk, int64_t segment_id, const char *file)
+{
+	(void)sk;
+	(void)segment_id;
+	(void)file;
+	return 0;
+}
+
 static void db_destroy(struct pr_sink *sk)
 {
 	free(sk);
@@ -62,6 +70,7 @@ static const struct pr_sink_ops db_ops = {
 	.get = db_get,
 	.repair = db_repair,
 	.finish = db_finish,
+	.delete_segment = db_delete_segment,
 	.destroy = db_destroy,
 };
 

@@ -732,6 +732,26 @@ out:
 	return err;
 }
 
+static int seg_delete_segment(struct pr_sink *sk, int64_t segment_id, const char *file)
+{
+	struct seg_sink *s = (struct seg_sink *)sk;
+	char path[PATH_MAX];
+
+	/* The name comes from a row of the store: never let it leave the directory. */
+	if (!file[0] || strchr(file, '/') || !strcmp(file, ".") || !strcmp(file, ".."))
+		return seg_fail(s, -EINVAL, "segment %" PRId64 ": bad file name", segment_id);
+	if (segment_id && segment_id == s->w.id)
+		return seg_fail(s, -EBUSY, "segment %" PRId64 ": being written", segment_id);
+	if (snprintf(path, sizeof(path), "%s/%s", s->dir, file) >= (int)sizeof(path))
+		return seg_fail(s, -ENAMETOOLONG, "segment %" PRId64 ": path too long", segment_id);
+	/* The read cache holds the key and a descriptor that would keep the file's blocks. */
+	if (segment_id && segment_id == s->r.id)
+		file_close(&s->r);
+	if (unlink(path) && errno != ENOENT)
+		return seg_fail(s, -errno, "%s: cannot remove: %s", path, strerror(errno));
+	return 0;
+}
+
 static void seg_destroy(struct pr_sink *sk)
 {
 	struct seg_sink *s = (struct seg_sink *)sk;
@@ -764,6 +784,7 @@ static const struct pr_sink_ops seg_ops = {
 	.get = seg_get,
 	.repair = seg_repair,
 	.finish = seg_finish,
+	.delete_segment = seg_delete_segment,
 	.destroy = seg_destroy,
 };
 
