@@ -219,4 +219,313 @@ void pr_store_pkt_iter_destroy(struct pr_store_pkt_iter *it); /* NULL is a no-op
 const char *pr_session_status_name(uint32_t status);
 const char *pr_drop_reason_name(uint32_t reason);
 
+/*
+ * ---- Retention and lifecycle (pr_store_admin.c) ----
+ *
+ * What a store holds and how fast it grows, an integrity check, deleting
+ * a session by destroying its keys, pinning, retention by age and size,
+ * and changing the store's key. The thread that opened the store only.
+ * The calls that write refuse a read-only store with -EROFS.
+ */
+
+/* What pr_store_get_info() reports. Sizes are file sizes in bytes. */
+struct pr_store_info {
+	enum pr_store_mode mode;
+	bool encrypted;
+	bool readonly;
+	uint64_t db_bytes; /* the database file */
+	uint64_t wal_bytes; /* its -wal and -shm: working files that checkpoints empty */
+	uint64_t segment_bytes; /* the files in "<db>.segments/" */
+	uint64_t segment_files;
+	uint64_t size_bytes; /* all of them */
+	uint64_t segments; /* segment rows (each with its key) */
+	uint64_t sessions;
+	uint64_t pinned_sessions;
+	uint64_t running_sessions;
+	uint64_t packets; /* stored: named by the block index */
+	uint64_t expired_packets; /* deleted by retention, summed over the sessions */
+	uint64_t oldest_ts_ns; /* smallest and largest stored packet time stamp, 0: none */
+	uint64_t newest_ts_ns;
+	/*
+	 * Wall-clock capture time behind the stored data: each session's
+	 * start_ts..end_ts (..now_ns while it runs), scaled by the share of
+	 * its packets that retention has not deleted.
+	 */
+	uint64_t capture_ns;
+	bool have_rate; /* bytes_per_day is known: capture_ns and size_bytes are not 0 */
+	double bytes_per_day; /* size_bytes per day of capture_ns */
+	uint64_t retention_days; /* pr_meta limits, 0: none */
+	uint64_t retention_bytes;
+	bool have_fs;
+	uint64_t fs_free_bytes; /* free to this user on the store's filesystem */
+	/*
+	 * Days until the store reaches retention_bytes (counted as retention
+	 * counts: without wal_bytes) or fills the disk, whichever comes
+	 * first, at bytes_per_day. Known with have_rate and have_fs;
+	 * limited_by_retention tells which limit it is.
+	 */
+	bool have_days_left;
+	bool limited_by_retention;
+	double days_left;
+};
+
+/* Fill *out. now_ns: the time running sessions are counted up to (0: the wall clock). */
+int pr_store_get_info(struct pr_store *st, uint64_t now_ns, struct pr_store_info *out);
+
+/* What pr_store_verify() finds wrong, one kind per problem. */
+enum pr_store_problem {
+	PR_PROBLEM_BLOCK_DAMAGED = 0, /* does not authenticate, or its contents do not parse */
+	PR_PROBLEM_BLOCK_UNREADABLE, /* its bytes cannot be read (I/O error, no such segment) */
+	PR_PROBLEM_BLOCK_INDEX, /* block and index row differ (count, times, bytes) */
+	PR_PROBLEM_SESSION_COUNT, /* the session row and the index count other packets */
+	PR_PROBLEM_SEGMENT_MISSING, /* a segment's file is gone */
+	PR_PROBLEM_SEGMENT_SHORT, /* a segment's file is shorter than its blocks */
+	PR_PROBLEM_SEGMENT_NO_KEY, /* a segment's key is gone: its data cannot be read */
+	PR_PROBLEM_SEGMENT_ORPHAN, /* a segment file that no segment row names */
+	PR_PROBLEM_MAX,
+};
+
+struct pr_store_verify_problem {
+	uint32_t kind; /* enum pr_store_problem */
+	int err; /* the negative errno behind it: -EBADMSG, -ENOENT, -ENOKEY, -EIO, ... */
+	int64_t session; /* 0: not known (an orphan file of no session) */
+	int64_t block; /* packet_blocks id, 0: not about one block */
+	int64_t segment; /* segment id, 0: none (db blocks, or a file no row names) */
+	uint64_t first_seq; /* with block: the session index of its first packet */
+	char file[64]; /* the segment's file name, "" if none */
+	char what[384]; /* one sentence: what is wrong */
+};
+
+struct pr_store_verify_result {
+	uint64_t sessions; /* checked */
+	uint64_t segments;
+	uint64_t blocks;
+	uint64_t blocks_ok; /* read, authenticated and consistent with the index */
+	uint64_t packets_ok; /* their packets */
+	uint64_t problems;
+};
+
+/* A problem found; a non-zero return stops pr_store_verify(), which returns it. */
+typedef int (*pr_store_verify_fn)(void *ctx, const struct pr_store_verify_problem *p);
+
+/*
+ * Read and authenticate every block of session (0: of every session),
+ * carrying on after each problem, and check: each block against its
+ * index row (packet count, time range, wire bytes) and the order of the
+ * rows (no gap), the packets of the index plus those retention deleted
+ * against the session row, each segment's file (there, at least as long
+ * as its blocks need, its header naming it) and key; with session 0 also
+ * segment files that no row names (except those of a running session).
+ * fn (may be NULL) gets each problem as found. Returns 0 when the check
+ * ran (res->problems says whether it found any), -ENOENT for no such
+ * session, or another negative errno when it could not run. Works on a
+ * read-only store.
+ */
+int pr_store_verify(struct pr_store *st, int64_t session, pr_store_verify_fn fn, void *ctx,
+		    struct pr_store_verify_result *res);
+const char *pr_store_problem_name(uint32_t kind); /* "damaged_block", ... */
+
+/* What pr_store_delete_session() removed. */
+struct pr_store_delete_result {
+	uint64_t packets; /* named by the index (the rest had expired) */
+	uint64_t blocks;
+	uint64_t flows;
+	uint64_t segments; /* keys destroyed */
+	uint64_t files_removed; /* segment files unlinked */
+	/*
+	 * The WAL was emptied (a TRUNCATE checkpoint) after the commit, so no
+	 * file of the store keeps an old page with a destroyed key. false:
+	 * another connection kept it from finishing within a second; the old
+	 * pages stay in the WAL until a later checkpoint empties it.
+	 */
+	bool wal_clean;
+};
+
+/*
+ * Delete a session: overwrite and delete its segment keys (which destroys
+ * the packets in its segment files: crypto-shredding), its block index
+ * rows, flows, interfaces and its row, in one transaction with SQLite's
+ * secure_delete on, the table of segment keys rewritten whole so that no
+ * free space in its pages keeps an old copy; then unlink its segment
+ * files and empty the WAL. Sessions whose writer died are marked
+ * interrupted first (pr_store_recover()). Returns 0, -ENOENT (no such
+ * session), -EPERM (pinned: unpin it first), -EBUSY (still being captured
+ * by a live process), -EROFS, or another negative errno (nothing deleted
+ * when the transaction failed). res may be NULL.
+ */
+int pr_store_delete_session(struct pr_store *st, int64_t session,
+			    struct pr_store_delete_result *res);
+
+/* Pin (true) or unpin a session: retention skips pinned sessions, delete refuses them. */
+int pr_store_session_pin(struct pr_store *st, int64_t session, bool pinned);
+
+/* Retention state of one session. */
+struct pr_store_session_life {
+	bool pinned;
+	uint64_t expired_packets; /* deleted by retention (still counted in packets) */
+	uint64_t stored_packets; /* named by the block index */
+	uint64_t segments; /* segments it has now */
+};
+/* -ENOENT for no such session. */
+int pr_store_session_life_get(struct pr_store *st, int64_t session,
+			      struct pr_store_session_life *out);
+
+/* At most this many days (about 274 years; keeps day counts in ns within 64 bits). */
+#define PR_STORE_RETENTION_MAX_DAYS 100000u
+
+/*
+ * Keep packets for at most days days and the store at most bytes bytes
+ * on disk (0: no limit), persisted in pr_meta (retention_days,
+ * retention_bytes) and applied by pr_store_retention_enforce(). Retention
+ * deletes whole segments, so it needs a store in segment mode:
+ * -EOPNOTSUPP for a db-mode store (unless both are 0), -EINVAL for days
+ * above PR_STORE_RETENTION_MAX_DAYS.
+ */
+int pr_store_set_retention(struct pr_store *st, uint64_t days, uint64_t bytes);
+int pr_store_get_retention(struct pr_store *st, uint64_t *days, uint64_t *bytes);
+
+enum pr_retention_reason {
+	PR_RETENTION_AGE = 1, /* older than retention_days */
+	PR_RETENTION_SIZE = 2, /* the store is above retention_bytes */
+};
+
+/* One segment that retention deletes (or would delete). */
+struct pr_store_retention_item {
+	int64_t segment;
+	int64_t session;
+	char file[64];
+	uint64_t age_ts_ns; /* when it was closed: what its age is counted from */
+	uint64_t blocks;
+	uint64_t packets;
+	uint64_t file_bytes;
+	uint32_t reason; /* enum pr_retention_reason */
+};
+
+struct pr_store_retention_result {
+	uint64_t retention_days, retention_bytes; /* the limits applied */
+	/*
+	 * The store's size on disk as retention counts it: the database and
+	 * the segment files; not the -wal and -shm, whose size comes and goes
+	 * with checkpoints.
+	 */
+	uint64_t size_before;
+	uint64_t size_after; /* after deleting (plan: projected) */
+	uint64_t segments, blocks, packets, bytes; /* deleted (plan: to delete) */
+	uint64_t kept_pinned; /* segments old enough, or needed for size, but pinned */
+	uint64_t kept_open; /* segments still being written */
+	bool over_size; /* size_after is still above retention_bytes */
+	bool wal_clean; /* enforce: as in struct pr_store_delete_result */
+};
+
+typedef int (*pr_store_retention_fn)(void *ctx, const struct pr_store_retention_item *item);
+
+/*
+ * Which segments retention deletes at now_ns (ns since the epoch; tests
+ * pass a synthetic clock): of the sessions that are not pinned, whole
+ * segments, oldest first by the time they were closed, while the oldest
+ * is older than retention_days or the store is above retention_bytes. A
+ * segment still being written by a running session is never deleted; one
+ * that a dead writer left open counts from its session's end. _plan only
+ * lists them (read-only; fn may be NULL). _enforce marks sessions of dead
+ * writers interrupted, then, in one transaction with secure_delete on,
+ * deletes each segment's index rows and key and adds its packets to its
+ * session's expired_packets; after the commit it unlinks the files, calls
+ * fn for each, and empties the WAL. Data is never rewritten. Both return
+ * 0 (also with nothing to delete or no limits), -EOPNOTSUPP on a db-mode
+ * store, or a negative errno.
+ */
+int pr_store_retention_plan(struct pr_store *st, uint64_t now_ns, pr_store_retention_fn fn,
+			    void *ctx, struct pr_store_retention_result *res);
+int pr_store_retention_enforce(struct pr_store *st, uint64_t now_ns, pr_store_retention_fn fn,
+			       void *ctx, struct pr_store_retention_result *res);
+
+/*
+ * Change the SQLCipher key of the store to newkey (a passphrase, or a
+ * raw key in the forms pr_store_cfg.key takes) by rewriting every page
+ * of the database: the segment keys inside it are then under the new
+ * key, and the segment files are not touched. The store must be
+ * encrypted (-EOPNOTSUPP for a plaintext one: this cannot encrypt it)
+ * and used by no other connection: -EBUSY while another process (or
+ * another store object) has it open. The rewrite is one WAL transaction
+ * followed by a checkpoint that empties the WAL, so no page under the
+ * old key stays in any file. -EINVAL for an empty newkey.
+ */
+int pr_store_rekey(struct pr_store *st, const char *newkey);
+
+/*
+ * ---- Completeness and the sensor key (pr_store_stats.c) ----
+ *
+ * The drop counters of a session over time, recorded by capture from the
+ * dataplane's STATS records, the intervals in which packets were lost
+ * that they imply, and the store's own Ed25519 key that signs export
+ * manifests. The thread that opened the store only.
+ */
+
+/* One recorded change of a session's drop counters. */
+struct pr_store_drop_row {
+	uint64_t wall_ts_ns; /* wall clock when capture received the counters */
+	uint64_t pkt_ts_ns; /* timestamp of the last packet stored by then, 0: none yet */
+	uint64_t packets; /* packets stored by then */
+	uint64_t drops[PR_DROP_REASON_MAX]; /* cumulative, by reason */
+};
+
+/*
+ * Record the session's cumulative drop counters as of wall_ts_ns when
+ * they differ from the last row recorded for it (the first call always
+ * records, as the baseline). The row goes into the open write transaction
+ * and is stored by the next pr_store_commit(). Returns 1 when a row was
+ * added, 0 when nothing changed, or a negative errno. Capture's consumer.
+ */
+int pr_store_stats_add(struct pr_store *st, int64_t session, uint64_t wall_ts_ns,
+		       const uint64_t drops[PR_DROP_REASON_MAX]);
+
+/*
+ * The session's rows in time order, in *rows (malloc'd, caller frees) and
+ * *n. A store of schema 2 or older has none. Returns 0 or a negative errno.
+ */
+int pr_store_stats_get(struct pr_store *st, int64_t session, struct pr_store_drop_row **rows,
+		       size_t *n);
+
+/* An interval in which the capture lost packets: between two consecutive rows. */
+struct pr_drop_interval {
+	uint64_t from_ts_ns; /* packet time of the earlier row (0: the start of the capture) */
+	uint64_t to_ts_ns; /* packet time of the row whose counters grew */
+	uint64_t from_wall_ns, to_wall_ns; /* the same two rows in wall-clock time */
+	uint64_t after_packet; /* packets stored at the earlier row: the loss came after them */
+	uint64_t before_packet; /* packets stored at the later row */
+	uint64_t lost[PR_DROP_REASON_MAX]; /* how many, by reason */
+	uint64_t lost_total;
+};
+
+/*
+ * The loss intervals of rows[0..n) (time order, cumulative counters)
+ * that overlap [from_ns, to_ns] in packet time (0: open end): one for
+ * each row whose counters grew over the previous row (over zero for the
+ * first). Writes at most max to out and returns how many there are.
+ * Pure: any thread.
+ */
+size_t pr_drop_intervals_compute(const struct pr_store_drop_row *rows, size_t n, uint64_t from_ns,
+				 uint64_t to_ns, struct pr_drop_interval *out, size_t max);
+
+/* Bytes of an Ed25519 public key and of a signature. */
+#define PR_SENSOR_PUBKEY_LEN 32
+#define PR_SENSOR_SIG_LEN 64
+
+/*
+ * The store's Ed25519 public key. The key pair is generated on first use
+ * and its private half kept in pr_meta (sensor_ed25519_key), inside the
+ * SQLCipher database: it is as safe as the store's key, and a plaintext
+ * store holds it in plaintext. -EROFS when the store has no key yet and
+ * is read-only. Returns 0 or a negative errno.
+ */
+int pr_store_sensor_pubkey(struct pr_store *st, uint8_t pub[PR_SENSOR_PUBKEY_LEN]);
+
+/*
+ * Sign msg with the store's private key (generated on first use, as
+ * above). The private key never leaves the store module. Returns 0 or a
+ * negative errno.
+ */
+int pr_store_sensor_sign(struct pr_store *st, const void *msg, size_t len,
+			 uint8_t sig[PR_SENSOR_SIG_LEN]);
+
 #endif /* PR_STORE_H */
