@@ -443,9 +443,15 @@ static void unlink_store_files(const char *path)
  * the mode is ours, not the umask's (SQLite would create the file 0644
  * and gives -wal and -shm the database file's mode).
  */
+static const char *side_of(const char *path, const char *suffix, char *buf, size_t len)
+{
+	return side_path(buf, len, path, suffix) ? buf : path;
+}
+
 static int create_store(const char *path, const char *key, mode_t mode,
 			enum pr_store_mode store_mode)
 {
+	char sidebuf[PATH_MAX + 8];
 	struct file_probe fresh = { 0 };
 	struct pr_store *t = NULL;
 	char why[ERRMSG_LEN];
@@ -501,11 +507,36 @@ static int create_store(const char *path, const char *key, mode_t mode,
 		if (err)
 			open_fail(err, "%s: %s", path, t->errmsg);
 	}
-	if (!err && sqlite3_close(t->db) != SQLITE_OK)
-		err = open_fail(-EIO, "%s: cannot close the new store: %s", path,
-				sqlite3_errmsg(t->db));
-	else
-		t->db = NULL;
+	/*
+	 * Everything into the file itself: the store is renamed, and its WAL,
+	 * named after the temporary name, would stay behind with the schema
+	 * (a full disk makes this fail).
+	 */
+	if (!err) {
+		int rc = sqlite3_wal_checkpoint_v2(t->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL,
+						   NULL);
+
+		if (rc != SQLITE_OK) {
+			err = sqlite3_system_errno(t->db) ? -sqlite3_system_errno(t->db) :
+							    pr_store_sqlite_errno(rc);
+			open_fail(err, "%s: cannot create the store: %s", path,
+				  err == -ENOSPC ? strerror(ENOSPC) : sqlite3_errmsg(t->db));
+		}
+	}
+	/*
+	 * Closing the last connection checkpoints the WAL into the file and
+	 * removes -wal and -shm. It must happen before the files of a failed
+	 * attempt are removed, or a still open connection would keep them.
+	 */
+	if (sqlite3_close(t->db) != SQLITE_OK) {
+		if (!err)
+			err = open_fail(-EIO, "%s: cannot close the new store: %s", path,
+					sqlite3_errmsg(t->db));
+		sqlite3_close_v2(t->db);
+	}
+	t->db = NULL;
+	if (!err && file_size(side_of(tmp, "-wal", sidebuf, sizeof(sidebuf))))
+		err = open_fail(-EIO, "%s: cannot create the store: its log was not emptied", path);
 	if (err)
 		goto out;
 	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE)) {
