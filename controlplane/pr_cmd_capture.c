@@ -330,10 +330,26 @@ static int consume(struct capture *c, bool progress)
 				}
 				break;
 			case PR_REC_STATS:
-				if (h->len >= sizeof(struct pr_rec_stats))
+				if (h->len >= sizeof(struct pr_rec_stats)) {
+					/* The completeness map: each change of the drop counters. */
+					uint64_t d[PR_DROP_REASON_MAX] = { 0 };
+					struct timespec wall;
+					uint64_t wall_ns;
+
 					memcpy(c->counters,
 					       ((const struct pr_rec_stats *)h)->counters,
 					       sizeof(c->counters));
+					d[PR_DROP_RING_FULL] = c->counters[PR_STAT_DROP_RING_FULL];
+					d[PR_DROP_KERNEL] = c->counters[PR_STAT_DROP_KERNEL];
+					d[PR_DROP_IFACE] = c->counters[PR_STAT_DROP_IFACE];
+					d[PR_DROP_TOO_BIG] = c->counters[PR_STAT_DROP_TOO_BIG];
+					clock_gettime(CLOCK_REALTIME, &wall);
+					wall_ns = (uint64_t)wall.tv_sec * 1000000000ull +
+						  (uint64_t)wall.tv_nsec;
+					if (!c->store_failed &&
+					    pr_store_stats_add(c->st, c->session, wall_ns, d) < 0)
+						store_fail(c, "store drop counters");
+				}
 				break;
 			case PR_REC_END:
 				if (h->len >= sizeof(struct pr_rec_end)) {

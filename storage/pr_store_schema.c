@@ -127,10 +127,32 @@ static const char migration_2[] =
 	"CREATE INDEX packet_blocks_session_time ON packet_blocks(session_id, first_ts);"
 	"INSERT OR IGNORE INTO pr_meta(key, value) VALUES('store_mode', 'db');";
 
+/*
+ * Version 3: the completeness map. drop_stats keeps each change of a
+ * session's cumulative drop counters as capture received them (wall
+ * clock), with the time stamp of the last packet stored by then and how
+ * many there were, so that an export can say between which packets the
+ * capture lost some. The sensor's signing key lives in pr_meta and needs
+ * no table.
+ */
+static const char migration_3[] =
+	"CREATE TABLE drop_stats("
+	" session_id INTEGER NOT NULL,"
+	" wall_ts INTEGER NOT NULL,"
+	" pkt_ts INTEGER NOT NULL,"
+	" packets INTEGER NOT NULL,"
+	" drops_ring_full INTEGER NOT NULL,"
+	" drops_kernel INTEGER NOT NULL,"
+	" drops_iface INTEGER NOT NULL,"
+	" drops_too_big INTEGER NOT NULL,"
+	" drops_store INTEGER NOT NULL);"
+	"CREATE INDEX drop_stats_session ON drop_stats(session_id, wall_ts);";
+
 /* migrations[i] takes a database from version i to version i + 1. */
 static const char *const migrations[] = {
 	migration_1,
 	migration_2,
+	migration_3,
 };
 
 PR_STATIC_ASSERT(PR_ARRAY_SIZE(migrations) == PR_STORE_SCHEMA_VERSION,
