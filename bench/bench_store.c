@@ -9,6 +9,9 @@
  *
  *   bench_store --db PATH --packets N --size S --mode segments|db [--key HEX64]
  *               [--commit-mb MB]   (default 64, as capture's commit_max_bytes)
+ *               [--flow-run N]     flow ids in runs of N packets (default: 1000
+ *                                  flows interleaved)
+ *               [--ts-step NS]     time between packets (default 1000 ns)
  */
 #include <errno.h>
 #include <stdio.h>
@@ -40,6 +43,7 @@ int main(int argc, char **argv)
 {
 	const char *db = NULL, *key = NULL, *mode = "segments";
 	unsigned long long n = 1000000, size = 1500, commit_bytes = 64u << 20;
+	unsigned long long flow_run = 0, ts_step = 1000;
 	struct pr_session_info info = { .name = "bench", .source_kind = "file", .snaplen = 65535 };
 	struct pr_store_cfg cfg = { .create = true };
 	struct pr_store *st = NULL;
@@ -61,6 +65,10 @@ int main(int argc, char **argv)
 			mode = argv[i + 1];
 		else if (!strcmp(argv[i], "--key"))
 			key = argv[i + 1];
+		else if (!strcmp(argv[i], "--flow-run"))
+			flow_run = strtoull(argv[i + 1], NULL, 10);
+		else if (!strcmp(argv[i], "--ts-step"))
+			ts_step = strtoull(argv[i + 1], NULL, 10);
 		else if (!strcmp(argv[i], "--commit-mb"))
 			commit_bytes = strtoull(argv[i + 1], NULL, 10) << 20;
 	}
@@ -85,10 +93,17 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	err = pr_store_session_begin(st, &info, &id);
+	if (!err) {
+		struct pr_store_iface ifc = { .linktype = 1, .snaplen = 65535, .tsresol = 9 };
+
+		snprintf(ifc.name, sizeof(ifc.name), "bench0");
+		err = pr_store_session_add_iface(st, id, &ifc);
+	}
 	for (unsigned long long i = 0; !err && i < n; i++) {
 		pkt = (struct pr_block_pkt){
-			.ts_ns = 1700000000000000000ull + i * 1000,
-			.flow_id = i % 1000,
+			.ts_ns = 1700000000000000000ull + i * ts_step,
+			/* Interleaved flows, or runs of flow_run packets per flow, as on a quiet link. */
+			.flow_id = flow_run ? i / flow_run : i % 1000,
 			.cap_len = (uint32_t)size,
 			.wire_len = (uint32_t)size,
 			.data = buf,
