@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "pr_cli.h"
+#include "pr_cmd_verify_export.h"
 #include "pr_log.h"
 
 struct command {
@@ -29,6 +30,8 @@ static const struct command commands[] = {
 	{ "generate", pr_cmd_generate, "write a synthetic capture of mixed traffic" },
 	{ "demo", pr_cmd_demo, "run the whole path on generated traffic (no network needed)" },
 	{ "config", pr_cmd_config, "check a configuration file and print every key in effect" },
+	{ "verify-export", pr_cmd_verify_export,
+	  "check an exported file against its signed manifest" },
 };
 
 static void usage(FILE *f)
