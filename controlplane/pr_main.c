@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "pr_cli.h"
+#include "pr_cmd_store.h"
 #include "pr_cmd_verify_export.h"
 #include "pr_log.h"
 
@@ -32,6 +33,14 @@ static const struct command commands[] = {
 	{ "config", pr_cmd_config, "check a configuration file and print every key in effect" },
 	{ "verify-export", pr_cmd_verify_export,
 	  "check an exported file against its signed manifest" },
+	{ "store-info", pr_cmd_store_info, "size, rate, retention and days left of a store" },
+	{ "verify", pr_cmd_verify, "read and authenticate every block; report each problem" },
+	{ "delete-session", pr_cmd_delete_session,
+	  "delete a session and destroy its keys (crypto-shredding)" },
+	{ "pin", pr_cmd_pin, "keep a session from retention and delete-session" },
+	{ "unpin", pr_cmd_unpin, "let retention and delete-session have a session again" },
+	{ "retention", pr_cmd_retention, "set retention limits; delete what is beyond them" },
+	{ "rekey", pr_cmd_rekey, "change the store's key without rewriting segments" },
 };
 
 static void usage(FILE *f)
