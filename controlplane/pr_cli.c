@@ -523,6 +523,7 @@ int pr_cli_open_store(struct pr_cli *cli, bool create, struct pr_store **out)
 		.block_max_bytes = (uint32_t)cli->cfg.block_max_bytes,
 		.manual_checkpoint = cli->manual_checkpoint,
 		.store_mode = cli->cfg.store_mode ? PR_STORE_MODE_DB : PR_STORE_MODE_SEGMENTS,
+		.compress = cli->cfg.store_compress != 0,
 		/* Reading commands work on a store they cannot write (read-only media). */
 		.readonly_fallback = !create,
 	};

@@ -140,6 +140,7 @@ static void usage(FILE *f)
 		"      --backend NAME     capture backend: pcap (default), afxdp, dpdk\n"
 		"      --store-mode MODE  for a new store: segments (default; sealed segment files\n"
 		"                         beside the database) or db (one portable file)\n"
+		"      --compress         for a new segment store: zstd each block before sealing\n"
 		"      --json             print the summary as one JSON object on stdout\n");
 	pr_cli_key_help(f);
 	fprintf(f,
@@ -561,7 +562,8 @@ int pr_cmd_capture(int argc, char **argv)
 		O_NO_PROMISC,
 		O_NAME,
 		O_BACKEND,
-		O_STORE_MODE
+		O_STORE_MODE,
+		O_COMPRESS,
 	};
 	struct pr_session_info *lim = NULL; /* only for the sizes of its fields */
 	static const struct option longopts[] = {
@@ -578,6 +580,7 @@ int pr_cmd_capture(int argc, char **argv)
 		{ "name", required_argument, NULL, O_NAME },
 		{ "backend", required_argument, NULL, O_BACKEND },
 		{ "store-mode", required_argument, NULL, O_STORE_MODE },
+		{ "compress", no_argument, NULL, O_COMPRESS },
 		{ "file-mode", required_argument, NULL, PR_OPT_FILE_MODE },
 		PR_CLI_COMMON_OPTIONS,
 		{ NULL, 0, NULL, 0 },
@@ -585,6 +588,7 @@ int pr_cmd_capture(int argc, char **argv)
 	struct capture *c = calloc(1, sizeof(*c));
 	const char *iface = NULL, *read_path = NULL, *filter = "", *name = NULL;
 	const char *backend = "pcap", *store_mode = NULL;
+	bool compress = false;
 	uint64_t count = 0, snaplen = 0, bufsize = 0;
 	unsigned int file_mode = PR_OUTFILE_MODE_DEFAULT;
 	double duration = 0;
@@ -688,6 +692,9 @@ int pr_cmd_capture(int argc, char **argv)
 			}
 			store_mode = optarg;
 			break;
+		case O_COMPRESS:
+			compress = true;
+			break;
 		case 'h':
 			usage(stdout);
 			rc = PR_EXIT_OK;
@@ -726,6 +733,8 @@ int pr_cmd_capture(int argc, char **argv)
 	/* The flag beats the config file; either only matters for a new store. */
 	if (store_mode)
 		c->cli.cfg.store_mode = strcmp(store_mode, "db") ? 0 : 1;
+	if (compress)
+		c->cli.cfg.store_compress = 1;
 	if (c->pcap_path) {
 		struct pr_outfile_cfg oc = {
 			.opt = "--pcap",

@@ -52,6 +52,9 @@ static const struct opt opts[] = {
 	  "where a new store keeps packet bytes: segments (AES-256-GCM sealed segment files beside "
 	  "the database, fast) or db (rows of the one SQLCipher file, portable); capture "
 	  "--store-mode" },
+	{ "store_compress", T_U32, OFF(store_compress), 0, 1, "0",
+	  "1: a new segment store compresses each block with zstd (level 1) before sealing, where "
+	  "that makes it smaller; capture --compress" },
 	{ "snaplen", T_U32, OFF(snaplen), 1, 262144, "65535",
 	  "default bytes kept per packet (capture -s)" },
 	{ "buffer_size", T_SIZE, OFF(buffer_size), 65536, 2147483647ull, "10m",

@@ -8,7 +8,7 @@ set -euo pipefail
 packages=(
 	# build
 	build-essential cmake pkg-config
-	libpcap-dev libsqlcipher-dev libssl-dev liburing-dev
+	libpcap-dev libsqlcipher-dev libssl-dev liburing-dev libzstd-dev
 	# tests, fuzzing, formatting
 	libcmocka-dev clang llvm libclang-rt-14-dev clang-format python3
 	# peers and oracles used by tests and benchmarks

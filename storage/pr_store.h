@@ -58,6 +58,8 @@ struct pr_store_cfg {
 	unsigned int file_mode;
 	/* Where a store created by this open keeps packet bytes. */
 	enum pr_store_mode store_mode;
+	/* A store created by this open compresses segment blocks with zstd before sealing. */
+	bool compress;
 	uint32_t block_max_packets; /* 0 = 256 */
 	uint32_t block_max_bytes; /* 0 = 1 MiB */
 	/*

@@ -449,7 +449,7 @@ static const char *side_of(const char *path, const char *suffix, char *buf, size
 }
 
 static int create_store(const char *path, const char *key, mode_t mode,
-			enum pr_store_mode store_mode)
+			enum pr_store_mode store_mode, bool compress)
 {
 	char sidebuf[PATH_MAX + 8];
 	struct file_probe fresh = { 0 };
@@ -498,11 +498,12 @@ static int create_store(const char *path, const char *key, mode_t mode,
 			open_fail(err, "%s: %s", path, why);
 	}
 	if (!err) {
-		char sql[96];
+		char sql[160];
 
 		snprintf(sql, sizeof(sql),
-			 "INSERT OR REPLACE INTO pr_meta(key, value) VALUES('store_mode', '%s')",
-			 pr_store_mode_name(store_mode));
+			 "INSERT OR REPLACE INTO pr_meta(key, value) VALUES('store_mode', '%s'), "
+			 "('compression', '%s')",
+			 pr_store_mode_name(store_mode), compress ? "zstd" : "none");
 		err = pr_store_exec(t, sql, "set the store mode");
 		if (err)
 			open_fail(err, "%s: %s", path, t->errmsg);
@@ -570,6 +571,7 @@ static int sink_open(struct pr_store *st, const struct pr_store_cfg *cfg)
 {
 	sqlite3_stmt *s = NULL;
 	const unsigned char *v;
+	bool compress = false;
 	int rc, err;
 
 	st->mode = PR_STORE_MODE_DB;
@@ -579,9 +581,16 @@ static int sink_open(struct pr_store *st, const struct pr_store_cfg *cfg)
 	    !strcmp((const char *)v, "segments"))
 		st->mode = PR_STORE_MODE_SEGMENTS;
 	sqlite3_finalize(s);
+	s = NULL;
+	rc = sqlite3_prepare_v2(st->db, "SELECT value FROM pr_meta WHERE key = 'compression'", -1,
+				&s, NULL);
+	if (rc == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW && (v = sqlite3_column_text(s, 0)) &&
+	    !strcmp((const char *)v, "zstd"))
+		compress = true;
+	sqlite3_finalize(s);
 	if (st->mode == PR_STORE_MODE_SEGMENTS)
-		err = pr_sink_seg_create(st->db, st->path, cfg->file_mode, st->readonly, st->errmsg,
-					 sizeof(st->errmsg), &st->sink);
+		err = pr_sink_seg_create(st->db, st->path, cfg->file_mode, st->readonly, compress,
+					 st->errmsg, sizeof(st->errmsg), &st->sink);
 	else
 		err = pr_sink_db_create(st->errmsg, sizeof(st->errmsg), &st->sink);
 	if (err)
@@ -684,7 +693,7 @@ int pr_store_open(const struct pr_store_cfg *cfg, struct pr_store **out)
 	}
 	if (!fp.exists) {
 		err = create_store(st->path, key, cfg->file_mode ? cfg->file_mode : 0600,
-				   cfg->store_mode);
+				   cfg->store_mode, cfg->compress);
 		if (err && err != -EEXIST)
 			goto out;
 		created = !err;

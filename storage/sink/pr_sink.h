@@ -91,11 +91,12 @@ int pr_sink_db_create(char *errmsg, size_t errlen, struct pr_sink **out);
 /*
  * The segment sink of the store at db_path, whose segments live in the
  * directory "<db_path>.segments". db is the store's connection (segment
- * rows and keys). file_mode: of new segment files (the directory gets
+ * rows and keys). compress: zstd each block before sealing when that
+ * makes it smaller (header flag 1; reading needs no setting). file_mode: of new segment files (the directory gets
  * the same with x bits for its owner).
  */
 int pr_sink_seg_create(sqlite3 *db, const char *db_path, unsigned int file_mode, bool readonly,
-		       char *errmsg, size_t errlen, struct pr_sink **out);
+		       bool compress, char *errmsg, size_t errlen, struct pr_sink **out);
 
 /*
  * One block in the segment format, for the sink and for tools and fuzzers:

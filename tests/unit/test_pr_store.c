@@ -153,6 +153,7 @@ static void snap_assert_same(const char *path, struct snapshot *s)
 
 /* Where the stores these tests create keep their packets (segments by default). */
 static enum pr_store_mode test_mode = PR_STORE_MODE_SEGMENTS;
+static bool test_compress; /* stores these tests create compress their segment blocks */
 
 static int open_store(const char *path, const char *key, bool create, bool readonly,
 		      struct pr_store **st)
@@ -163,6 +164,7 @@ static int open_store(const char *path, const char *key, bool create, bool reado
 		.create = create,
 		.readonly = readonly,
 		.store_mode = test_mode,
+		.compress = test_compress,
 	};
 
 	return pr_store_open(&cfg, st);
@@ -1165,7 +1167,9 @@ static int disk_full_child(const char *dir)
 		(unsigned long long)added, (unsigned long long)committed, pr_store_errmsg(st));
 	CHILD_CHECK(err == -ENOSPC);
 	CHILD_CHECK(committed > 0);
-	CHILD_CHECK(strstr(pr_store_errmsg(st), "database or disk is full") != NULL);
+	/* The database or a segment file, whichever met the full disk first. */
+	CHILD_CHECK(strstr(pr_store_errmsg(st), "database or disk is full") != NULL ||
+		    strstr(pr_store_errmsg(st), strerror(ENOSPC)) != NULL);
 	/* The failed transaction is gone; what was committed reads back whole. */
 	CHILD_CHECK(pr_store_session_get(st, id, &s) == 0);
 	CHILD_CHECK(s.packets == committed);
@@ -1476,6 +1480,55 @@ static void test_query_index(void **state)
 	}
 	test_mode = PR_STORE_MODE_SEGMENTS;
 	free(buf);
+}
+
+/* Bytes of all segment files of the store at path. */
+static long long segments_size(const char *path)
+{
+	char dir[600], f[900];
+	struct dirent *de;
+	long long total = 0;
+	struct stat sb;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s.segments", path);
+	d = opendir(dir);
+	assert_non_null(d);
+	while ((de = readdir(d))) {
+		snprintf(f, sizeof(f), "%s/%s", dir, de->d_name);
+		if (de->d_name[0] != '.' && !stat(f, &sb))
+			total += sb.st_size;
+	}
+	closedir(d);
+	return total;
+}
+
+/*
+ * zstd before sealing: the same packets read back, the segments are
+ * smaller, and a changed byte is still an integrity error.
+ */
+static void test_segment_compress(void **state)
+{
+	char plain[512], packed[512], file[700];
+	long long off, len;
+	int64_t id;
+	int n;
+
+	(void)state;
+	path_in(plain, sizeof(plain), "nozstd.db");
+	path_in(packed, sizeof(packed), "zstd.db");
+	write_session(plain, RAW_KEY);
+	test_compress = true;
+	id = write_session(packed, RAW_KEY);
+	test_compress = false;
+	verify_session(packed, RAW_KEY, id, true);
+	fprintf(stderr, "segments: %lld bytes plain, %lld compressed\n", segments_size(plain),
+		segments_size(packed));
+	assert_true(segments_size(packed) < segments_size(plain) * 3 / 4);
+	block_location(packed, RAW_KEY, id, 1, file, sizeof(file), &off, &len);
+	flip_byte(file, off + 64 + 10);
+	assert_int_equal(read_until_error(packed, RAW_KEY, id, &n), -EBADMSG);
+	assert_int_equal(n, 256);
 }
 
 /* Run child(dir) in a forked child, dir a new directory; SKIP_CODE skips. */
@@ -1844,6 +1897,7 @@ int main(void)
 		cmocka_unit_test(test_segment_keys_and_nonces),
 		cmocka_unit_test(test_segment_torn_tail),
 		cmocka_unit_test(test_query_index),
+		cmocka_unit_test(test_segment_compress),
 		cmocka_unit_test(test_names),
 	};
 
