@@ -95,8 +95,9 @@ static int recover_one(struct pr_store *st, int64_t id, bool *marked)
 	*marked = false;
 	rc = sqlite3_prepare_v2(st->db,
 				"UPDATE sessions SET"
+				/* Packets retention already deleted were stored too. */
 				" packets = (SELECT coalesce(sum(pkt_count), 0)"
-				"  FROM packet_blocks WHERE session_id = ?1),"
+				"  FROM packet_blocks WHERE session_id = ?1) + expired_packets,"
 				" bytes = (SELECT coalesce(sum(bytes), 0)"
 				"  FROM packet_blocks WHERE session_id = ?1),"
 				" first_pkt_ts = (SELECT coalesce(min(first_ts), 0)"
