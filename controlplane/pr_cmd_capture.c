@@ -141,6 +141,10 @@ static void usage(FILE *f)
 		"      --store-mode MODE  for a new store: segments (default; sealed segment files\n"
 		"                         beside the database) or db (one portable file)\n"
 		"      --compress         for a new segment store: zstd each block before sealing\n"
+		"      --retention-days N keep the store's segments at most N days old\n"
+		"      --retention-bytes SIZE\n"
+		"                         keep the store below SIZE (k/m/g): the oldest segments of\n"
+		"                         unpinned sessions go; both are kept in the store\n"
 		"      --json             print the summary as one JSON object on stdout\n");
 	pr_cli_key_help(f);
 	fprintf(f,
@@ -158,6 +162,7 @@ struct capture {
 	struct pr_cli cli;
 	struct pr_store *st;
 	struct checkpointer ck;
+	bool retention; /* the store has limits: apply them while capturing */
 	struct pr_dp *dp;
 	struct pr_pcapw *pw;
 	struct pr_outfile *pcap_out;
@@ -298,10 +303,68 @@ static const char *end_reason_name(uint32_t r)
 }
 
 /* Consume records until the dataplane is done. Returns 0, or an exit code. */
+/* How often a capture applies the store's retention limits. */
+#define RETENTION_EVERY_NS (60ull * 1000000000u)
+
+static uint64_t wall_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Delete the segments the store's limits no longer allow (never the one
+ * this capture writes). A failure is reported and capture goes on: the
+ * data being captured matters more than the data being expired.
+ */
+static void retention_apply(struct capture *c)
+{
+	struct pr_store_retention_result res;
+
+	if (pr_store_retention_enforce(c->st, wall_ns(), NULL, NULL, &res)) {
+		pr_cli_warn("%s: retention: %s", c->cli.db_path, pr_store_errmsg(c->st));
+		return;
+	}
+	if (res.segments)
+		pr_cli_note(&c->cli,
+			    "%s: retention deleted %llu segment%s (%llu packets, %llu bytes); "
+			    "store now %llu bytes",
+			    c->cli.db_path, (unsigned long long)res.segments,
+			    res.segments == 1 ? "" : "s", (unsigned long long)res.packets,
+			    (unsigned long long)res.bytes, (unsigned long long)res.size_after);
+}
+
+/*
+ * Limits given by flags or the config are recorded in the store (they are
+ * the store's); limits the store already has apply too. Applied once now
+ * and then every RETENTION_EVERY_NS while capturing.
+ */
+static int retention_start(struct capture *c, bool from_flags)
+{
+	uint64_t days = c->cli.cfg.retention_days, bytes = c->cli.cfg.retention_bytes;
+	int err;
+
+	if (from_flags || days || bytes) {
+		err = pr_store_set_retention(c->st, days, bytes);
+		if (err) {
+			pr_cli_error("%s: retention: %s", c->cli.db_path, pr_store_errmsg(c->st));
+			return err == -EOPNOTSUPP || err == -EINVAL ? PR_EXIT_USAGE : PR_EXIT_FAIL;
+		}
+	}
+	if (pr_store_get_retention(c->st, &days, &bytes) || (!days && !bytes))
+		return 0;
+	c->retention = true;
+	retention_apply(c);
+	return 0;
+}
+
 static int consume(struct capture *c, bool progress)
 {
 	struct pr_ring_cons *cons = pr_dp_rx_cons(c->dp);
 	uint64_t start = mono_ns(), last_commit = start, last_progress = start;
+	uint64_t last_retention = start;
 	uint64_t commit_every = (uint64_t)c->cli.cfg.commit_interval_ms * 1000000ull;
 	int stops_sent = 0, status;
 	bool exited = false;
@@ -402,6 +465,10 @@ static int consume(struct capture *c, bool progress)
 			}
 			last_commit = now;
 			c->bytes_since_commit = 0;
+			if (c->retention && now - last_retention >= RETENTION_EVERY_NS) {
+				retention_apply(c);
+				last_retention = now;
+			}
 		}
 		if (c->store_failed && !stops_sent) {
 			/* Nothing more can be stored: stop capturing rather than drop silently. */
@@ -564,6 +631,8 @@ int pr_cmd_capture(int argc, char **argv)
 		O_BACKEND,
 		O_STORE_MODE,
 		O_COMPRESS,
+		O_RETENTION_DAYS,
+		O_RETENTION_BYTES,
 	};
 	struct pr_session_info *lim = NULL; /* only for the sizes of its fields */
 	static const struct option longopts[] = {
@@ -581,6 +650,8 @@ int pr_cmd_capture(int argc, char **argv)
 		{ "backend", required_argument, NULL, O_BACKEND },
 		{ "store-mode", required_argument, NULL, O_STORE_MODE },
 		{ "compress", no_argument, NULL, O_COMPRESS },
+		{ "retention-days", required_argument, NULL, O_RETENTION_DAYS },
+		{ "retention-bytes", required_argument, NULL, O_RETENTION_BYTES },
 		{ "file-mode", required_argument, NULL, PR_OPT_FILE_MODE },
 		PR_CLI_COMMON_OPTIONS,
 		{ NULL, 0, NULL, 0 },
@@ -588,7 +659,8 @@ int pr_cmd_capture(int argc, char **argv)
 	struct capture *c = calloc(1, sizeof(*c));
 	const char *iface = NULL, *read_path = NULL, *filter = "", *name = NULL;
 	const char *backend = "pcap", *store_mode = NULL;
-	bool compress = false;
+	bool compress = false, have_ret_days = false, have_ret_bytes = false;
+	uint64_t ret_days = 0, ret_bytes = 0;
 	uint64_t count = 0, snaplen = 0, bufsize = 0;
 	unsigned int file_mode = PR_OUTFILE_MODE_DEFAULT;
 	double duration = 0;
@@ -695,6 +767,22 @@ int pr_cmd_capture(int argc, char **argv)
 		case O_COMPRESS:
 			compress = true;
 			break;
+		case O_RETENTION_DAYS:
+			if (pr_cli_parse_u64("--retention-days", optarg, &ret_days) ||
+			    ret_days > 36500) {
+				pr_cli_error("--retention-days: a number of days from 0 to 36500");
+				rc = PR_EXIT_USAGE;
+				goto out;
+			}
+			have_ret_days = true;
+			break;
+		case O_RETENTION_BYTES:
+			if (pr_cli_parse_size("--retention-bytes", optarg, &ret_bytes)) {
+				rc = PR_EXIT_USAGE;
+				goto out;
+			}
+			have_ret_bytes = true;
+			break;
 		case 'h':
 			usage(stdout);
 			rc = PR_EXIT_OK;
@@ -735,6 +823,10 @@ int pr_cmd_capture(int argc, char **argv)
 		c->cli.cfg.store_mode = strcmp(store_mode, "db") ? 0 : 1;
 	if (compress)
 		c->cli.cfg.store_compress = 1;
+	if (have_ret_days)
+		c->cli.cfg.retention_days = (uint32_t)ret_days;
+	if (have_ret_bytes)
+		c->cli.cfg.retention_bytes = ret_bytes;
 	if (c->pcap_path) {
 		struct pr_outfile_cfg oc = {
 			.opt = "--pcap",
@@ -773,6 +865,9 @@ int pr_cmd_capture(int argc, char **argv)
 	snprintf(si.source_kind, sizeof(si.source_kind), "%s", read_path ? "file" : "interface");
 	snprintf(si.filter, sizeof(si.filter), "%s", filter);
 	si.snaplen = (uint32_t)snaplen;
+	/* Before the session exists: a store that cannot take the limits gets no session. */
+	if ((rc = retention_start(c, have_ret_days || have_ret_bytes)))
+		goto out;
 	if (pr_store_session_begin(c->st, &si, &c->session)) {
 		pr_cli_error("%s: start session: %s", c->cli.db_path, pr_store_errmsg(c->st));
 		rc = PR_EXIT_FAIL;
@@ -889,6 +984,9 @@ int pr_cmd_capture(int argc, char **argv)
 		ret = pr_store_session_end(c->st, c->session, status, msg);
 		if (ret && !c->store_failed)
 			store_fail(c, "finish session");
+		/* What this capture added may take the store over its limits: apply them once more. */
+		if (!ret && c->retention)
+			retention_apply(c);
 		if (pr_cli_get_session(&c->cli, c->st, c->session, &si)) {
 			rc = PR_EXIT_FAIL;
 			goto out;

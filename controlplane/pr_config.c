@@ -55,6 +55,12 @@ static const struct opt opts[] = {
 	{ "store_compress", T_U32, OFF(store_compress), 0, 1, "0",
 	  "1: a new segment store compresses each block with zstd (level 1) before sealing, where "
 	  "that makes it smaller; capture --compress" },
+	{ "retention_days", T_U32, OFF(retention_days), 0, 36500, "0",
+	  "capture keeps the store's segments at most this many days old (0 = no limit; set in "
+	  "the store, enforced while capturing; capture --retention-days)" },
+	{ "retention_bytes", T_SIZE, OFF(retention_bytes), 0, 1ull << 60, "0",
+	  "capture keeps the store (database and segments) below this size, deleting the oldest "
+	  "segments (0 = no limit; capture --retention-bytes)" },
 	{ "snaplen", T_U32, OFF(snaplen), 1, 262144, "65535",
 	  "default bytes kept per packet (capture -s)" },
 	{ "buffer_size", T_SIZE, OFF(buffer_size), 65536, 2147483647ull, "10m",

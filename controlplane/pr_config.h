@@ -24,6 +24,8 @@ struct pr_config {
 	uint64_t commit_max_bytes; /* ... and in packet bytes */
 	uint32_t store_mode; /* of a new store: enum pr_store_mode (0 segments, 1 db) */
 	uint32_t store_compress; /* a new segment store compresses blocks with zstd (0/1) */
+	uint32_t retention_days; /* capture keeps the store within these (0: no limit) */
+	uint64_t retention_bytes;
 	uint32_t snaplen;
 	uint64_t buffer_size;
 	char dataplane_path[512]; /* "" = next to this binary, then PATH */
