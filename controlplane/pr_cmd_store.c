@@ -193,7 +193,7 @@ static void kv_u64_or_null(struct pr_json *j, const char *k, bool have, uint64_t
 		pr_json_null(j);
 }
 
-static void info_json(const struct pr_store_info *in)
+static void info_json(const struct pr_store_info *in, const char *pubkey)
 {
 	struct pr_json j;
 
@@ -234,11 +234,16 @@ static void info_json(const struct pr_store_info *in)
 		pr_json_str(&j, in->limited_by_retention ? "retention_bytes" : "disk_full");
 	else
 		pr_json_null(&j);
+	pr_json_key(&j, "sensor_public_key");
+	if (pubkey[0])
+		pr_json_str(&j, pubkey);
+	else
+		pr_json_null(&j);
 	pr_json_obj_end(&j);
 	pr_json_end(&j);
 }
 
-static void info_text(const struct pr_store_info *in)
+static void info_text(const struct pr_store_info *in, const char *pubkey)
 {
 	char a[32], b[32], c[32], t1[64], t2[64];
 
@@ -299,12 +304,15 @@ static void info_text(const struct pr_store_info *in)
 						  "the disk is full");
 	else
 		printf("days left:       unknown\n");
+	printf("sensor key:      %s\n",
+	       pubkey[0] ? pubkey : "none yet (made by the first export with --manifest)");
 }
 
 int pr_cmd_store_info(int argc, char **argv)
 {
 	static const struct option longopts[] = { PR_CLI_COMMON_OPTIONS, { NULL, 0, NULL, 0 } };
 	struct store_opts o = { 0 };
+	char pubkey[2 * PR_SENSOR_PUBKEY_LEN + 1];
 	struct pr_store_info in;
 	struct pr_store *st = NULL;
 	struct pr_cli cli;
@@ -321,10 +329,23 @@ int pr_cmd_store_info(int argc, char **argv)
 		rc = store_fail(&cli, st, err, "store info");
 		goto out;
 	}
+	/*
+	 * The Ed25519 key that signs export manifests (verify-export
+	 * --public-key): made on first use, so only where the store is
+	 * writable; a read-only store without one shows none.
+	 */
+	{
+		uint8_t pub[PR_SENSOR_PUBKEY_LEN];
+
+		pubkey[0] = 0;
+		if (!pr_store_sensor_pubkey(st, pub))
+			for (int i = 0; i < PR_SENSOR_PUBKEY_LEN; i++)
+				snprintf(pubkey + 2 * i, 3, "%02x", pub[i]);
+	}
 	if (cli.json)
-		info_json(&in);
+		info_json(&in, pubkey);
 	else
-		info_text(&in);
+		info_text(&in, pubkey);
 	rc = PR_EXIT_OK;
 out:
 	pr_store_close(st);

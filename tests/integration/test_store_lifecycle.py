@@ -391,8 +391,20 @@ def part_rekey(tmp):
           r.describe())
 
 
+def part_sensor_key(tmp):
+    db = os.path.join(tmp, "key.db")
+    capture(db, NSEC)
+    info = prtest.run_json(["store-info"], db=db, key=KEY)[0]
+    pub = info.get("sensor_public_key")
+    ck.ok(isinstance(pub, str) and len(pub) == 64 and all(c in "0123456789abcdef" for c in pub),
+          "store-info shows the sensor's Ed25519 public key", repr(pub))
+    shown = prtest.run_json(["export", "--show-public-key"], db=db, key=KEY)[0]
+    ck.eq(shown.get("public_key"), pub, "the key export --show-public-key prints")
+
+
 with prtest.tmpdir() as tmpd:
     for name, fn in (("help and errors", part_help_and_errors), ("store-info", part_info),
+                     ("sensor key", part_sensor_key),
                      ("verify", part_verify), ("delete-session", part_delete),
                      ("retention", part_retention), ("rekey", part_rekey)):
         sub = os.path.join(tmpd, name.replace(" ", "-"))
