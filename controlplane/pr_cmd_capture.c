@@ -303,6 +303,30 @@ static const char *end_reason_name(uint32_t r)
 }
 
 /* Consume records until the dataplane is done. Returns 0, or an exit code. */
+/* The ring's flow record as the store keeps it (the two layouts are each their own). */
+static void flow_from_rec(const struct pr_rec_flow *r, struct pr_store_flow *f)
+{
+	*f = (struct pr_store_flow){
+		.flow_id = r->flow_id,
+		.first_ts_ns = r->first_ts_ns,
+		.last_ts_ns = r->last_ts_ns,
+		.packets = { r->packets[0], r->packets[1] },
+		.bytes = { r->bytes[0], r->bytes[1] },
+		.src_port = r->src_port,
+		.dst_port = r->dst_port,
+		.vlan = r->vlan,
+		.iface = r->iface,
+		.ip_version = r->ip_version,
+		.ip_proto = r->ip_proto,
+		.tcp_state = r->tcp_state,
+		.end_reason = r->end_reason,
+		.tcp_flags = { r->tcp_flags[0], r->tcp_flags[1] },
+		.app = r->app,
+	};
+	memcpy(f->src_ip, r->src_ip, sizeof(f->src_ip));
+	memcpy(f->dst_ip, r->dst_ip, sizeof(f->dst_ip));
+}
+
 /* How often a capture applies the store's retention limits. */
 #define RETENTION_EVERY_NS (60ull * 1000000000u)
 
@@ -386,9 +410,11 @@ static int consume(struct capture *c, bool progress)
 				break;
 			case PR_REC_FLOW:
 				if (h->len >= sizeof(struct pr_rec_flow)) {
+					struct pr_store_flow f;
+
+					flow_from_rec((const struct pr_rec_flow *)h, &f);
 					if (!c->store_failed &&
-					    pr_store_add_flow(c->st, c->session,
-							      (const struct pr_rec_flow *)h))
+					    pr_store_add_flow(c->st, c->session, &f))
 						store_fail(c, "store flow");
 					c->flows++;
 				}

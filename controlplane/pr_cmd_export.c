@@ -26,6 +26,7 @@
 #include <openssl/crypto.h>
 
 #include "pr_cli.h"
+#include "pr_compiler.h"
 #include "pr_json.h"
 #include "pr_manifest.h"
 #include "pr_pcapw.h"
@@ -94,7 +95,7 @@ static void usage(FILE *f)
 
 /* The session's flows by flow id: open addressing, loaded once. */
 struct flow_map {
-	struct pr_rec_flow *v;
+	struct pr_store_flow *v;
 	bool *used; /* a selected packet belongs to it (db: export it) */
 	size_t cap; /* power of two */
 	size_t n;
@@ -109,7 +110,7 @@ static size_t flow_slot(const struct flow_map *m, uint64_t id)
 	return i;
 }
 
-static int flow_map_add_cb(void *ctx, const struct pr_rec_flow *f)
+static int flow_map_add_cb(void *ctx, const struct pr_store_flow *f)
 {
 	struct flow_map *m = ctx;
 
@@ -147,7 +148,7 @@ static int flow_map_add_cb(void *ctx, const struct pr_rec_flow *f)
 	return 0;
 }
 
-static const struct pr_rec_flow *flow_map_get(const struct flow_map *m, uint64_t id, size_t *slot)
+static const struct pr_store_flow *flow_map_get(const struct flow_map *m, uint64_t id, size_t *slot)
 {
 	size_t i;
 
@@ -338,7 +339,7 @@ static void write_line(const struct export_ctx *e, FILE *f, const struct flow_ma
 		       uint64_t index, const struct pr_block_pkt *p, bool show_data)
 {
 	char ts[64], src[INET6_ADDRSTRLEN] = "", dst[INET6_ADDRSTRLEN] = "", flags[9] = "";
-	const struct pr_rec_flow *fl;
+	const struct pr_store_flow *fl;
 	uint32_t lt = p->iface < 256 ? e->linktype[p->iface] : 0;
 	const char *ifn = p->iface < 256 ? e->ifname[p->iface] : "";
 	size_t slot;

@@ -12,6 +12,7 @@
 
 #include "pr_cli.h"
 #include "pr_json.h"
+#include "pr_record.h"
 
 /* Parse the options the three commands share; returns an exit code, or -1 to go on. */
 static int parse_read_opts(struct pr_cli *cli, int argc, char **argv, const char *shortopts,
@@ -171,7 +172,7 @@ struct flows_opts {
 };
 
 /* Does flow f overlap --from/--to and is it the --flow asked for? */
-static bool flow_in_range(const struct flows_opts *o, const struct pr_rec_flow *f)
+static bool flow_in_range(const struct flows_opts *o, const struct pr_store_flow *f)
 {
 	const struct pr_store_pkt_query *r = o->range;
 
@@ -218,7 +219,7 @@ static void ip_text(uint8_t ver, const uint8_t *ip, char *buf, size_t len)
 		snprintf(buf, len, "?");
 }
 
-static int flow_json_cb(void *ctx, const struct pr_rec_flow *f)
+static int flow_json_cb(void *ctx, const struct pr_store_flow *f)
 {
 	struct flows_opts *o = ctx;
 	struct pr_json *j = o->j;
@@ -252,7 +253,7 @@ static int flow_json_cb(void *ctx, const struct pr_rec_flow *f)
 	return 0;
 }
 
-static int flow_text_cb(void *ctx, const struct pr_rec_flow *f)
+static int flow_text_cb(void *ctx, const struct pr_store_flow *f)
 {
 	char src[INET6_ADDRSTRLEN + 8], dst[INET6_ADDRSTRLEN + 8], a[INET6_ADDRSTRLEN],
 		b[INET6_ADDRSTRLEN], ts[64], proto[16];

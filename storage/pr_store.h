@@ -26,7 +26,6 @@
 #include <stdint.h>
 
 #include "pr_block.h"
-#include "pr_record.h"
 
 struct pr_store;
 
@@ -119,6 +118,31 @@ struct pr_store_iface {
 };
 
 /*
+ * A flow as the store keeps it: the store's own type, so that the ring
+ * record (struct pr_rec_flow) and the schema can change apart. Direction
+ * [0] is client to server (the side that sent the first packet).
+ */
+struct pr_store_flow {
+	uint64_t flow_id;
+	uint64_t first_ts_ns;
+	uint64_t last_ts_ns;
+	uint64_t packets[2];
+	uint64_t bytes[2]; /* wire bytes */
+	uint8_t src_ip[16]; /* IPv4 in the first 4 bytes */
+	uint8_t dst_ip[16];
+	uint16_t src_port; /* ICMP: type << 8 | code of the first packet */
+	uint16_t dst_port; /* ICMP echo: identifier */
+	uint16_t vlan; /* outermost VLAN id, 0 if none */
+	uint16_t iface;
+	uint8_t ip_version; /* 4 or 6, 0 for a flow that is not IP */
+	uint8_t ip_proto;
+	uint8_t tcp_state; /* enum pr_tcp_state */
+	uint8_t end_reason; /* enum pr_flow_end */
+	uint8_t tcp_flags[2]; /* OR of TCP flags seen per direction */
+	uint16_t app; /* application (the L7 issue), 0 = unknown */
+};
+
+/*
  * Open (and with cfg->create, create) a store. Returns 0, or:
  *   -ENOENT        no such file and !create
  *   -EKEYREJECTED  wrong key, key given for a plaintext file, or no key for an encrypted one
@@ -155,7 +179,7 @@ int pr_store_session_add_iface(struct pr_store *st, int64_t session,
  * (packets, bytes, first/last timestamps) follow the stored packets.
  */
 int pr_store_add_packet(struct pr_store *st, int64_t session, const struct pr_block_pkt *pkt);
-int pr_store_add_flow(struct pr_store *st, int64_t session, const struct pr_rec_flow *flow);
+int pr_store_add_flow(struct pr_store *st, int64_t session, const struct pr_store_flow *flow);
 /* Set the drop counters (absolute values). Stored at the next commit. */
 int pr_store_session_set_drops(struct pr_store *st, int64_t session,
 			       const uint64_t drops[PR_DROP_REASON_MAX]);
@@ -183,7 +207,7 @@ typedef int (*pr_store_session_fn)(void *ctx, const struct pr_session_info *s);
 int pr_store_sessions_foreach(struct pr_store *st, pr_store_session_fn fn, void *ctx);
 typedef int (*pr_store_iface_fn)(void *ctx, const struct pr_store_iface *iface);
 int pr_store_ifaces_foreach(struct pr_store *st, int64_t session, pr_store_iface_fn fn, void *ctx);
-typedef int (*pr_store_flow_fn)(void *ctx, const struct pr_rec_flow *flow);
+typedef int (*pr_store_flow_fn)(void *ctx, const struct pr_store_flow *flow);
 /* The session's flows ordered by first timestamp, then flow id. */
 int pr_store_flows_foreach(struct pr_store *st, int64_t session, pr_store_flow_fn fn, void *ctx);
 

@@ -181,7 +181,7 @@ static void ip_parse(uint8_t version, sqlite3_stmt *s, int col, uint8_t addr[16]
 
 int pr_store_flows_foreach(struct pr_store *st, int64_t session, pr_store_flow_fn fn, void *ctx)
 {
-	struct pr_rec_flow f;
+	struct pr_store_flow f;
 	sqlite3_stmt *s = NULL;
 	int rc, ret = 0;
 
@@ -199,8 +199,6 @@ int pr_store_flows_foreach(struct pr_store *st, int64_t session, pr_store_flow_f
 	sqlite3_bind_int64(s, 1, session);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		memset(&f, 0, sizeof(f));
-		f.hdr.type = PR_REC_FLOW;
-		f.hdr.len = sizeof(f);
 		f.flow_id = col_u64(s, 0);
 		f.ip_version = (uint8_t)sqlite3_column_int(s, 1);
 		f.ip_proto = (uint8_t)sqlite3_column_int(s, 2);

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "pr_record.h"
 #include "pr_store_int.h"
 
 static int cmp_u64(const void *a, const void *b)
@@ -284,7 +285,7 @@ static const char *ip_text(uint8_t version, const uint8_t *addr, char *buf, size
 	return af == AF_UNSPEC ? NULL : inet_ntop(af, addr, buf, (socklen_t)len);
 }
 
-int pr_store_add_flow(struct pr_store *st, int64_t session, const struct pr_rec_flow *f)
+int pr_store_add_flow(struct pr_store *st, int64_t session, const struct pr_store_flow *f)
 {
 	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
 	sqlite3_stmt *s;

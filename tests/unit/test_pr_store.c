@@ -34,6 +34,7 @@
 #define SQLITE_HAS_CODEC 1 /* Debian's SQLCipher declares sqlite3_key() only then */
 #include <sqlcipher/sqlite3.h>
 
+#include "pr_record.h"
 #include "pr_store.h"
 
 #define PASSPHRASE "correct horse battery staple"
@@ -197,11 +198,9 @@ static void pkt_make(uint32_t i, uint8_t *buf, struct pr_block_pkt *pkt)
 	pkt->data = buf;
 }
 
-static void flow_make(int n, struct pr_rec_flow *f)
+static void flow_make(int n, struct pr_store_flow *f)
 {
 	memset(f, 0, sizeof(*f));
-	f->hdr.type = PR_REC_FLOW;
-	f->hdr.len = sizeof(*f);
 	switch (n) {
 	case 0: /* IPv6 TCP, inserted first but second in time */
 		f->flow_id = 1001;
@@ -285,7 +284,7 @@ static int64_t write_session(const char *path, const char *key)
 	uint8_t *buf = malloc(65536);
 	struct pr_store *st = NULL;
 	struct pr_block_pkt pkt;
-	struct pr_rec_flow f;
+	struct pr_store_flow f;
 	int64_t id = 0;
 
 	assert_non_null(buf);
@@ -329,15 +328,14 @@ static int iface_cb(void *ctx, const struct pr_store_iface *ifc)
 	return 0;
 }
 
-static int flow_cb(void *ctx, const struct pr_rec_flow *f)
+static int flow_cb(void *ctx, const struct pr_store_flow *f)
 {
 	static const int order[3] = { 1, 2, 0 }; /* by first_ts, then flow id */
 	int *n = ctx;
-	struct pr_rec_flow e;
+	struct pr_store_flow e;
 
 	assert_true(*n < 3);
 	flow_make(order[*n], &e);
-	assert_int_equal(f->hdr.type, PR_REC_FLOW);
 	assert_int_equal(f->flow_id, e.flow_id);
 	assert_int_equal(f->first_ts_ns, e.first_ts_ns);
 	assert_int_equal(f->last_ts_ns, e.last_ts_ns);
@@ -798,7 +796,7 @@ static void child_write_and_die(const char *path, int64_t *id_out)
 	uint8_t *buf = malloc(65536);
 	struct pr_store *st = NULL;
 	struct pr_block_pkt pkt;
-	struct pr_rec_flow f;
+	struct pr_store_flow f;
 	int64_t id;
 
 	if (!buf || pr_store_open(&cfg, &st) || pr_store_session_begin(st, &info, &id))
