@@ -723,9 +723,190 @@ void pr_cli_filter_destroy(struct pr_cli_filter *f)
 	free(f);
 }
 
+/*
+ * Block skipping for a BPF filter. A filter made only of these words
+ * (and addresses and numbers) looks at nothing but the link, IP and
+ * TCP/UDP/ICMP headers of the first kind of packet a flow has: evaluated
+ * on a packet built from a flow's 5-tuple, in both directions, it tells
+ * flows that no packet can match. Anything else ("not", "vlan", "len",
+ * brackets, service names) and the block index is not used: a real
+ * packet could then match where the built one does not.
+ */
+static bool filter_is_simple(const char *expr)
+{
+	static const char *const words[] = { "host", "net",   "mask", "port", "portrange", "src",
+					     "dst",  "tcp",   "udp",  "icmp", "icmp6",	   "ip",
+					     "ip6",  "proto", "and",  "or",   "&&",	   "||" };
+	char tok[128];
+	size_t n = 0;
+	bool ok = true;
+
+	for (const char *p = expr;; p++) {
+		bool end = !*p || *p == ' ' || *p == '\t' || *p == '(' || *p == ')';
+
+		if (!end) {
+			if (n + 1 >= sizeof(tok))
+				return false;
+			tok[n++] = *p;
+			continue;
+		}
+		if (n) {
+			bool w = strspn(tok, "0123456789abcdefABCDEF:./-") == n;
+
+			tok[n] = 0;
+			for (size_t i = 0; !w && i < sizeof(words) / sizeof(words[0]); i++)
+				w = !strcmp(tok, words[i]);
+			/* A word of hex letters alone is a host name to libpcap: it fails to compile. */
+			ok = ok && w;
+			n = 0;
+		}
+		if (!*p)
+			break;
+	}
+	return ok;
+}
+
+static size_t put_ip_l4(uint8_t *p, const struct pr_store_flow *f, bool rev)
+{
+	const uint8_t *sa = rev ? f->dst_ip : f->src_ip, *da = rev ? f->src_ip : f->dst_ip;
+	uint16_t sp = rev ? f->dst_port : f->src_port, dp = rev ? f->src_port : f->dst_port;
+	size_t l3, l4 = f->ip_proto == 6 ? 20 : 8;
+
+	if (f->ip_version == 4) {
+		l3 = 20;
+		p[0] = 0x45;
+		p[2] = (uint8_t)((l3 + l4) >> 8);
+		p[3] = (uint8_t)(l3 + l4);
+		p[8] = 64;
+		p[9] = f->ip_proto;
+		memcpy(p + 12, sa, 4);
+		memcpy(p + 16, da, 4);
+	} else {
+		l3 = 40;
+		p[0] = 0x60;
+		p[4] = (uint8_t)(l4 >> 8);
+		p[5] = (uint8_t)l4;
+		p[6] = f->ip_proto;
+		p[7] = 64;
+		memcpy(p + 8, sa, 16);
+		memcpy(p + 24, da, 16);
+	}
+	p += l3;
+	if (f->ip_proto == 1 || f->ip_proto == 58) {
+		/* The flow keeps ICMP type << 8 | code and the echo identifier as ports. */
+		p[0] = (uint8_t)(f->src_port >> 8);
+		p[1] = (uint8_t)f->src_port;
+		p[4] = (uint8_t)(f->dst_port >> 8);
+		p[5] = (uint8_t)f->dst_port;
+	} else {
+		p[0] = (uint8_t)(sp >> 8);
+		p[1] = (uint8_t)sp;
+		p[2] = (uint8_t)(dp >> 8);
+		p[3] = (uint8_t)dp;
+		if (f->ip_proto == 6) {
+			p[12] = 0x50;
+			p[13] = 0x10; /* ACK */
+		}
+	}
+	return l3 + l4;
+}
+
+struct skip_ctx {
+	const struct pr_cli_filter *f;
+	uint64_t *ids;
+	size_t n, cap;
+	bool failed;
+};
+
+/* Can a packet of flow f, in either direction, pass the filter? Unknown: yes. */
+static bool flow_may_match(const struct pr_cli_filter *flt, const struct pr_store_flow *f)
+{
+	uint8_t pkt[14 + 40 + 20];
+	struct pr_block_pkt bp;
+
+	if ((f->ip_version != 4 && f->ip_version != 6) || f->vlan || f->iface >= flt->n)
+		return true;
+	for (int rev = 0; rev < 2; rev++) {
+		memset(pkt, 0, sizeof(pkt));
+		memset(pkt, 2, 12);
+		pkt[12] = f->ip_version == 4 ? 0x08 : 0x86;
+		pkt[13] = f->ip_version == 4 ? 0x00 : 0xdd;
+		bp = (struct pr_block_pkt){ .iface = f->iface, .data = pkt };
+		bp.cap_len = bp.wire_len = (uint32_t)(14 + put_ip_l4(pkt + 14, f, rev));
+		if (pr_cli_filter_match(flt, &bp))
+			return true;
+	}
+	return false;
+}
+
+static int skip_flow_cb(void *ctx, const struct pr_store_flow *f)
+{
+	struct skip_ctx *c = ctx;
+
+	if (!f->flow_id || flow_may_match(c->f, f))
+		return 0;
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 1024;
+		uint64_t *p = realloc(c->ids, cap * sizeof(*p));
+
+		if (!p) {
+			c->failed = true;
+			return 1;
+		}
+		c->ids = p;
+		c->cap = cap;
+	}
+	c->ids[c->n++] = f->flow_id;
+	return 0;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+struct linktype_ctx {
+	bool all_ethernet;
+};
+
+static int linktype_cb(void *ctx, const struct pr_store_iface *iface)
+{
+	struct linktype_ctx *c = ctx;
+
+	c->all_ethernet = c->all_ethernet && iface->linktype == 1;
+	return 0;
+}
+
+/*
+ * The flows of the session that the filter cannot match (sorted), for
+ * the block index to skip. Only flows with a record are listed: packets
+ * of a flow whose record was never stored (a killed capture) are read.
+ * Any doubt, and nothing is skipped.
+ */
+static void filter_skip_flows(struct pr_cli_session *s, const char *filter)
+{
+	struct linktype_ctx lc = { .all_ethernet = true };
+	struct skip_ctx c = { .f = s->flt };
+
+	if (!filter || !filter[0] || !filter_is_simple(filter))
+		return;
+	if (pr_store_ifaces_foreach(s->st, s->id, linktype_cb, &lc) < 0 || !lc.all_ethernet)
+		return;
+	if (pr_store_flows_foreach(s->st, s->id, skip_flow_cb, &c) < 0 || c.failed) {
+		free(c.ids);
+		return;
+	}
+	qsort(c.ids, c.n, sizeof(*c.ids), cmp_id);
+	s->skip_flows = c.ids;
+	s->n_skip_flows = c.n;
+}
+
 int pr_cli_session_open(struct pr_cli *cli, int64_t session, const char *filter,
 			struct pr_cli_session *s)
 {
+	struct pr_store_pkt_query q;
 	int rc;
 
 	s->id = session;
@@ -734,7 +915,11 @@ int pr_cli_session_open(struct pr_cli *cli, int64_t session, const char *filter,
 	    (rc = pr_cli_get_session(cli, s->st, session, &s->si)) ||
 	    (rc = pr_cli_filter_create(s->st, session, filter, &s->flt)))
 		return rc;
-	if (pr_store_pkt_iter_create_query(s->st, session, &cli->range, &s->it)) {
+	filter_skip_flows(s, filter);
+	q = cli->range;
+	q.skip_flows = s->skip_flows;
+	q.n_skip_flows = s->n_skip_flows;
+	if (pr_store_pkt_iter_create_query(s->st, session, &q, &s->it)) {
 		pr_cli_error("%s: session %lld: %s", cli->db_path, (long long)session,
 			     pr_store_errmsg(s->st));
 		return PR_EXIT_FAIL;
@@ -766,6 +951,7 @@ void pr_cli_session_close(struct pr_cli_session *s)
 	pr_store_pkt_iter_destroy(s->it);
 	pr_cli_filter_destroy(s->flt);
 	pr_store_close(s->st);
+	free(s->skip_flows);
 	memset(s, 0, sizeof(*s));
 }
 

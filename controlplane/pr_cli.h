@@ -186,6 +186,8 @@ struct pr_cli_session {
 	int64_t id;
 	uint64_t next_index; /* session index of the next stored packet */
 	uint64_t index; /* session index (0-based) of the packet last returned */
+	uint64_t *skip_flows; /* flows the filter cannot match: their blocks are not read */
+	size_t n_skip_flows;
 };
 
 /* Returns an exit code (0 on success); on failure s holds nothing to close but what close frees. */

@@ -1264,6 +1264,15 @@ int pr_cmd_export(int argc, char **argv)
 		pr_json_kv_bool(&j, "no_loss", comp.n_total == 0);
 		pr_json_kv_str(&j, "loss", loss);
 		pr_json_kv_str(&j, "cuts", cut[0] ? cut + 2 : "");
+		{
+			uint64_t rd = 0, sk = 0;
+
+			/* How much the block index saved: blocks never read nor decrypted. */
+			if (ses.it)
+				pr_store_pkt_iter_stats(ses.it, &rd, &sk);
+			pr_json_kv_u64(&j, "blocks_read", rd);
+			pr_json_kv_u64(&j, "blocks_skipped", sk);
+		}
 		if (manifest)
 			pr_json_kv_str(&j, "manifest", manifest);
 		pr_json_obj_end(&j);

@@ -231,6 +231,12 @@ struct pr_store_pkt_query {
 	bool has_flow;
 	uint64_t flow_id; /* with has_flow: only this flow's packets */
 	uint64_t last_n; /* only the last N packets of the session (0: all) */
+	/*
+	 * Flow ids known to have no wanted packet (sorted ascending): a block
+	 * all of whose flows are in it is skipped unread. The caller owns it.
+	 */
+	const uint64_t *skip_flows;
+	size_t n_skip_flows;
 };
 int pr_store_pkt_iter_create_query(struct pr_store *st, int64_t session,
 				   const struct pr_store_pkt_query *q,

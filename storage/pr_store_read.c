@@ -329,6 +329,27 @@ static bool block_has_flow(const void *list, int len, uint64_t id)
 	return false;
 }
 
+/* Are all flows of a block (sorted little-endian ids) in the sorted skip list? */
+static bool block_all_skipped(const void *list, int len, const uint64_t *skip, size_t n_skip)
+{
+	const uint8_t *p = list;
+	size_t n = list && len > 0 ? (size_t)len / 8 : 0, j = 0;
+
+	if (!n || !n_skip)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t v = 0;
+
+		for (int k = 7; k >= 0; k--)
+			v = v << 8 | p[i * 8 + (size_t)k];
+		while (j < n_skip && skip[j] < v)
+			j++;
+		if (j == n_skip || skip[j] != v)
+			return false;
+	}
+	return true;
+}
+
 /* Is packet number seq with *pkt one the query wants? */
 static bool wanted(const struct pr_store_pkt_iter *it, uint64_t seq, const struct pr_block_pkt *pkt)
 {
@@ -405,9 +426,12 @@ int pr_store_pkt_iter_next(struct pr_store_pkt_iter *it, struct pr_block_pkt *pk
 			goto out;
 		}
 		it->block_id = sqlite3_column_int64(it->stmt, 0);
-		if (it->q.has_flow &&
-		    !block_has_flow(sqlite3_column_blob(it->stmt, 7),
-				    sqlite3_column_bytes(it->stmt, 7), it->q.flow_id)) {
+		if ((it->q.has_flow &&
+		     !block_has_flow(sqlite3_column_blob(it->stmt, 7),
+				     sqlite3_column_bytes(it->stmt, 7), it->q.flow_id)) ||
+		    block_all_skipped(sqlite3_column_blob(it->stmt, 7),
+				      sqlite3_column_bytes(it->stmt, 7), it->q.skip_flows,
+				      it->q.n_skip_flows)) {
 			it->blocks_skipped++;
 			continue;
 		}
