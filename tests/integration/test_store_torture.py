@@ -21,6 +21,7 @@ Set PR_TORTURE_ROUNDS to change the number of kill rounds (default 20).
 """
 import os
 import random
+import shutil
 import signal
 import stat
 import subprocess
@@ -220,7 +221,8 @@ def kill_round(i, db, src, tmp, rng, delay=None):
     seen = 0
     # Commits come every second: kill before, at and after the first ones.
     if delay is None:
-        delay = rng.uniform(0.1, 2.0)
+        # From before the first commit (1 s, or 64 MiB) to near the end.
+        delay = rng.uniform(0.05, 0.9 * ROUND_SECONDS)
     t0 = time.monotonic()
     try:
         while time.monotonic() - t0 < delay and p.poll() is None:
@@ -253,6 +255,22 @@ def part_kill(tmp):
     total = generate(src, ROUND_PACKETS, 3)
     rng = random.Random(int(os.environ.get("PR_TORTURE_SEED", "0")) or None)
     killed = 0
+    # How long one whole capture of the round file takes here: kills are drawn
+    # within it, so that they land while it runs on a fast machine as on a slow one.
+    scratch = os.path.join(tmp, "scratch.db")
+    t0 = time.monotonic()
+    p = start_capture(scratch, src, os.path.join(tmp, "scratch.err"))
+    p.wait(timeout=600)
+    global ROUND_SECONDS
+    ROUND_SECONDS = max(0.2, time.monotonic() - t0)
+    print("one capture of the round file takes %.2f s here" % ROUND_SECONDS)
+    for f in os.listdir(tmp):
+        if f.startswith("scratch.db"):
+            path = os.path.join(tmp, f)
+            if os.path.isdir(path):
+                shutil.rmtree(path)
+            else:
+                os.unlink(path)
     # At least ROUNDS kills that land while the capture runs; a capture that ends
     # before its kill is checked too, and does not count.
     for i in range(2 * ROUNDS):
@@ -311,11 +329,13 @@ def part_kill(tmp):
 def part_wrong_key(tmp, db, src):
     # Leave a crashed writer with a WAL behind, then try every wrong key.
     rng = random.Random(5)
-    for _ in range(5):
+    for k in range(8):
         n_rows = len(prtest.sessions(db, key=RAW_KEY))
-        finished, _, _ = kill_round(n_rows, db, src, tmp, rng, delay=0.8)
-        if not finished:
+        kill_round(n_rows, db, src, tmp, rng, delay=ROUND_SECONDS * (0.6 - 0.07 * k))
+        wal = db + "-wal"
+        if os.path.exists(wal) and os.path.getsize(wal) > 0:
             break
+        # The kill came after the capture's last commit: try again, earlier.
         prtest.run(["sessions"], db=db, key=RAW_KEY)
     files_before = prtest.snapshot(db)
     ck.ok(any(n.endswith("-wal") for n in files_before),
@@ -355,6 +375,7 @@ def main(tmp):
 
 
 KEYFILE = None
+ROUND_SECONDS = 2.0
 with prtest.tmpdir() as tmpd:
     main(tmpd)
 ck.finish()
