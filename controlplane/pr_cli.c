@@ -898,7 +898,9 @@ static void filter_skip_flows(struct pr_cli_session *s, const char *filter)
 		free(c.ids);
 		return;
 	}
-	qsort(c.ids, c.n, sizeof(*c.ids), cmp_id);
+	/* qsort() takes no NULL, even for nothing to sort. */
+	if (c.n)
+		qsort(c.ids, c.n, sizeof(*c.ids), cmp_id);
 	s->skip_flows = c.ids;
 	s->n_skip_flows = c.n;
 }
