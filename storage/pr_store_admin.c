@@ -1199,7 +1199,7 @@ static int candidates_load(struct pr_store *st, const char *dir, struct candidat
 	}
 	if (rc != SQLITE_DONE)
 		err = pr_store_sql_fail(st, rc, "retention: list segments");
-	else
+	else if (n) /* qsort() takes no NULL, even for nothing to sort */
 		qsort(v, n, sizeof(*v), cand_cmp);
 out:
 	sqlite3_finalize(s);
