@@ -746,6 +746,21 @@ static int secure_delete_on(struct pr_store *st, bool *was)
 	return err;
 }
 
+/*
+ * Before deleting data (delete-session, retention): mark the sessions of
+ * dead writers interrupted, commit what is pending, and turn secure_delete
+ * on (*was: its setting before, for secure_delete_restore()).
+ */
+static int destroy_prepare(struct pr_store *st, bool *was)
+{
+	int err = pr_store_recover(st);
+
+	if (err < 0)
+		return err;
+	err = pr_store_commit(st);
+	return err ? err : secure_delete_on(st, was);
+}
+
 static void secure_delete_restore(struct pr_store *st, bool was)
 {
 	if (!was)
@@ -983,12 +998,7 @@ int pr_store_delete_session(struct pr_store *st, int64_t session,
 	if (err)
 		goto out;
 	/* A session whose writer died is interrupted, not running: it may go. */
-	err = pr_store_recover(st);
-	if (err < 0)
-		goto out;
-	err = pr_store_commit(st);
-	if (!err)
-		err = secure_delete_on(st, &was_secure);
+	err = destroy_prepare(st, &was_secure);
 	if (err)
 		goto out;
 	secure = true;
@@ -1322,12 +1332,7 @@ int pr_store_retention_enforce(struct pr_store *st, uint64_t now_ns, pr_store_re
 		goto out;
 	}
 	/* Segments that a dead writer left open become deletable once it is known dead. */
-	err = pr_store_recover(st);
-	if (err < 0)
-		goto out;
-	err = pr_store_commit(st);
-	if (!err)
-		err = secure_delete_on(st, &was_secure);
+	err = destroy_prepare(st, &was_secure);
 	if (err)
 		goto out;
 	secure = true;
