@@ -46,8 +46,14 @@ struct pr_rx_cfg {
 	uint32_t snaplen;
 	bool promisc;
 	uint32_t buffer_size; /* kernel buffer, bytes */
-	uint16_t queue;
+	uint16_t queue; /* the rx (or tx) queue this instance polls: the worker index */
+	uint16_t nb_queues; /* queues the interface is opened with (workers); 0 = 1 */
 	bool tx_only; /* open for transmission only (replay) */
+	/*
+	 * Backend-specific arguments, or NULL: the EAL arguments for dpdk
+	 * ("--vdev net_pcap0,rx_pcap=x.pcap --no-huge ..."). Same on every core.
+	 */
+	const char *backend_args;
 };
 
 struct pr_rx_stats {
