@@ -9,10 +9,14 @@ packages=(
 	# build
 	build-essential cmake pkg-config
 	libpcap-dev libsqlcipher-dev libssl-dev liburing-dev libzstd-dev
+	# the afxdp backend: libxdp/libbpf, and clang/llvm for its XDP program
+	libxdp-dev libbpf-dev
 	# tests, fuzzing, formatting
 	libcmocka-dev clang llvm libclang-rt-14-dev clang-format python3
 	# peers and oracles used by tests and benchmarks
 	sqlcipher tcpdump tshark iproute2 procps
+	# live-capture benchmark peers and generator (bench/bench_live.py)
+	netsniff-ng
 )
 
 as_root=()
