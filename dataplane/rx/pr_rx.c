@@ -50,7 +50,9 @@ static const struct pr_rx_ops dpdk_absent_ops = {
 
 static const struct pr_rx_ops *const backends[] = {
 	&pr_rx_pcap_ops,
-#ifndef PR_HAVE_AF_XDP
+#ifdef PR_HAVE_AF_XDP
+	&pr_rx_afxdp_ops,
+#else
 	&afxdp_absent_ops,
 #endif
 #ifndef PR_HAVE_DPDK

@@ -56,9 +56,31 @@ struct pr_rx_cfg {
 	const char *backend_args;
 };
 
+/*
+ * Cumulative counters of one backend instance. kernel_drops and
+ * iface_drops are what every backend fills. The named reasons below are
+ * filled by the backends that know them (0 otherwise); each frame is
+ * counted under at most one of them, so they add up:
+ *   received = delivered + rule_* + no_socket + xsk_rx_dropped + xsk_rx_ring_full
+ * where delivered is what rx_burst() handed out. kernel_drops of such a
+ * backend is the sum of its loss reasons (no_socket, xsk_rx_dropped,
+ * xsk_rx_ring_full); rule drops are wanted, not losses, and stay out of it.
+ * The xsk_*_descs fields are diagnostics that overlap the reasons (a
+ * failed fill-ring take also counts in xsk_rx_dropped) and add to nothing.
+ */
 struct pr_rx_stats {
 	uint64_t kernel_drops; /* lost before the backend saw them */
 	uint64_t iface_drops; /* lost by the interface/driver */
+	uint64_t received; /* frames that reached the capture point (AF_XDP: the XDP program) */
+	uint64_t rule_proto; /* dropped on purpose by an early protocol rule */
+	uint64_t rule_port; /* ... by an early port rule */
+	uint64_t rule_prefix; /* ... by an early IPv4/IPv6 prefix rule */
+	uint64_t no_socket; /* no capture socket on the frame's queue: left to the kernel */
+	uint64_t xsk_rx_dropped; /* AF_XDP: no free frame, or a frame too large */
+	uint64_t xsk_rx_ring_full; /* AF_XDP: the socket's rx ring was full */
+	uint64_t xsk_fill_ring_empty_descs; /* diagnostic: takes from an empty fill ring */
+	uint64_t xsk_rx_invalid_descs; /* diagnostic: invalid fill-ring entries */
+	uint64_t xsk_tx_invalid_descs; /* diagnostic: invalid tx descriptors */
 };
 
 struct pr_rx_iface {
@@ -105,5 +127,8 @@ const struct pr_rx_ops *pr_rx_ops_find(const char *name);
 const char *const *pr_rx_ops_names(void);
 
 extern const struct pr_rx_ops pr_rx_pcap_ops;
+#ifdef PR_HAVE_AF_XDP
+extern const struct pr_rx_ops pr_rx_afxdp_ops;
+#endif
 
 #endif /* PR_RX_H */
