@@ -2,12 +2,12 @@
 /*
  * Shared command-line plumbing (see pr_cli.h): option handling for the
  * store, key resolution (option, key file, PACKETRECORDER_DB_KEY), store
- * opening with errors mapped to exit codes, and per-link-type BPF filters
+ * opening with errors mapped to exit codes, and the packet cursor of the
+ * query engine (controlplane/query/) opened with every failure printed,
  * for the commands that read stored packets. Main thread only.
  */
 #include "pr_cli.h"
 #include "pr_json.h"
-#include "pr_linktype.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -569,7 +569,8 @@ int pr_cli_open_store(struct pr_cli *cli, bool create, struct pr_store **out)
 int pr_cli_get_session(struct pr_cli *cli, struct pr_store *st, int64_t id,
 		       struct pr_session_info *out)
 {
-	int ret = pr_store_session_get(st, id, out);
+	struct pr_query_err err;
+	int ret = pr_query_session_get(st, id, out, &err);
 
 	if (ret == -ENOENT) {
 		pr_cli_error("no session %lld in %s (see `packetrecorder sessions`)", (long long)id,
@@ -577,8 +578,7 @@ int pr_cli_get_session(struct pr_cli *cli, struct pr_store *st, int64_t id,
 		return PR_EXIT_NOTFOUND;
 	}
 	if (ret) {
-		pr_cli_error("%s: session %lld: %s", cli->db_path, (long long)id,
-			     pr_store_errmsg(st));
+		pr_cli_error("%s: %s", cli->db_path, err.msg);
 		return PR_EXIT_FAIL;
 	}
 	return 0;
@@ -586,363 +586,78 @@ int pr_cli_get_session(struct pr_cli *cli, struct pr_store *st, int64_t id,
 
 int pr_cli_filter_check(const char *expr)
 {
-	struct bpf_program prog;
-	pcap_t *dead;
-	int ret = 0;
+	struct pr_query_err err;
+	int ret = pr_query_filter_check(expr, &err);
 
-	if (!expr || !expr[0])
+	if (!ret)
 		return 0;
-	dead = pcap_open_dead(DLT_EN10MB, 65535);
-	if (!dead)
+	pr_cli_error("%s", err.msg);
+	return pr_cli_query_rc(ret);
+}
+
+int pr_cli_query_rc(int err)
+{
+	switch (err) {
+	case 0:
+		return PR_EXIT_OK;
+	case -EINVAL:
+		return PR_EXIT_USAGE;
+	case -ENOENT:
+		return PR_EXIT_NOTFOUND;
+	default:
 		return PR_EXIT_FAIL;
-	if (pcap_compile(dead, &prog, expr, 1, PCAP_NETMASK_UNKNOWN) < 0) {
-		pr_cli_error("bad filter expression \"%s\": %s", expr, pcap_geterr(dead));
-		ret = PR_EXIT_USAGE;
-	} else {
-		pcap_freecode(&prog);
 	}
-	pcap_close(dead);
-	return ret;
-}
-
-#define FILTER_MAX_IFACES 256
-
-struct pr_cli_filter {
-	bool accept_all;
-	uint32_t n;
-	bool compiled[FILTER_MAX_IFACES];
-	struct bpf_program prog[FILTER_MAX_IFACES];
-};
-
-struct filter_ctx {
-	struct pr_cli_filter *f;
-	const char *expr;
-	int ret;
-	unsigned rejecting; /* interfaces where the filter can match nothing */
-};
-
-static int filter_iface_cb(void *ctx, const struct pr_store_iface *iface)
-{
-	struct filter_ctx *fc = ctx;
-	pcap_t *dead;
-
-	if (iface->index >= FILTER_MAX_IFACES)
-		return 0;
-	dead = pcap_open_dead(pr_linktype_to_dlt(iface->linktype), 262144);
-	if (!dead) {
-		fc->ret = PR_EXIT_FAIL;
-		return 1;
-	}
-	if (pcap_compile(dead, &fc->f->prog[iface->index], fc->expr, 1, PCAP_NETMASK_UNKNOWN) < 0) {
-		/*
-		 * "arp" on a raw-IP interface: valid, it just selects nothing there.
-		 * Sessions mix link types, so only other errors are errors.
-		 */
-		if (strstr(pcap_geterr(dead), "rejects all packets")) {
-			fc->rejecting++;
-			pcap_close(dead);
-			return 0;
-		}
-		pr_cli_error("bad filter expression \"%s\" for interface %u (link type %u): %s",
-			     fc->expr, iface->index, iface->linktype, pcap_geterr(dead));
-		fc->ret = PR_EXIT_USAGE;
-		pcap_close(dead);
-		return 1;
-	}
-	fc->f->compiled[iface->index] = true;
-	if (iface->index + 1u > fc->f->n)
-		fc->f->n = iface->index + 1u;
-	pcap_close(dead);
-	return 0;
-}
-
-int pr_cli_filter_create(struct pr_store *st, int64_t session, const char *expr,
-			 struct pr_cli_filter **out)
-{
-	struct pr_cli_filter *f = calloc(1, sizeof(*f));
-	struct filter_ctx fc = { .f = f, .expr = expr, .ret = 0 };
-	int ret;
-
-	*out = NULL;
-	if (!f)
-		return PR_EXIT_FAIL;
-	if (!expr || !expr[0]) {
-		f->accept_all = true;
-		*out = f;
-		return 0;
-	}
-	ret = pr_cli_filter_check(expr);
-	if (ret)
-		goto err;
-	ret = pr_store_ifaces_foreach(st, session, filter_iface_cb, &fc);
-	if (fc.ret) {
-		ret = fc.ret;
-		goto err;
-	}
-	if (ret < 0) {
-		pr_cli_error("session %lld: interfaces: %s", (long long)session,
-			     pr_store_errmsg(st));
-		ret = PR_EXIT_FAIL;
-		goto err;
-	}
-	if (fc.rejecting && !f->n) {
-		pr_cli_error("filter \"%s\" can match no packet of session %lld (expression "
-			     "rejects all packets of its link types)",
-			     expr, (long long)session);
-		ret = PR_EXIT_USAGE;
-		goto err;
-	}
-	*out = f;
-	return 0;
-err:
-	pr_cli_filter_destroy(f);
-	return ret;
-}
-
-bool pr_cli_filter_match(const struct pr_cli_filter *f, const struct pr_block_pkt *pkt)
-{
-	struct pcap_pkthdr h;
-
-	if (f->accept_all)
-		return true;
-	if (pkt->iface >= f->n || !f->compiled[pkt->iface])
-		return false;
-	memset(&h, 0, sizeof(h));
-	h.caplen = pkt->cap_len;
-	h.len = pkt->wire_len;
-	return pcap_offline_filter(&f->prog[pkt->iface], &h, pkt->data) != 0;
-}
-
-void pr_cli_filter_destroy(struct pr_cli_filter *f)
-{
-	if (!f)
-		return;
-	for (uint32_t i = 0; i < f->n; i++)
-		if (f->compiled[i])
-			pcap_freecode(&f->prog[i]);
-	free(f);
-}
-
-/*
- * Block skipping for a BPF filter. A filter made only of these words
- * (and addresses and numbers) looks at nothing but the link, IP and
- * TCP/UDP/ICMP headers of the first kind of packet a flow has: evaluated
- * on a packet built from a flow's 5-tuple, in both directions, it tells
- * flows that no packet can match. Anything else ("not", "vlan", "len",
- * brackets, service names) and the block index is not used: a real
- * packet could then match where the built one does not.
- */
-static bool filter_is_simple(const char *expr)
-{
-	static const char *const words[] = { "host", "net",   "mask", "port", "portrange", "src",
-					     "dst",  "tcp",   "udp",  "icmp", "icmp6",	   "ip",
-					     "ip6",  "proto", "and",  "or",   "&&",	   "||" };
-	char tok[128];
-	size_t n = 0;
-	bool ok = true;
-
-	for (const char *p = expr;; p++) {
-		bool end = !*p || *p == ' ' || *p == '\t' || *p == '(' || *p == ')';
-
-		if (!end) {
-			if (n + 1 >= sizeof(tok))
-				return false;
-			tok[n++] = *p;
-			continue;
-		}
-		if (n) {
-			bool w = strspn(tok, "0123456789abcdefABCDEF:./-") == n;
-
-			tok[n] = 0;
-			for (size_t i = 0; !w && i < sizeof(words) / sizeof(words[0]); i++)
-				w = !strcmp(tok, words[i]);
-			/* A word of hex letters alone is a host name to libpcap: it fails to compile. */
-			ok = ok && w;
-			n = 0;
-		}
-		if (!*p)
-			break;
-	}
-	return ok;
-}
-
-static size_t put_ip_l4(uint8_t *p, const struct pr_store_flow *f, bool rev)
-{
-	const uint8_t *sa = rev ? f->dst_ip : f->src_ip, *da = rev ? f->src_ip : f->dst_ip;
-	uint16_t sp = rev ? f->dst_port : f->src_port, dp = rev ? f->src_port : f->dst_port;
-	size_t l3, l4 = f->ip_proto == 6 ? 20 : 8;
-
-	if (f->ip_version == 4) {
-		l3 = 20;
-		p[0] = 0x45;
-		p[2] = (uint8_t)((l3 + l4) >> 8);
-		p[3] = (uint8_t)(l3 + l4);
-		p[8] = 64;
-		p[9] = f->ip_proto;
-		memcpy(p + 12, sa, 4);
-		memcpy(p + 16, da, 4);
-	} else {
-		l3 = 40;
-		p[0] = 0x60;
-		p[4] = (uint8_t)(l4 >> 8);
-		p[5] = (uint8_t)l4;
-		p[6] = f->ip_proto;
-		p[7] = 64;
-		memcpy(p + 8, sa, 16);
-		memcpy(p + 24, da, 16);
-	}
-	p += l3;
-	if (f->ip_proto == 1 || f->ip_proto == 58) {
-		/* The flow keeps ICMP type << 8 | code and the echo identifier as ports. */
-		p[0] = (uint8_t)(f->src_port >> 8);
-		p[1] = (uint8_t)f->src_port;
-		p[4] = (uint8_t)(f->dst_port >> 8);
-		p[5] = (uint8_t)f->dst_port;
-	} else {
-		p[0] = (uint8_t)(sp >> 8);
-		p[1] = (uint8_t)sp;
-		p[2] = (uint8_t)(dp >> 8);
-		p[3] = (uint8_t)dp;
-		if (f->ip_proto == 6) {
-			p[12] = 0x50;
-			p[13] = 0x10; /* ACK */
-		}
-	}
-	return l3 + l4;
-}
-
-struct skip_ctx {
-	const struct pr_cli_filter *f;
-	uint64_t *ids;
-	size_t n, cap;
-	bool failed;
-};
-
-/* Can a packet of flow f, in either direction, pass the filter? Unknown: yes. */
-static bool flow_may_match(const struct pr_cli_filter *flt, const struct pr_store_flow *f)
-{
-	uint8_t pkt[14 + 40 + 20];
-	struct pr_block_pkt bp;
-
-	if ((f->ip_version != 4 && f->ip_version != 6) || f->vlan || f->iface >= flt->n)
-		return true;
-	for (int rev = 0; rev < 2; rev++) {
-		memset(pkt, 0, sizeof(pkt));
-		memset(pkt, 2, 12);
-		pkt[12] = f->ip_version == 4 ? 0x08 : 0x86;
-		pkt[13] = f->ip_version == 4 ? 0x00 : 0xdd;
-		bp = (struct pr_block_pkt){ .iface = f->iface, .data = pkt };
-		bp.cap_len = bp.wire_len = (uint32_t)(14 + put_ip_l4(pkt + 14, f, rev));
-		if (pr_cli_filter_match(flt, &bp))
-			return true;
-	}
-	return false;
-}
-
-static int skip_flow_cb(void *ctx, const struct pr_store_flow *f)
-{
-	struct skip_ctx *c = ctx;
-
-	if (!f->flow_id || flow_may_match(c->f, f))
-		return 0;
-	if (c->n == c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 1024;
-		uint64_t *p = realloc(c->ids, cap * sizeof(*p));
-
-		if (!p) {
-			c->failed = true;
-			return 1;
-		}
-		c->ids = p;
-		c->cap = cap;
-	}
-	c->ids[c->n++] = f->flow_id;
-	return 0;
-}
-
-static int cmp_id(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-struct linktype_ctx {
-	bool all_ethernet;
-};
-
-static int linktype_cb(void *ctx, const struct pr_store_iface *iface)
-{
-	struct linktype_ctx *c = ctx;
-
-	c->all_ethernet = c->all_ethernet && iface->linktype == 1;
-	return 0;
-}
-
-/*
- * The flows of the session that the filter cannot match (sorted), for
- * the block index to skip. Only flows with a record are listed: packets
- * of a flow whose record was never stored (a killed capture) are read.
- * Any doubt, and nothing is skipped.
- */
-static void filter_skip_flows(struct pr_cli_session *s, const char *filter)
-{
-	struct linktype_ctx lc = { .all_ethernet = true };
-	struct skip_ctx c = { .f = s->flt };
-
-	if (!filter || !filter[0] || !filter_is_simple(filter))
-		return;
-	if (pr_store_ifaces_foreach(s->st, s->id, linktype_cb, &lc) < 0 || !lc.all_ethernet)
-		return;
-	if (pr_store_flows_foreach(s->st, s->id, skip_flow_cb, &c) < 0 || c.failed) {
-		free(c.ids);
-		return;
-	}
-	/* qsort() takes no NULL, even for nothing to sort. */
-	if (c.n)
-		qsort(c.ids, c.n, sizeof(*c.ids), cmp_id);
-	s->skip_flows = c.ids;
-	s->n_skip_flows = c.n;
 }
 
 int pr_cli_session_open(struct pr_cli *cli, int64_t session, const char *filter,
 			struct pr_cli_session *s)
 {
-	struct pr_store_pkt_query q;
+	struct pr_query_pkts_req req = {
+		.session = session,
+		.filter = filter,
+		.from_ns = cli->range.from_ns,
+		.to_ns = cli->range.to_ns,
+		.has_flow = cli->range.has_flow,
+		.flow_id = cli->range.flow_id,
+	};
+	struct pr_query_err err;
 	int rc;
 
 	s->id = session;
+	/* The checks in the order the user can fix them: filter, key, store, session. */
 	if ((rc = pr_cli_filter_check(filter)) || (rc = pr_cli_prepare(cli)) ||
 	    (rc = pr_cli_open_store(cli, false, &s->st)) ||
-	    (rc = pr_cli_get_session(cli, s->st, session, &s->si)) ||
-	    (rc = pr_cli_filter_create(s->st, session, filter, &s->flt)))
+	    (rc = pr_cli_get_session(cli, s->st, session, &s->si)))
 		return rc;
-	filter_skip_flows(s, filter);
-	q = cli->range;
-	q.skip_flows = s->skip_flows;
-	q.n_skip_flows = s->n_skip_flows;
-	if (pr_store_pkt_iter_create_query(s->st, session, &q, &s->it)) {
-		pr_cli_error("%s: session %lld: %s", cli->db_path, (long long)session,
-			     pr_store_errmsg(s->st));
-		return PR_EXIT_FAIL;
+	rc = pr_query_pkts_open(s->st, &req, &s->q, &err);
+	if (rc) {
+		/* The store's failures name the store, as every command's do. */
+		if (rc == -EINVAL || rc == -ENOENT)
+			pr_cli_error("%s", err.msg);
+		else
+			pr_cli_error("%s: %s", cli->db_path, err.msg);
+		return pr_cli_query_rc(rc);
 	}
+	s->si = *pr_query_pkts_session(s->q);
+	s->flt = pr_query_pkts_filter(s->q);
+	s->it = pr_query_pkts_iter(s->q);
 	return 0;
 }
 
 int pr_cli_session_next(const struct pr_cli *cli, struct pr_cli_session *s,
 			struct pr_block_pkt *pkt)
 {
-	int ret;
+	struct pr_query_err err;
+	struct pr_query_pkt qp;
+	int ret = pr_query_pkts_next(s->q, &qp, &err);
 
-	while ((ret = pr_store_pkt_iter_next(s->it, pkt)) == 1) {
-		/* --from/--to/--flow skip packets: the index comes from the store. */
-		s->index = pr_store_pkt_iter_index(s->it);
-		if (pr_cli_filter_match(s->flt, pkt))
-			return 1;
+	if (ret == 1) {
+		*pkt = qp.pkt;
+		s->index = qp.index;
+		return 1;
 	}
 	if (ret < 0) {
-		pr_cli_error("%s: session %lld: %s", cli->db_path, (long long)s->id,
-			     pr_store_errmsg(s->st));
+		pr_cli_error("%s: %s", cli->db_path, err.msg);
 		return -1;
 	}
 	return 0;
@@ -950,10 +665,8 @@ int pr_cli_session_next(const struct pr_cli *cli, struct pr_cli_session *s,
 
 void pr_cli_session_close(struct pr_cli_session *s)
 {
-	pr_store_pkt_iter_destroy(s->it);
-	pr_cli_filter_destroy(s->flt);
+	pr_query_pkts_close(s->q);
 	pr_store_close(s->st);
-	free(s->skip_flows);
 	memset(s, 0, sizeof(*s));
 }
 

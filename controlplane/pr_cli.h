@@ -16,6 +16,7 @@
 
 #include "pr_config.h"
 #include "pr_outfile.h"
+#include "pr_query.h"
 #include "pr_store.h"
 
 enum pr_exit {
@@ -165,29 +166,27 @@ int pr_cli_get_session(struct pr_cli *cli, struct pr_store *st, int64_t id,
 /* Check that a BPF expression compiles for Ethernet. Prints and returns PR_EXIT_USAGE. */
 int pr_cli_filter_check(const char *expr);
 
-/* A BPF filter compiled once per interface of a session (their link types differ). */
-struct pr_cli_filter;
-/* expr NULL or "" → a filter that accepts everything. Returns an exit code. */
-int pr_cli_filter_create(struct pr_store *st, int64_t session, const char *expr,
-			 struct pr_cli_filter **out);
-bool pr_cli_filter_match(const struct pr_cli_filter *f, const struct pr_block_pkt *pkt);
-void pr_cli_filter_destroy(struct pr_cli_filter *f);
+/* For the commands that walk ses.it themselves (export): pr_query_filter_match(). */
+static inline bool pr_cli_filter_match(const struct pr_query_filter *f,
+				       const struct pr_block_pkt *pkt)
+{
+	return pr_query_filter_match(f, pkt);
+}
 
 /*
- * What query, export and replay read: the store, the session, the filter
- * compiled for its interfaces, and the packet iterator, opened in that
- * order with every failure printed. Caller-owned; zero it before open.
+ * What query, export and replay read: the store, the session and the
+ * query engine's packet cursor (pr_query.h) with its filter compiled for
+ * the session's interfaces, opened in that order with every failure
+ * printed. Caller-owned; zero it before open. it and flt belong to q.
  */
 struct pr_cli_session {
 	struct pr_store *st;
 	struct pr_session_info si;
-	struct pr_cli_filter *flt;
+	struct pr_query_pkts *q;
+	const struct pr_query_filter *flt;
 	struct pr_store_pkt_iter *it;
 	int64_t id;
-	uint64_t next_index; /* session index of the next stored packet */
 	uint64_t index; /* session index (0-based) of the packet last returned */
-	uint64_t *skip_flows; /* flows the filter cannot match: their blocks are not read */
-	size_t n_skip_flows;
 };
 
 /* Returns an exit code (0 on success); on failure s holds nothing to close but what close frees. */
@@ -200,6 +199,25 @@ int pr_cli_session_open(struct pr_cli *cli, int64_t session, const char *filter,
 int pr_cli_session_next(const struct pr_cli *cli, struct pr_cli_session *s,
 			struct pr_block_pkt *pkt);
 void pr_cli_session_close(struct pr_cli_session *s);
+/* The exit code for a negative errno of the query engine: usage, not found, failure. */
+int pr_cli_query_rc(int err);
+
+/*
+ * The rows of `sessions`, `flows` and `query` as JSON objects (the keys in
+ * docs/packetrecorder-<command>.md) and as text lines under their header
+ * line, on stdout. `manage` prints what a remote daemon answers with the
+ * same functions, so both give the same output.
+ */
+struct pr_json;
+void pr_cli_session_json(struct pr_json *j, const struct pr_session_info *s);
+void pr_cli_sessions_text_header(void);
+void pr_cli_session_text(const struct pr_session_info *s);
+void pr_cli_flow_json(struct pr_json *j, const struct pr_store_flow *f);
+void pr_cli_flows_text_header(void);
+void pr_cli_flow_text(const struct pr_store_flow *f);
+void pr_cli_packet_json(struct pr_json *j, const struct pr_query_pkt *p, bool show_data);
+void pr_cli_packets_text_header(void);
+void pr_cli_packet_text(const struct pr_query_pkt *p, bool show_data);
 
 /* Helpers for output. */
 void pr_cli_format_ts(uint64_t ts_ns, char *buf, size_t len); /* ISO 8601 UTC, ns */

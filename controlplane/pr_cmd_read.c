@@ -60,19 +60,8 @@ static void sessions_usage(FILE *f)
 	fprintf(f, "  -h, --help             this help\n");
 }
 
-static uint64_t drops_total(const struct pr_session_info *s)
+void pr_cli_session_json(struct pr_json *j, const struct pr_session_info *s)
 {
-	uint64_t t = 0;
-
-	for (int i = 0; i < PR_DROP_REASON_MAX; i++)
-		t += s->drops[i];
-	return t;
-}
-
-static int session_json_cb(void *ctx, const struct pr_session_info *s)
-{
-	struct pr_json *j = ctx;
-
 	pr_json_obj_begin(j);
 	pr_json_kv_i64(j, "session_id", s->id);
 	pr_json_kv_str(j, "name", s->name);
@@ -86,7 +75,7 @@ static int session_json_cb(void *ctx, const struct pr_session_info *s)
 	pr_json_kv_u64(j, "packets", s->packets);
 	pr_json_kv_u64(j, "bytes", s->bytes);
 	pr_json_kv_u64(j, "captured_bytes", s->captured_bytes);
-	pr_json_kv_u64(j, "drops", drops_total(s));
+	pr_json_kv_u64(j, "drops", pr_query_session_drops(s));
 	pr_json_key(j, "drops_by_reason");
 	pr_json_obj_begin(j);
 	for (int i = 0; i < PR_DROP_REASON_MAX; i++)
@@ -97,20 +86,30 @@ static int session_json_cb(void *ctx, const struct pr_session_info *s)
 	pr_json_kv_str(j, "status", pr_session_status_name(s->status));
 	pr_json_kv_str(j, "message", s->message);
 	pr_json_obj_end(j);
+}
+
+static int session_json_cb(void *ctx, const struct pr_session_info *s)
+{
+	pr_cli_session_json(ctx, s);
 	return 0;
+}
+
+void pr_cli_sessions_text_header(void)
+{
+	printf("%6s  %-11s  %-19s  %12s  %14s  %8s  %8s  %-20s  %s\n", "ID", "STATUS",
+	       "STARTED (UTC)", "PACKETS", "BYTES", "FLOWS", "DROPS", "NAME", "SOURCE");
 }
 
 /*
  * Names and sources come from the command line or a file name: anything
  * may be in them, so they are printed through pr_cli_esc().
  */
-static int session_text_cb(void *ctx, const struct pr_session_info *s)
+void pr_cli_session_text(const struct pr_session_info *s)
 {
 	char start[64], name[PR_CLI_ESC_SIZE(sizeof(s->name))],
 		source[PR_CLI_ESC_SIZE(sizeof(s->source))];
 	size_t w;
 
-	(void)ctx;
 	pr_cli_format_ts(s->start_ts_ns, start, sizeof(start));
 	start[19] = 0; /* seconds are enough here */
 	w = pr_cli_esc(name, sizeof(name), s->name, 20);
@@ -118,7 +117,13 @@ static int session_text_cb(void *ctx, const struct pr_session_info *s)
 	printf("%6lld  %-11s  %-19s  %12" PRIu64 "  %14" PRIu64 "  %8" PRIu64 "  %8" PRIu64
 	       "  %s%*s  %s\n",
 	       (long long)s->id, pr_session_status_name(s->status), start, s->packets, s->bytes,
-	       s->flows, drops_total(s), name, (int)(20 - w), "", source);
+	       s->flows, pr_query_session_drops(s), name, (int)(20 - w), "", source);
+}
+
+static int session_text_cb(void *ctx, const struct pr_session_info *s)
+{
+	(void)ctx;
+	pr_cli_session_text(s);
 	return 0;
 }
 
@@ -127,6 +132,7 @@ int pr_cmd_sessions(int argc, char **argv)
 	static const struct option longopts[] = { PR_CLI_COMMON_OPTIONS, { NULL, 0, NULL, 0 } };
 	struct pr_cli cli;
 	struct pr_store *st = NULL;
+	struct pr_query_err err;
 	struct pr_json j;
 	int rc, ret;
 
@@ -140,16 +146,15 @@ int pr_cmd_sessions(int argc, char **argv)
 	if (cli.json) {
 		pr_json_init(&j, stdout);
 		pr_json_arr_begin(&j);
-		ret = pr_store_sessions_foreach(st, session_json_cb, &j);
+		ret = pr_query_sessions(st, session_json_cb, &j, &err);
 		pr_json_arr_end(&j);
 		pr_json_end(&j);
 	} else {
-		printf("%6s  %-11s  %-19s  %12s  %14s  %8s  %8s  %-20s  %s\n", "ID", "STATUS",
-		       "STARTED (UTC)", "PACKETS", "BYTES", "FLOWS", "DROPS", "NAME", "SOURCE");
-		ret = pr_store_sessions_foreach(st, session_text_cb, NULL);
+		pr_cli_sessions_text_header();
+		ret = pr_query_sessions(st, session_text_cb, NULL, &err);
 	}
 	if (ret < 0) {
-		pr_cli_error("%s: list sessions: %s", cli.db_path, pr_store_errmsg(st));
+		pr_cli_error("%s: %s", cli.db_path, err.msg);
 		rc = PR_EXIT_FAIL;
 		goto out;
 	}
@@ -166,20 +171,8 @@ struct flows_opts {
 	int64_t session;
 	bool have_session;
 	uint64_t limit;
-	uint64_t shown;
 	struct pr_json *j;
-	const struct pr_store_pkt_query *range; /* --from, --to, --flow */
 };
-
-/* Does flow f overlap --from/--to and is it the --flow asked for? */
-static bool flow_in_range(const struct flows_opts *o, const struct pr_store_flow *f)
-{
-	const struct pr_store_pkt_query *r = o->range;
-
-	return (!r->has_flow || f->flow_id == r->flow_id) &&
-	       (!r->from_ns || f->last_ts_ns >= r->from_ns) &&
-	       (!r->to_ns || f->first_ts_ns <= r->to_ns);
-}
 
 static void flows_usage(FILE *f)
 {
@@ -219,16 +212,10 @@ static void ip_text(uint8_t ver, const uint8_t *ip, char *buf, size_t len)
 		snprintf(buf, len, "?");
 }
 
-static int flow_json_cb(void *ctx, const struct pr_store_flow *f)
+void pr_cli_flow_json(struct pr_json *j, const struct pr_store_flow *f)
 {
-	struct flows_opts *o = ctx;
-	struct pr_json *j = o->j;
 	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
 
-	if (!flow_in_range(o, f))
-		return 0;
-	if (o->limit && o->shown++ >= o->limit)
-		return 1;
 	ip_text(f->ip_version, f->src_ip, src, sizeof(src));
 	ip_text(f->ip_version, f->dst_ip, dst, sizeof(dst));
 	pr_json_obj_begin(j);
@@ -250,20 +237,29 @@ static int flow_json_cb(void *ctx, const struct pr_store_flow *f)
 	pr_json_kv_str(j, "tcp_state", pr_tcp_state_name(f->tcp_state));
 	pr_json_kv_str(j, "end_reason", pr_flow_end_name(f->end_reason));
 	pr_json_obj_end(j);
+}
+
+static int flow_json_cb(void *ctx, const struct pr_store_flow *f)
+{
+	struct flows_opts *o = ctx;
+
+	pr_cli_flow_json(o->j, f);
 	return 0;
 }
 
-static int flow_text_cb(void *ctx, const struct pr_store_flow *f)
+void pr_cli_flows_text_header(void)
+{
+	printf("%-20s %-30s  %-6s %21s    %-21s %4s %8s %10s %8s %10s %-11s %s\n", "FLOW",
+	       "FIRST (UTC)", "PROTO", "SOURCE", "DESTINATION", "VLAN", "PKTS>", "BYTES>", "PKTS<",
+	       "BYTES<", "TCP", "END");
+}
+
+void pr_cli_flow_text(const struct pr_store_flow *f)
 {
 	char src[INET6_ADDRSTRLEN + 8], dst[INET6_ADDRSTRLEN + 8], a[INET6_ADDRSTRLEN],
 		b[INET6_ADDRSTRLEN], ts[64], proto[16];
 	const char *pn = pr_cli_ip_proto_name(f->ip_proto);
-	struct flows_opts *o = ctx;
 
-	if (!flow_in_range(o, f))
-		return 0;
-	if (o->limit && o->shown++ >= o->limit)
-		return 1;
 	ip_text(f->ip_version, f->src_ip, a, sizeof(a));
 	ip_text(f->ip_version, f->dst_ip, b, sizeof(b));
 	snprintf(src, sizeof(src), f->ip_version == 6 ? "[%s]:%u" : "%s:%u", a, f->src_port);
@@ -276,6 +272,12 @@ static int flow_text_cb(void *ctx, const struct pr_store_flow *f)
 	       " %10" PRIu64 " %-11s %s\n",
 	       f->flow_id, ts, proto, src, dst, f->vlan, f->packets[0], f->bytes[0], f->packets[1],
 	       f->bytes[1], pr_tcp_state_name(f->tcp_state), pr_flow_end_name(f->end_reason));
+}
+
+static int flow_text_cb(void *ctx, const struct pr_store_flow *f)
+{
+	(void)ctx;
+	pr_cli_flow_text(f);
 	return 0;
 }
 
@@ -289,14 +291,15 @@ int pr_cmd_flows(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct flows_opts o = { 0 };
+	struct pr_query_flows_req req;
 	struct pr_session_info si;
+	struct pr_query_err err;
 	struct pr_cli cli;
 	struct pr_store *st = NULL;
 	struct pr_json j;
 	int rc, ret;
 
 	pr_cli_init(&cli, "flows");
-	o.range = &cli.range;
 	rc = parse_read_opts(&cli, argc, argv, "S:n:" PR_CLI_COMMON_SHORT, longopts, flows_usage,
 			     session_opt, &o);
 	if (rc >= 0)
@@ -309,22 +312,27 @@ int pr_cmd_flows(int argc, char **argv)
 	if ((rc = pr_cli_prepare(&cli)) || (rc = pr_cli_open_store(&cli, false, &st)) ||
 	    (rc = pr_cli_get_session(&cli, st, o.session, &si)))
 		goto out;
+	req = (struct pr_query_flows_req){
+		.session = o.session,
+		.from_ns = cli.range.from_ns,
+		.to_ns = cli.range.to_ns,
+		.has_flow = cli.range.has_flow,
+		.flow_id = cli.range.flow_id,
+		.limit = o.limit,
+	};
 	if (cli.json) {
 		pr_json_init(&j, stdout);
 		pr_json_arr_begin(&j);
 		o.j = &j;
-		ret = pr_store_flows_foreach(st, o.session, flow_json_cb, &o);
+		ret = pr_query_flows(st, &req, flow_json_cb, &o, &err);
 		pr_json_arr_end(&j);
 		pr_json_end(&j);
 	} else {
-		printf("%-20s %-30s  %-6s %21s    %-21s %4s %8s %10s %8s %10s %-11s %s\n", "FLOW",
-		       "FIRST (UTC)", "PROTO", "SOURCE", "DESTINATION", "VLAN", "PKTS>", "BYTES>",
-		       "PKTS<", "BYTES<", "TCP", "END");
-		ret = pr_store_flows_foreach(st, o.session, flow_text_cb, &o);
+		pr_cli_flows_text_header();
+		ret = pr_query_flows(st, &req, flow_text_cb, &o, &err);
 	}
 	if (ret < 0) {
-		pr_cli_error("%s: session %lld: flows: %s", cli.db_path, (long long)o.session,
-			     pr_store_errmsg(st));
+		pr_cli_error("%s: %s", cli.db_path, err.msg);
 		rc = PR_EXIT_FAIL;
 		goto out;
 	}
@@ -389,17 +397,23 @@ static int query_opt(void *ctx, int opt, const char *arg)
 	}
 }
 
-struct linktype_ctx {
-	uint32_t linktype[256];
-};
-
-static int iface_lt_cb(void *ctx, const struct pr_store_iface *iface)
+void pr_cli_packet_json(struct pr_json *j, const struct pr_query_pkt *qp, bool show_data)
 {
-	struct linktype_ctx *lc = ctx;
+	const struct pr_block_pkt *p = &qp->pkt;
 
-	if (iface->index < 256)
-		lc->linktype[iface->index] = iface->linktype;
-	return 0;
+	pr_json_obj_begin(j);
+	pr_json_kv_u64(j, "index", qp->index);
+	pr_json_kv_u64(j, "ts", p->ts_ns);
+	pr_json_kv_u64(j, "cap_len", p->cap_len);
+	pr_json_kv_u64(j, "wire_len", p->wire_len);
+	pr_json_kv_u64(j, "iface", p->iface);
+	pr_json_kv_u64(j, "linktype", qp->linktype);
+	pr_json_kv_u64(j, "flow_id", p->flow_id);
+	if (show_data) {
+		pr_json_key(j, "data");
+		pr_json_hex(j, p->data, p->cap_len);
+	}
+	pr_json_obj_end(j);
 }
 
 static void hexdump(const uint8_t *p, uint32_t n)
@@ -421,6 +435,24 @@ static void hexdump(const uint8_t *p, uint32_t n)
 	}
 }
 
+void pr_cli_packets_text_header(void)
+{
+	printf("%10s  %-30s  %5s  %6s  %6s  %s\n", "INDEX", "TIME (UTC)", "IFACE", "CAPLEN", "LEN",
+	       "FLOW");
+}
+
+void pr_cli_packet_text(const struct pr_query_pkt *qp, bool show_data)
+{
+	const struct pr_block_pkt *p = &qp->pkt;
+	char ts[64];
+
+	pr_cli_format_ts(p->ts_ns, ts, sizeof(ts));
+	printf("%10" PRIu64 "  %-30s  %5u  %6u  %6u  %" PRIu64 "\n", qp->index, ts, p->iface,
+	       p->cap_len, p->wire_len, p->flow_id);
+	if (show_data)
+		hexdump(p->data, p->cap_len);
+}
+
 int pr_cmd_query(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -433,10 +465,10 @@ int pr_cmd_query(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct query_opts o = { 0 };
-	struct linktype_ctx lt = { { 0 } };
 	struct pr_cli_session ses = { 0 };
 	struct pr_cli cli;
-	struct pr_block_pkt p;
+	struct pr_query_pkt qp;
+	struct pr_query_err err;
 	struct pr_json j;
 	uint64_t shown = 0;
 	int rc, ret = 0;
@@ -453,44 +485,25 @@ int pr_cmd_query(int argc, char **argv)
 	}
 	if ((rc = pr_cli_session_open(&cli, o.session, o.filter, &ses)))
 		goto out;
-	pr_store_ifaces_foreach(ses.st, o.session, iface_lt_cb, &lt);
 	if (cli.json) {
 		pr_json_init(&j, stdout);
 		pr_json_arr_begin(&j);
 	} else {
-		printf("%10s  %-30s  %5s  %6s  %6s  %s\n", "INDEX", "TIME (UTC)", "IFACE", "CAPLEN",
-		       "LEN", "FLOW");
+		pr_cli_packets_text_header();
 	}
-	while ((!o.limit || shown < o.limit) && (ret = pr_cli_session_next(&cli, &ses, &p)) == 1) {
+	while ((!o.limit || shown < o.limit) && (ret = pr_query_pkts_next(ses.q, &qp, &err)) == 1) {
 		shown++;
-		if (cli.json) {
-			pr_json_obj_begin(&j);
-			pr_json_kv_u64(&j, "index", ses.index);
-			pr_json_kv_u64(&j, "ts", p.ts_ns);
-			pr_json_kv_u64(&j, "cap_len", p.cap_len);
-			pr_json_kv_u64(&j, "wire_len", p.wire_len);
-			pr_json_kv_u64(&j, "iface", p.iface);
-			pr_json_kv_u64(&j, "linktype", p.iface < 256 ? lt.linktype[p.iface] : 0);
-			pr_json_kv_u64(&j, "flow_id", p.flow_id);
-			if (o.show_data) {
-				pr_json_key(&j, "data");
-				pr_json_hex(&j, p.data, p.cap_len);
-			}
-			pr_json_obj_end(&j);
-		} else {
-			char ts[64];
-
-			pr_cli_format_ts(p.ts_ns, ts, sizeof(ts));
-			printf("%10" PRIu64 "  %-30s  %5u  %6u  %6u  %" PRIu64 "\n", ses.index, ts,
-			       p.iface, p.cap_len, p.wire_len, p.flow_id);
-			if (o.show_data)
-				hexdump(p.data, p.cap_len);
-		}
+		if (cli.json)
+			pr_cli_packet_json(&j, &qp, o.show_data);
+		else
+			pr_cli_packet_text(&qp, o.show_data);
 	}
 	if (cli.json) {
 		pr_json_arr_end(&j);
 		pr_json_end(&j);
 	}
+	if (ret < 0)
+		pr_cli_error("%s: %s", cli.db_path, err.msg);
 	rc = ret < 0 ? PR_EXIT_FAIL : PR_EXIT_OK;
 out:
 	pr_cli_session_close(&ses);

@@ -1,0 +1,553 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The query engine behind pr_query.h: session and flow listings over the
+ * store's iterators, per-link-type BPF filters, and the packet cursor
+ * with its block skipping. Moved out of the CLI so that the gRPC and HTTP
+ * servers answer from the same code. Owns only what it allocates (the
+ * compiled filters, the cursor, the list of flows to skip); the store is
+ * the caller's. Never prints. The thread that owns the store.
+ */
+#include "pr_query.h"
+#include "pr_linktype.h"
+
+#include <errno.h>
+#include <pcap/pcap.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FILTER_MAX_IFACES 256
+
+static int fail(struct pr_query_err *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(struct pr_query_err *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err) {
+		va_start(ap, fmt);
+		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}
+
+/* ---- BPF filters ---- */
+
+struct pr_query_filter {
+	bool accept_all;
+	uint32_t n;
+	bool compiled[FILTER_MAX_IFACES];
+	struct bpf_program prog[FILTER_MAX_IFACES];
+};
+
+int pr_query_filter_check(const char *expr, struct pr_query_err *err)
+{
+	struct bpf_program prog;
+	pcap_t *dead;
+	int ret = 0;
+
+	if (!expr || !expr[0])
+		return 0;
+	dead = pcap_open_dead(DLT_EN10MB, 65535);
+	if (!dead)
+		return fail(err, -ENOMEM, "filter: %s", strerror(ENOMEM));
+	if (pcap_compile(dead, &prog, expr, 1, PCAP_NETMASK_UNKNOWN) < 0)
+		ret = fail(err, -EINVAL, "bad filter expression \"%s\": %s", expr,
+			   pcap_geterr(dead));
+	else
+		pcap_freecode(&prog);
+	pcap_close(dead);
+	return ret;
+}
+
+struct filter_ctx {
+	struct pr_query_filter *f;
+	const char *expr;
+	int ret;
+	unsigned rejecting; /* interfaces where the filter can match nothing */
+	struct pr_query_err *err;
+};
+
+static int filter_iface_cb(void *ctx, const struct pr_store_iface *iface)
+{
+	struct filter_ctx *fc = ctx;
+	pcap_t *dead;
+
+	if (iface->index >= FILTER_MAX_IFACES)
+		return 0;
+	dead = pcap_open_dead(pr_linktype_to_dlt(iface->linktype), 262144);
+	if (!dead) {
+		fc->ret = fail(fc->err, -ENOMEM, "filter: %s", strerror(ENOMEM));
+		return 1;
+	}
+	if (pcap_compile(dead, &fc->f->prog[iface->index], fc->expr, 1, PCAP_NETMASK_UNKNOWN) < 0) {
+		/*
+		 * "arp" on a raw-IP interface: valid, it just selects nothing there.
+		 * Sessions mix link types, so only other errors are errors.
+		 */
+		if (strstr(pcap_geterr(dead), "rejects all packets")) {
+			fc->rejecting++;
+			pcap_close(dead);
+			return 0;
+		}
+		fc->ret = fail(fc->err, -EINVAL,
+			       "bad filter expression \"%s\" for interface %u (link type %u): %s",
+			       fc->expr, iface->index, iface->linktype, pcap_geterr(dead));
+		pcap_close(dead);
+		return 1;
+	}
+	fc->f->compiled[iface->index] = true;
+	if (iface->index + 1u > fc->f->n)
+		fc->f->n = iface->index + 1u;
+	pcap_close(dead);
+	return 0;
+}
+
+int pr_query_filter_create(struct pr_store *st, int64_t session, const char *expr,
+			   struct pr_query_filter **out, struct pr_query_err *err)
+{
+	struct pr_query_filter *f = calloc(1, sizeof(*f));
+	struct filter_ctx fc = { .f = f, .expr = expr, .ret = 0, .err = err };
+	int ret;
+
+	*out = NULL;
+	if (!f)
+		return fail(err, -ENOMEM, "filter: %s", strerror(ENOMEM));
+	if (!expr || !expr[0]) {
+		f->accept_all = true;
+		*out = f;
+		return 0;
+	}
+	ret = pr_query_filter_check(expr, err);
+	if (ret)
+		goto err;
+	ret = pr_store_ifaces_foreach(st, session, filter_iface_cb, &fc);
+	if (fc.ret) {
+		ret = fc.ret;
+		goto err;
+	}
+	if (ret < 0) {
+		ret = fail(err, -EIO, "session %lld: interfaces: %s", (long long)session,
+			   pr_store_errmsg(st));
+		goto err;
+	}
+	if (fc.rejecting && !f->n) {
+		ret = fail(err, -EINVAL,
+			   "filter \"%s\" can match no packet of session %lld (expression "
+			   "rejects all packets of its link types)",
+			   expr, (long long)session);
+		goto err;
+	}
+	*out = f;
+	return 0;
+err:
+	pr_query_filter_destroy(f);
+	return ret;
+}
+
+bool pr_query_filter_match(const struct pr_query_filter *f, const struct pr_block_pkt *pkt)
+{
+	struct pcap_pkthdr h;
+
+	if (f->accept_all)
+		return true;
+	if (pkt->iface >= f->n || !f->compiled[pkt->iface])
+		return false;
+	memset(&h, 0, sizeof(h));
+	h.caplen = pkt->cap_len;
+	h.len = pkt->wire_len;
+	return pcap_offline_filter(&f->prog[pkt->iface], &h, pkt->data) != 0;
+}
+
+void pr_query_filter_destroy(struct pr_query_filter *f)
+{
+	if (!f)
+		return;
+	for (uint32_t i = 0; i < f->n; i++)
+		if (f->compiled[i])
+			pcap_freecode(&f->prog[i]);
+	free(f);
+}
+
+/* ---- sessions ---- */
+
+int pr_query_session_get(struct pr_store *st, int64_t session, struct pr_session_info *out,
+			 struct pr_query_err *err)
+{
+	int ret = pr_store_session_get(st, session, out);
+
+	if (ret == -ENOENT)
+		return fail(err, -ENOENT, "no session %lld", (long long)session);
+	if (ret)
+		return fail(err, -EIO, "session %lld: %s", (long long)session, pr_store_errmsg(st));
+	return 0;
+}
+
+int pr_query_sessions(struct pr_store *st, pr_store_session_fn fn, void *ctx,
+		      struct pr_query_err *err)
+{
+	int ret = pr_store_sessions_foreach(st, fn, ctx);
+
+	if (ret < 0)
+		return fail(err, -EIO, "list sessions: %s", pr_store_errmsg(st));
+	return ret;
+}
+
+uint64_t pr_query_session_drops(const struct pr_session_info *s)
+{
+	uint64_t t = 0;
+
+	for (int i = 0; i < PR_DROP_REASON_MAX; i++)
+		t += s->drops[i];
+	return t;
+}
+
+/* ---- flows ---- */
+
+struct flows_ctx {
+	const struct pr_query_flows_req *req;
+	pr_store_flow_fn fn;
+	void *ctx;
+	uint64_t shown;
+	int ret; /* the callback's own non-zero return */
+};
+
+static int flows_cb(void *ctx, const struct pr_store_flow *f)
+{
+	struct flows_ctx *c = ctx;
+	const struct pr_query_flows_req *r = c->req;
+
+	/* Does the flow overlap from/to, and is it the flow asked for? */
+	if ((r->has_flow && f->flow_id != r->flow_id) ||
+	    (r->from_ns && f->last_ts_ns < r->from_ns) || (r->to_ns && f->first_ts_ns > r->to_ns))
+		return 0;
+	if (r->limit && c->shown >= r->limit)
+		return 1;
+	c->shown++;
+	c->ret = c->fn(c->ctx, f);
+	return c->ret ? 1 : 0;
+}
+
+int pr_query_flows(struct pr_store *st, const struct pr_query_flows_req *req, pr_store_flow_fn fn,
+		   void *ctx, struct pr_query_err *err)
+{
+	struct flows_ctx c = { .req = req, .fn = fn, .ctx = ctx };
+	struct pr_session_info si;
+	int ret;
+
+	if (req->from_ns && req->to_ns && req->from_ns > req->to_ns)
+		return fail(err, -EINVAL, "from is after to: nothing could match");
+	ret = pr_query_session_get(st, req->session, &si, err);
+	if (ret)
+		return ret;
+	ret = pr_store_flows_foreach(st, req->session, flows_cb, &c);
+	if (ret < 0)
+		return fail(err, -EIO, "session %lld: flows: %s", (long long)req->session,
+			    pr_store_errmsg(st));
+	return c.ret;
+}
+
+/* ---- packets ---- */
+
+struct pr_query_pkts {
+	struct pr_store *st;
+	struct pr_session_info si;
+	struct pr_query_filter *flt;
+	struct pr_store_pkt_iter *it;
+	uint64_t *skip_flows; /* flows the filter cannot match: their blocks are not read */
+	size_t n_skip_flows;
+	uint64_t limit;
+	uint64_t returned;
+	uint64_t filtered;
+	bool all_ethernet; /* every interface of the session is Ethernet */
+	uint32_t linktype[FILTER_MAX_IFACES];
+};
+
+/*
+ * Block skipping for a BPF filter. A filter made only of these words
+ * (and addresses and numbers) looks at nothing but the link, IP and
+ * TCP/UDP/ICMP headers of the first kind of packet a flow has: evaluated
+ * on a packet built from a flow's 5-tuple, in both directions, it tells
+ * flows that no packet can match. Anything else ("not", "vlan", "len",
+ * brackets, service names) and the block index is not used: a real
+ * packet could then match where the built one does not.
+ */
+static bool filter_is_simple(const char *expr)
+{
+	static const char *const words[] = { "host", "net",   "mask", "port", "portrange", "src",
+					     "dst",  "tcp",   "udp",  "icmp", "icmp6",	   "ip",
+					     "ip6",  "proto", "and",  "or",   "&&",	   "||" };
+	char tok[128];
+	size_t n = 0;
+	bool ok = true;
+
+	for (const char *p = expr;; p++) {
+		bool end = !*p || *p == ' ' || *p == '\t' || *p == '(' || *p == ')';
+
+		if (!end) {
+			if (n + 1 >= sizeof(tok))
+				return false;
+			tok[n++] = *p;
+			continue;
+		}
+		if (n) {
+			bool w = strspn(tok, "0123456789abcdefABCDEF:./-") == n;
+
+			tok[n] = 0;
+			for (size_t i = 0; !w && i < sizeof(words) / sizeof(words[0]); i++)
+				w = !strcmp(tok, words[i]);
+			/* A word of hex letters alone is a host name to libpcap: it fails to compile. */
+			ok = ok && w;
+			n = 0;
+		}
+		if (!*p)
+			break;
+	}
+	return ok;
+}
+
+static size_t put_ip_l4(uint8_t *p, const struct pr_store_flow *f, bool rev)
+{
+	const uint8_t *sa = rev ? f->dst_ip : f->src_ip, *da = rev ? f->src_ip : f->dst_ip;
+	uint16_t sp = rev ? f->dst_port : f->src_port, dp = rev ? f->src_port : f->dst_port;
+	size_t l3, l4 = f->ip_proto == 6 ? 20 : 8;
+
+	if (f->ip_version == 4) {
+		l3 = 20;
+		p[0] = 0x45;
+		p[2] = (uint8_t)((l3 + l4) >> 8);
+		p[3] = (uint8_t)(l3 + l4);
+		p[8] = 64;
+		p[9] = f->ip_proto;
+		memcpy(p + 12, sa, 4);
+		memcpy(p + 16, da, 4);
+	} else {
+		l3 = 40;
+		p[0] = 0x60;
+		p[4] = (uint8_t)(l4 >> 8);
+		p[5] = (uint8_t)l4;
+		p[6] = f->ip_proto;
+		p[7] = 64;
+		memcpy(p + 8, sa, 16);
+		memcpy(p + 24, da, 16);
+	}
+	p += l3;
+	if (f->ip_proto == 1 || f->ip_proto == 58) {
+		/* The flow keeps ICMP type << 8 | code and the echo identifier as ports. */
+		p[0] = (uint8_t)(f->src_port >> 8);
+		p[1] = (uint8_t)f->src_port;
+		p[4] = (uint8_t)(f->dst_port >> 8);
+		p[5] = (uint8_t)f->dst_port;
+	} else {
+		p[0] = (uint8_t)(sp >> 8);
+		p[1] = (uint8_t)sp;
+		p[2] = (uint8_t)(dp >> 8);
+		p[3] = (uint8_t)dp;
+		if (f->ip_proto == 6) {
+			p[12] = 0x50;
+			p[13] = 0x10; /* ACK */
+		}
+	}
+	return l3 + l4;
+}
+
+struct skip_ctx {
+	const struct pr_query_filter *f;
+	uint64_t *ids;
+	size_t n, cap;
+	bool failed;
+};
+
+/* Can a packet of flow f, in either direction, pass the filter? Unknown: yes. */
+static bool flow_may_match(const struct pr_query_filter *flt, const struct pr_store_flow *f)
+{
+	uint8_t pkt[14 + 40 + 20];
+	struct pr_block_pkt bp;
+
+	if ((f->ip_version != 4 && f->ip_version != 6) || f->vlan || f->iface >= flt->n)
+		return true;
+	for (int rev = 0; rev < 2; rev++) {
+		memset(pkt, 0, sizeof(pkt));
+		memset(pkt, 2, 12);
+		pkt[12] = f->ip_version == 4 ? 0x08 : 0x86;
+		pkt[13] = f->ip_version == 4 ? 0x00 : 0xdd;
+		bp = (struct pr_block_pkt){ .iface = f->iface, .data = pkt };
+		bp.cap_len = bp.wire_len = (uint32_t)(14 + put_ip_l4(pkt + 14, f, rev));
+		if (pr_query_filter_match(flt, &bp))
+			return true;
+	}
+	return false;
+}
+
+static int skip_flow_cb(void *ctx, const struct pr_store_flow *f)
+{
+	struct skip_ctx *c = ctx;
+
+	if (!f->flow_id || flow_may_match(c->f, f))
+		return 0;
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 1024;
+		uint64_t *p = realloc(c->ids, cap * sizeof(*p));
+
+		if (!p) {
+			c->failed = true;
+			return 1;
+		}
+		c->ids = p;
+		c->cap = cap;
+	}
+	c->ids[c->n++] = f->flow_id;
+	return 0;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int iface_cb(void *ctx, const struct pr_store_iface *iface)
+{
+	struct pr_query_pkts *q = ctx;
+
+	if (iface->index < FILTER_MAX_IFACES)
+		q->linktype[iface->index] = iface->linktype;
+	q->all_ethernet = q->all_ethernet && iface->linktype == 1;
+	return 0;
+}
+
+/*
+ * The flows of the session that the filter cannot match (sorted), for
+ * the block index to skip. Only flows with a record are listed: packets
+ * of a flow whose record was never stored (a killed capture) are read.
+ * Any doubt, and nothing is skipped.
+ */
+static void filter_skip_flows(struct pr_query_pkts *q, int64_t session, const char *filter)
+{
+	struct skip_ctx c = { .f = q->flt };
+
+	if (!filter || !filter[0] || !filter_is_simple(filter) || !q->all_ethernet)
+		return;
+	if (pr_store_flows_foreach(q->st, session, skip_flow_cb, &c) < 0 || c.failed) {
+		free(c.ids);
+		return;
+	}
+	/* qsort() takes no NULL, even for nothing to sort. */
+	if (c.n)
+		qsort(c.ids, c.n, sizeof(*c.ids), cmp_id);
+	q->skip_flows = c.ids;
+	q->n_skip_flows = c.n;
+}
+
+int pr_query_pkts_open(struct pr_store *st, const struct pr_query_pkts_req *req,
+		       struct pr_query_pkts **out, struct pr_query_err *err)
+{
+	struct pr_store_pkt_query sq = {
+		.from_ns = req->from_ns,
+		.to_ns = req->to_ns,
+		.has_flow = req->has_flow,
+		.flow_id = req->flow_id,
+	};
+	struct pr_query_pkts *q;
+	int ret;
+
+	*out = NULL;
+	if (req->from_ns && req->to_ns && req->from_ns > req->to_ns)
+		return fail(err, -EINVAL, "from is after to: nothing could match");
+	ret = pr_query_filter_check(req->filter, err);
+	if (ret)
+		return ret;
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return fail(err, -ENOMEM, "query: %s", strerror(ENOMEM));
+	q->st = st;
+	q->limit = req->limit;
+	q->all_ethernet = true;
+	ret = pr_query_session_get(st, req->session, &q->si, err);
+	if (ret)
+		goto err;
+	if (pr_store_ifaces_foreach(st, req->session, iface_cb, q) < 0) {
+		ret = fail(err, -EIO, "session %lld: interfaces: %s", (long long)req->session,
+			   pr_store_errmsg(st));
+		goto err;
+	}
+	ret = pr_query_filter_create(st, req->session, req->filter, &q->flt, err);
+	if (ret)
+		goto err;
+	filter_skip_flows(q, req->session, req->filter);
+	sq.skip_flows = q->skip_flows;
+	sq.n_skip_flows = q->n_skip_flows;
+	if (pr_store_pkt_iter_create_query(st, req->session, &sq, &q->it)) {
+		ret = fail(err, -EIO, "session %lld: %s", (long long)req->session,
+			   pr_store_errmsg(st));
+		goto err;
+	}
+	*out = q;
+	return 0;
+err:
+	pr_query_pkts_close(q);
+	return ret;
+}
+
+int pr_query_pkts_next(struct pr_query_pkts *q, struct pr_query_pkt *out, struct pr_query_err *err)
+{
+	int ret;
+
+	if (q->limit && q->returned >= q->limit)
+		return 0;
+	while ((ret = pr_store_pkt_iter_next(q->it, &out->pkt)) == 1) {
+		if (!pr_query_filter_match(q->flt, &out->pkt)) {
+			q->filtered++;
+			continue;
+		}
+		/* The range and flow skip packets: the index comes from the store. */
+		out->index = pr_store_pkt_iter_index(q->it);
+		out->linktype = out->pkt.iface < FILTER_MAX_IFACES ? q->linktype[out->pkt.iface] :
+								     0;
+		q->returned++;
+		return 1;
+	}
+	if (ret < 0)
+		return fail(err, ret, "session %lld: %s", (long long)q->si.id,
+			    pr_store_errmsg(q->st));
+	return 0;
+}
+
+const struct pr_session_info *pr_query_pkts_session(const struct pr_query_pkts *q)
+{
+	return &q->si;
+}
+
+uint32_t pr_query_pkts_linktype(const struct pr_query_pkts *q, uint32_t iface)
+{
+	return iface < FILTER_MAX_IFACES ? q->linktype[iface] : 0;
+}
+
+uint64_t pr_query_pkts_filtered(const struct pr_query_pkts *q)
+{
+	return q->filtered;
+}
+
+struct pr_store_pkt_iter *pr_query_pkts_iter(struct pr_query_pkts *q)
+{
+	return q->it;
+}
+
+const struct pr_query_filter *pr_query_pkts_filter(const struct pr_query_pkts *q)
+{
+	return q->flt;
+}
+
+void pr_query_pkts_close(struct pr_query_pkts *q)
+{
+	if (!q)
+		return;
+	pr_store_pkt_iter_destroy(q->it);
+	pr_query_filter_destroy(q->flt);
+	free(q->skip_flows);
+	free(q);
+}
