@@ -23,89 +23,11 @@
 
 #include "pr_cli.h"
 #include "pr_dpctl.h"
+#include "pr_ingest.h"
 #include "pr_json.h"
 #include "pr_pcapw.h"
 
 static volatile sig_atomic_t stop_signals;
-
-/*
- * The WAL checkpointer: its own connection in its own thread copies
- * committed WAL frames into the database file while the writer goes on
- * storing. Done on the writer's thread, every checkpoint (the copy and
- * its fdatasync) stalled the ring consumer and, through a full ring, the
- * capture; here it runs beside it, on the other core.
- */
-struct checkpointer {
-	struct pr_store *st;
-	pthread_t tid;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	bool stop;
-	bool running;
-};
-
-static void *checkpointer_main(void *arg)
-{
-	struct checkpointer *ck = arg;
-
-	pthread_mutex_lock(&ck->lock);
-	while (!ck->stop) {
-		struct timespec until;
-
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += 250000000;
-		if (until.tv_nsec >= 1000000000) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000;
-		}
-		pthread_cond_timedwait(&ck->cond, &ck->lock, &until);
-		if (ck->stop)
-			break;
-		pthread_mutex_unlock(&ck->lock);
-		/* Failures here are not fatal: the writer's data is in the WAL either way. */
-		pr_store_checkpoint(ck->st, false);
-		pthread_mutex_lock(&ck->lock);
-	}
-	pthread_mutex_unlock(&ck->lock);
-	return NULL;
-}
-
-/* Start it on a second connection. Without one the writer checkpoints itself. */
-static void checkpointer_start(struct checkpointer *ck, const struct pr_cli *cli)
-{
-	struct pr_store_cfg scfg = { .path = cli->db_path, .key = cli->key };
-
-	memset(ck, 0, sizeof(*ck));
-	if (pr_store_open(&scfg, &ck->st))
-		return;
-	pthread_mutex_init(&ck->lock, NULL);
-	pthread_cond_init(&ck->cond, NULL);
-	if (pthread_create(&ck->tid, NULL, checkpointer_main, ck)) {
-		pr_store_close(ck->st);
-		ck->st = NULL;
-		return;
-	}
-	ck->running = true;
-}
-
-/* Stop it and empty the WAL into the database. */
-static void checkpointer_stop(struct checkpointer *ck, struct pr_store *writer)
-{
-	if (ck->running) {
-		pthread_mutex_lock(&ck->lock);
-		ck->stop = true;
-		pthread_cond_signal(&ck->cond);
-		pthread_mutex_unlock(&ck->lock);
-		pthread_join(ck->tid, NULL);
-		pthread_mutex_destroy(&ck->lock);
-		pthread_cond_destroy(&ck->cond);
-		ck->running = false;
-	}
-	pr_store_close(ck->st);
-	ck->st = NULL;
-	if (writer)
-		pr_store_checkpoint(writer, true);
-}
 
 static void on_stop_signal(int sig)
 {
@@ -161,7 +83,7 @@ static void usage(FILE *f)
 struct capture {
 	struct pr_cli cli;
 	struct pr_store *st;
-	struct checkpointer ck;
+	struct pr_ingest *ig;
 	bool retention; /* the store has limits: apply them while capturing */
 	struct pr_dp *dp;
 	struct pr_pcapw *pw;
@@ -169,18 +91,6 @@ struct capture {
 	const char *pcap_path;
 	bool pcap_failed;
 	int64_t session;
-	uint64_t counters[PR_STAT_MAX];
-	/* counters as of the last commit: what the store holds if a later one fails */
-	uint64_t committed[PR_STAT_MAX];
-	bool end_seen;
-	uint32_t end_reason;
-	int end_error;
-	char end_msg[256];
-	char store_err[512];
-	bool store_failed;
-	uint64_t packets, bytes, captured, flows;
-	uint64_t bytes_since_commit;
-	uint32_t iface_linktype[256];
 	int pcap_idx[256]; /* writer interface of each of ours, -1: not written */
 	bool pcap_warned;
 };
@@ -193,138 +103,72 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static void store_fail(struct capture *c, const char *what)
+/* The --pcap copy: each interface as the ingest stores it. */
+static void tee_iface(void *ctx, const struct pr_rec_iface *r)
 {
-	if (c->store_failed)
-		return;
-	c->store_failed = true;
-	snprintf(c->store_err, sizeof(c->store_err), "%s: %s: %s", c->cli.db_path, what,
-		 pr_store_errmsg(c->st));
-}
-
-static void on_iface(struct capture *c, const struct pr_rec_iface *r)
-{
-	struct pr_store_iface si = {
-		.index = r->iface,
+	struct capture *c = ctx;
+	struct pr_pcapw_iface wi = {
 		.linktype = r->linktype,
 		.snaplen = r->snaplen,
 		.tsresol = r->tsresol,
+		.name = r->name,
+		.description = r->description,
 	};
+	int idx;
 
-	snprintf(si.name, sizeof(si.name), "%s", r->name);
-	snprintf(si.description, sizeof(si.description), "%s", r->description);
-	if (pr_store_session_add_iface(c->st, c->session, &si))
-		store_fail(c, "store interface");
-	if (r->iface < 256)
-		c->iface_linktype[r->iface] = r->linktype;
-	if (c->pw && r->iface < 256) {
-		struct pr_pcapw_iface wi = {
-			.linktype = r->linktype,
-			.snaplen = r->snaplen,
-			.tsresol = r->tsresol,
-			.name = r->name,
-			.description = r->description,
-		};
-		int idx = pr_pcapw_add_iface(c->pw, &wi);
-
-		c->pcap_idx[r->iface] = idx;
-		if (idx < 0 && !c->pcap_warned) {
-			c->pcap_warned = true;
-			pr_cli_warn("%s: interface %u has another link type (%u): its packets are "
-				    "not written; use a .pcapng file to keep them all",
-				    c->pcap_path, r->iface, r->linktype);
-		}
+	if (!c->pw || r->iface >= 256)
+		return;
+	idx = pr_pcapw_add_iface(c->pw, &wi);
+	c->pcap_idx[r->iface] = idx;
+	if (idx < 0 && !c->pcap_warned) {
+		c->pcap_warned = true;
+		pr_cli_warn("%s: interface %u has another link type (%u): its packets are "
+			    "not written; use a .pcapng file to keep them all",
+			    c->pcap_path, r->iface, r->linktype);
 	}
 }
 
-static void on_packet(struct capture *c, const struct pr_rec_packet *r)
+/* The --pcap copy: each packet as the ingest stores it. */
+static void tee_packet(void *ctx, const struct pr_rec_packet *r)
 {
-	struct pr_block_pkt p = {
-		.ts_ns = r->ts_ns,
-		.flow_id = r->flow_id,
-		.cap_len = r->cap_len,
-		.wire_len = r->wire_len,
-		.iface = r->iface,
-		.pflags = r->pflags,
-		.data = r->data,
-	};
+	struct capture *c = ctx;
+	int ret;
 
-	if (r->cap_len > r->hdr.len - sizeof(*r))
-		return; /* cannot happen with a sane producer; never read past the record */
-	if (!c->store_failed && pr_store_add_packet(c->st, c->session, &p))
-		store_fail(c, "store packet");
-	c->packets++;
-	c->bytes += r->wire_len;
-	c->captured += r->cap_len;
-	c->bytes_since_commit += r->cap_len;
-	if (c->pw && r->iface < 256 && c->pcap_idx[r->iface] >= 0) {
-		int ret = pr_pcapw_write(c->pw, (uint32_t)c->pcap_idx[r->iface], r->ts_ns, r->data,
-					 r->cap_len, r->wire_len);
-
-		if (ret) {
-			pr_cli_error(
-				"--pcap %s: %s: no more packets are written to it, and it will "
-				"not be kept",
-				c->pcap_path, strerror(-ret));
-			pr_pcapw_close(c->pw);
-			c->pw = NULL;
-			c->pcap_failed = true;
-		}
+	if (!c->pw || r->iface >= 256 || c->pcap_idx[r->iface] < 0)
+		return;
+	ret = pr_pcapw_write(c->pw, (uint32_t)c->pcap_idx[r->iface], r->ts_ns, r->data, r->cap_len,
+			     r->wire_len);
+	if (ret) {
+		pr_cli_error("--pcap %s: %s: no more packets are written to it, and it will "
+			     "not be kept",
+			     c->pcap_path, strerror(-ret));
+		pr_pcapw_close(c->pw);
+		c->pw = NULL;
+		c->pcap_failed = true;
 	}
+}
+
+static uint64_t drops_total(const uint64_t *ctr)
+{
+	uint64_t d[PR_DROP_REASON_MAX], sum = 0;
+
+	pr_ingest_drops_of(ctr, d);
+	for (int i = 0; i < PR_DROP_REASON_MAX; i++)
+		sum += d[i];
+	return sum;
 }
 
 static void print_progress(struct capture *c, uint64_t start, bool final)
 {
 	double secs = (double)(mono_ns() - start) / 1e9;
-	uint64_t drops = c->counters[PR_STAT_DROP_RING_FULL] + c->counters[PR_STAT_DROP_KERNEL] +
-			 c->counters[PR_STAT_DROP_IFACE] + c->counters[PR_STAT_DROP_TOO_BIG];
+	struct pr_ingest_stats s;
 
+	pr_ingest_get_stats(c->ig, &s);
 	fprintf(stderr,
 		"\r%12" PRIu64 " packets %10.1f MB %8" PRIu64 " drops %10.0f pkt/s %8.1f s%s",
-		c->packets, (double)c->bytes / 1e6, drops, secs > 0 ? (double)c->packets / secs : 0,
-		secs, final ? "\n" : "");
+		s.packets, (double)s.bytes / 1e6, drops_total(s.counters),
+		secs > 0 ? (double)s.packets / secs : 0, secs, final ? "\n" : "");
 	fflush(stderr);
-}
-
-static const char *end_reason_name(uint32_t r)
-{
-	switch (r) {
-	case PR_END_EOF:
-		return "eof";
-	case PR_END_COUNT:
-		return "count";
-	case PR_END_DURATION:
-		return "duration";
-	case PR_END_STOPPED:
-		return "stopped";
-	default:
-		return "error";
-	}
-}
-
-/* Consume records until the dataplane is done. Returns 0, or an exit code. */
-/* The ring's flow record as the store keeps it (the two layouts are each their own). */
-static void flow_from_rec(const struct pr_rec_flow *r, struct pr_store_flow *f)
-{
-	*f = (struct pr_store_flow){
-		.flow_id = r->flow_id,
-		.first_ts_ns = r->first_ts_ns,
-		.last_ts_ns = r->last_ts_ns,
-		.packets = { r->packets[0], r->packets[1] },
-		.bytes = { r->bytes[0], r->bytes[1] },
-		.src_port = r->src_port,
-		.dst_port = r->dst_port,
-		.vlan = r->vlan,
-		.iface = r->iface,
-		.ip_version = r->ip_version,
-		.ip_proto = r->ip_proto,
-		.tcp_state = r->tcp_state,
-		.end_reason = r->end_reason,
-		.tcp_flags = { r->tcp_flags[0], r->tcp_flags[1] },
-		.app = r->app,
-	};
-	memcpy(f->src_ip, r->src_ip, sizeof(f->src_ip));
-	memcpy(f->dst_ip, r->dst_ip, sizeof(f->dst_ip));
 }
 
 /* How often a capture applies the store's retention limits. */
@@ -384,122 +228,37 @@ static int retention_start(struct capture *c, bool from_flags)
 	return 0;
 }
 
-static int consume(struct capture *c, bool progress)
+/*
+ * Drive the ingest until every worker has ended (or the dataplane is
+ * gone): consume, commit when due, apply retention, pass stop requests
+ * on, show progress.
+ */
+static void consume(struct capture *c, bool progress)
 {
-	struct pr_ring_cons *cons = pr_dp_rx_cons(c->dp);
-	uint64_t start = mono_ns(), last_commit = start, last_progress = start;
-	uint64_t last_retention = start;
-	uint64_t commit_every = (uint64_t)c->cli.cfg.commit_interval_ms * 1000000ull;
+	uint64_t start = mono_ns(), last_progress = start, last_retention = start;
 	int stops_sent = 0, status;
-	bool exited = false;
+	bool exited = false, stop_for_store = false;
 
-	while (!c->end_seen) {
-		const struct pr_rec_hdr *h;
-		unsigned batch = 0;
+	while (!pr_ingest_done(c->ig)) {
+		struct pr_ingest_stats s;
 		uint64_t now;
+		int n = pr_ingest_poll(c->ig, 8192);
 
-		while (batch < 8192 && (h = pr_ring_cons_peek(cons))) {
-			switch (h->type) {
-			case PR_REC_PACKET:
-				if (h->len >= sizeof(struct pr_rec_packet))
-					on_packet(c, (const struct pr_rec_packet *)h);
-				break;
-			case PR_REC_IFACE:
-				if (h->len >= sizeof(struct pr_rec_iface))
-					on_iface(c, (const struct pr_rec_iface *)h);
-				break;
-			case PR_REC_FLOW:
-				if (h->len >= sizeof(struct pr_rec_flow)) {
-					struct pr_store_flow f;
-
-					flow_from_rec((const struct pr_rec_flow *)h, &f);
-					if (!c->store_failed &&
-					    pr_store_add_flow(c->st, c->session, &f))
-						store_fail(c, "store flow");
-					c->flows++;
-				}
-				break;
-			case PR_REC_STATS:
-				if (h->len >= sizeof(struct pr_rec_stats)) {
-					/* The completeness map: each change of the drop counters. */
-					uint64_t d[PR_DROP_REASON_MAX] = { 0 };
-					struct timespec wall;
-					uint64_t wall_ns;
-
-					memcpy(c->counters,
-					       ((const struct pr_rec_stats *)h)->counters,
-					       sizeof(c->counters));
-					d[PR_DROP_RING_FULL] = c->counters[PR_STAT_DROP_RING_FULL];
-					d[PR_DROP_KERNEL] = c->counters[PR_STAT_DROP_KERNEL];
-					d[PR_DROP_IFACE] = c->counters[PR_STAT_DROP_IFACE];
-					d[PR_DROP_TOO_BIG] = c->counters[PR_STAT_DROP_TOO_BIG];
-					clock_gettime(CLOCK_REALTIME, &wall);
-					wall_ns = (uint64_t)wall.tv_sec * 1000000000ull +
-						  (uint64_t)wall.tv_nsec;
-					if (!c->store_failed &&
-					    pr_store_stats_add(c->st, c->session, wall_ns, d) < 0)
-						store_fail(c, "store drop counters");
-				}
-				break;
-			case PR_REC_END:
-				if (h->len >= sizeof(struct pr_rec_end)) {
-					const struct pr_rec_end *e = (const struct pr_rec_end *)h;
-
-					c->end_seen = true;
-					c->end_reason = e->reason;
-					c->end_error = e->error;
-					memcpy(c->end_msg, e->message, sizeof(c->end_msg));
-					c->end_msg[sizeof(c->end_msg) - 1] = 0;
-				}
-				break;
-			default:
-				break;
-			}
-			pr_ring_cons_advance(cons, h);
-			batch++;
-			if (c->end_seen)
-				break;
-		}
-		if (batch)
-			pr_ring_cons_release(cons);
-		if (cons->error) {
-			snprintf(c->end_msg, sizeof(c->end_msg), "record ring corrupt");
-			c->end_reason = PR_END_ERROR;
-			c->end_error = cons->error;
-			break;
-		}
+		if (n < 0)
+			break; /* a corrupt ring: the ingest says so */
 		now = mono_ns();
-		if (!c->store_failed && (now - last_commit >= commit_every ||
-					 c->bytes_since_commit >= c->cli.cfg.commit_max_bytes)) {
-			uint64_t drops[PR_DROP_REASON_MAX] = {
-				c->counters[PR_STAT_DROP_RING_FULL],
-				c->counters[PR_STAT_DROP_KERNEL],
-				c->counters[PR_STAT_DROP_IFACE],
-				c->counters[PR_STAT_DROP_TOO_BIG],
-				0,
-			};
-
-			pr_store_session_set_drops(c->st, c->session, drops);
-			if (pr_store_commit(c->st)) {
-				store_fail(c, "commit");
-			} else {
-				memcpy(c->committed, c->counters, sizeof(c->committed));
-				if (!c->ck.running)
-					pr_store_checkpoint(
-						c->st,
-						false); /* no checkpointer: keep the WAL short */
-			}
-			last_commit = now;
-			c->bytes_since_commit = 0;
-			if (c->retention && now - last_retention >= RETENTION_EVERY_NS) {
-				retention_apply(c);
-				last_retention = now;
-			}
+		if (pr_ingest_tick(c->ig, now) > 0 && c->retention &&
+		    now - last_retention >= RETENTION_EVERY_NS) {
+			retention_apply(c);
+			last_retention = now;
 		}
-		if (c->store_failed && !stops_sent) {
+		pr_ingest_get_stats(c->ig, &s);
+		if (s.store_failed && !stop_for_store) {
 			/* Nothing more can be stored: stop capturing rather than drop silently. */
-			pr_dp_stop(c->dp);
-			stops_sent = 1;
+			if (!stops_sent)
+				pr_dp_stop(c->dp);
+			stop_for_store = true;
+			stops_sent = stops_sent ? stops_sent : 1;
 		}
 		if (stop_signals > stops_sent) {
 			if (stops_sent == 0)
@@ -512,18 +271,17 @@ static int consume(struct capture *c, bool progress)
 			last_progress = now;
 			print_progress(c, start, false);
 		}
-		if (!batch) {
+		if (!n) {
 			struct timespec pause = { 0, 200000 };
 
 			if (exited) {
-				/* It is gone and the ring is drained: no END will come. */
-				char how[128];
+				/* It is gone and the rings are drained: no END will come. */
+				char how[128], msg[256];
 
 				pr_dp_describe_status(status, how, sizeof(how));
-				snprintf(c->end_msg, sizeof(c->end_msg),
-					 "the dataplane %s before it finished", how);
-				c->end_reason = PR_END_ERROR;
-				c->end_error = -EPIPE;
+				snprintf(msg, sizeof(msg), "the dataplane %s before it finished",
+					 how);
+				pr_ingest_set_error(c->ig, -EPIPE, msg);
 				break;
 			}
 			exited = pr_dp_exited(c->dp, &status);
@@ -533,7 +291,6 @@ static int consume(struct capture *c, bool progress)
 	}
 	if (progress)
 		print_progress(c, start, true);
-	return 0;
 }
 
 /*
@@ -544,14 +301,17 @@ static int consume(struct capture *c, bool progress)
  * it (the row then stays "running" until the next open marks it
  * interrupted).
  */
-static void print_summary(struct capture *c, const struct pr_session_info *si, double secs)
+static void print_summary(struct capture *c, const struct pr_ingest_stats *is,
+			  const struct pr_session_info *si, double secs)
 {
-	const uint64_t *ctr = c->store_failed ? c->committed : c->counters;
-	const char *end = c->store_failed ? "store_error" : end_reason_name(c->end_reason);
-	bool failed = c->store_failed || c->end_reason == PR_END_ERROR;
+	const uint64_t *ctr = is->store_failed ? is->committed : is->counters;
+	const char *end = is->store_failed ? "store_error" :
+					     pr_ingest_end_reason_name(is->end_reason);
+	bool failed = is->store_failed || is->end_reason == PR_END_ERROR;
 	const char *status = failed ? pr_session_status_name(PR_SESSION_FAILED) :
 				      pr_session_status_name(si->status);
 	const char *msg = si->message;
+	char store_msg[1200];
 	uint64_t drops = 0;
 
 	for (int i = 0; i < PR_DROP_REASON_MAX; i++)
@@ -568,8 +328,11 @@ static void print_summary(struct capture *c, const struct pr_session_info *si, d
 		pr_json_kv_str(&j, "filter", si->filter);
 		pr_json_kv_str(&j, "status", status);
 		pr_json_kv_str(&j, "end_reason", end);
-		if (c->store_failed && !msg[0])
-			msg = c->store_err;
+		if (is->store_failed && !msg[0]) {
+			snprintf(store_msg, sizeof(store_msg), "%s: %s", c->cli.db_path,
+				 is->store_err);
+			msg = store_msg;
+		}
 		if (msg[0])
 			pr_json_kv_str(&j, "message", msg);
 		pr_json_kv_u64(&j, "packets", si->packets);
@@ -899,7 +662,26 @@ int pr_cmd_capture(int argc, char **argv)
 		rc = PR_EXIT_FAIL;
 		goto out;
 	}
-	checkpointer_start(&c->ck, &c->cli);
+	{
+		struct pr_store_cfg ckcfg = { .path = c->cli.db_path, .key = c->cli.key };
+		struct pr_ingest_cfg icfg = {
+			.st = c->st,
+			.session = c->session,
+			.commit_interval_ms = c->cli.cfg.commit_interval_ms,
+			.commit_max_bytes = c->cli.cfg.commit_max_bytes,
+			.checkpoint_cfg = &ckcfg,
+			.on_iface = tee_iface,
+			.on_packet = tee_packet,
+			.ctx = c,
+		};
+
+		if (pr_ingest_create(&icfg, &c->ig)) {
+			pr_cli_error("capture: %s", strerror(ENOMEM));
+			pr_store_session_end(c->st, c->session, PR_SESSION_FAILED, "out of memory");
+			rc = PR_EXIT_FAIL;
+			goto out;
+		}
+	}
 	if (c->pcap_path) {
 		size_t l = strlen(c->pcap_path);
 		struct pr_pcapw_cfg wc = {
@@ -921,6 +703,9 @@ int pr_cmd_capture(int argc, char **argv)
 	}
 
 	ret = pr_dp_create(&c->cli.cfg, 0, &c->dp, err, sizeof(err));
+	for (uint32_t i = 0; !ret && i < pr_dp_rx_rings(c->dp); i++)
+		if (pr_ingest_add_ring(c->ig, pr_dp_rx_ring(c->dp, i)))
+			ret = -EPROTO;
 	if (ret) {
 		pr_cli_error("%s", err);
 		pr_store_session_end(c->st, c->session, PR_SESSION_FAILED, err);
@@ -980,39 +765,13 @@ int pr_cmd_capture(int argc, char **argv)
 	pr_dp_wait(c->dp, 5000);
 
 	{
-		uint64_t drops[PR_DROP_REASON_MAX] = {
-			c->counters[PR_STAT_DROP_RING_FULL],
-			c->counters[PR_STAT_DROP_KERNEL],
-			c->counters[PR_STAT_DROP_IFACE],
-			c->counters[PR_STAT_DROP_TOO_BIG],
-			0,
-		};
-		const char *msg;
-		uint32_t status;
-		char msgbuf[600];
+		struct pr_ingest_stats is;
 
-		if (c->store_failed) {
-			status = PR_SESSION_FAILED;
-			msg = c->store_err;
-		} else if (c->end_reason == PR_END_ERROR) {
-			status = PR_SESSION_FAILED;
-			msg = c->end_msg;
-		} else {
-			status = PR_SESSION_COMPLETED;
-			snprintf(msgbuf, sizeof(msgbuf), "%s",
-				 c->end_reason == PR_END_EOF	  ? "end of file" :
-				 c->end_reason == PR_END_COUNT	  ? "packet count reached" :
-				 c->end_reason == PR_END_DURATION ? "duration reached" :
-								    "stopped");
-			msg = msgbuf;
-		}
-		pr_store_session_set_drops(c->st, c->session, drops);
-		ret = pr_store_session_end(c->st, c->session, status, msg);
-		if (ret && !c->store_failed)
-			store_fail(c, "finish session");
+		ret = pr_ingest_finish(c->ig);
 		/* What this capture added may take the store over its limits: apply them once more. */
 		if (!ret && c->retention)
 			retention_apply(c);
+		pr_ingest_get_stats(c->ig, &is);
 		if (pr_cli_get_session(&c->cli, c->st, c->session, &si)) {
 			rc = PR_EXIT_FAIL;
 			goto out;
@@ -1032,12 +791,12 @@ int pr_cmd_capture(int argc, char **argv)
 			if (ret)
 				c->pcap_failed = true;
 		}
-		print_summary(c, &si, (double)(mono_ns() - start) / 1e9);
-		if (c->store_failed) {
-			pr_cli_error("%s", c->store_err);
+		print_summary(c, &is, &si, (double)(mono_ns() - start) / 1e9);
+		if (is.store_failed) {
+			pr_cli_error("%s: %s", c->cli.db_path, is.store_err);
 			rc = PR_EXIT_FAIL;
-		} else if (c->end_reason == PR_END_ERROR) {
-			pr_cli_error("%s", c->end_msg);
+		} else if (is.end_reason == PR_END_ERROR) {
+			pr_cli_error("%s", is.end_msg);
 			rc = PR_EXIT_FAIL;
 		} else if (c->pcap_failed) {
 			rc = PR_EXIT_FAIL;
@@ -1046,7 +805,7 @@ int pr_cmd_capture(int argc, char **argv)
 		}
 	}
 out:
-	checkpointer_stop(&c->ck, c->st);
+	pr_ingest_destroy(c->ig);
 	pr_pcapw_close(c->pw);
 	pr_outfile_destroy(c->pcap_out);
 	pr_dp_destroy(c->dp);

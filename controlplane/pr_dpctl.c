@@ -350,6 +350,16 @@ pid_t pr_dp_pid(const struct pr_dp *dp)
 	return dp->pid;
 }
 
+uint32_t pr_dp_rx_rings(const struct pr_dp *dp)
+{
+	return ((const struct pr_shm_header *)dp->base)->ring_count - 1;
+}
+
+struct pr_ring_header *pr_dp_rx_ring(struct pr_dp *dp, uint32_t i)
+{
+	return pr_shm_ring(dp->base, i);
+}
+
 struct pr_ring_cons *pr_dp_rx_cons(struct pr_dp *dp)
 {
 	return &dp->rx;

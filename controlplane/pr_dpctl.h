@@ -43,6 +43,9 @@ void pr_dp_describe_status(int status, char *buf, size_t len);
 int pr_dp_wait(struct pr_dp *dp, int timeout_ms);
 pid_t pr_dp_pid(const struct pr_dp *dp);
 
+/* The rx rings of the region (one per worker core), for a consumer to attach. */
+uint32_t pr_dp_rx_rings(const struct pr_dp *dp);
+struct pr_ring_header *pr_dp_rx_ring(struct pr_dp *dp, uint32_t i);
 struct pr_ring_cons *pr_dp_rx_cons(struct pr_dp *dp);
 struct pr_ring_prod *pr_dp_tx_prod(struct pr_dp *dp);
 
