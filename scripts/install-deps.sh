@@ -8,11 +8,13 @@ set -euo pipefail
 packages=(
 	# build
 	build-essential cmake pkg-config
-	libpcap-dev libsqlcipher-dev libssl-dev liburing-dev libzstd-dev
+	libpcap-dev libsqlcipher-dev libssl-dev liburing-dev libzstd-dev libjson-c-dev
 	# the afxdp backend: libxdp/libbpf, and clang/llvm for its XDP program
 	libxdp-dev libbpf-dev
 	# tests, fuzzing, formatting
 	libcmocka-dev clang llvm libclang-rt-14-dev clang-format python3
+	# promtool checks the metrics text (tests/unit/test_pr_metrics.c)
+	prometheus
 	# peers and oracles used by tests and benchmarks
 	sqlcipher tcpdump tshark iproute2 procps
 	# live-capture benchmark peers and generator (bench/bench_live.py)
