@@ -6,9 +6,9 @@
  * a packet costs a memcpy and a system call is paid per megabyte. The
  * first I/O error is kept and returned by every later call (a file with a
  * hole in it is worse than a short one). Called by one thread per writer
- * (export, `capture --pcap`); the writer owns its buffer, its interface
- * table and the file descriptor, except standard output, which it only
- * flushes.
+ * (export, `capture --pcap`, HTTP downloads); the writer owns its buffer,
+ * its interface table and the file descriptor it opened; standard output
+ * and a descriptor it was given it only writes to.
  */
 #include "pr_capfmt.h"
 #include "pr_pcapw.h"
@@ -199,7 +199,8 @@ int pr_pcapw_create(const struct pr_pcapw_cfg *cfg, struct pr_pcapw **out)
 	int err = 0;
 
 	*out = NULL;
-	if (!cfg || !cfg->path || (cfg->format != PR_PCAPW_PCAP && cfg->format != PR_PCAPW_PCAPNG))
+	if (!cfg || (cfg->use_fd ? cfg->path || cfg->fd < 0 : !cfg->path) ||
+	    (cfg->format != PR_PCAPW_PCAP && cfg->format != PR_PCAPW_PCAPNG))
 		return -EINVAL;
 	if (!opt_str_ok(cfg->comment) || !opt_str_ok(cfg->user_appl))
 		return -EINVAL;
@@ -213,7 +214,9 @@ int pr_pcapw_create(const struct pr_pcapw_cfg *cfg, struct pr_pcapw **out)
 		err = -ENOMEM;
 		goto err_free;
 	}
-	if (!strcmp(cfg->path, "-")) {
+	if (cfg->use_fd) {
+		w->fd = cfg->fd;
+	} else if (!strcmp(cfg->path, "-")) {
 		w->fd = STDOUT_FILENO;
 	} else {
 		/*

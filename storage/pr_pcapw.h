@@ -12,6 +12,7 @@
 #ifndef PR_PCAPW_H
 #define PR_PCAPW_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 enum pr_pcapw_format {
@@ -21,7 +22,9 @@ enum pr_pcapw_format {
 
 struct pr_pcapw_cfg {
 	enum pr_pcapw_format format;
-	const char *path; /* "-" writes to standard output */
+	const char *path; /* "-" writes to standard output; NULL with use_fd: to fd */
+	bool use_fd;
+	int fd; /* with use_fd: an open descriptor (a pipe, a socket); the writer never closes it */
 	const char *comment; /* pcapng shb_comment, NULL for none */
 	const char *user_appl; /* pcapng shb_userappl, NULL for none */
 };

@@ -651,6 +651,55 @@ static void test_stdout(void **state)
 	free(path);
 }
 
+/*
+ * use_fd writes to a descriptor it was given (a pipe, as HTTP downloads
+ * do), byte for byte what a file would get, and leaves it open.
+ */
+static void test_fd(void **state)
+{
+	struct pr_pcapw_cfg cfg = { .format = PR_PCAPW_PCAPNG, .use_fd = true, .comment = "c" };
+	char *path = temp_path();
+	struct pr_pcapw *w, *wf;
+	uint8_t *want, got[4096];
+	size_t want_len, got_len = 0;
+	int fds[2];
+
+	(void)state;
+	/* With use_fd a path is a mistake, and so is a negative descriptor. */
+	cfg.path = path;
+	assert_int_equal(pr_pcapw_create(&cfg, &w), -EINVAL);
+	cfg.path = NULL;
+	cfg.fd = -1;
+	assert_int_equal(pr_pcapw_create(&cfg, &w), -EINVAL);
+	assert_int_equal(pipe(fds), 0);
+	cfg.fd = fds[1];
+	assert_int_equal(pr_pcapw_create(&cfg, &w), 0);
+	wf = create(path, PR_PCAPW_PCAPNG, "c", NULL);
+	assert_int_equal(add(w, 1, 0, 9, "eth0", NULL), 0);
+	assert_int_equal(add(wf, 1, 0, 9, "eth0", NULL), 0);
+	assert_int_equal(pr_pcapw_write(w, 0, TS0, pkt, 60, 60), 0);
+	assert_int_equal(pr_pcapw_write(wf, 0, TS0, pkt, 60, 60), 0);
+	assert_int_equal(pr_pcapw_close(w), 0);
+	assert_int_equal(pr_pcapw_close(wf), 0);
+	/* still open: the end of file comes when we close it */
+	assert_int_equal(close(fds[1]), 0);
+	for (;;) {
+		ssize_t n = read(fds[0], got + got_len, sizeof(got) - got_len);
+
+		assert_true(n >= 0);
+		if (!n)
+			break;
+		got_len += (size_t)n;
+	}
+	close(fds[0]);
+	want = slurp(path, &want_len);
+	assert_int_equal(got_len, want_len);
+	assert_memory_equal(got, want, want_len);
+	free(want);
+	unlink(path);
+	free(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -666,6 +715,7 @@ int main(void)
 		cmocka_unit_test(test_large_packets),
 		cmocka_unit_test(test_enospc),
 		cmocka_unit_test(test_stdout),
+		cmocka_unit_test(test_fd),
 	};
 
 	for (size_t i = 0; i < sizeof(pkt); i++)
