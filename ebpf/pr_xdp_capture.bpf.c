@@ -224,10 +224,11 @@ int pr_xdp_capture(struct xdp_md *ctx)
 	struct pr_xdp_rules *rules = bpf_map_lookup_elem(&pr_rules, &zero);
 	long act;
 
-	if (!cnt)
-		return XDP_PASS; /* cannot happen for a per-CPU array of one entry */
+	/* Neither can happen for arrays of one entry; not armed: not capturing yet. */
+	if (!cnt || !rules || !rules->armed)
+		return XDP_PASS;
 	cnt->c[PR_XDP_SEEN]++;
-	if (rules && rules->flags) {
+	if (rules->flags) {
 		int why = rule_verdict(ctx, rules->flags);
 
 		if (why >= 0 && why < PR_XDP_COUNTER_MAX) {

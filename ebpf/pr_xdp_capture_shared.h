@@ -46,9 +46,15 @@ struct pr_xdp_counters {
 #define PR_XDP_RULE_V4 (1u << 2)
 #define PR_XDP_RULE_V6 (1u << 3)
 
+/*
+ * armed: 0 until every capturing socket is in pr_xsks. Until then the
+ * program passes every frame on and counts nothing, so that the moments
+ * between attach and the last socket's bind are not reported as losses:
+ * capture starts when it is armed.
+ */
 struct pr_xdp_rules {
 	__u32 flags;
-	__u32 reserved;
+	__u32 armed;
 };
 
 /* pr_drop_port values */

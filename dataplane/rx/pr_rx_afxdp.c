@@ -30,6 +30,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <linux/if_ether.h>
 #include <linux/if_link.h>
@@ -117,6 +118,8 @@ struct xdp_attach {
 	int promisc_fd; /* AF_PACKET socket holding a promiscuous membership, or -1 */
 	pthread_mutex_t rule_lock; /* rule flags are read-modify-write */
 	uint32_t n_port, n_v4, n_v6, n_proto; /* rules present, per table */
+	uint32_t n_sockets, want_sockets; /* armed once n_sockets reaches want_sockets */
+	bool armed;
 };
 
 static pthread_mutex_t attach_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -415,7 +418,7 @@ bad_net:
 
 static int rules_publish(struct xdp_attach *at)
 {
-	struct pr_xdp_rules r = { 0 };
+	struct pr_xdp_rules r = { .armed = at->armed };
 	uint32_t zero = 0;
 
 	if (at->n_proto)
@@ -738,6 +741,7 @@ static int attach_get(const struct pr_rx_cfg *cfg, const struct afxdp_args *a, i
 		goto out;
 	}
 	at->ifindex = ifindex;
+	at->want_sockets = cfg->nb_queues ? cfg->nb_queues : 1;
 	at->link_fd = -1;
 	at->promisc_fd = -1;
 	pthread_mutex_init(&at->rule_lock, NULL);
@@ -972,6 +976,24 @@ nomem:
 	return -ENOMEM;
 }
 
+/*
+ * Count one more socket in the XSK map; the last of the workers arms the
+ * program (see struct pr_xdp_rules). Frames that arrived before are the
+ * kernel's, as if capture had not started yet.
+ */
+static int socket_arm(struct xdp_attach *at)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&at->rule_lock);
+	if (++at->n_sockets >= at->want_sockets && !at->armed) {
+		at->armed = true;
+		ret = rules_publish(at);
+	}
+	pthread_mutex_unlock(&at->rule_lock);
+	return ret;
+}
+
 static void afxdp_close(struct pr_rx *rx);
 
 static int afxdp_open(const struct pr_rx_cfg *cfg, struct pr_rx **out, char *err, size_t errlen)
@@ -1032,9 +1054,9 @@ static int afxdp_open(const struct pr_rx_cfg *cfg, struct pr_rx **out, char *err
 		if (ret)
 			goto err;
 		if (rx->queue == 0 && nq > 0 && (cfg->nb_queues ? cfg->nb_queues : 1) < nq)
-			PR_WARN("interface %s has %d rx queues and %u are captured: frames on the "
-				"others go to the kernel stack, counted as no_socket (capture with "
-				"%d workers, or `ethtool -L %s combined %u`)",
+			PR_WARN("interface %s has %d rx queues, this capture reads %u: frames on "
+				"the others go to the kernel stack, counted as no_socket (capture "
+				"with %d workers, or `ethtool -L %s combined %u`)",
 				cfg->interface, nq, cfg->nb_queues ? cfg->nb_queues : 1, nq,
 				cfg->interface, cfg->nb_queues ? cfg->nb_queues : 1);
 	}
@@ -1060,6 +1082,10 @@ static int afxdp_open(const struct pr_rx_cfg *cfg, struct pr_rx **out, char *err
 			goto err;
 	}
 	rx->fd = xsk_socket__fd(rx->xsk);
+	/* Frames on the fill ring before the socket is in the map: none arrives to an empty one. */
+	ret = frames_setup(rx, err, errlen);
+	if (ret)
+		goto err;
 	if (!rx->tx_only) {
 		ret = xsk_socket__update_xskmap(rx->xsk, rx->at->xsks_fd);
 		if (ret) {
@@ -1067,10 +1093,13 @@ static int afxdp_open(const struct pr_rx_cfg *cfg, struct pr_rx **out, char *err
 				 rx->queue, strerror(-ret));
 			goto err;
 		}
+		ret = socket_arm(rx->at);
+		if (ret) {
+			snprintf(err, errlen, "interface %s: arm the XDP program: %s",
+				 cfg->interface, strerror(-ret));
+			goto err;
+		}
 	}
-	ret = frames_setup(rx, err, errlen);
-	if (ret)
-		goto err;
 	if (rx->args.busy_poll_us) {
 		ret = busy_poll_setup(rx);
 		if (ret)
@@ -1338,6 +1367,18 @@ static void afxdp_close(struct pr_rx *rx)
 			if (rx->tx_outstanding)
 				usleep(100);
 		}
+	}
+	if (rx->xsk && !rx->tx_only) {
+		struct pr_rx_stats st;
+
+		if (!afxdp_stats(rx, &st))
+			PR_INFO("interface %s queue %u: received %" PRIu64 ", rule drops %" PRIu64
+				"/%" PRIu64 "/%" PRIu64 " (proto/port/prefix), no socket %" PRIu64
+				", socket drops %" PRIu64 ", ring full %" PRIu64
+				", fill ring empty %" PRIu64 ", wakeups %" PRIu64,
+				rx->iface.name, rx->queue, st.received, st.rule_proto, st.rule_port,
+				st.rule_prefix, st.no_socket, st.xsk_rx_dropped, st.xsk_rx_ring_full,
+				st.xsk_fill_ring_empty_descs, rx->wakeups);
 	}
 	if (rx->xsk)
 		xsk_socket__delete(rx->xsk); /* the kernel clears its XSK map entry */
