@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pr_backend_pick.h"
 #include "pr_cli.h"
 #include "pr_dpctl.h"
 #include "pr_ingest.h"
@@ -59,7 +60,10 @@ static void usage(FILE *f)
 		"      --file-mode MODE   permissions of the --pcap file, octal (default 0600)\n"
 		"      --name NAME        session name, at most 127 bytes (default: the interface\n"
 		"                         or file name)\n"
-		"      --backend NAME     capture backend: pcap (default), afxdp, dpdk\n"
+		"      --backend NAME     capture backend: afxdp, dpdk or pcap (default: afxdp for\n"
+		"                         an interface where it can run, else pcap)\n"
+		"      --backend-args STR backend settings (afxdp: key=value,...; default: the\n"
+		"                         afxdp_args config key; see docs/BACKENDS.md)\n"
 		"      --store-mode MODE  for a new store: segments (default; sealed segment files\n"
 		"                         beside the database) or db (one portable file)\n"
 		"      --compress         for a new segment store: zstd each block before sealing\n"
@@ -418,6 +422,7 @@ int pr_cmd_capture(int argc, char **argv)
 		O_NO_PROMISC,
 		O_NAME,
 		O_BACKEND,
+		O_BACKEND_ARGS,
 		O_STORE_MODE,
 		O_COMPRESS,
 		O_RETENTION_DAYS,
@@ -437,6 +442,7 @@ int pr_cmd_capture(int argc, char **argv)
 		{ "pcap", required_argument, NULL, 'p' },
 		{ "name", required_argument, NULL, O_NAME },
 		{ "backend", required_argument, NULL, O_BACKEND },
+		{ "backend-args", required_argument, NULL, O_BACKEND_ARGS },
 		{ "store-mode", required_argument, NULL, O_STORE_MODE },
 		{ "compress", no_argument, NULL, O_COMPRESS },
 		{ "retention-days", required_argument, NULL, O_RETENTION_DAYS },
@@ -447,7 +453,7 @@ int pr_cmd_capture(int argc, char **argv)
 	};
 	struct capture *c = calloc(1, sizeof(*c));
 	const char *iface = NULL, *read_path = NULL, *filter = "", *name = NULL;
-	const char *backend = "pcap", *store_mode = NULL;
+	const char *backend = NULL, *backend_args = NULL, *store_mode = NULL;
 	bool compress = false, have_ret_days = false, have_ret_bytes = false;
 	uint64_t ret_days = 0, ret_bytes = 0;
 	uint64_t count = 0, snaplen = 0, bufsize = 0;
@@ -545,6 +551,9 @@ int pr_cmd_capture(int argc, char **argv)
 		case O_BACKEND:
 			backend = optarg;
 			break;
+		case O_BACKEND_ARGS:
+			backend_args = optarg;
+			break;
 		case O_STORE_MODE:
 			if (strcmp(optarg, "segments") && strcmp(optarg, "db")) {
 				pr_cli_error("--store-mode: \"%s\": segments or db", optarg);
@@ -587,7 +596,8 @@ int pr_cmd_capture(int argc, char **argv)
 		rc = pr_cli_usage_error(&c->cli);
 		goto out;
 	}
-	if (strcmp(backend, "pcap") && strcmp(backend, "afxdp") && strcmp(backend, "dpdk")) {
+	if (backend && strcmp(backend, "pcap") && strcmp(backend, "afxdp") &&
+	    strcmp(backend, "dpdk")) {
 		pr_cli_error("--backend: unknown backend \"%s\" (known: pcap, afxdp, dpdk)",
 			     backend);
 		rc = PR_EXIT_USAGE;
@@ -628,6 +638,17 @@ int pr_cmd_capture(int argc, char **argv)
 		if ((rc = pr_cli_outfile_open(&oc, &c->pcap_out)))
 			goto out;
 	}
+	if (!backend) {
+		char why[160];
+
+		/* A file is read by pcap; an interface gets the fastest backend that can run there. */
+		backend = read_path ? "pcap" : pr_backend_pick(iface, why, sizeof(why));
+		if (iface)
+			pr_cli_note(&c->cli, "capturing with the %s backend%s%s%s", backend,
+				    why[0] ? " (afxdp: " : "", why, why[0] ? ")" : "");
+	}
+	if (!backend_args && !strcmp(backend, "afxdp") && c->cli.cfg.afxdp_args[0])
+		backend_args = c->cli.cfg.afxdp_args;
 	if (!snaplen)
 		snaplen = c->cli.cfg.snaplen;
 	if (!bufsize)
@@ -722,6 +743,10 @@ int pr_cmd_capture(int argc, char **argv)
 	snprintf(s_fclosed, sizeof(s_fclosed), "%u", c->cli.cfg.flow_tcp_closed_timeout_s);
 	args[na++] = "--backend";
 	args[na++] = backend;
+	if (backend_args && backend_args[0]) {
+		args[na++] = "--backend-args";
+		args[na++] = backend_args;
+	}
 	args[na++] = read_path ? "--read" : "--interface";
 	args[na++] = read_path ? read_path : iface;
 	if (filter[0]) {

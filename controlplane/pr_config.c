@@ -65,9 +65,16 @@ static const struct opt opts[] = {
 	  "default bytes kept per packet (capture -s)" },
 	{ "buffer_size", T_SIZE, OFF(buffer_size), 65536, 2147483647ull, "10m",
 	  "default kernel capture buffer (capture -b)" },
-	{ "dataplane_path", T_STR, OFF(dataplane_path), 0, 0, "",
+	{ "dataplane_path", T_STR, OFF(dataplane_path), 0,
+	  sizeof(((struct pr_config *)0)->dataplane_path), "",
 	  "path of packetrecorder-dataplane; $PACKETRECORDER_DATAPLANE wins over it (empty: next to "
 	  "packetrecorder, then the install directory, then $PATH)" },
+	{ "afxdp_args", T_STR, OFF(afxdp_args), 0, sizeof(((struct pr_config *)0)->afxdp_args), "",
+	  "settings of the afxdp capture backend, key=value separated by commas: frames, "
+	  "frame_size, rx_ring, fill_ring, tx_ring, comp_ring, mode (auto|native|generic), "
+	  "zerocopy (auto|on|off), attach (auto|libxdp|libbpf), busy_poll_us, busy_poll_budget, "
+	  "hugepages, drop (an early-drop rule, repeatable); see docs/BACKENDS.md; capture "
+	  "--backend-args" },
 };
 
 static int parse_value(const struct opt *o, const char *v, struct pr_config *cfg)
@@ -86,7 +93,8 @@ static int parse_value(const struct opt *o, const char *v, struct pr_config *cfg
 		return -EINVAL;
 	}
 	if (o->type == T_STR) {
-		size_t cap = sizeof(cfg->dataplane_path);
+		/* max is the field's size for strings */
+		size_t cap = o->max;
 
 		if (strlen(v) >= cap)
 			return -EINVAL;

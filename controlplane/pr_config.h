@@ -29,6 +29,7 @@ struct pr_config {
 	uint32_t snaplen;
 	uint64_t buffer_size;
 	char dataplane_path[512]; /* "" = next to this binary, then PATH */
+	char afxdp_args[512]; /* the afxdp backend's settings, "key=value,..." */
 };
 
 /* Fill cfg with the defaults. */

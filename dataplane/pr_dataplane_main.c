@@ -45,6 +45,7 @@ struct dp_opts {
 	const char *shm;
 	const char *ctl;
 	const char *backend;
+	const char *backend_args;
 	const char *interface;
 	const char *read_path;
 	const char *filter;
@@ -75,6 +76,7 @@ static void usage(FILE *f)
 		"  --shm NAME               shared-memory region made by the control plane (required)\n"
 		"  --ctl PATH               unix socket for commands (stop, ping)\n"
 		"  --backend NAME           capture backend: pcap (default), afxdp, dpdk\n"
+		"  --backend-args STR       backend settings (afxdp: key=value,...; see BACKENDS.md)\n"
 		"  -i, --interface IF       capture live from IF (or send on IF with --tx)\n"
 		"  -r, --read FILE          read a pcap/pcapng file (- = stdin)\n"
 		"  -f, --filter EXPR        BPF capture filter (tcpdump syntax)\n"
@@ -114,6 +116,7 @@ static int parse_opts(int argc, char **argv, struct dp_opts *o)
 		O_SHM = 256,
 		O_CTL,
 		O_BACKEND,
+		O_BACKEND_ARGS,
 		O_PROMISC,
 		O_NO_PROMISC,
 		O_TX,
@@ -128,6 +131,7 @@ static int parse_opts(int argc, char **argv, struct dp_opts *o)
 		{ "shm", required_argument, NULL, O_SHM },
 		{ "ctl", required_argument, NULL, O_CTL },
 		{ "backend", required_argument, NULL, O_BACKEND },
+		{ "backend-args", required_argument, NULL, O_BACKEND_ARGS },
 		{ "interface", required_argument, NULL, 'i' },
 		{ "read", required_argument, NULL, 'r' },
 		{ "filter", required_argument, NULL, 'f' },
@@ -161,6 +165,9 @@ static int parse_opts(int argc, char **argv, struct dp_opts *o)
 			break;
 		case O_BACKEND:
 			o->backend = optarg;
+			break;
+		case O_BACKEND_ARGS:
+			o->backend_args = optarg;
 			break;
 		case 'i':
 			o->interface = optarg;
@@ -521,6 +528,7 @@ int main(int argc, char **argv)
 	rcfg.promisc = o.promisc;
 	rcfg.buffer_size = o.buffer_size;
 	rcfg.tx_only = o.tx;
+	rcfg.backend_args = o.backend_args;
 	ret = ops->open(&rcfg, &rx, err, sizeof(err));
 	if (ret) {
 		struct pr_ring_prod p;
