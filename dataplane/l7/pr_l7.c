@@ -38,7 +38,7 @@
 static const struct pr_l7_ops *const registry[PR_L7_APP_COUNT] = {
 	[PR_L7_APP_TLS] = &pr_l7_tls_ops,   [PR_L7_APP_DNS] = &pr_l7_dns_ops,
 	[PR_L7_APP_HTTP] = &pr_l7_http_ops, [PR_L7_APP_SSH] = &pr_l7_ssh_ops,
-	[PR_L7_APP_SMTP] = &pr_l7_smtp_ops,
+	[PR_L7_APP_SMTP] = &pr_l7_smtp_ops, [PR_L7_APP_QUIC] = &pr_l7_quic_ops,
 };
 
 /*
@@ -46,13 +46,13 @@ static const struct pr_l7_ops *const registry[PR_L7_APP_COUNT] = {
  * that a port hint of a later protocol never hides a clear content match.
  */
 static const uint8_t detect_order[] = {
-	PR_L7_APP_TLS, PR_L7_APP_SSH, PR_L7_APP_HTTP, PR_L7_APP_SMTP, PR_L7_APP_DNS,
+	PR_L7_APP_TLS, PR_L7_APP_SSH, PR_L7_APP_QUIC, PR_L7_APP_HTTP, PR_L7_APP_SMTP, PR_L7_APP_DNS,
 };
 
 static const uint32_t depth_default[PR_L7_APP_COUNT] = {
 	[PR_L7_APP_TLS] = PR_L7_DEPTH_TLS_DEFAULT,   [PR_L7_APP_DNS] = PR_L7_DEPTH_DNS_DEFAULT,
 	[PR_L7_APP_HTTP] = PR_L7_DEPTH_HTTP_DEFAULT, [PR_L7_APP_SSH] = PR_L7_DEPTH_SSH_DEFAULT,
-	[PR_L7_APP_SMTP] = PR_L7_DEPTH_SMTP_DEFAULT,
+	[PR_L7_APP_SMTP] = PR_L7_DEPTH_SMTP_DEFAULT, [PR_L7_APP_QUIC] = PR_L7_DEPTH_QUIC_DEFAULT,
 };
 
 const struct pr_l7_ops *pr_l7_ops_get(uint8_t app)
@@ -86,6 +86,11 @@ void pr_l7_ctx_destroy(struct pr_l7_ctx *ctx)
 	EVP_MD_free(ctx->sha1);
 	EVP_MD_free(ctx->sha256);
 	BIO_free(ctx->bio);
+	EVP_CIPHER_free(ctx->aes128_ecb);
+	EVP_CIPHER_free(ctx->aes128_gcm);
+	EVP_CIPHER_CTX_free(ctx->cipher_ctx);
+	EVP_MAC_CTX_free(ctx->mac_ctx);
+	EVP_MAC_free(ctx->hmac);
 	free(ctx);
 }
 
@@ -168,6 +173,14 @@ int pr_l7_ctx_create(const struct pr_l7_cfg *cfg, int numa_node, struct pr_l7_ct
 	ctx->md5 = EVP_MD_fetch(NULL, "MD5", NULL);
 	if (!ctx->md5)
 		PR_WARN("MD5 not available from OpenSSL: JA3, JA3S and HASSH are left empty");
+	ctx->aes128_ecb = EVP_CIPHER_fetch(NULL, "AES-128-ECB", NULL);
+	ctx->aes128_gcm = EVP_CIPHER_fetch(NULL, "AES-128-GCM", NULL);
+	ctx->cipher_ctx = EVP_CIPHER_CTX_new();
+	ctx->hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	ctx->mac_ctx = ctx->hmac ? EVP_MAC_CTX_new(ctx->hmac) : NULL;
+	if (!ctx->aes128_ecb || !ctx->aes128_gcm || !ctx->cipher_ctx || !ctx->mac_ctx)
+		PR_WARN("AES-128 or HMAC not available from OpenSSL: QUIC Initial packets stay "
+			"opaque");
 	for (uint32_t i = 0; i < ctx->buf_count; i++)
 		ctx->bufmeta[i].next_free = i + 1 < ctx->buf_count ? (uint16_t)(i + 2) : 0;
 	ctx->free_head = ctx->buf_count ? 1 : 0;

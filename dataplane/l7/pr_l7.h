@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * L7 parsers: the application-layer facts of a flow (TLS hellos and
- * certificates with JA3/JA3S/JA4/JA4S, DNS messages, HTTP/1.x requests and
- * responses, SSH banners and HASSH, SMTP commands), read from the first
- * bytes of each direction. One ops table per protocol family (the
+ * certificates with JA3/JA3S/JA4/JA4S, QUIC Initial hellos, DNS messages,
+ * HTTP/1.x requests and responses, SSH banners and HASSH, SMTP commands),
+ * read from the first bytes of each direction. One ops table per protocol family (the
  * registry below); a per-core context (struct pr_l7_ctx) that owns the
  * configuration, a pool of reassembly buffers, digest contexts and scratch
  * space; and a fixed-size per-flow state (struct pr_l7_state) that the
@@ -23,11 +23,12 @@
  * pr_l7_txn; the consumer merges a flow's transactions into the per-flow
  * view.
  *
- * Per packet: no allocation, no locks, no logging. The one exception is
+ * Per packet: no allocation, no locks, no logging. The exceptions are
  * OpenSSL's d2i_X509() on a leaf certificate the core has not parsed
- * before (at most one per Certificate message; see cert_cache_entries). Dataplane core only: one
- * context per core, and a state is only used with the context of the core
- * that owns its flow.
+ * before (at most one per Certificate message; see cert_cache_entries),
+ * and its HMAC and AES contexts' own bookkeeping when a QUIC Initial
+ * packet is unprotected. Dataplane core only: one context per core, and a
+ * state is only used with the context of the core that owns its flow.
  */
 #ifndef PR_L7_H
 #define PR_L7_H
@@ -52,6 +53,7 @@ enum pr_l7_app {
 	PR_L7_APP_HTTP = 3,
 	PR_L7_APP_SSH = 4,
 	PR_L7_APP_SMTP = 5,
+	PR_L7_APP_QUIC = 6,
 	PR_L7_APP_COUNT,
 	PR_L7_APP_UNKNOWN = 255, /* detection gave up */
 };
@@ -63,6 +65,7 @@ enum pr_l7_app {
 	65536u /* header bytes (keep-alive flows); skipped bodies do not count */
 #define PR_L7_DEPTH_SSH_DEFAULT 8192u /* banner and KEXINIT */
 #define PR_L7_DEPTH_SMTP_DEFAULT 65536u /* commands and the DATA bodies between them */
+#define PR_L7_DEPTH_QUIC_DEFAULT 16384u /* Initial datagrams up to both hellos */
 #define PR_L7_BUF_BYTES_DEFAULT 16384u
 #define PR_L7_BUF_COUNT_DEFAULT 1024u
 #define PR_L7_DETECT_PACKETS_DEFAULT 4u
@@ -109,7 +112,7 @@ struct pr_l7_pkt {
 /* ---- transactions ---- */
 
 enum pr_l7_txn_kind {
-	PR_L7_TXN_TLS_CLIENT_HELLO = 1,
+	PR_L7_TXN_TLS_CLIENT_HELLO = 1, /* also from a QUIC Initial (app quic) */
 	PR_L7_TXN_TLS_SERVER_HELLO = 2,
 	PR_L7_TXN_TLS_CERTIFICATE = 3, /* the leaf of a Certificate message */
 	PR_L7_TXN_DNS_MESSAGE = 4,
@@ -350,6 +353,7 @@ struct pr_l7_stats {
 	uint64_t buf_reclaimed; /* buffers taken back from flows that never ended */
 	uint64_t cert_errors; /* certificates OpenSSL could not parse */
 	uint64_t cert_cache_hits; /* leaf certificates found already parsed */
+	uint64_t undecryptable; /* QUIC Initial packets whose protection did not open */
 };
 
 struct pr_l7_ctx;
@@ -400,7 +404,7 @@ bool pr_l7_flow_done(const struct pr_l7_state *st);
 
 void pr_l7_ctx_stats(const struct pr_l7_ctx *ctx, struct pr_l7_stats *out);
 
-/* "tls", "dns", "http", "ssh", "smtp"; "unknown" otherwise. Any thread. */
+/* "tls", "dns", "http", "ssh", "smtp", "quic"; "unknown" otherwise. Any thread. */
 const char *pr_l7_app_name(uint8_t app);
 
 /* ---- the registry ---- */

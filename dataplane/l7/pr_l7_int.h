@@ -76,6 +76,15 @@ struct l7_smtp {
 	uint8_t reserved[3];
 };
 
+/* QUIC: the client's destination connection id (the Initial keys come from it). */
+struct l7_quic {
+	uint32_t version;
+	uint32_t have[2]; /* contiguous CRYPTO bytes held from offset 0, per direction */
+	uint8_t dcid_len;
+	uint8_t dcid[20];
+	uint8_t reserved[3];
+};
+
 /*
  * The real layout of struct pr_l7_state. may_alias: the caller's storage
  * is declared as an array of words and only ever accessed through this.
@@ -93,6 +102,7 @@ struct l7_flow {
 		struct l7_http http;
 		struct l7_ssh ssh;
 		struct l7_smtp smtp;
+		struct l7_quic quic;
 	} u;
 } __attribute__((may_alias));
 
@@ -145,6 +155,12 @@ struct pr_l7_ctx {
 	EVP_MD *sha1;
 	EVP_MD *sha256;
 	BIO *bio; /* memory BIO for X.509 names */
+	/* QUIC Initial protection (RFC 9001 5): NULL where unavailable, QUIC then stays opaque. */
+	EVP_CIPHER *aes128_ecb;
+	EVP_CIPHER *aes128_gcm;
+	EVP_CIPHER_CTX *cipher_ctx;
+	EVP_MAC *hmac;
+	EVP_MAC_CTX *mac_ctx;
 
 	struct l7_cert_entry *cert_cache; /* direct mapped by the digest's first bits */
 	size_t cert_cache_len;
@@ -282,5 +298,15 @@ extern const struct pr_l7_ops pr_l7_dns_ops;
 extern const struct pr_l7_ops pr_l7_http_ops;
 extern const struct pr_l7_ops pr_l7_ssh_ops;
 extern const struct pr_l7_ops pr_l7_smtp_ops;
+extern const struct pr_l7_ops pr_l7_quic_ops;
+
+/*
+ * A ClientHello or ServerHello body (after the 4-byte handshake header),
+ * from TLS records or QUIC CRYPTO frames: one transaction (pr_l7_tls.c).
+ */
+void l7_tls_client_hello(struct pr_l7_ctx *ctx, struct l7_flow *fl, uint8_t d, const uint8_t *p,
+			 uint32_t n);
+void l7_tls_server_hello(struct pr_l7_ctx *ctx, struct l7_flow *fl, uint8_t d, const uint8_t *p,
+			 uint32_t n);
 
 #endif /* PR_L7_INT_H */

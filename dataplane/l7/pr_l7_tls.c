@@ -285,8 +285,14 @@ static void ja3_client(struct pr_l7_ctx *ctx, struct pr_l7_tls_client_hello *ch,
 	l7_copy_text(ch->ja3_string, sizeof(ch->ja3_string), (const uint8_t *)sb.p, sb.len);
 }
 
-static void ja4_client(struct pr_l7_ctx *ctx, struct pr_l7_tls_client_hello *ch,
-		       const struct ch_lists *l)
+/* JA4's first character: the transport (t TCP, q QUIC). */
+static char ja4_proto(const struct l7_flow *fl)
+{
+	return fl->app == PR_L7_APP_QUIC ? 'q' : 't';
+}
+
+static void ja4_client(struct pr_l7_ctx *ctx, const struct l7_flow *fl,
+		       struct pr_l7_tls_client_hello *ch, const struct ch_lists *l)
 {
 	uint16_t *ciph = ctx->sort_a, *ext = ctx->sort_b;
 	size_t nc, ne = 0, ne_all = 0, nsig;
@@ -313,7 +319,7 @@ static void ja4_client(struct pr_l7_ctx *ctx, struct pr_l7_tls_client_hello *ch,
 	l7_sort_u16(ciph, nc);
 	l7_sort_u16(ext, ne);
 
-	a[0] = 't';
+	a[0] = ja4_proto(fl);
 	ja4_version(ch->max_version, a + 1);
 	a[3] = (ch->flags & PR_L7_TLS_CH_SNI) ? 'd' : 'i';
 	two_digits((uint32_t)nc, a + 4);
@@ -352,7 +358,7 @@ static void ja4_client(struct pr_l7_ctx *ctx, struct pr_l7_tls_client_hello *ch,
 		ch->flags |= PR_L7_TLS_CH_LISTS_CUT;
 }
 
-static void client_hello(struct pr_l7_ctx *ctx, struct l7_flow *fl, uint8_t d, const uint8_t *p,
+void l7_tls_client_hello(struct pr_l7_ctx *ctx, struct l7_flow *fl, uint8_t d, const uint8_t *p,
 			 uint32_t n)
 {
 	struct pr_l7_txn *t = l7_txn_begin(ctx, fl, d, PR_L7_TXN_TLS_CLIENT_HELLO);
@@ -368,7 +374,8 @@ static void client_hello(struct pr_l7_ctx *ctx, struct l7_flow *fl, uint8_t d, c
 	l.ciphers.bad = l.exts.bad = l.groups.bad = l.ecpf.bad = l.sigalgs.bad = true;
 	l7_sb_init(&alpn, ch->alpn, sizeof(ch->alpn));
 
-	ch->record_version = fl->u.tls.d[d].rec_version;
+	/* QUIC carries handshake messages in CRYPTO frames, without records. */
+	ch->record_version = fl->app == PR_L7_APP_TLS ? fl->u.tls.d[d].rec_version : 0;
 	ch->version = rd_u16(&r);
 	ch->max_version = ch->version;
 	rd_sub(&r, 32);
@@ -502,13 +509,13 @@ static void client_hello(struct pr_l7_ctx *ctx, struct l7_flow *fl, uint8_t d, c
 	if (cut)
 		ch->flags |= PR_L7_TLS_CH_LISTS_CUT;
 	ja3_client(ctx, ch, &l);
-	ja4_client(ctx, ch, &l);
+	ja4_client(ctx, fl, ch, &l);
 	l7_txn_emit(ctx);
 }
 
 /* ---- ServerHello ---- */
 
-static void server_hello(struct pr_l7_ctx *ctx, struct l7_flow *fl, uint8_t d, const uint8_t *p,
+void l7_tls_server_hello(struct pr_l7_ctx *ctx, struct l7_flow *fl, uint8_t d, const uint8_t *p,
 			 uint32_t n)
 {
 	struct pr_l7_txn *t = l7_txn_begin(ctx, fl, d, PR_L7_TXN_TLS_SERVER_HELLO);
@@ -589,7 +596,7 @@ static void server_hello(struct pr_l7_ctx *ctx, struct l7_flow *fl, uint8_t d, c
 	l7_copy_text(sh->ja3s_string, sizeof(sh->ja3s_string), (const uint8_t *)sb.p, sb.len);
 
 	/* JA4S: t, version, extension count, ALPN _ cipher _ hash of the extensions in order. */
-	sh->ja4s[0] = 't';
+	sh->ja4s[0] = ja4_proto(fl);
 	ja4_version(sh->selected_version, sh->ja4s + 1);
 	two_digits((uint32_t)ne, sh->ja4s + 3);
 	ja4_alpn(alpn, alpn_len, sh->ja4s + 5);
@@ -836,9 +843,9 @@ static void message(struct pr_l7_ctx *ctx, struct l7_flow *fl, uint8_t d, uint8_
 		return;
 	}
 	if (type == HS_CLIENT_HELLO)
-		client_hello(ctx, fl, d, p, hlen);
+		l7_tls_client_hello(ctx, fl, d, p, hlen);
 	else
-		server_hello(ctx, fl, d, p, hlen);
+		l7_tls_server_hello(ctx, fl, d, p, hlen);
 }
 
 /* n bytes of handshake records: split into messages, collecting a split one. */

@@ -529,10 +529,6 @@ struct exception {
 	"its identification string"
 
 static const struct exception exceptions[] = {
-	{ "bench/bench_mixed_real_concat.pcap", F_TLS_SNI,
-	  "www.google.de is in a QUIC Initial (udp/342), which tshark decrypts; QUIC is a later "
-	  "part of issue 8" },
-	{ "bench/bench_mixed_real_concat.pcap", F_TLS_JA3, "the same QUIC Initial (udp/342)" },
 	{ "bench/bench_mixed_real_concat.pcap", F_TLS_CERT,
 	  "tcp/947, 949 and 953: the server's second segment arrives before its first; tshark "
 	  "4.0 leaves out-of-order segments alone by default (tcp.reassemble_out_of_order is "
