@@ -263,9 +263,15 @@ static int args_parse(const char *s, struct afxdp_args *a, char *err, size_t err
 		*v++ = 0;
 		if (!strcmp(tok, "frames"))
 			ret = parse_num(tok, v, 64, 1u << 22, &a->frames, err, errlen);
-		else if (!strcmp(tok, "frame_size"))
+		else if (!strcmp(tok, "frame_size")) {
+			/* Aligned UMEM chunks: a power of two the kernel accepts. */
 			ret = parse_num(tok, v, 2048, 4096, &a->frame_size, err, errlen);
-		else if (!strcmp(tok, "rx_ring"))
+			if (!ret && a->frame_size != 2048 && a->frame_size != 4096) {
+				snprintf(err, errlen, "afxdp frame_size: %s is not 2048 or 4096",
+					 v);
+				ret = -EINVAL;
+			}
+		} else if (!strcmp(tok, "rx_ring"))
 			ret = parse_pow2(tok, v, &a->rx_ring, err, errlen);
 		else if (!strcmp(tok, "fill_ring"))
 			ret = parse_pow2(tok, v, &a->fill_ring, err, errlen);
@@ -1377,8 +1383,8 @@ static void afxdp_close(struct pr_rx *rx)
 				", socket drops %" PRIu64 ", ring full %" PRIu64
 				", fill ring empty %" PRIu64 ", wakeups %" PRIu64,
 				rx->iface.name, rx->queue, st.received, st.rule_proto, st.rule_port,
-				st.rule_prefix, st.no_socket, st.xsk_rx_dropped, st.xsk_rx_ring_full,
-				st.xsk_fill_ring_empty_descs, rx->wakeups);
+				st.rule_prefix, st.no_socket, st.xsk_rx_dropped,
+				st.xsk_rx_ring_full, st.xsk_fill_ring_empty_descs, rx->wakeups);
 	}
 	if (rx->xsk)
 		xsk_socket__delete(rx->xsk); /* the kernel clears its XSK map entry */

@@ -431,8 +431,13 @@ static void test_rules(void **state)
 static void test_bad_args(void **state)
 {
 	static const char *const bad[] = {
-		"frames=abc", "rx_ring=1000", "mode=turbo",
-		"nokey",      "colour=blue",  "frames=1024,fill_ring=512",
+		"frames=abc",
+		"rx_ring=1000",
+		"mode=turbo",
+		"nokey",
+		"colour=blue",
+		"frame_size=3000",
+		"frames=1024,fill_ring=512",
 		"drop=udp:x",
 	};
 	struct pr_rx_cfg cfg = { .interface = "afc0", .snaplen = 65535 };
