@@ -423,70 +423,75 @@ struct completeness {
 	uint64_t lost[PR_DROP_REASON_MAX]; /* in the listed and unlisted intervals */
 	uint64_t lost_total;
 	uint64_t session_drops; /* the session's totals: loss anywhere in it */
+	uint64_t stored; /* the session's packets: a loss before none of them runs to the end */
 	bool have_rows; /* capture recorded drop counters over time */
 };
 
 static int completeness_load(struct pr_store *st, const struct pr_session_info *si,
 			     const struct pr_store_pkt_query *range, struct completeness *c)
 {
-	struct pr_store_drop_row *rows = NULL, *nr;
-	size_t n = 0;
-	bool more = false;
 	int err;
 
 	for (int i = 0; i < PR_DROP_REASON_MAX; i++)
 		c->session_drops += si->drops[i];
-	err = pr_store_stats_get(st, si->id, &rows, &n);
+	c->stored = si->packets;
+	err = pr_store_drop_intervals(st, si->id, range->from_ns, range->to_ns, &c->iv, &c->n_total,
+				      &c->have_rows);
 	if (err)
-		goto out;
-	c->have_rows = n > 0;
-	/*
-	 * The session's final counters may be newer than the last STATS row
-	 * (or there are no rows at all): the rest of the loss lies between
-	 * that row and the session's last packet.
-	 */
-	for (int i = 0; i < PR_DROP_REASON_MAX; i++)
-		if (si->drops[i] > (n ? rows[n - 1].drops[i] : 0))
-			more = true;
-	if (more) {
-		nr = realloc(rows, (n + 1) * sizeof(*rows));
-		if (!nr) {
-			err = -ENOMEM;
-			goto out;
-		}
-		rows = nr;
-		rows[n].wall_ts_ns = si->end_ts_ns;
-		rows[n].pkt_ts_ns = si->last_pkt_ts_ns;
-		rows[n].packets = si->packets;
-		memcpy(rows[n].drops, si->drops, sizeof(rows[n].drops));
-		n++;
-	}
-	c->n_total = pr_drop_intervals_compute(rows, n, range->from_ns, range->to_ns, NULL, 0);
+		return err;
 	c->n_iv = c->n_total < MAX_INTERVALS ? c->n_total : MAX_INTERVALS;
-	if (c->n_total) {
-		struct pr_drop_interval *all = calloc(c->n_total, sizeof(*all));
-
-		if (!all) {
-			err = -ENOMEM;
-			goto out;
-		}
-		pr_drop_intervals_compute(rows, n, range->from_ns, range->to_ns, all, c->n_total);
-		for (size_t i = 0; i < c->n_total; i++) {
-			for (int r = 0; r < PR_DROP_REASON_MAX; r++)
-				c->lost[r] += all[i].lost[r];
-			c->lost_total += all[i].lost_total;
-		}
-		c->iv = all;
+	for (size_t i = 0; i < c->n_total; i++) {
+		for (int r = 0; r < PR_DROP_REASON_MAX; r++)
+			c->lost[r] += c->iv[i].lost[r];
+		c->lost_total += c->iv[i].lost_total;
 	}
-out:
-	free(rows);
-	return err;
+	return 0;
 }
 
-/* One line on the loss for comments and messages. */
-static void loss_summary(const struct completeness *c, char *buf, size_t len)
+/*
+ * One loss interval in words: "125509 lost (ring_full 125509) between
+ * packets 62938 and 62939, stamped between T1 and T2". Packet numbers
+ * count from 0, as query numbers them.
+ */
+static void interval_text(const struct completeness *c, const struct pr_drop_interval *iv,
+			  char *buf, size_t len)
 {
-	char a[64], b[64];
+	char a[64] = "the start", b[64] = "the end", why[160] = "";
+	bool last = iv->before_packet >= c->stored;
+	size_t off = 0;
+
+	for (int r = 0; r < PR_DROP_REASON_MAX && off < sizeof(why); r++)
+		if (iv->lost[r])
+			off += (size_t)snprintf(why + off, sizeof(why) - off, "%s%s %" PRIu64,
+						off ? ", " : "", pr_drop_reason_name(r),
+						iv->lost[r]);
+	if (iv->from_ts_ns)
+		pr_cli_format_ts(iv->from_ts_ns, a, sizeof(a));
+	if (iv->to_ts_ns)
+		pr_cli_format_ts(iv->to_ts_ns, b, sizeof(b));
+	off = (size_t)snprintf(buf, len, "%" PRIu64 " lost (%s) ", iv->lost_total, why);
+	if (off >= len)
+		return;
+	if (iv->after_packet && !last)
+		off += (size_t)snprintf(buf + off, len - off,
+					"between packets %" PRIu64 " and %" PRIu64,
+					iv->after_packet - 1, iv->before_packet);
+	else if (iv->after_packet)
+		off += (size_t)snprintf(buf + off, len - off, "after packet %" PRIu64,
+					iv->after_packet - 1);
+	else if (!last)
+		off += (size_t)snprintf(buf + off, len - off, "before packet %" PRIu64,
+					iv->before_packet);
+	else
+		off += (size_t)snprintf(buf + off, len - off, "anywhere in the session");
+	if (off < len)
+		snprintf(buf + off, len - off, ", stamped between %s and %s", a, b);
+}
+
+/* One line on the loss for comments and messages, naming at most list intervals. */
+static void loss_summary(const struct completeness *c, size_t list, char *buf, size_t len)
+{
+	char one[384];
 	size_t off;
 
 	if (!c->session_drops) {
@@ -503,22 +508,47 @@ static void loss_summary(const struct completeness *c, char *buf, size_t len)
 	off = (size_t)snprintf(buf, len,
 			       "LOSS: %" PRIu64 " packets lost by the capture in %zu interval%s",
 			       c->lost_total, c->n_total, c->n_total == 1 ? "" : "s");
-	for (size_t i = 0; i < c->n_iv && i < 8 && off < len; i++) {
-		const struct pr_drop_interval *iv = &c->iv[i];
-
-		if (iv->from_ts_ns)
-			pr_cli_format_ts(iv->from_ts_ns, a, sizeof(a));
-		else
-			snprintf(a, sizeof(a), "start");
-		pr_cli_format_ts(iv->to_ts_ns, b, sizeof(b));
-		off += (size_t)snprintf(buf + off, len - off,
-					"%s %" PRIu64 " between %s (packet %" PRIu64
-					") and %s (packet %" PRIu64 ")",
-					i ? ";" : ":", iv->lost_total, a, iv->after_packet, b,
-					iv->before_packet);
+	for (size_t i = 0; i < c->n_iv && i < list && off < len; i++) {
+		interval_text(c, &c->iv[i], one, sizeof(one));
+		off += (size_t)snprintf(buf + off, len - off, "%s %s", i ? ";" : ":", one);
 	}
-	if (c->n_total > 8 && off < len)
+	if (list && c->n_total > list && off < len)
 		snprintf(buf + off, len - off, "; ... (all in the manifest)");
+}
+
+/*
+ * Every listed interval on a line of its own, for the pcapng section
+ * comment, while the comment stays within a pcapng option (64 KiB); what
+ * does not fit is left to the manifest, and a last line says so.
+ */
+static char *interval_lines(const struct completeness *c, size_t room)
+{
+	char one[384], *buf;
+	size_t off = 0, i;
+
+	if (!c->n_iv)
+		return strdup("");
+	buf = malloc(room + 1);
+	if (!buf)
+		return NULL;
+	buf[0] = 0;
+	for (i = 0; i < c->n_iv; i++) {
+		char line[448];
+		int n;
+
+		interval_text(c, &c->iv[i], one, sizeof(one));
+		n = snprintf(line, sizeof(line), "\nloss interval %zu/%zu: %s", i + 1, c->n_total,
+			     one);
+		/* Keep room for the closing line. */
+		if (n < 0 || off + (size_t)n + 96 > room)
+			break;
+		memcpy(buf + off, line, (size_t)n + 1);
+		off += (size_t)n;
+	}
+	if (i < c->n_total)
+		snprintf(buf + off, room + 1 - off, "\nloss intervals %zu to %zu: in the manifest",
+			 i + 1, c->n_total);
+	return buf;
 }
 
 static void cuts_summary(const struct cuts *k, bool final, char *buf, size_t len)
@@ -636,7 +666,7 @@ static void manifest_body(FILE *f, const struct manifest_in *m)
 	json_ts(&j, "last_ts", m->last_ts);
 	pr_json_key(&j, "completeness");
 	pr_json_obj_begin(&j);
-	loss_summary(m->c, loss, sizeof(loss));
+	loss_summary(m->c, 8, loss, sizeof(loss));
 	cuts_summary(m->k, true, cut, sizeof(cut));
 	pr_json_kv_bool(&j, "no_loss", m->c->n_total == 0);
 	pr_json_kv_bool(&j, "complete", m->c->n_total == 0 && !cut[0]);
@@ -1100,7 +1130,8 @@ int pr_cmd_export(int argc, char **argv)
 	cuts.flow_id = cli.range.flow_id;
 	pr_cli_format_ts(si->first_pkt_ts_ns, ts0, sizeof(ts0));
 	pr_cli_format_ts(si->last_pkt_ts_ns, ts1, sizeof(ts1));
-	loss_summary(&comp, loss, sizeof(loss));
+	/* The pcapng comment lists every interval on a line of its own, below. */
+	loss_summary(&comp, 0, loss, sizeof(loss));
 	cuts_summary(&cuts, false, cut, sizeof(cut));
 	if (asprintf(&comment,
 		     "packetrecorder session %lld \"%s\" from %s %s%s%s; %" PRIu64
@@ -1113,6 +1144,23 @@ int pr_cmd_export(int argc, char **argv)
 		rc = PR_EXIT_FAIL;
 		goto out;
 	}
+	if (comp.n_iv) {
+		size_t have = strlen(comment);
+		char *lines = have < UINT16_MAX ? interval_lines(&comp, UINT16_MAX - have) : NULL;
+		char *both = NULL;
+
+		if (!lines || asprintf(&both, "%s%s", comment, lines) < 0) {
+			free(lines);
+			pr_cli_error("export: %s", strerror(ENOMEM));
+			rc = PR_EXIT_FAIL;
+			goto out;
+		}
+		free(lines);
+		free(comment);
+		comment = both;
+	}
+	/* Messages and --json name the first few intervals in the line itself. */
+	loss_summary(&comp, 8, loss, sizeof(loss));
 	if (e.fmt == FMT_PCAP || e.fmt == FMT_PCAPNG) {
 		struct pr_pcapw_cfg wc = {
 			.format = e.fmt == FMT_PCAP ? PR_PCAPW_PCAP : PR_PCAPW_PCAPNG,

@@ -493,51 +493,98 @@ int pr_store_rekey(struct pr_store *st, const char *newkey);
  * manifests. The thread that opened the store only.
  */
 
-/* One recorded change of a session's drop counters. */
+/* One observation of a session's drop counters. */
 struct pr_store_drop_row {
 	uint64_t wall_ts_ns; /* wall clock when capture received the counters */
 	uint64_t pkt_ts_ns; /* timestamp of the last packet stored by then, 0: none yet */
 	uint64_t packets; /* packets stored by then */
 	uint64_t drops[PR_DROP_REASON_MAX]; /* cumulative, by reason */
+	/*
+	 * What the stored packets say about the time after the row, filled
+	 * in by pr_store_drop_intervals() for rows whose counters grew:
+	 * next_ts_ns, the time stamp of the first packet stored after the
+	 * row (packet number `packets`; 0: there is none), and wall_packet,
+	 * the number of the first packet stamped after wall_ts_ns (the
+	 * session's packet count when there is none).
+	 */
+	uint64_t next_ts_ns;
+	uint64_t wall_packet;
 };
 
 /*
- * Record the session's cumulative drop counters as of wall_ts_ns when
- * they differ from the last row recorded for it (the first call always
- * records, as the baseline). The row goes into the open write transaction
- * and is stored by the next pr_store_commit(). Returns 1 when a row was
- * added, 0 when nothing changed, or a negative errno. Capture's consumer.
+ * Record the session's cumulative drop counters as of wall_ts_ns. A row
+ * is added when they differ from the last row recorded for it (the first
+ * call always records, as the baseline); while they stay the same, one
+ * more row holds the latest observation and is updated in place, so that
+ * a loss starts at the last observation before it, not at the last
+ * change. Rows go into the open write transaction and are stored by the
+ * next pr_store_commit(). Returns 1 when the counters changed (a row was
+ * added), 0 when they did not, or a negative errno. Capture's consumer.
  */
 int pr_store_stats_add(struct pr_store *st, int64_t session, uint64_t wall_ts_ns,
 		       const uint64_t drops[PR_DROP_REASON_MAX]);
 
 /*
- * The session's rows in time order, in *rows (malloc'd, caller frees) and
- * *n. A store of schema 2 or older has none. Returns 0 or a negative errno.
+ * The session's rows in the order they were recorded, in *rows (malloc'd,
+ * caller frees) and *n; next_ts_ns and wall_packet are 0. A store of
+ * schema 2 or older has none. Returns 0 or a negative errno.
  */
 int pr_store_stats_get(struct pr_store *st, int64_t session, struct pr_store_drop_row **rows,
 		       size_t *n);
 
-/* An interval in which the capture lost packets: between two consecutive rows. */
+/*
+ * An interval in which the capture lost packets: from the last
+ * observation of the drop counters before they grew to the first one
+ * after. Packet numbers count from 0, as `query` numbers packets: the
+ * lost packets came after the first after_packet stored packets and
+ * before stored packet before_packet, which is the session's packet count
+ * when no stored packet is known to follow them. Time stamps bound theirs:
+ * no lost packet is older than from_ts_ns or newer than to_ts_ns.
+ *
+ * Why the bounds hold (one record ring per capture): the dataplane counts
+ * a drop before it writes the STATS record that carries it, and packets
+ * go through the ring in order. So a packet lost to a full ring (or too
+ * big) comes after every packet stored before the earlier observation and
+ * before every packet stored after the later one. A kernel or interface
+ * drop is counted by the kernel when the packet arrives, while packets
+ * that arrived before it may still wait in the kernel's buffer: it is
+ * bounded by time instead, by the wall clock of the later observation (a
+ * live packet's time stamp is the kernel's wall clock at arrival).
+ */
 struct pr_drop_interval {
-	uint64_t from_ts_ns; /* packet time of the earlier row (0: the start of the capture) */
-	uint64_t to_ts_ns; /* packet time of the row whose counters grew */
-	uint64_t from_wall_ns, to_wall_ns; /* the same two rows in wall-clock time */
-	uint64_t after_packet; /* packets stored at the earlier row: the loss came after them */
-	uint64_t before_packet; /* packets stored at the later row */
+	uint64_t from_ts_ns; /* the last packet stored before the loss (0: the start) */
+	uint64_t to_ts_ns; /* no lost packet is newer (0: open, up to the end of the capture) */
+	uint64_t from_wall_ns, to_wall_ns; /* the two observations in wall-clock time */
+	uint64_t after_packet; /* stored packets known to come before the loss */
+	uint64_t before_packet; /* the first stored packet known to come after it */
 	uint64_t lost[PR_DROP_REASON_MAX]; /* how many, by reason */
 	uint64_t lost_total;
 };
 
 /*
- * The loss intervals of rows[0..n) (time order, cumulative counters)
- * that overlap [from_ns, to_ns] in packet time (0: open end): one for
- * each row whose counters grew over the previous row (over zero for the
- * first). Writes at most max to out and returns how many there are.
- * Pure: any thread.
+ * The loss intervals of rows[0..n) (recording order, cumulative counters,
+ * next_ts_ns and wall_packet filled in) that overlap [from_ns, to_ns] in
+ * packet time (0: open end): one for each row whose counters grew over
+ * the previous row (over zero for the first). live: a live capture, whose
+ * packet time stamps are wall-clock times. Writes at most max to out and
+ * returns how many there are. Pure: any thread.
  */
-size_t pr_drop_intervals_compute(const struct pr_store_drop_row *rows, size_t n, uint64_t from_ns,
-				 uint64_t to_ns, struct pr_drop_interval *out, size_t max);
+size_t pr_drop_intervals_compute(const struct pr_store_drop_row *rows, size_t n, bool live,
+				 uint64_t from_ns, uint64_t to_ns, struct pr_drop_interval *out,
+				 size_t max);
+
+/*
+ * The loss intervals of session that overlap [from_ns, to_ns] in packet
+ * time (0: open end): from its drop_stats rows and its final drop
+ * counters (one more observation at the session's end when they are
+ * larger than the last row's, or when there are no rows), bounded by the
+ * packets stored around them. In *out (malloc'd, caller frees; NULL when
+ * there are none) and *n. *have_rows: capture recorded the counters over
+ * time (else a loss is one interval over the whole session). Returns 0,
+ * -ENOENT for no such session, or another negative errno.
+ */
+int pr_store_drop_intervals(struct pr_store *st, int64_t session, uint64_t from_ns, uint64_t to_ns,
+			    struct pr_drop_interval **out, size_t *n, bool *have_rows);
 
 /* Bytes of an Ed25519 public key and of a signature. */
 #define PR_SENSOR_PUBKEY_LEN 32

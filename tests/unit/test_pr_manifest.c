@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * The completeness map and manifests: loss intervals from synthetic
- * drop_stats rows (growth by reason, overlap with a packet-time range,
- * counters that do not grow, loss before the first packet), and the
- * manifest signature member split off and checked by pr_manifest_verify().
+ * drop_stats rows (growth by reason, bounds by the packets around them or
+ * by the wall clock, overlap with a packet-time range, counters that do
+ * not grow, loss before the first packet); the same from a real store
+ * (rows recorded by pr_store_stats_add(), bounds looked up in the stored
+ * packets); the manifest signature member split off and checked by
+ * pr_manifest_verify().
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,9 +23,20 @@
 #include "pr_manifest.h"
 #include "pr_store.h"
 
+/*
+ * An observation at packet time ts after `packets` packets: wall clock
+ * 5 ns later, the next stored packet 10 ns later, and the first packet
+ * stamped after the wall clock the next one.
+ */
 static struct pr_store_drop_row row(uint64_t ts, uint64_t packets, uint64_t ring, uint64_t kernel)
 {
-	struct pr_store_drop_row r = { .wall_ts_ns = ts + 5, .pkt_ts_ns = ts, .packets = packets };
+	struct pr_store_drop_row r = {
+		.wall_ts_ns = ts + 5,
+		.pkt_ts_ns = ts,
+		.packets = packets,
+		.next_ts_ns = ts + 10,
+		.wall_packet = packets + 1,
+	};
 
 	r.drops[PR_DROP_RING_FULL] = ring;
 	r.drops[PR_DROP_KERNEL] = kernel;
@@ -34,8 +49,8 @@ static void test_no_loss(void **state)
 	struct pr_drop_interval iv[4];
 
 	(void)state;
-	assert_int_equal(pr_drop_intervals_compute(rows, 2, 0, 0, iv, 4), 0);
-	assert_int_equal(pr_drop_intervals_compute(NULL, 0, 0, 0, iv, 4), 0);
+	assert_int_equal(pr_drop_intervals_compute(rows, 2, true, 0, 0, iv, 4), 0);
+	assert_int_equal(pr_drop_intervals_compute(NULL, 0, true, 0, 0, iv, 4), 0);
 }
 
 static void test_intervals(void **state)
@@ -47,26 +62,80 @@ static void test_intervals(void **state)
 	struct pr_drop_interval iv[4];
 
 	(void)state;
-	assert_int_equal(pr_drop_intervals_compute(rows, 5, 0, 0, iv, 4), 3);
+	assert_int_equal(pr_drop_intervals_compute(rows, 5, true, 0, 0, iv, 4), 3);
+	/* Ring full, live: before the next stored packet and the wall clock, the earlier. */
 	assert_int_equal(iv[0].from_ts_ns, 0);
-	assert_int_equal(iv[0].to_ts_ns, 100);
+	assert_int_equal(iv[0].to_ts_ns, 105);
 	assert_int_equal(iv[0].after_packet, 0);
 	assert_int_equal(iv[0].before_packet, 10);
+	assert_int_equal(iv[0].from_wall_ns, 5);
+	assert_int_equal(iv[0].to_wall_ns, 105);
 	assert_int_equal(iv[0].lost[PR_DROP_RING_FULL], 3);
 	assert_int_equal(iv[0].lost_total, 3);
+	/* Kernel: bounded by the wall clock, in time and in packets. */
 	assert_int_equal(iv[1].from_ts_ns, 200);
-	assert_int_equal(iv[1].to_ts_ns, 300);
+	assert_int_equal(iv[1].to_ts_ns, 305);
+	assert_int_equal(iv[1].after_packet, 20);
+	assert_int_equal(iv[1].before_packet, 31);
 	assert_int_equal(iv[1].lost[PR_DROP_KERNEL], 7);
 	assert_int_equal(iv[1].lost[PR_DROP_RING_FULL], 0);
 	assert_int_equal(iv[2].lost[PR_DROP_RING_FULL], 7);
+	assert_int_equal(iv[2].from_ts_ns, 300);
+	assert_int_equal(iv[2].to_ts_ns, 405);
 	/* Only those that overlap [210, 290]. */
-	assert_int_equal(pr_drop_intervals_compute(rows, 5, 210, 290, iv, 4), 1);
-	assert_int_equal(iv[0].to_ts_ns, 300);
+	assert_int_equal(pr_drop_intervals_compute(rows, 5, true, 210, 290, iv, 4), 1);
+	assert_int_equal(iv[0].to_ts_ns, 305);
 	/* Overlap at the edges counts. */
-	assert_int_equal(pr_drop_intervals_compute(rows, 5, 300, 0, iv, 4), 2);
-	assert_int_equal(pr_drop_intervals_compute(rows, 5, 0, 200, iv, 4), 2);
+	assert_int_equal(pr_drop_intervals_compute(rows, 5, true, 305, 0, iv, 4), 2);
+	assert_int_equal(pr_drop_intervals_compute(rows, 5, true, 0, 200, iv, 4), 2);
 	/* max limits what is written, not the count. */
-	assert_int_equal(pr_drop_intervals_compute(rows, 5, 0, 0, iv, 1), 3);
+	assert_int_equal(pr_drop_intervals_compute(rows, 5, true, 0, 0, iv, 1), 3);
+}
+
+/* A file: packet times are not wall-clock times, so only the packets bound a loss. */
+static void test_file_bounds(void **state)
+{
+	struct pr_store_drop_row rows[] = { row(0, 0, 0, 0), row(100, 10, 2, 0),
+					    row(200, 20, 5, 0) };
+	struct pr_drop_interval iv[2];
+
+	(void)state;
+	rows[2].next_ts_ns = 0; /* no packet was stored after the last observation */
+	assert_int_equal(pr_drop_intervals_compute(rows, 3, false, 0, 0, iv, 2), 2);
+	assert_int_equal(iv[0].to_ts_ns, 110);
+	assert_int_equal(iv[0].before_packet, 10);
+	/* Lost after the last stored packet: open to the end, whatever the wall clock says. */
+	assert_int_equal(iv[1].from_ts_ns, 100);
+	assert_int_equal(iv[1].to_ts_ns, 0);
+	assert_int_equal(iv[1].after_packet, 10);
+	assert_int_equal(iv[1].before_packet, 20);
+	/* An open end overlaps every later range. */
+	assert_int_equal(pr_drop_intervals_compute(rows, 3, false, 1000, 0, iv, 2), 1);
+	/* Live, the same loss ends at the observation's wall clock. */
+	assert_int_equal(pr_drop_intervals_compute(rows, 3, true, 0, 0, iv, 2), 2);
+	assert_int_equal(iv[1].to_ts_ns, 205);
+}
+
+/*
+ * Ring-full and kernel drops in one interval: the looser bound of the two
+ * (the kernel's), and a loss starts at the latest observation of
+ * unchanged counters, not at the change before it.
+ */
+static void test_mixed_and_plateau(void **state)
+{
+	struct pr_store_drop_row rows[] = { row(0, 0, 0, 0), row(150, 15, 0, 0),
+					    row(200, 20, 4, 6) };
+	struct pr_drop_interval iv[2];
+
+	(void)state;
+	rows[2].wall_packet = 27;
+	rows[2].wall_ts_ns = 260;
+	assert_int_equal(pr_drop_intervals_compute(rows, 3, true, 0, 0, iv, 2), 1);
+	assert_int_equal(iv[0].from_ts_ns, 150);
+	assert_int_equal(iv[0].after_packet, 15);
+	assert_int_equal(iv[0].to_ts_ns, 260);
+	assert_int_equal(iv[0].before_packet, 27);
+	assert_int_equal(iv[0].lost_total, 10);
 }
 
 static void test_first_row_and_reset(void **state)
@@ -76,9 +145,126 @@ static void test_first_row_and_reset(void **state)
 	struct pr_drop_interval iv[2];
 
 	(void)state;
-	assert_int_equal(pr_drop_intervals_compute(rows, 2, 0, 0, iv, 2), 1);
+	assert_int_equal(pr_drop_intervals_compute(rows, 2, true, 0, 0, iv, 2), 1);
 	assert_int_equal(iv[0].from_ts_ns, 0);
+	assert_int_equal(iv[0].after_packet, 0);
 	assert_int_equal(iv[0].lost_total, 2);
+}
+
+/* Add packets first..last-1 of the test session: packet i is stamped 1000 * i. */
+static void add_packets(struct pr_store *st, int64_t sid, uint64_t first, uint64_t last)
+{
+	static const uint8_t data[60];
+
+	for (uint64_t i = first; i < last; i++) {
+		struct pr_block_pkt p = {
+			.ts_ns = 1000 * i,
+			.cap_len = sizeof(data),
+			.wire_len = sizeof(data),
+			.data = data,
+		};
+
+		assert_int_equal(pr_store_add_packet(st, sid, &p), 0);
+	}
+}
+
+static void stats_at(struct pr_store *st, int64_t sid, uint64_t wall, uint64_t ring,
+		     uint64_t kernel, int want)
+{
+	uint64_t d[PR_DROP_REASON_MAX] = { 0 };
+
+	d[PR_DROP_RING_FULL] = ring;
+	d[PR_DROP_KERNEL] = kernel;
+	assert_int_equal(pr_store_stats_add(st, sid, wall, d), want);
+}
+
+/*
+ * A real store: unchanged counters keep one row with their latest
+ * observation; a ring-full loss ends at the first packet stored after it
+ * (or the wall clock, if earlier), a kernel loss at the wall clock and the
+ * first packet stamped after it, and the final counters add one more
+ * interval that runs past the last stored packet.
+ */
+static void test_store_intervals(void **state)
+{
+	char dir[] = "/tmp/test_pr_manifest.XXXXXX", path[64];
+	struct pr_session_info info = { .snaplen = 65535 };
+	struct pr_store_cfg cfg = { .create = true, .store_mode = PR_STORE_MODE_DB };
+	struct pr_store_drop_row *rows = NULL;
+	struct pr_drop_interval *iv = NULL;
+	uint64_t final[PR_DROP_REASON_MAX] = { 0 };
+	struct pr_store *st = NULL;
+	bool have_rows;
+	size_t n;
+	int64_t sid;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/s.db", dir);
+	cfg.path = path;
+	assert_int_equal(pr_store_open(&cfg, &st), 0);
+	snprintf(info.name, sizeof(info.name), "veth0");
+	snprintf(info.source, sizeof(info.source), "veth0");
+	snprintf(info.source_kind, sizeof(info.source_kind), "interface");
+	assert_int_equal(pr_store_session_begin(st, &info, &sid), 0);
+
+	stats_at(st, sid, 500, 0, 0, 1); /* the baseline */
+	add_packets(st, sid, 0, 10);
+	stats_at(st, sid, 9500, 0, 0, 0); /* a new row: the latest observation */
+	add_packets(st, sid, 10, 20);
+	stats_at(st, sid, 19500, 0, 0, 0); /* ... which is updated */
+	stats_at(st, sid, 19700, 5, 0, 1); /* 5 lost to a full ring */
+	add_packets(st, sid, 20, 30);
+	stats_at(st, sid, 29500, 5, 0, 0);
+	stats_at(st, sid, 35500, 5, 3, 1); /* 3 lost in the kernel */
+	add_packets(st, sid, 30, 40);
+	final[PR_DROP_RING_FULL] = 7; /* 2 more: only the session's final counters say so */
+	final[PR_DROP_KERNEL] = 3;
+	assert_int_equal(pr_store_session_set_drops(st, sid, final), 0);
+	assert_int_equal(pr_store_session_end(st, sid, PR_SESSION_COMPLETED, "stopped"), 0);
+
+	assert_int_equal(pr_store_stats_get(st, sid, &rows, &n), 0);
+	assert_int_equal(n, 5);
+	assert_int_equal(rows[1].packets, 20);
+	assert_int_equal(rows[1].wall_ts_ns, 19500);
+	assert_int_equal(rows[1].pkt_ts_ns, 19000);
+	assert_int_equal(rows[2].drops[PR_DROP_RING_FULL], 5);
+	assert_int_equal(rows[3].packets, 30);
+	free(rows);
+
+	assert_int_equal(pr_store_drop_intervals(st, sid, 0, 0, &iv, &n, &have_rows), 0);
+	assert_true(have_rows);
+	assert_int_equal(n, 3);
+	/* After packet 19, before packet 20 (stamped 20000) and the wall clock 19700. */
+	assert_int_equal(iv[0].lost[PR_DROP_RING_FULL], 5);
+	assert_int_equal(iv[0].after_packet, 20);
+	assert_int_equal(iv[0].before_packet, 20);
+	assert_int_equal(iv[0].from_ts_ns, 19000);
+	assert_int_equal(iv[0].to_ts_ns, 19700);
+	assert_int_equal(iv[0].from_wall_ns, 19500);
+	/* The kernel's: after packet 29, before the first packet stamped after 35500. */
+	assert_int_equal(iv[1].lost[PR_DROP_KERNEL], 3);
+	assert_int_equal(iv[1].lost_total, 3);
+	assert_int_equal(iv[1].after_packet, 30);
+	assert_int_equal(iv[1].from_ts_ns, 29000);
+	assert_int_equal(iv[1].to_ts_ns, 35500);
+	assert_int_equal(iv[1].before_packet, 36);
+	/* The last 2: after every stored packet, up to the session's end. */
+	assert_int_equal(iv[2].lost_total, 2);
+	assert_int_equal(iv[2].after_packet, 30);
+	assert_int_equal(iv[2].before_packet, 40);
+	assert_true(iv[2].to_ts_ns > 1000000000ull);
+	free(iv);
+
+	/* Only what overlaps packet times from 36000 on. */
+	assert_int_equal(pr_store_drop_intervals(st, sid, 36000, 0, &iv, &n, &have_rows), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(iv[0].lost_total, 2);
+	free(iv);
+	assert_int_equal(pr_store_drop_intervals(st, sid + 1, 0, 0, &iv, &n, &have_rows), -ENOENT);
+	pr_store_close(st);
+	unlink(path);
+	rmdir(dir);
 }
 
 static void test_manifest_verify(void **state)
@@ -128,7 +314,10 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_no_loss),
 		cmocka_unit_test(test_intervals),
+		cmocka_unit_test(test_file_bounds),
+		cmocka_unit_test(test_mixed_and_plateau),
 		cmocka_unit_test(test_first_row_and_reset),
+		cmocka_unit_test(test_store_intervals),
 		cmocka_unit_test(test_manifest_verify),
 	};
 
