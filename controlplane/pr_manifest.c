@@ -35,7 +35,12 @@ void pr_manifest_hex(const uint8_t *p, size_t n, char *out)
 	out[2 * n] = 0;
 }
 
-static int unhex(const char *s, size_t slen, uint8_t *out, size_t n)
+/*
+ * n bytes from 2n hex digits. lower: only the lower-case digits that
+ * pr_manifest_hex() writes, so that a manifest has one spelling and a
+ * changed letter case is a change like any other.
+ */
+static int unhex(const char *s, size_t slen, uint8_t *out, size_t n, bool lower)
 {
 	if (slen != 2 * n)
 		return -EINVAL;
@@ -46,7 +51,7 @@ static int unhex(const char *s, size_t slen, uint8_t *out, size_t n)
 			v = c - '0';
 		else if (c >= 'a' && c <= 'f')
 			v = c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
+		else if (!lower && c >= 'A' && c <= 'F')
 			v = c - 'A' + 10;
 		else
 			return -EINVAL;
@@ -125,7 +130,7 @@ int pr_manifest_parse_pubkey(const char *arg, uint8_t pub[PR_SENSOR_PUBKEY_LEN],
 	FILE *f = NULL;
 	int ret = -EINVAL;
 
-	if (!unhex(arg, strlen(arg), pub, PR_SENSOR_PUBKEY_LEN)) {
+	if (!unhex(arg, strlen(arg), pub, PR_SENSOR_PUBKEY_LEN, false)) {
 		ret = 0;
 		goto out;
 	}
@@ -139,7 +144,7 @@ int pr_manifest_parse_pubkey(const char *arg, uint8_t pub[PR_SENSOR_PUBKEY_LEN],
 	buf[n] = 0;
 	while (n && isspace((unsigned char)buf[n - 1]))
 		buf[--n] = 0;
-	if (!unhex(buf, n, pub, PR_SENSOR_PUBKEY_LEN)) {
+	if (!unhex(buf, n, pub, PR_SENSOR_PUBKEY_LEN, false)) {
 		ret = 0;
 		goto out;
 	}
@@ -213,14 +218,19 @@ int pr_manifest_verify(const char *m, size_t len, const char *file, const uint8_
 	if (err)
 		goto out;
 	pr_manifest_hex(sha, sizeof(sha), res->file_sha256);
-	while (len && (m[len - 1] == '\n' || m[len - 1] == '\r'))
+	/*
+	 * Exactly as pr_manifest_write() ends it: one newline, which may be
+	 * gone, and nothing else. Any other byte after the signature, even
+	 * white space, is a change to the manifest and reported as one.
+	 */
+	if (len && m[len - 1] == '\n')
 		len--;
 	/* The last signature member: what follows it must be the hex and "}". */
 	for (p = m; (p = memmem(p, len - (size_t)(p - m), SIG_MEMBER, strlen(SIG_MEMBER))); p++)
 		sigp = p;
 	if (!sigp || len - (size_t)(sigp - m) != strlen(SIG_MEMBER) + 2 * PR_SENSOR_SIG_LEN + 2 ||
 	    memcmp(m + len - 2, "\"}", 2) ||
-	    unhex(sigp + strlen(SIG_MEMBER), 2 * PR_SENSOR_SIG_LEN, sig, sizeof(sig))) {
+	    unhex(sigp + strlen(SIG_MEMBER), 2 * PR_SENSOR_SIG_LEN, sig, sizeof(sig), true)) {
 		snprintf(res->problem, sizeof(res->problem),
 			 "no signature member at the end of the manifest (a manifest must be "
 			 "kept byte for byte as export wrote it)");
@@ -242,7 +252,7 @@ int pr_manifest_verify(const char *m, size_t len, const char *file, const uint8_
 		goto out;
 	}
 	if (!find_str(canon, clen, "sensor_public_key", &v, &vlen) ||
-	    unhex(v, vlen, mkey, sizeof(mkey))) {
+	    unhex(v, vlen, mkey, sizeof(mkey), true)) {
 		snprintf(res->problem, sizeof(res->problem),
 			 "the manifest has no valid sensor_public_key");
 		goto out;

@@ -6,7 +6,8 @@
  * not grow, loss before the first packet); the same from a real store
  * (rows recorded by pr_store_stats_add(), bounds looked up in the stored
  * packets); the manifest signature member split off and checked by
- * pr_manifest_verify().
+ * pr_manifest_verify(), and every one-byte change of a signed manifest
+ * or of its file reported.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -267,6 +268,131 @@ static void test_store_intervals(void **state)
 	rmdir(dir);
 }
 
+/* Change byte i of buf[0..len) to c; false when it already is c. */
+static bool set_byte(char *buf, size_t i, int c)
+{
+	if ((unsigned char)buf[i] == (unsigned char)c)
+		return false;
+	buf[i] = (char)c;
+	return true;
+}
+
+/*
+ * A manifest signed by a store's sensor key verifies; every one-byte
+ * change of it (each byte flipped in its lowest bit, its case bit and its
+ * top bit, or replaced by white space, a digit or a letter) and every
+ * one-byte change of the exported file does not. Only the final newline
+ * may go, as it is outside the signed bytes and carries nothing.
+ */
+static void test_manifest_one_byte(void **state)
+{
+	static const int repl[] = { '\r', '\n', ' ', '0', 'a', 'A', '}', '"' };
+	char dir[] = "/tmp/test_pr_manifest.XXXXXX", db[64], file[64];
+	struct pr_store_cfg cfg = { .create = true, .store_mode = PR_STORE_MODE_DB };
+	uint8_t sha[PR_SHA256_LEN], sig[PR_SENSOR_SIG_LEN], pub[PR_SENSOR_PUBKEY_LEN];
+	char shahex[2 * PR_SHA256_LEN + 1], pubhex[2 * PR_SENSOR_PUBKEY_LEN + 1];
+	char canon[2048], *text = NULL, *bad;
+	struct pr_manifest_check r;
+	struct pr_store *st = NULL;
+	uint64_t size, checked = 0;
+	size_t len = 0, clen;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(db, sizeof(db), "%s/s.db", dir);
+	snprintf(file, sizeof(file), "%s/x.pcap", dir);
+	cfg.path = db;
+	assert_int_equal(pr_store_open(&cfg, &st), 0);
+	f = fopen(file, "w");
+	assert_non_null(f);
+	for (int i = 0; i < 300; i++)
+		fputc(i * 7 + 3, f);
+	fclose(f);
+	assert_int_equal(pr_manifest_sha256_file(file, sha, &size), 0);
+	pr_manifest_hex(sha, sizeof(sha), shahex);
+	assert_int_equal(pr_store_sensor_pubkey(st, pub), 0);
+	pr_manifest_hex(pub, sizeof(pub), pubhex);
+	clen = (size_t)snprintf(
+		canon, sizeof(canon),
+		"{\"format\":\"%s\",\"format_version\":1,\"session\":{\"id\":1,\"packets\":40},"
+		"\"completeness\":{\"no_loss\":false,\"lost_packets\":10,\"drop_intervals\":["
+		"{\"from_ns\":19000,\"to_ns\":19700,\"after_packet\":20,\"before_packet\":20,"
+		"\"lost\":5,\"by_reason\":{\"ring_full\":5}}]},\"file_name\":\"x.pcap\","
+		"\"file_bytes\":%llu,\"file_sha256\":\"%s\",\"signature_algorithm\":\"Ed25519\","
+		"\"sensor_public_key\":\"%s\"}",
+		PR_MANIFEST_FORMAT, (unsigned long long)size, shahex, pubhex);
+	assert_true(clen < sizeof(canon));
+	assert_int_equal(pr_store_sensor_sign(st, canon, clen, sig), 0);
+	f = open_memstream(&text, &len);
+	assert_non_null(f);
+	assert_int_equal(pr_manifest_write(f, canon, clen, sig), 0);
+	fclose(f);
+	assert_int_equal(pr_manifest_verify(text, len, file, pub, &r), 0);
+	assert_true(pr_manifest_check_ok(&r));
+	/* Without its newline it is still the same manifest. */
+	assert_int_equal(text[len - 1], '\n');
+	assert_int_equal(pr_manifest_verify(text, len - 1, file, pub, &r), 0);
+	assert_true(pr_manifest_check_ok(&r));
+
+	bad = malloc(len);
+	assert_non_null(bad);
+	for (size_t i = 0; i < len; i++) {
+		int c = (unsigned char)text[i];
+		int cand[3 + sizeof(repl) / sizeof(repl[0])] = { c ^ 0x01, c ^ 0x20, c ^ 0x80 };
+
+		for (size_t k = 0; k < sizeof(repl) / sizeof(repl[0]); k++)
+			cand[3 + k] = repl[k];
+		for (size_t k = 0; k < sizeof(cand) / sizeof(cand[0]); k++) {
+			memcpy(bad, text, len);
+			if (!set_byte(bad, i, cand[k]))
+				continue;
+			assert_int_equal(pr_manifest_verify(bad, len, file, pub, &r), 0);
+			if (pr_manifest_check_ok(&r))
+				fail_msg("byte %zu of the manifest changed from 0x%02x to 0x%02x: "
+					 "still verifies",
+					 i, c, cand[k]);
+			/* The manifest's own key cannot hide a change either. */
+			assert_int_equal(pr_manifest_verify(bad, len, file, NULL, &r), 0);
+			if (pr_manifest_check_ok(&r))
+				fail_msg("byte %zu changed to 0x%02x: verifies with the manifest's "
+					 "own key",
+					 i, cand[k]);
+			checked++;
+		}
+	}
+	assert_true(checked > 8 * len);
+	free(bad);
+
+	/* Every byte of the file, each changed in one bit. */
+	for (long i = 0; i < (long)size; i++) {
+		FILE *g = fopen(file, "r+");
+		int c;
+
+		assert_non_null(g);
+		fseek(g, i, SEEK_SET);
+		c = fgetc(g);
+		fseek(g, i, SEEK_SET);
+		fputc(c ^ 0x10, g);
+		fclose(g);
+		assert_int_equal(pr_manifest_verify(text, len, file, pub, &r), 0);
+		assert_true(r.parsed && r.sig_ok && r.size_ok);
+		if (r.hash_ok)
+			fail_msg("byte %ld of the file changed: the hash still matches", i);
+		g = fopen(file, "r+");
+		fseek(g, i, SEEK_SET);
+		fputc(c, g);
+		fclose(g);
+	}
+	assert_int_equal(pr_manifest_verify(text, len, file, pub, &r), 0);
+	assert_true(pr_manifest_check_ok(&r));
+	free(text);
+	pr_store_close(st);
+	unlink(file);
+	unlink(db);
+	rmdir(dir);
+}
+
 static void test_manifest_verify(void **state)
 {
 	static const char canon[] = "{\"format\":\"" PR_MANIFEST_FORMAT
@@ -319,6 +445,7 @@ int main(void)
 		cmocka_unit_test(test_first_row_and_reset),
 		cmocka_unit_test(test_store_intervals),
 		cmocka_unit_test(test_manifest_verify),
+		cmocka_unit_test(test_manifest_one_byte),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
