@@ -210,6 +210,17 @@ int pr_store_ifaces_foreach(struct pr_store *st, int64_t session, pr_store_iface
 typedef int (*pr_store_flow_fn)(void *ctx, const struct pr_store_flow *flow);
 /* The session's flows ordered by first timestamp, then flow id. */
 int pr_store_flows_foreach(struct pr_store *st, int64_t session, pr_store_flow_fn fn, void *ctx);
+/*
+ * The same flows one at a time, for a caller that cannot take callbacks
+ * (a network stream that sends one and waits): next returns 1 with *flow,
+ * 0 at the end, or a negative errno. The iterator keeps a read
+ * transaction open until it is destroyed.
+ */
+struct pr_store_flow_iter;
+int pr_store_flow_iter_create(struct pr_store *st, int64_t session,
+			      struct pr_store_flow_iter **out);
+int pr_store_flow_iter_next(struct pr_store_flow_iter *it, struct pr_store_flow *flow);
+void pr_store_flow_iter_destroy(struct pr_store_flow_iter *it); /* NULL is a no-op */
 
 /*
  * Packets of a session in capture order. *pkt (data included) is valid

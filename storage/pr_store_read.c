@@ -179,54 +179,95 @@ static void ip_parse(uint8_t version, sqlite3_stmt *s, int col, uint8_t addr[16]
 		memset(addr, 0, 16);
 }
 
-int pr_store_flows_foreach(struct pr_store *st, int64_t session, pr_store_flow_fn fn, void *ctx)
-{
-	struct pr_store_flow f;
-	sqlite3_stmt *s = NULL;
-	int rc, ret = 0;
+struct pr_store_flow_iter {
+	struct pr_store *st;
+	sqlite3_stmt *s;
+	int64_t session;
+};
 
+int pr_store_flow_iter_create(struct pr_store *st, int64_t session, struct pr_store_flow_iter **out)
+{
+	struct pr_store_flow_iter *it = calloc(1, sizeof(*it));
+	int rc;
+
+	*out = NULL;
+	if (!it)
+		return pr_store_fail(st, -ENOMEM, "list flows: %s", strerror(ENOMEM));
+	it->st = st;
+	it->session = session;
 	rc = sqlite3_prepare_v2(st->db,
 				"SELECT flow_id, ip_version, ip_proto, src_ip, src_port, dst_ip, "
 				"dst_port, vlan, iface, first_ts, last_ts, packets_ts, packets_tc, "
 				"bytes_ts, bytes_tc, tcp_state, end_reason, tcp_flags_ts, "
 				"tcp_flags_tc, app FROM flows WHERE session_id = ? "
 				"ORDER BY first_ts, flow_id",
-				-1, &s, NULL);
+				-1, &it->s, NULL);
 	if (rc != SQLITE_OK) {
-		ret = pr_store_sql_fail(st, rc, "list flows of session %lld", (long long)session);
-		goto out;
+		free(it);
+		return pr_store_sql_fail(st, rc, "list flows of session %lld", (long long)session);
 	}
-	sqlite3_bind_int64(s, 1, session);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		memset(&f, 0, sizeof(f));
-		f.flow_id = col_u64(s, 0);
-		f.ip_version = (uint8_t)sqlite3_column_int(s, 1);
-		f.ip_proto = (uint8_t)sqlite3_column_int(s, 2);
-		ip_parse(f.ip_version, s, 3, f.src_ip);
-		f.src_port = (uint16_t)sqlite3_column_int(s, 4);
-		ip_parse(f.ip_version, s, 5, f.dst_ip);
-		f.dst_port = (uint16_t)sqlite3_column_int(s, 6);
-		f.vlan = (uint16_t)sqlite3_column_int(s, 7);
-		f.iface = (uint16_t)sqlite3_column_int(s, 8);
-		f.first_ts_ns = col_u64(s, 9);
-		f.last_ts_ns = col_u64(s, 10);
-		f.packets[0] = col_u64(s, 11);
-		f.packets[1] = col_u64(s, 12);
-		f.bytes[0] = col_u64(s, 13);
-		f.bytes[1] = col_u64(s, 14);
-		f.tcp_state = (uint8_t)sqlite3_column_int(s, 15);
-		f.end_reason = (uint8_t)sqlite3_column_int(s, 16);
-		f.tcp_flags[0] = (uint8_t)sqlite3_column_int(s, 17);
-		f.tcp_flags[1] = (uint8_t)sqlite3_column_int(s, 18);
-		f.app = (uint16_t)sqlite3_column_int(s, 19);
+	sqlite3_bind_int64(it->s, 1, session);
+	*out = it;
+	return 0;
+}
+
+int pr_store_flow_iter_next(struct pr_store_flow_iter *it, struct pr_store_flow *f)
+{
+	sqlite3_stmt *s = it->s;
+	int rc = sqlite3_step(s);
+
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc != SQLITE_ROW)
+		return pr_store_sql_fail(it->st, rc, "list flows of session %lld",
+					 (long long)it->session);
+	memset(f, 0, sizeof(*f));
+	f->flow_id = col_u64(s, 0);
+	f->ip_version = (uint8_t)sqlite3_column_int(s, 1);
+	f->ip_proto = (uint8_t)sqlite3_column_int(s, 2);
+	ip_parse(f->ip_version, s, 3, f->src_ip);
+	f->src_port = (uint16_t)sqlite3_column_int(s, 4);
+	ip_parse(f->ip_version, s, 5, f->dst_ip);
+	f->dst_port = (uint16_t)sqlite3_column_int(s, 6);
+	f->vlan = (uint16_t)sqlite3_column_int(s, 7);
+	f->iface = (uint16_t)sqlite3_column_int(s, 8);
+	f->first_ts_ns = col_u64(s, 9);
+	f->last_ts_ns = col_u64(s, 10);
+	f->packets[0] = col_u64(s, 11);
+	f->packets[1] = col_u64(s, 12);
+	f->bytes[0] = col_u64(s, 13);
+	f->bytes[1] = col_u64(s, 14);
+	f->tcp_state = (uint8_t)sqlite3_column_int(s, 15);
+	f->end_reason = (uint8_t)sqlite3_column_int(s, 16);
+	f->tcp_flags[0] = (uint8_t)sqlite3_column_int(s, 17);
+	f->tcp_flags[1] = (uint8_t)sqlite3_column_int(s, 18);
+	f->app = (uint16_t)sqlite3_column_int(s, 19);
+	return 1;
+}
+
+void pr_store_flow_iter_destroy(struct pr_store_flow_iter *it)
+{
+	if (!it)
+		return;
+	sqlite3_finalize(it->s);
+	free(it);
+}
+
+int pr_store_flows_foreach(struct pr_store *st, int64_t session, pr_store_flow_fn fn, void *ctx)
+{
+	struct pr_store_flow_iter *it;
+	struct pr_store_flow f;
+	int ret;
+
+	ret = pr_store_flow_iter_create(st, session, &it);
+	if (ret)
+		return ret;
+	while ((ret = pr_store_flow_iter_next(it, &f)) == 1) {
 		ret = fn(ctx, &f);
 		if (ret)
-			goto out;
+			break;
 	}
-	if (rc != SQLITE_DONE)
-		ret = pr_store_sql_fail(st, rc, "list flows of session %lld", (long long)session);
-out:
-	sqlite3_finalize(s);
+	pr_store_flow_iter_destroy(it);
 	return ret;
 }
 
