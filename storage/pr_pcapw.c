@@ -6,9 +6,10 @@
  * a packet costs a memcpy and a system call is paid per megabyte. The
  * first I/O error is kept and returned by every later call (a file with a
  * hole in it is worse than a short one). Called by one thread per writer
- * (export, `capture --pcap`, HTTP downloads); the writer owns its buffer,
- * its interface table and the file descriptor it opened; standard output
- * and a descriptor it was given it only writes to.
+ * (export, `capture --pcap`, HTTP and gRPC downloads); the writer owns
+ * its buffer, its interface table and the file descriptor it opened;
+ * standard output and a descriptor it was given it only writes to, and
+ * a write_fn (a gRPC stream) gets the buffer's bytes instead of a file.
  */
 #include "pr_capfmt.h"
 #include "pr_pcapw.h"
@@ -39,6 +40,8 @@ struct wiface {
 struct pr_pcapw {
 	int fd;
 	bool own_fd;
+	pr_pcapw_write_fn write_fn;
+	void *write_ctx;
 	enum pr_pcapw_format format;
 	int err; /* first I/O error, sticky */
 	uint8_t *buf;
@@ -78,7 +81,10 @@ static int buf_flush(struct pr_pcapw *w)
 
 	if (w->err)
 		return w->err;
-	err = write_full(w->fd, w->buf, w->used);
+	if (w->write_fn)
+		err = w->write_fn(w->write_ctx, w->buf, w->used);
+	else
+		err = write_full(w->fd, w->buf, w->used);
 	w->used = 0;
 	if (err)
 		w->err = err;
@@ -199,7 +205,9 @@ int pr_pcapw_create(const struct pr_pcapw_cfg *cfg, struct pr_pcapw **out)
 	int err = 0;
 
 	*out = NULL;
-	if (!cfg || (cfg->use_fd ? cfg->path || cfg->fd < 0 : !cfg->path) ||
+	/* Exactly one of path, use_fd and write_fn says where the bytes go. */
+	if (!cfg || (!!cfg->path + cfg->use_fd + !!cfg->write_fn) != 1 ||
+	    (cfg->use_fd && cfg->fd < 0) ||
 	    (cfg->format != PR_PCAPW_PCAP && cfg->format != PR_PCAPW_PCAPNG))
 		return -EINVAL;
 	if (!opt_str_ok(cfg->comment) || !opt_str_ok(cfg->user_appl))
@@ -216,6 +224,9 @@ int pr_pcapw_create(const struct pr_pcapw_cfg *cfg, struct pr_pcapw **out)
 	}
 	if (cfg->use_fd) {
 		w->fd = cfg->fd;
+	} else if (cfg->write_fn) {
+		w->write_fn = cfg->write_fn;
+		w->write_ctx = cfg->write_ctx;
 	} else if (!strcmp(cfg->path, "-")) {
 		w->fd = STDOUT_FILENO;
 	} else {
@@ -423,6 +434,11 @@ int pr_pcapw_write(struct pr_pcapw *w, uint32_t iface, uint64_t ts_ns, const uin
 	put_pad(w, cap_len);
 	put32(w, PR_PCAPNG_EPB_OVERHEAD + (uint32_t)pad4(cap_len));
 	return 0;
+}
+
+size_t pr_pcapw_buffered(const struct pr_pcapw *w)
+{
+	return w->used;
 }
 
 int pr_pcapw_flush(struct pr_pcapw *w)

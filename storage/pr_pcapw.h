@@ -13,6 +13,7 @@
 #define PR_PCAPW_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 enum pr_pcapw_format {
@@ -20,11 +21,20 @@ enum pr_pcapw_format {
 	PR_PCAPW_PCAPNG = 2,
 };
 
+/*
+ * Where the bytes go instead of a file: called with the buffered bytes
+ * when the buffer fills and on flush. 0 or a negative errno (kept, as an
+ * I/O error is). The bytes are valid during the call only.
+ */
+typedef int (*pr_pcapw_write_fn)(void *ctx, const uint8_t *data, size_t len);
+
 struct pr_pcapw_cfg {
 	enum pr_pcapw_format format;
-	const char *path; /* "-" writes to standard output; NULL with use_fd: to fd */
+	const char *path; /* "-" writes to standard output; NULL with use_fd or write_fn */
 	bool use_fd;
 	int fd; /* with use_fd: an open descriptor (a pipe, a socket); the writer never closes it */
+	pr_pcapw_write_fn write_fn; /* instead of a file (a network stream); path NULL */
+	void *write_ctx;
 	const char *comment; /* pcapng shb_comment, NULL for none */
 	const char *user_appl; /* pcapng shb_userappl, NULL for none */
 };
@@ -50,6 +60,8 @@ int pr_pcapw_add_iface(struct pr_pcapw *w, const struct pr_pcapw_iface *iface);
 /* Write one packet. 0 or -errno (-ENOSPC, -EIO, -EINVAL for a bad index). */
 int pr_pcapw_write(struct pr_pcapw *w, uint32_t iface, uint64_t ts_ns, const uint8_t *data,
 		   uint32_t cap_len, uint32_t wire_len);
+/* Bytes written into the buffer and not flushed yet. */
+size_t pr_pcapw_buffered(const struct pr_pcapw *w);
 /* Flush buffered bytes. 0 or -errno. */
 int pr_pcapw_flush(struct pr_pcapw *w);
 /* Flush and close; returns the first error seen, if any. NULL returns 0. */

@@ -700,9 +700,81 @@ static void test_fd(void **state)
 	free(path);
 }
 
+struct sink {
+	uint8_t buf[4096];
+	size_t len;
+	unsigned calls;
+	int fail; /* return this from the next call */
+};
+
+static int sink_cb(void *ctx, const uint8_t *data, size_t len)
+{
+	struct sink *s = ctx;
+
+	s->calls++;
+	if (s->fail)
+		return s->fail;
+	assert_true(s->len + len <= sizeof(s->buf));
+	memcpy(s->buf + s->len, data, len);
+	s->len += len;
+	return 0;
+}
+
+/*
+ * write_fn gets what a file would get, in order, when the writer flushes
+ * (a gRPC download sends each flush as a chunk); its error sticks as an
+ * I/O error does. pr_pcapw_buffered() says what is waiting.
+ */
+static void test_write_fn(void **state)
+{
+	struct sink sk = { .len = 0 };
+	struct pr_pcapw_cfg cfg = { .format = PR_PCAPW_PCAPNG, .write_fn = sink_cb,
+				    .write_ctx = &sk, .comment = "c" };
+	char *path = temp_path();
+	struct pr_pcapw *w, *wf;
+	uint8_t *want;
+	size_t want_len;
+
+	(void)state;
+	/* A path as well is a mistake. */
+	cfg.path = path;
+	assert_int_equal(pr_pcapw_create(&cfg, &w), -EINVAL);
+	cfg.path = NULL;
+	assert_int_equal(pr_pcapw_create(&cfg, &w), 0);
+	wf = create(path, PR_PCAPW_PCAPNG, "c", NULL);
+	assert_int_equal(add(w, 1, 0, 9, "eth0", NULL), 0);
+	assert_int_equal(add(wf, 1, 0, 9, "eth0", NULL), 0);
+	assert_int_equal(sk.calls, 0);
+	assert_true(pr_pcapw_buffered(w) > 0);
+	assert_int_equal(pr_pcapw_write(w, 0, TS0, pkt, 60, 60), 0);
+	assert_int_equal(pr_pcapw_flush(w), 0);
+	assert_int_equal(pr_pcapw_buffered(w), 0);
+	assert_int_equal(sk.calls, 1);
+	assert_int_equal(pr_pcapw_write(w, 0, TS0 + 1, pkt, 60, 60), 0);
+	assert_int_equal(pr_pcapw_write(wf, 0, TS0, pkt, 60, 60), 0);
+	assert_int_equal(pr_pcapw_write(wf, 0, TS0 + 1, pkt, 60, 60), 0);
+	assert_int_equal(pr_pcapw_close(w), 0);
+	assert_int_equal(pr_pcapw_close(wf), 0);
+	assert_int_equal(sk.calls, 2);
+	want = slurp(path, &want_len);
+	assert_int_equal(sk.len, want_len);
+	assert_memory_equal(sk.buf, want, want_len);
+	free(want);
+
+	sk = (struct sink){ .fail = -ECONNRESET };
+	assert_int_equal(pr_pcapw_create(&cfg, &w), 0);
+	assert_int_equal(add(w, 1, 0, 9, "eth0", NULL), 0);
+	assert_int_equal(pr_pcapw_flush(w), -ECONNRESET);
+	assert_int_equal(pr_pcapw_write(w, 0, TS0, pkt, 60, 60), -ECONNRESET);
+	assert_int_equal(pr_pcapw_close(w), -ECONNRESET);
+	unlink(path);
+	free(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_write_fn),
 		cmocka_unit_test(test_pcap_usec_bytes),
 		cmocka_unit_test(test_pcap_usec),
 		cmocka_unit_test(test_pcap_nsec),
