@@ -9,7 +9,9 @@
  */
 #include "pr_query.h"
 #include "pr_linktype.h"
+#include "pr_pcapw.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <pcap/pcap.h>
 #include <stdarg.h>
@@ -207,47 +209,136 @@ uint64_t pr_query_session_drops(const struct pr_session_info *s)
 
 /* ---- flows ---- */
 
-struct flows_ctx {
-	const struct pr_query_flows_req *req;
-	pr_store_flow_fn fn;
-	void *ctx;
-	uint64_t shown;
-	int ret; /* the callback's own non-zero return */
+struct pr_query_flows {
+	struct pr_store *st;
+	struct pr_store_flow_iter *it;
+	struct pr_query_flows_req req;
+	uint64_t returned;
 };
 
-static int flows_cb(void *ctx, const struct pr_store_flow *f)
+int pr_query_flows_open(struct pr_store *st, const struct pr_query_flows_req *req,
+			struct pr_query_flows **out, struct pr_query_err *err)
 {
-	struct flows_ctx *c = ctx;
-	const struct pr_query_flows_req *r = c->req;
-
-	/* Does the flow overlap from/to, and is it the flow asked for? */
-	if ((r->has_flow && f->flow_id != r->flow_id) ||
-	    (r->from_ns && f->last_ts_ns < r->from_ns) || (r->to_ns && f->first_ts_ns > r->to_ns))
-		return 0;
-	if (r->limit && c->shown >= r->limit)
-		return 1;
-	c->shown++;
-	c->ret = c->fn(c->ctx, f);
-	return c->ret ? 1 : 0;
-}
-
-int pr_query_flows(struct pr_store *st, const struct pr_query_flows_req *req, pr_store_flow_fn fn,
-		   void *ctx, struct pr_query_err *err)
-{
-	struct flows_ctx c = { .req = req, .fn = fn, .ctx = ctx };
+	struct pr_query_flows *q;
 	struct pr_session_info si;
 	int ret;
 
+	*out = NULL;
 	if (req->from_ns && req->to_ns && req->from_ns > req->to_ns)
 		return fail(err, -EINVAL, "from is after to: nothing could match");
 	ret = pr_query_session_get(st, req->session, &si, err);
 	if (ret)
 		return ret;
-	ret = pr_store_flows_foreach(st, req->session, flows_cb, &c);
-	if (ret < 0)
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return fail(err, -ENOMEM, "flows: %s", strerror(ENOMEM));
+	q->st = st;
+	q->req = *req;
+	if (pr_store_flow_iter_create(st, req->session, &q->it)) {
+		free(q);
 		return fail(err, -EIO, "session %lld: flows: %s", (long long)req->session,
 			    pr_store_errmsg(st));
-	return c.ret;
+	}
+	*out = q;
+	return 0;
+}
+
+int pr_query_flows_next(struct pr_query_flows *q, struct pr_store_flow *f,
+			struct pr_query_err *err)
+{
+	const struct pr_query_flows_req *r = &q->req;
+	int ret;
+
+	if (r->limit && q->returned >= r->limit)
+		return 0;
+	while ((ret = pr_store_flow_iter_next(q->it, f)) == 1) {
+		/* Does the flow overlap from/to, and is it the flow asked for? */
+		if ((r->has_flow && f->flow_id != r->flow_id) ||
+		    (r->from_ns && f->last_ts_ns < r->from_ns) ||
+		    (r->to_ns && f->first_ts_ns > r->to_ns))
+			continue;
+		q->returned++;
+		return 1;
+	}
+	if (ret < 0)
+		return fail(err, -EIO, "session %lld: flows: %s", (long long)r->session,
+			    pr_store_errmsg(q->st));
+	return 0;
+}
+
+void pr_query_flows_close(struct pr_query_flows *q)
+{
+	if (!q)
+		return;
+	pr_store_flow_iter_destroy(q->it);
+	free(q);
+}
+
+int pr_query_flows(struct pr_store *st, const struct pr_query_flows_req *req, pr_store_flow_fn fn,
+		   void *ctx, struct pr_query_err *err)
+{
+	struct pr_query_flows *q;
+	struct pr_store_flow f;
+	int ret;
+
+	ret = pr_query_flows_open(st, req, &q, err);
+	if (ret)
+		return ret;
+	while ((ret = pr_query_flows_next(q, &f, err)) == 1) {
+		ret = fn(ctx, &f);
+		if (ret)
+			break;
+	}
+	pr_query_flows_close(q);
+	return ret;
+}
+
+/* ---- capture interfaces ---- */
+
+static const char *addr_text(const struct sockaddr *sa, char *buf, size_t len)
+{
+	if (!sa)
+		return NULL;
+	if (sa->sa_family == AF_INET)
+		return inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+				 buf, (socklen_t)len);
+	if (sa->sa_family == AF_INET6)
+		return inet_ntop(AF_INET6,
+				 &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, buf,
+				 (socklen_t)len);
+	return NULL;
+}
+
+#define IFACE_MAX_ADDRS 64
+
+int pr_query_ifaces(pr_query_iface_fn fn, void *ctx, struct pr_query_err *err)
+{
+	char errbuf[PCAP_ERRBUF_SIZE];
+	pcap_if_t *all = NULL;
+	int ret = 0;
+
+	if (pcap_findalldevs(&all, errbuf) < 0)
+		return fail(err, -EIO, "list interfaces: %s", errbuf);
+	for (pcap_if_t *d = all; d && !ret; d = d->next) {
+		char text[IFACE_MAX_ADDRS][INET6_ADDRSTRLEN];
+		const char *addrs[IFACE_MAX_ADDRS];
+		struct pr_query_iface qi = {
+			.name = d->name,
+			.description = d->description ? d->description : "",
+			.addresses = addrs,
+			.up = (d->flags & PCAP_IF_UP) != 0,
+			.running = (d->flags & PCAP_IF_RUNNING) != 0,
+			.loopback = (d->flags & PCAP_IF_LOOPBACK) != 0,
+		};
+
+		for (pcap_addr_t *a = d->addresses; a && qi.n_addresses < IFACE_MAX_ADDRS;
+		     a = a->next)
+			if (addr_text(a->addr, text[qi.n_addresses], sizeof(text[0])))
+				addrs[qi.n_addresses] = text[qi.n_addresses], qi.n_addresses++;
+		ret = fn(ctx, &qi);
+	}
+	pcap_freealldevs(all);
+	return ret;
 }
 
 /* ---- packets ---- */
@@ -550,4 +641,210 @@ void pr_query_pkts_close(struct pr_query_pkts *q)
 	pr_query_filter_destroy(q->flt);
 	free(q->skip_flows);
 	free(q);
+}
+
+/* ---- packets as a capture file ---- */
+
+/* The writer's buffer is 1 MiB (pr_pcapw.c): a piece is at most that. */
+#define PCAP_PIECE_MAX (1u << 20)
+
+struct pr_query_pcap {
+	struct pr_query_pkts *q;
+	struct pr_pcapw *w;
+	enum pr_query_pcap_format format;
+	int map[FILTER_MAX_IFACES]; /* session interface -> file interface, -1: none */
+	bool any_nsec;
+	bool have_first;
+	uint32_t first_linktype;
+	int ret; /* of the interface walks */
+	struct pr_query_err *err;
+	uint64_t packets;
+	uint64_t bytes;
+	/* Where the writer's bytes go during pr_query_pcap_next(). */
+	pr_query_bytes_fn fn;
+	void *ctx;
+	bool delivered;
+	int fn_err;
+};
+
+static int pcap_write_cb(void *ctx, const uint8_t *data, size_t len)
+{
+	struct pr_query_pcap *pc = ctx;
+	int ret;
+
+	/* The header is buffered at open, before any fn: it goes with the first piece. */
+	if (!pc->fn)
+		return -EAGAIN;
+	ret = pc->fn(pc->ctx, data, len);
+	if (ret) {
+		pc->fn_err = ret;
+		return ret;
+	}
+	pc->bytes += len;
+	pc->delivered = true;
+	return 0;
+}
+
+static int pcap_scan_cb(void *ctx, const struct pr_store_iface *iface)
+{
+	struct pr_query_pcap *pc = ctx;
+
+	if (iface->tsresol != 6)
+		pc->any_nsec = true;
+	if (pc->format != PR_QUERY_PCAP)
+		return 0;
+	if (!pc->have_first) {
+		pc->have_first = true;
+		pc->first_linktype = iface->linktype;
+	} else if (iface->linktype != pc->first_linktype) {
+		pc->ret = fail(pc->err, -EINVAL,
+			       "the session has interfaces with different link types (%u and %u): "
+			       "pcap holds one; use pcapng",
+			       pc->first_linktype, iface->linktype);
+		return 1;
+	}
+	return 0;
+}
+
+static int pcap_iface_cb(void *ctx, const struct pr_store_iface *iface)
+{
+	struct pr_query_pcap *pc = ctx;
+	struct pr_pcapw_iface wi = {
+		.linktype = iface->linktype,
+		.snaplen = iface->snaplen,
+		/* pcap has one magic: nanoseconds if any interface needs them. */
+		.tsresol = pc->format == PR_QUERY_PCAP ? (pc->any_nsec ? 9 : 6) : iface->tsresol,
+		.name = iface->name,
+		.description = iface->description,
+	};
+	int idx;
+
+	if (iface->index >= FILTER_MAX_IFACES)
+		return 0;
+	idx = pr_pcapw_add_iface(pc->w, &wi);
+	if (idx < 0) {
+		pc->ret = fail(pc->err, idx, "interface %u: %s", iface->index, strerror(-idx));
+		return 1;
+	}
+	pc->map[iface->index] = idx;
+	return 0;
+}
+
+int pr_query_pcap_open(struct pr_store *st, const struct pr_query_pcap_req *req,
+		       struct pr_query_pcap **out, struct pr_query_err *err)
+{
+	struct pr_query_pcap *pc = calloc(1, sizeof(*pc));
+	struct pr_pcapw_cfg wc = {
+		.format = req->format == PR_QUERY_PCAPNG ? PR_PCAPW_PCAPNG : PR_PCAPW_PCAP,
+		.write_fn = pcap_write_cb,
+		.comment = req->comment,
+		.user_appl = "packetrecorder " PR_VERSION,
+	};
+	int ret;
+
+	*out = NULL;
+	if (!pc)
+		return fail(err, -ENOMEM, "download: %s", strerror(ENOMEM));
+	if (req->format != PR_QUERY_PCAP && req->format != PR_QUERY_PCAPNG) {
+		ret = fail(err, -EINVAL, "format: not pcap or pcapng");
+		goto err;
+	}
+	pc->format = req->format;
+	pc->err = err;
+	for (int i = 0; i < FILTER_MAX_IFACES; i++)
+		pc->map[i] = -1;
+	ret = pr_query_pkts_open(st, &req->pkts, &pc->q, err);
+	if (ret)
+		goto err;
+	if (pr_store_ifaces_foreach(st, req->pkts.session, pcap_scan_cb, pc) < 0 && !pc->ret)
+		pc->ret = fail(err, -EIO, "session %lld: interfaces: %s",
+			       (long long)req->pkts.session, pr_store_errmsg(st));
+	if ((ret = pc->ret))
+		goto err;
+	wc.write_ctx = pc;
+	ret = pr_pcapw_create(&wc, &pc->w);
+	if (ret) {
+		fail(err, ret, "download: %s", strerror(-ret));
+		goto err;
+	}
+	if (pr_store_ifaces_foreach(st, req->pkts.session, pcap_iface_cb, pc) < 0 && !pc->ret)
+		pc->ret = fail(err, -EIO, "session %lld: interfaces: %s",
+			       (long long)req->pkts.session, pr_store_errmsg(st));
+	if ((ret = pc->ret))
+		goto err;
+	*out = pc;
+	return 0;
+err:
+	pr_query_pcap_close(pc);
+	return ret;
+}
+
+int pr_query_pcap_next(struct pr_query_pcap *pc, size_t piece_bytes, pr_query_bytes_fn fn,
+		       void *ctx, struct pr_query_err *err)
+{
+	struct pr_query_pkt p;
+	int ret = 0;
+
+	if (!piece_bytes || piece_bytes > PCAP_PIECE_MAX)
+		piece_bytes = PCAP_PIECE_MAX;
+	pc->fn = fn;
+	pc->ctx = ctx;
+	pc->delivered = false;
+	pc->fn_err = 0;
+	while (!pc->delivered) {
+		ret = pr_query_pkts_next(pc->q, &p, err);
+		if (ret <= 0)
+			break;
+		if (p.pkt.iface >= FILTER_MAX_IFACES || pc->map[p.pkt.iface] < 0) {
+			ret = fail(err, -EBADMSG,
+				   "session %lld: a packet names interface %u, which the session "
+				   "does not have",
+				   (long long)pr_query_pkts_session(pc->q)->id, p.pkt.iface);
+			break;
+		}
+		ret = pr_pcapw_write(pc->w, (uint32_t)pc->map[p.pkt.iface], p.pkt.ts_ns,
+				     p.pkt.data, p.pkt.cap_len, p.pkt.wire_len);
+		if (!ret && pr_pcapw_buffered(pc->w) >= piece_bytes)
+			ret = pr_pcapw_flush(pc->w);
+		if (ret) {
+			if (!pc->fn_err)
+				fail(err, ret, "download: %s", strerror(-ret));
+			break;
+		}
+		pc->packets++;
+		ret = 1;
+	}
+	/* The end: what is left in the buffer is the last piece (maybe the header alone). */
+	if (ret == 0 && pr_pcapw_buffered(pc->w)) {
+		ret = pr_pcapw_flush(pc->w);
+		if (ret && !pc->fn_err)
+			fail(err, ret, "download: %s", strerror(-ret));
+	}
+	pc->fn = NULL;
+	if (ret < 0)
+		return ret;
+	return ret == 1 ? 1 : 0;
+}
+
+uint64_t pr_query_pcap_packets(const struct pr_query_pcap *pc)
+{
+	return pc->packets;
+}
+
+uint64_t pr_query_pcap_bytes(const struct pr_query_pcap *pc)
+{
+	return pc->bytes;
+}
+
+void pr_query_pcap_close(struct pr_query_pcap *pc)
+{
+	if (!pc)
+		return;
+	if (pc->w) {
+		/* Nothing may reach a caller's fn after the end: drop what is buffered. */
+		pc->fn = NULL;
+		pr_pcapw_close(pc->w);
+	}
+	pr_query_pkts_close(pc->q);
+	free(pc);
 }

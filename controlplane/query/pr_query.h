@@ -91,6 +91,38 @@ struct pr_query_flows_req {
 int pr_query_flows(struct pr_store *st, const struct pr_query_flows_req *req, pr_store_flow_fn fn,
 		   void *ctx, struct pr_query_err *err);
 
+/*
+ * The same flows one at a time: open (-ENOENT, -EINVAL, -EIO as above),
+ * next (1 with *out, 0 after the last or the limit, -EIO), close. The
+ * cursor keeps a read transaction of st open until closed.
+ */
+struct pr_query_flows;
+int pr_query_flows_open(struct pr_store *st, const struct pr_query_flows_req *req,
+			struct pr_query_flows **out, struct pr_query_err *err);
+int pr_query_flows_next(struct pr_query_flows *q, struct pr_store_flow *out,
+			struct pr_query_err *err);
+void pr_query_flows_close(struct pr_query_flows *q); /* NULL is a no-op */
+
+/* ---- capture interfaces ---- */
+
+/* An interface packets can be captured from (libpcap's list). */
+struct pr_query_iface {
+	const char *name;
+	const char *description; /* "" if none */
+	const char *const *addresses; /* IPv4 and IPv6 addresses as text */
+	size_t n_addresses;
+	bool up;
+	bool running;
+	bool loopback;
+};
+
+typedef int (*pr_query_iface_fn)(void *ctx, const struct pr_query_iface *iface);
+/*
+ * Every interface, in libpcap's order. fn's non-zero return stops the
+ * walk and is returned. -EIO with libpcap's message when it cannot list.
+ */
+int pr_query_ifaces(pr_query_iface_fn fn, void *ctx, struct pr_query_err *err);
+
 /* ---- packets ---- */
 
 struct pr_query_pkts_req {
@@ -138,5 +170,52 @@ uint64_t pr_query_pkts_filtered(const struct pr_query_pkts *q);
 struct pr_store_pkt_iter *pr_query_pkts_iter(struct pr_query_pkts *q);
 const struct pr_query_filter *pr_query_pkts_filter(const struct pr_query_pkts *q);
 void pr_query_pkts_close(struct pr_query_pkts *q); /* NULL is a no-op */
+
+/* ---- packets as a capture file ---- */
+
+/*
+ * A session's packets as a pcap or pcapng file produced piece by piece,
+ * for a network stream that sends one piece and waits until it is gone
+ * before asking for the next: memory stays at one piece (and the
+ * writer's buffer) whatever the size of the file. The interfaces are
+ * declared as export declares them (pcap: one link type, nanosecond magic
+ * if any interface has nanoseconds; pcapng: one IDB per interface with
+ * its resolution).
+ */
+enum pr_query_pcap_format {
+	PR_QUERY_PCAP = 1,
+	PR_QUERY_PCAPNG = 2,
+};
+
+struct pr_query_pcap_req {
+	struct pr_query_pkts_req pkts;
+	enum pr_query_pcap_format format;
+	const char *comment; /* pcapng shb_comment; NULL: none */
+};
+
+/* Receives the bytes of the file in order; valid during the call. 0 or a negative errno. */
+typedef int (*pr_query_bytes_fn)(void *ctx, const uint8_t *data, size_t len);
+
+struct pr_query_pcap;
+/*
+ * Open the cursor and write the file header into the writer's buffer.
+ * Returns what pr_query_pkts_open() returns, and -EINVAL for pcap of a
+ * session whose interfaces have different link types (err says use
+ * pcapng).
+ */
+int pr_query_pcap_open(struct pr_store *st, const struct pr_query_pcap_req *req,
+		       struct pr_query_pcap **out, struct pr_query_err *err);
+/*
+ * Produce the next piece of the file, of about piece_bytes (at most 1 MiB
+ * plus one packet record), through one or more calls of fn. Returns 1
+ * when more follows, 0 when this was the end of the file, or a negative
+ * errno (the store's, or fn's own).
+ */
+int pr_query_pcap_next(struct pr_query_pcap *pc, size_t piece_bytes, pr_query_bytes_fn fn,
+		       void *ctx, struct pr_query_err *err);
+/* Packets written and bytes produced so far. */
+uint64_t pr_query_pcap_packets(const struct pr_query_pcap *pc);
+uint64_t pr_query_pcap_bytes(const struct pr_query_pcap *pc);
+void pr_query_pcap_close(struct pr_query_pcap *pc); /* NULL is a no-op */
 
 #endif /* PR_QUERY_H */

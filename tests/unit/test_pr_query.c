@@ -1,13 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * Unit tests of the query engine (controlplane/query/): on a store written
- * here (one session, an Ethernet and a raw-IP interface, TCP and UDP
- * flows), the packet cursor returns exactly the packets a BPF filter, a
- * time range, a flow id and a limit select, with their session indexes
- * and link types; flows are filtered by range, id and limit; a missing
- * session is -ENOENT, a bad filter or an empty range -EINVAL, each with a
- * message; and the engine writes nothing on stdout or stderr. The group
- * setup writes the store in a temporary directory that teardown removes.
+ * here (a session with an Ethernet and a raw-IP interface, TCP and UDP
+ * flows; a second one on Ethernet only), the packet cursor returns exactly
+ * the packets a BPF filter, a time range, a flow id and a limit select,
+ * with their session indexes and link types; flows are filtered by range,
+ * id and limit, by callback and by cursor; the capture-file stream gives
+ * whole pcap and pcapng files in pieces (and refuses pcap for mixed link
+ * types); a missing session is -ENOENT, a bad filter or an empty range
+ * -EINVAL, each with a message; the engine writes nothing on stdout or
+ * stderr; and the store pool lends each reader to one user, reuses it,
+ * closes flushed ones when they come back, and refuses past its limit and
+ * with a wrong key. The group setup writes the store in a temporary
+ * directory that teardown removes.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -27,6 +32,7 @@
 
 #include "pr_query.h"
 #include "pr_store.h"
+#include "pr_store_pool.h"
 
 #define KEY "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 #define NPKTS 100u
@@ -36,6 +42,7 @@ static struct {
 	char dir[256];
 	char db[300];
 	int64_t sid;
+	int64_t eth_sid; /* a second session: 10 packets, Ethernet only */
 	struct pr_store *st;
 } fx;
 
@@ -138,6 +145,17 @@ static int group_setup(void **state)
 	f1.packets[0] = f2.packets[0] = NPKTS / 2;
 	if (pr_store_add_flow(fx.st, fx.sid, &f1) || pr_store_add_flow(fx.st, fx.sid, &f2) ||
 	    pr_store_session_end(fx.st, fx.sid, PR_SESSION_COMPLETED, "end of file"))
+		return -1;
+	eth.tsresol = 6;
+	if (pr_store_session_begin(fx.st, &si, &fx.eth_sid) ||
+	    pr_store_session_add_iface(fx.st, fx.eth_sid, &eth))
+		return -1;
+	for (unsigned i = 0; i < 10; i++) {
+		make_pkt(2 * i, buf, &p);
+		if (pr_store_add_packet(fx.st, fx.eth_sid, &p))
+			return -1;
+	}
+	if (pr_store_session_end(fx.st, fx.eth_sid, PR_SESSION_COMPLETED, "end of file"))
 		return -1;
 	return 0;
 }
@@ -364,7 +382,167 @@ static void test_silent(void **state)
 	close(fd);
 	assert_int_equal(stat(path, &sb), 0);
 	assert_int_equal(sb.st_size, 0);
-	assert_int_equal(last, fx.sid);
+	assert_int_equal(last, fx.eth_sid);
+}
+
+static void test_flows_cursor(void **state)
+{
+	struct pr_query_flows_req req = { .session = fx.sid, .limit = 1 };
+	struct pr_query_flows *q;
+	struct pr_query_err err;
+	struct pr_store_flow f;
+
+	(void)state;
+	assert_int_equal(pr_query_flows_open(fx.st, &req, &q, &err), 0);
+	assert_int_equal(pr_query_flows_next(q, &f, &err), 1);
+	assert_int_equal(f.flow_id, 1);
+	assert_int_equal(f.ip_proto, 6);
+	assert_int_equal(pr_query_flows_next(q, &f, &err), 0);
+	pr_query_flows_close(q);
+	req = (struct pr_query_flows_req){ .session = fx.sid + 100 };
+	assert_int_equal(pr_query_flows_open(fx.st, &req, &q, &err), -ENOENT);
+}
+
+struct bytes {
+	uint8_t *p;
+	size_t len;
+	unsigned pieces;
+};
+
+static int bytes_cb(void *ctx, const uint8_t *data, size_t len)
+{
+	struct bytes *b = ctx;
+
+	b->p = realloc(b->p, b->len + len);
+	assert_non_null(b->p);
+	memcpy(b->p + b->len, data, len);
+	b->len += len;
+	return 0;
+}
+
+/* The whole file, asking for pieces of piece bytes; counts the calls that delivered. */
+static int pcap_all(const struct pr_query_pcap_req *req, size_t piece, struct bytes *b,
+		    uint64_t *packets)
+{
+	struct pr_query_pcap *pc;
+	struct pr_query_err err;
+	int ret;
+
+	memset(b, 0, sizeof(*b));
+	ret = pr_query_pcap_open(fx.st, req, &pc, &err);
+	if (ret)
+		return ret;
+	do {
+		size_t before = b->len;
+
+		ret = pr_query_pcap_next(pc, piece, bytes_cb, b, &err);
+		b->pieces += b->len > before;
+	} while (ret == 1);
+	*packets = pr_query_pcap_packets(pc);
+	assert_int_equal(pr_query_pcap_bytes(pc), b->len);
+	pr_query_pcap_close(pc);
+	return ret;
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void test_pcap_stream(void **state)
+{
+	struct pr_query_pcap_req req = { .pkts = { .session = fx.sid }, .format = PR_QUERY_PCAP };
+	struct pr_query_pcap *pc;
+	struct pr_query_err err;
+	struct bytes b;
+	uint64_t packets;
+	size_t off, n = 0;
+
+	(void)state;
+	/* pcap holds one link type: this session has two. */
+	assert_int_equal(pr_query_pcap_open(fx.st, &req, &pc, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "use pcapng"));
+
+	/* pcapng in small pieces: every packet once, in blocks that chain. */
+	req.format = PR_QUERY_PCAPNG;
+	assert_int_equal(pcap_all(&req, 1024, &b, &packets), 0);
+	assert_int_equal(packets, NPKTS);
+	assert_true(b.pieces > 3);
+	assert_int_equal(get32(b.p), 0x0a0d0d0a);
+	for (off = 0; off + 12 <= b.len; off += get32(b.p + off + 4))
+		n += get32(b.p + off) == 6; /* enhanced packet blocks */
+	assert_int_equal(off, b.len);
+	assert_int_equal(n, NPKTS);
+	free(b.p);
+
+	/* A filter and a limit, as QueryPackets takes them. */
+	req.pkts.filter = "udp";
+	req.pkts.limit = 7;
+	assert_int_equal(pcap_all(&req, 0, &b, &packets), 0);
+	assert_int_equal(packets, 7);
+	assert_int_equal(b.pieces, 1);
+	free(b.p);
+
+	/* pcap of the Ethernet session: the header, then 10 records. */
+	req = (struct pr_query_pcap_req){ .pkts = { .session = fx.eth_sid },
+					  .format = PR_QUERY_PCAP };
+	assert_int_equal(pcap_all(&req, 0, &b, &packets), 0);
+	assert_int_equal(packets, 10);
+	assert_int_equal(get32(b.p), 0xa1b2c3d4); /* microseconds: tsresol 6 */
+	n = 0;
+	for (off = 24; off + 16 <= b.len; off += 16 + get32(b.p + off + 8))
+		n++;
+	assert_int_equal(off, b.len);
+	assert_int_equal(n, 10);
+	free(b.p);
+
+	/* An empty selection is a file with its header alone. */
+	req.pkts.filter = "port 9";
+	assert_int_equal(pcap_all(&req, 0, &b, &packets), 0);
+	assert_int_equal(packets, 0);
+	assert_int_equal(b.len, 24);
+	free(b.p);
+}
+
+static void test_pool(void **state)
+{
+	struct pr_store_pool_cfg cfg = { .path = fx.db, .key = KEY, .max_readers = 2 };
+	struct pr_store *a, *b, *c;
+	struct pr_store_pool *pool;
+	struct pr_session_info si;
+	struct pr_query_err qe;
+	unsigned open, used;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(pr_store_pool_create(&cfg, &pool, NULL, err, sizeof(err)), 0);
+	assert_int_equal(pr_store_pool_get(pool, &a, err, sizeof(err)), 0);
+	assert_int_equal(pr_store_pool_get(pool, &b, err, sizeof(err)), 0);
+	assert_ptr_not_equal(a, b);
+	assert_true(pr_store_is_readonly(a));
+	assert_int_equal(pr_query_session_get(b, fx.sid, &si, &qe), 0);
+	assert_int_equal(pr_store_pool_get(pool, &c, err, sizeof(err)), -EAGAIN);
+	pr_store_pool_put(pool, a);
+	assert_int_equal(pr_store_pool_get(pool, &c, err, sizeof(err)), 0);
+	assert_ptr_equal(c, a); /* kept and lent again */
+	/* After a flush, a connection in use is closed when it comes back. */
+	pr_store_pool_flush(pool);
+	pr_store_pool_counts(pool, &open, &used, NULL);
+	assert_int_equal(open, 2);
+	assert_int_equal(used, 2);
+	pr_store_pool_put(pool, c);
+	pr_store_pool_put(pool, b);
+	pr_store_pool_counts(pool, &open, &used, NULL);
+	assert_int_equal(open, 0);
+	assert_int_equal(used, 0);
+	assert_int_equal(pr_store_pool_get(pool, &a, err, sizeof(err)), 0);
+	pr_store_pool_put(pool, a);
+	assert_false(pr_store_is_readonly(pr_store_pool_writer_get(pool)));
+	pr_store_pool_writer_put(pool);
+	pr_store_pool_destroy(pool);
+
+	cfg.key = "wrong key";
+	assert_int_equal(pr_store_pool_create(&cfg, &pool, NULL, err, sizeof(err)), -EKEYREJECTED);
 }
 
 int main(void)
@@ -376,6 +554,9 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_flows),
 		cmocka_unit_test(test_silent),
+		cmocka_unit_test(test_flows_cursor),
+		cmocka_unit_test(test_pcap_stream),
+		cmocka_unit_test(test_pool),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
