@@ -9,6 +9,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#ifdef PR_HAVE_DPDK
+#include "pr_rx_dpdk.h"
+#endif
+
+#if !defined(PR_HAVE_AF_XDP) || !defined(PR_HAVE_DPDK)
 static int absent_open(const char *what, const char *option, char *err, size_t errlen)
 {
 	snprintf(err, errlen,
@@ -17,6 +22,7 @@ static int absent_open(const char *what, const char *option, char *err, size_t e
 		 what, option);
 	return -ENOTSUP;
 }
+#endif
 
 #ifndef PR_HAVE_AF_XDP
 static int afxdp_absent_open(const struct pr_rx_cfg *cfg, struct pr_rx **out, char *err,
@@ -55,7 +61,9 @@ static const struct pr_rx_ops *const backends[] = {
 #else
 	&afxdp_absent_ops,
 #endif
-#ifndef PR_HAVE_DPDK
+#ifdef PR_HAVE_DPDK
+	&pr_rx_dpdk_ops,
+#else
 	&dpdk_absent_ops,
 #endif
 };

@@ -62,11 +62,15 @@ struct pr_rx_cfg {
  * filled by the backends that know them (0 otherwise); each frame is
  * counted under at most one of them, so they add up:
  *   received = delivered + rule_* + no_socket + xsk_rx_dropped + xsk_rx_ring_full
- * where delivered is what rx_burst() handed out. kernel_drops of such a
- * backend is the sum of its loss reasons (no_socket, xsk_rx_dropped,
- * xsk_rx_ring_full); rule drops are wanted, not losses, and stay out of it.
- * The xsk_*_descs fields are diagnostics that overlap the reasons (a
- * failed fill-ring take also counts in xsk_rx_dropped) and add to nothing.
+ *              + nic_missed + nic_nombuf + nic_errors
+ * where delivered is what rx_burst() handed out. kernel_drops (afxdp) or
+ * iface_drops (dpdk) of such a backend is the sum of its loss reasons
+ * (no_socket, xsk_rx_dropped, xsk_rx_ring_full; nic_*); rule drops are
+ * wanted, not losses, and stay out of it. The xsk_*_descs fields are
+ * diagnostics that overlap the reasons (a failed fill-ring take also
+ * counts in xsk_rx_dropped) and add to nothing. A counter that belongs to
+ * the whole port rather than to one queue (dpdk's) is reported by the
+ * instance of queue 0 only, so that sums over the workers count it once.
  */
 struct pr_rx_stats {
 	uint64_t kernel_drops; /* lost before the backend saw them */
@@ -81,6 +85,9 @@ struct pr_rx_stats {
 	uint64_t xsk_fill_ring_empty_descs; /* diagnostic: takes from an empty fill ring */
 	uint64_t xsk_rx_invalid_descs; /* diagnostic: invalid fill-ring entries */
 	uint64_t xsk_tx_invalid_descs; /* diagnostic: invalid tx descriptors */
+	uint64_t nic_missed; /* dpdk imissed: the NIC found no free rx descriptor */
+	uint64_t nic_nombuf; /* dpdk rx_nombuf: no mbuf to receive into */
+	uint64_t nic_errors; /* dpdk ierrors: received with an error, dropped */
 };
 
 struct pr_rx_iface {
