@@ -64,6 +64,10 @@ static void usage(FILE *f)
 		"                         an interface where it can run, else pcap)\n"
 		"      --backend-args STR backend settings (afxdp: key=value,...; default: the\n"
 		"                         afxdp_args config key; see docs/BACKENDS.md)\n"
+		"      --dpdk-args ARGS   --backend dpdk with these EAL arguments, e.g. \"--vdev\n"
+		"                         net_pcap0,rx_pcap=in.pcap\" with -i net_pcap0 (split like\n"
+		"                         shell words, nothing expanded; default: the dpdk_args\n"
+		"                         config key)\n"
 		"      --store-mode MODE  for a new store: segments (default; sealed segment files\n"
 		"                         beside the database) or db (one portable file)\n"
 		"      --compress         for a new segment store: zstd each block before sealing\n"
@@ -423,6 +427,7 @@ int pr_cmd_capture(int argc, char **argv)
 		O_NAME,
 		O_BACKEND,
 		O_BACKEND_ARGS,
+		O_DPDK_ARGS,
 		O_STORE_MODE,
 		O_COMPRESS,
 		O_RETENTION_DAYS,
@@ -443,6 +448,7 @@ int pr_cmd_capture(int argc, char **argv)
 		{ "name", required_argument, NULL, O_NAME },
 		{ "backend", required_argument, NULL, O_BACKEND },
 		{ "backend-args", required_argument, NULL, O_BACKEND_ARGS },
+		{ "dpdk-args", required_argument, NULL, O_DPDK_ARGS },
 		{ "store-mode", required_argument, NULL, O_STORE_MODE },
 		{ "compress", no_argument, NULL, O_COMPRESS },
 		{ "retention-days", required_argument, NULL, O_RETENTION_DAYS },
@@ -453,7 +459,7 @@ int pr_cmd_capture(int argc, char **argv)
 	};
 	struct capture *c = calloc(1, sizeof(*c));
 	const char *iface = NULL, *read_path = NULL, *filter = "", *name = NULL;
-	const char *backend = NULL, *backend_args = NULL, *store_mode = NULL;
+	const char *backend = NULL, *backend_args = NULL, *store_mode = NULL, *dpdk_args = NULL;
 	bool compress = false, have_ret_days = false, have_ret_bytes = false;
 	uint64_t ret_days = 0, ret_bytes = 0;
 	uint64_t count = 0, snaplen = 0, bufsize = 0;
@@ -554,6 +560,9 @@ int pr_cmd_capture(int argc, char **argv)
 		case O_BACKEND_ARGS:
 			backend_args = optarg;
 			break;
+		case O_DPDK_ARGS:
+			dpdk_args = optarg;
+			break;
 		case O_STORE_MODE:
 			if (strcmp(optarg, "segments") && strcmp(optarg, "db")) {
 				pr_cli_error("--store-mode: \"%s\": segments or db", optarg);
@@ -595,6 +604,16 @@ int pr_cmd_capture(int argc, char **argv)
 			     argv[optind]);
 		rc = pr_cli_usage_error(&c->cli);
 		goto out;
+	}
+	/* --dpdk-args is --backend dpdk --backend-args ARGS, said the way DPDK users say it. */
+	if (dpdk_args) {
+		if ((backend && strcmp(backend, "dpdk")) || backend_args) {
+			pr_cli_error("--dpdk-args: for --backend dpdk, and instead of --backend-args");
+			rc = PR_EXIT_USAGE;
+			goto out;
+		}
+		backend = "dpdk";
+		backend_args = dpdk_args;
 	}
 	if (backend && strcmp(backend, "pcap") && strcmp(backend, "afxdp") &&
 	    strcmp(backend, "dpdk")) {
@@ -649,6 +668,8 @@ int pr_cmd_capture(int argc, char **argv)
 	}
 	if (!backend_args && !strcmp(backend, "afxdp") && c->cli.cfg.afxdp_args[0])
 		backend_args = c->cli.cfg.afxdp_args;
+	if (!backend_args && !strcmp(backend, "dpdk") && c->cli.cfg.dpdk_args[0])
+		backend_args = c->cli.cfg.dpdk_args;
 	if (!snaplen)
 		snaplen = c->cli.cfg.snaplen;
 	if (!bufsize)

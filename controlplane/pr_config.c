@@ -75,6 +75,10 @@ static const struct opt opts[] = {
 	  "zerocopy (auto|on|off), attach (auto|libxdp|libbpf), busy_poll_us, busy_poll_budget, "
 	  "hugepages, drop (an early-drop rule, repeatable); see docs/BACKENDS.md; capture "
 	  "--backend-args" },
+	{ "dpdk_args", T_STR, OFF(dpdk_args), 0, sizeof(((struct pr_config *)0)->dpdk_args), "",
+	  "EAL arguments of the dpdk capture backend, split like shell words without any "
+	  "expansion, e.g. \"--vdev net_pcap0,rx_pcap=in.pcap --no-huge\"; see docs/BACKENDS.md; "
+	  "capture --dpdk-args" },
 };
 
 static int parse_value(const struct opt *o, const char *v, struct pr_config *cfg)

@@ -30,6 +30,7 @@ struct pr_config {
 	uint64_t buffer_size;
 	char dataplane_path[512]; /* "" = next to this binary, then PATH */
 	char afxdp_args[512]; /* the afxdp backend's settings, "key=value,..." */
+	char dpdk_args[1024]; /* the dpdk backend's EAL arguments (capture --dpdk-args) */
 };
 
 /* Fill cfg with the defaults. */

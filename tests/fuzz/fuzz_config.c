@@ -42,6 +42,7 @@ static void check_ranges(const struct pr_config *c)
 	check(c->snaplen >= 1 && c->snaplen <= 262144);
 	check(c->buffer_size >= 65536 && c->buffer_size <= 1ull << 32);
 	check(memchr(c->dataplane_path, 0, sizeof(c->dataplane_path)) != NULL);
+	check(memchr(c->dpdk_args, 0, sizeof(c->dpdk_args)) != NULL);
 }
 
 static void check_roundtrip(const struct pr_config *c)
@@ -56,7 +57,7 @@ static void check_roundtrip(const struct pr_config *c)
 	 * The file syntax has no escapes: a path holding a double quote can be
 	 * read but not always written back. Everything else must round-trip.
 	 */
-	if (strchr(c->dataplane_path, '"'))
+	if (strchr(c->dataplane_path, '"') || strchr(c->dpdk_args, '"'))
 		return;
 	f = open_memstream(&buf, &len);
 	if (!f)
@@ -77,7 +78,8 @@ static void check_roundtrip(const struct pr_config *c)
 	      again.commit_interval_ms == c->commit_interval_ms &&
 	      again.commit_max_bytes == c->commit_max_bytes && again.snaplen == c->snaplen &&
 	      again.buffer_size == c->buffer_size &&
-	      !strcmp(again.dataplane_path, c->dataplane_path));
+	      !strcmp(again.dataplane_path, c->dataplane_path) &&
+	      !strcmp(again.dpdk_args, c->dpdk_args));
 	free(buf);
 }
 

@@ -97,6 +97,7 @@ static void expect_equal(const struct pr_config *a, const struct pr_config *b)
 	assert_int_equal(a->snaplen, b->snaplen);
 	assert_int_equal(a->buffer_size, b->buffer_size);
 	assert_string_equal(a->dataplane_path, b->dataplane_path);
+	assert_string_equal(a->dpdk_args, b->dpdk_args);
 }
 
 static void test_defaults(void **state)
@@ -497,6 +498,7 @@ static void test_dump_roundtrip(void **state)
 		"snaplen",
 		"buffer_size",
 		"dataplane_path",
+		"dpdk_args",
 	};
 	struct pr_config cfg;
 	char *buf = NULL;
@@ -538,6 +540,23 @@ static void test_dump_roundtrip(void **state)
 	memset(cfg.dataplane_path, 'p', sizeof(cfg.dataplane_path) - 1);
 	cfg.dataplane_path[sizeof(cfg.dataplane_path) - 1] = 0;
 	roundtrip(&cfg);
+	/* EAL arguments keep their own quotes; the file's quotes are only the outer pair. */
+	snprintf(cfg.dpdk_args, sizeof(cfg.dpdk_args),
+		 "--vdev 'net_pcap0,rx_pcap=/a b.pcap' --no-huge -m 256");
+	roundtrip(&cfg);
+}
+
+static void test_dpdk_args(void **state)
+{
+	struct pr_config cfg;
+
+	(void)state;
+	pr_config_defaults(&cfg);
+	assert_string_equal(cfg.dpdk_args, "");
+	assert_int_equal(parse(&cfg, "dpdk_args = --vdev net_null0 --no-huge\n"), 0);
+	assert_string_equal(cfg.dpdk_args, "--vdev net_null0 --no-huge");
+	assert_int_equal(parse(&cfg, "dpdk_args = \"--vdev 'net_pcap0,rx_pcap=/x #1.pcap'\"\n"), 0);
+	assert_string_equal(cfg.dpdk_args, "--vdev 'net_pcap0,rx_pcap=/x #1.pcap'");
 }
 
 int main(void)
@@ -556,6 +575,7 @@ int main(void)
 		cmocka_unit_test_setup(test_load_file, test_setup),
 		cmocka_unit_test_setup(test_load_sizes, test_setup),
 		cmocka_unit_test_setup(test_dump_roundtrip, test_setup),
+		cmocka_unit_test_setup(test_dpdk_args, test_setup),
 	};
 
 	return cmocka_run_group_tests_name("pr_config", tests, group_setup, group_teardown);
