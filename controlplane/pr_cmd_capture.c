@@ -68,6 +68,9 @@ static void usage(FILE *f)
 		"                         net_pcap0,rx_pcap=in.pcap\" with -i net_pcap0 (split like\n"
 		"                         shell words, nothing expanded; default: the dpdk_args\n"
 		"                         config key)\n"
+		"      --workers N        worker cores, one per rx queue (default 1; alias\n"
+		"                         --queues): pcap spreads packets over them by a\n"
+		"                         symmetric flow hash (kernel fan-out); -r takes 1\n"
 		"      --store-mode MODE  for a new store: segments (default; sealed segment files\n"
 		"                         beside the database) or db (one portable file)\n"
 		"      --compress         for a new segment store: zstd each block before sealing\n"
@@ -101,6 +104,8 @@ struct capture {
 	int64_t session;
 	int pcap_idx[256]; /* writer interface of each of ours, -1: not written */
 	bool pcap_warned;
+	char started_note[1600]; /* "SOURCE with filter F": said once the dataplane runs */
+	bool started;
 };
 
 static uint64_t mono_ns(void)
@@ -260,6 +265,13 @@ static void consume(struct capture *c, bool progress)
 			retention_apply(c);
 			last_retention = now;
 		}
+		if (!c->started && pr_dp_started(c->dp)) {
+			/* Said only now: traffic sent after this line is captured. */
+			c->started = true;
+			if (!c->cli.json)
+				pr_cli_note(&c->cli, "session %lld: capturing from %s into %s",
+					    (long long)c->session, c->started_note, c->cli.db_path);
+		}
 		pr_ingest_get_stats(c->ig, &s);
 		if (s.store_failed && !stop_for_store) {
 			/* Nothing more can be stored: stop capturing rather than drop silently. */
@@ -347,6 +359,7 @@ static void print_summary(struct capture *c, const struct pr_ingest_stats *is,
 		pr_json_kv_u64(&j, "bytes", si->bytes);
 		pr_json_kv_u64(&j, "captured_bytes", si->captured_bytes);
 		pr_json_kv_u64(&j, "flows", si->flows);
+		pr_json_kv_u64(&j, "workers", is->rings);
 		pr_json_kv_u64(&j, "filtered", ctr[PR_STAT_FILTERED]);
 		pr_json_kv_u64(&j, "truncated", ctr[PR_STAT_DEC_TRUNCATED]);
 		pr_json_kv_u64(&j, "malformed", ctr[PR_STAT_DEC_MALFORMED]);
@@ -432,6 +445,7 @@ int pr_cmd_capture(int argc, char **argv)
 		O_COMPRESS,
 		O_RETENTION_DAYS,
 		O_RETENTION_BYTES,
+		O_WORKERS,
 	};
 	struct pr_session_info *lim = NULL; /* only for the sizes of its fields */
 	static const struct option longopts[] = {
@@ -453,6 +467,8 @@ int pr_cmd_capture(int argc, char **argv)
 		{ "compress", no_argument, NULL, O_COMPRESS },
 		{ "retention-days", required_argument, NULL, O_RETENTION_DAYS },
 		{ "retention-bytes", required_argument, NULL, O_RETENTION_BYTES },
+		{ "workers", required_argument, NULL, O_WORKERS },
+		{ "queues", required_argument, NULL, O_WORKERS },
 		{ "file-mode", required_argument, NULL, PR_OPT_FILE_MODE },
 		PR_CLI_COMMON_OPTIONS,
 		{ NULL, 0, NULL, 0 },
@@ -462,7 +478,7 @@ int pr_cmd_capture(int argc, char **argv)
 	const char *backend = NULL, *backend_args = NULL, *store_mode = NULL, *dpdk_args = NULL;
 	bool compress = false, have_ret_days = false, have_ret_bytes = false;
 	uint64_t ret_days = 0, ret_bytes = 0;
-	uint64_t count = 0, snaplen = 0, bufsize = 0;
+	uint64_t count = 0, snaplen = 0, bufsize = 0, workers = 0;
 	unsigned int file_mode = PR_OUTFILE_MODE_DEFAULT;
 	double duration = 0;
 	bool promisc = true;
@@ -590,6 +606,15 @@ int pr_cmd_capture(int argc, char **argv)
 			}
 			have_ret_bytes = true;
 			break;
+		case O_WORKERS:
+			if (pr_cli_parse_u64("--workers", optarg, &workers) || !workers ||
+			    workers > PR_SHM_MAX_WORKERS) {
+				pr_cli_error("--workers: a number from 1 to %u",
+					     PR_SHM_MAX_WORKERS);
+				rc = PR_EXIT_USAGE;
+				goto out;
+			}
+			break;
 		case 'h':
 			usage(stdout);
 			rc = PR_EXIT_OK;
@@ -670,6 +695,19 @@ int pr_cmd_capture(int argc, char **argv)
 		backend_args = c->cli.cfg.afxdp_args;
 	if (!backend_args && !strcmp(backend, "dpdk") && c->cli.cfg.dpdk_args[0])
 		backend_args = c->cli.cfg.dpdk_args;
+	if (workers)
+		c->cli.cfg.workers = (uint32_t)workers;
+	/*
+	 * A file has one order and no queues: several workers would each need
+	 * the whole file. (dpdk's net_pcap reads files through --dpdk-args.)
+	 */
+	if (read_path && c->cli.cfg.workers > 1) {
+		pr_cli_error("--workers %u: a capture file is read by one worker (-r takes "
+			     "--workers 1)",
+			     c->cli.cfg.workers);
+		rc = PR_EXIT_USAGE;
+		goto out;
+	}
 	if (!snaplen)
 		snaplen = c->cli.cfg.snaplen;
 	if (!bufsize)
@@ -744,7 +782,7 @@ int pr_cmd_capture(int argc, char **argv)
 		}
 	}
 
-	ret = pr_dp_create(&c->cli.cfg, 0, &c->dp, err, sizeof(err));
+	ret = pr_dp_create(&c->cli.cfg, c->cli.cfg.workers, 0, &c->dp, err, sizeof(err));
 	for (uint32_t i = 0; !ret && i < pr_dp_rx_rings(c->dp); i++)
 		if (pr_ingest_add_ring(c->ig, pr_dp_rx_ring(c->dp, i)))
 			ret = -EPROTO;
@@ -803,10 +841,8 @@ int pr_cmd_capture(int argc, char **argv)
 		rc = PR_EXIT_FAIL;
 		goto out;
 	}
-	if (!c->cli.json)
-		pr_cli_note(&c->cli, "session %lld: capturing from %s%s%s into %s",
-			    (long long)c->session, si.source, filter[0] ? " with filter " : "",
-			    filter, c->cli.db_path);
+	snprintf(c->started_note, sizeof(c->started_note), "%s%s%s", si.source,
+		 filter[0] ? " with filter " : "", filter);
 	consume(c, isatty(STDERR_FILENO) && c->cli.quiet <= 0 && !c->cli.json);
 	pr_dp_wait(c->dp, 5000);
 

@@ -70,7 +70,7 @@ struct replay {
 /* Read what the dataplane reports (stats, end). */
 static void drain_rx(struct pr_dp *dp, struct replay *r)
 {
-	struct pr_ring_cons *c = pr_dp_rx_cons(dp);
+	struct pr_ring_cons *c = pr_dp_report_cons(dp);
 	const struct pr_rec_hdr *h;
 
 	while ((h = pr_ring_cons_peek(c))) {
@@ -200,7 +200,7 @@ int pr_cmd_replay(int argc, char **argv)
 	if ((rc = pr_cli_session_open(&cli, session, filter, &ses)))
 		goto out;
 	if (!display) {
-		ret = pr_dp_create(&cli.cfg, 64ull << 20, &dp, err, sizeof(err));
+		ret = pr_dp_create(&cli.cfg, 1, 64ull << 20, &dp, err, sizeof(err));
 		if (!ret) {
 			const char *args[] = { "--tx", "--interface", iface, NULL };
 

@@ -32,6 +32,9 @@ struct opt {
 static const struct opt opts[] = {
 	{ "ring_bytes", T_SIZE, OFF(ring_bytes), 1 << 20, 1ull << 34, "64m",
 	  "size of the shared-memory record ring of each capture core (power of two; k/m/g)" },
+	{ "workers", T_U32, OFF(workers), 1, 64, "1",
+	  "capture worker cores, one per rx queue, each with its own ring, flow table and "
+	  "counters (capture --workers; a capture file is read by one)" },
 	{ "flow_max", T_U32, OFF(flow_max), 64, 1u << 26, "262144",
 	  "flow table memcap per core, in flows; when full the oldest flow is evicted" },
 	{ "flow_idle_timeout_s", T_U32, OFF(flow_idle_timeout_s), 1, 86400 * 7, "300",

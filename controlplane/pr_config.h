@@ -14,6 +14,7 @@
 
 struct pr_config {
 	uint64_t ring_bytes; /* size of each record ring */
+	uint32_t workers; /* capture worker cores (rx queues) */
 	uint32_t flow_max; /* flow table memcap, in flows */
 	uint32_t flow_idle_timeout_s;
 	uint32_t flow_active_timeout_s;

@@ -38,7 +38,7 @@ struct pr_dp {
 	pid_t pid;
 	bool reaped;
 	int status;
-	struct pr_ring_cons rx;
+	struct pr_ring_cons report; /* the tx core's */
 	struct pr_ring_prod tx;
 };
 
@@ -142,8 +142,8 @@ static void sweep_stale(const char *dir, const char *suffix)
 	closedir(d);
 }
 
-int pr_dp_create(const struct pr_config *cfg, uint64_t tx_ring_bytes, struct pr_dp **out, char *err,
-		 size_t errlen)
+int pr_dp_create(const struct pr_config *cfg, uint32_t workers, uint64_t tx_ring_bytes,
+		 struct pr_dp **out, char *err, size_t errlen)
 {
 	struct pr_dp *dp = calloc(1, sizeof(*dp));
 	uint32_t rnd = 0, rx_slots, tx_slots;
@@ -168,7 +168,12 @@ int pr_dp_create(const struct pr_config *cfg, uint64_t tx_ring_bytes, struct pr_
 
 	rx_slots = pow2_floor(cfg->ring_bytes / PR_RING_SLOT_SIZE);
 	tx_slots = pow2_floor((tx_ring_bytes ? tx_ring_bytes : 65536) / PR_RING_SLOT_SIZE);
-	dp->size = pr_shm_size(1, rx_slots, tx_slots);
+	if (!workers || workers > PR_SHM_MAX_WORKERS) {
+		snprintf(err, errlen, "%u workers: from 1 to %u", workers, PR_SHM_MAX_WORKERS);
+		free(dp);
+		return -EINVAL;
+	}
+	dp->size = pr_shm_size(workers, rx_slots, tx_slots);
 	fd = shm_open(dp->shm_name, O_RDWR | O_CREAT | O_EXCL, 0600);
 	if (fd < 0) {
 		ret = -errno;
@@ -196,11 +201,11 @@ int pr_dp_create(const struct pr_config *cfg, uint64_t tx_ring_bytes, struct pr_
 	}
 	close(fd);
 	fd = -1;
-	ret = pr_shm_format(dp->base, dp->size, 1, rx_slots, tx_slots);
+	ret = pr_shm_format(dp->base, dp->size, workers, rx_slots, tx_slots);
 	if (!ret)
-		ret = pr_ring_cons_init(&dp->rx, pr_shm_ring(dp->base, 0), PR_RING_ROLE_RX);
+		ret = pr_ring_cons_init(&dp->report, pr_shm_report_ring(dp->base), PR_RING_ROLE_RX);
 	if (!ret)
-		ret = pr_ring_prod_init(&dp->tx, pr_shm_ring(dp->base, 1), PR_RING_ROLE_TX);
+		ret = pr_ring_prod_init(&dp->tx, pr_shm_tx_ring(dp->base), PR_RING_ROLE_TX);
 	if (ret) {
 		snprintf(err, errlen, "shared memory %s: layout failed", dp->shm_name);
 		goto err;
@@ -350,19 +355,26 @@ pid_t pr_dp_pid(const struct pr_dp *dp)
 	return dp->pid;
 }
 
+bool pr_dp_started(const struct pr_dp *dp)
+{
+	const struct pr_shm_header *sh = dp->base;
+
+	return atomic_load_explicit(&sh->state, memory_order_acquire) != PR_SHM_STATE_INIT;
+}
+
 uint32_t pr_dp_rx_rings(const struct pr_dp *dp)
 {
-	return ((const struct pr_shm_header *)dp->base)->ring_count - 1;
+	return ((const struct pr_shm_header *)dp->base)->worker_count;
 }
 
 struct pr_ring_header *pr_dp_rx_ring(struct pr_dp *dp, uint32_t i)
 {
-	return pr_shm_ring(dp->base, i);
+	return pr_shm_worker_ring(dp->base, i);
 }
 
-struct pr_ring_cons *pr_dp_rx_cons(struct pr_dp *dp)
+struct pr_ring_cons *pr_dp_report_cons(struct pr_dp *dp)
 {
-	return &dp->rx;
+	return &dp->report;
 }
 
 struct pr_ring_prod *pr_dp_tx_prod(struct pr_dp *dp)

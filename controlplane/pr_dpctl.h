@@ -19,11 +19,13 @@
 struct pr_dp;
 
 /*
- * Create the region: one rx ring of cfg->ring_bytes and a tx ring
- * (tx_ring_bytes; small unless replaying). Returns 0 or -errno (err says why).
+ * Create the region: one rx ring of cfg->ring_bytes per worker (1 to
+ * PR_SHM_MAX_WORKERS), the tx core's report ring, and a tx ring
+ * (tx_ring_bytes; small unless replaying). The dataplane runs as many
+ * workers as the region has worker rings. Returns 0 or -errno (err says why).
  */
-int pr_dp_create(const struct pr_config *cfg, uint64_t tx_ring_bytes, struct pr_dp **out, char *err,
-		 size_t errlen);
+int pr_dp_create(const struct pr_config *cfg, uint32_t workers, uint64_t tx_ring_bytes,
+		 struct pr_dp **out, char *err, size_t errlen);
 /*
  * Start the dataplane with these extra arguments (NULL-terminated). The
  * child gets --shm, --ctl and --die-with-parent, runs in its own process
@@ -42,11 +44,14 @@ void pr_dp_describe_status(int status, char *buf, size_t len);
 /* Wait for exit up to timeout_ms, then SIGKILL. Returns its wait status. */
 int pr_dp_wait(struct pr_dp *dp, int timeout_ms);
 pid_t pr_dp_pid(const struct pr_dp *dp);
+/* Has the dataplane opened its source and started its cores (region state RUNNING or DONE)? */
+bool pr_dp_started(const struct pr_dp *dp);
 
 /* The rx rings of the region (one per worker core), for a consumer to attach. */
 uint32_t pr_dp_rx_rings(const struct pr_dp *dp);
 struct pr_ring_header *pr_dp_rx_ring(struct pr_dp *dp, uint32_t i);
-struct pr_ring_cons *pr_dp_rx_cons(struct pr_dp *dp);
+/* The consumer end of the tx core's report ring (its interface, counters, END). */
+struct pr_ring_cons *pr_dp_report_cons(struct pr_dp *dp);
 struct pr_ring_prod *pr_dp_tx_prod(struct pr_dp *dp);
 
 /* Kill it if still running, unmap and unlink the region and socket. NULL is a no-op. */

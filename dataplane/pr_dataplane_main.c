@@ -2,13 +2,15 @@
 /*
  * packetrecorder-dataplane: the capture process. It attaches to the
  * shared-memory region the control plane created (--shm), opens a capture
- * backend, and runs the polling loop (pr_lcore) that fills the record ring;
+ * backend on each worker's queue, and runs the workers (pr_workers), each
+ * filling its own record ring;
  * or, with --tx, sends the packets the control plane puts on the tx ring at
  * the times they carry. A unix socket (--ctl) takes commands ("stop",
  * "ping"); SIGINT/SIGTERM stop cleanly as well. It is normally started by
  * `packetrecorder capture` / `replay`, not by hand.
  *
- * Threads: main (the one polling core of this slice, or the tx core) and a
+ * Threads: one per worker core (pr_workers: as many as the region has
+ * worker rings), or the tx core on the main thread (pr_txcore); and a
  * control-socket thread that only sets the stop flag.
  */
 #define PR_LOG_MODULE "dataplane"
@@ -30,10 +32,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "pr_lcore.h"
 #include "pr_log.h"
 #include "pr_ring.h"
 #include "pr_rx.h"
+#include "pr_txcore.h"
+#include "pr_workers.h"
 
 #ifndef PR_VERSION
 #define PR_VERSION "0.1.0"
@@ -324,135 +327,6 @@ static int ctl_start(const char *path, int *lfd_out, pthread_t *tid)
 	return 0;
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static void put_ctl_record(struct pr_ring_prod *p, const void *rec, uint32_t len)
-{
-	void *slot;
-	int tries = 0;
-	struct timespec pause = { 0, 1000000 };
-
-	while (!(slot = pr_ring_prod_reserve(p, len)) && tries++ < 5000) {
-		pr_ring_prod_publish(p);
-		nanosleep(&pause, NULL);
-	}
-	if (!slot)
-		return;
-	memcpy(slot, rec, len);
-	pr_ring_prod_commit(p);
-	pr_ring_prod_publish(p);
-}
-
-/*
- * The tx core: take packets off the tx ring in order and send each at its
- * send_at time (CLOCK_MONOTONIC, absolute), sleeping until shortly before
- * and spinning the rest, so timing does not drift as sleeps add up.
- */
-static int run_tx(const struct pr_rx_ops *ops, struct pr_rx *rx, void *base)
-{
-	struct pr_shm_header *sh = base;
-	struct pr_ring_cons cons;
-	struct pr_ring_prod prod;
-	struct pr_rec_stats st = { .hdr = { .type = PR_REC_STATS, .len = sizeof(st) } };
-	struct pr_rec_end end = { .hdr = { .type = PR_REC_END, .len = sizeof(end) } };
-	uint64_t last_stats = mono_ns();
-	int ret;
-
-	ret = pr_ring_cons_init(&cons, pr_shm_ring(base, sh->ring_count - 1), PR_RING_ROLE_TX);
-	if (!ret)
-		ret = pr_ring_prod_init(&prod, pr_shm_ring(base, 0), PR_RING_ROLE_RX);
-	if (ret)
-		return ret;
-	end.reason = PR_END_STOPPED;
-	{
-		/* Announce the interface: the scheduler checks the link type matches. */
-		struct pr_rec_iface ir = { .hdr = { .type = PR_REC_IFACE, .len = sizeof(ir) } };
-		struct pr_rx_iface info;
-
-		if (ops->iface_get(rx, 0, &info) == 0) {
-			ir.linktype = info.linktype;
-			ir.snaplen = info.snaplen;
-			ir.tsresol = info.tsresol;
-			memcpy(ir.name, info.name, sizeof(ir.name));
-			ir.name[sizeof(ir.name) - 1] = 0;
-			put_ctl_record(&prod, &ir, sizeof(ir));
-		}
-	}
-	while (!atomic_load(&stop_flag)) {
-		const struct pr_rec_hdr *h = pr_ring_cons_peek(&cons);
-		uint64_t now;
-
-		if (!h) {
-			struct timespec pause = { 0, 50000 };
-
-			if (cons.error) {
-				end.reason = PR_END_ERROR;
-				end.error = cons.error;
-				snprintf(end.message, sizeof(end.message), "tx ring corrupt");
-				break;
-			}
-			nanosleep(&pause, NULL);
-		} else if (h->type == PR_REC_TX_END) {
-			pr_ring_cons_advance(&cons, h);
-			pr_ring_cons_release(&cons);
-			end.reason = PR_END_EOF;
-			break;
-		} else if (h->type == PR_REC_TX_PACKET &&
-			   h->len >= sizeof(struct pr_rec_tx_packet)) {
-			const struct pr_rec_tx_packet *tp = (const struct pr_rec_tx_packet *)h;
-			struct pr_tx_pkt pkt = { .data = tp->data, .len = tp->len };
-
-			if (tp->len > h->len - sizeof(*tp)) {
-				st.counters[PR_STAT_TX_ERRORS]++;
-			} else {
-				now = mono_ns();
-				if (tp->send_at_ns > now + 200000) {
-					struct timespec ts = {
-						.tv_sec = (time_t)((tp->send_at_ns - 100000) /
-								   1000000000ull),
-						.tv_nsec = (long)((tp->send_at_ns - 100000) %
-								  1000000000ull),
-					};
-
-					while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts,
-							       NULL) == EINTR &&
-					       !atomic_load(&stop_flag))
-						;
-				}
-				while (mono_ns() < tp->send_at_ns && !atomic_load(&stop_flag))
-					;
-				if (ops->tx_burst(rx, &pkt, 1) == 1) {
-					st.counters[PR_STAT_TX_PACKETS]++;
-					st.counters[PR_STAT_TX_BYTES] += tp->len;
-				} else {
-					st.counters[PR_STAT_TX_ERRORS]++;
-					if (st.counters[PR_STAT_TX_ERRORS] == 1)
-						PR_WARN("%s", ops->errmsg(rx));
-				}
-			}
-			pr_ring_cons_advance(&cons, h);
-			pr_ring_cons_release(&cons);
-		} else {
-			pr_ring_cons_advance(&cons, h);
-			pr_ring_cons_release(&cons);
-		}
-		now = mono_ns();
-		if (now - last_stats > 100000000ull) {
-			last_stats = now;
-			put_ctl_record(&prod, &st, sizeof(st));
-		}
-	}
-	put_ctl_record(&prod, &st, sizeof(st));
-	put_ctl_record(&prod, &end, sizeof(end));
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	struct dp_opts o = {
@@ -470,7 +344,7 @@ int main(int argc, char **argv)
 	struct pr_rx_cfg rcfg;
 	const struct pr_rx_ops *ops = NULL;
 	struct pr_rx *rx = NULL;
-	struct pr_lcore *lc = NULL;
+	struct pr_workers *ws = NULL;
 	struct pr_shm_header *sh;
 	struct sigaction sa = { .sa_handler = on_signal };
 	pthread_t ctl_tid;
@@ -518,7 +392,9 @@ int main(int argc, char **argv)
 		for (const char *const *n = pr_rx_ops_names(); *n; n++)
 			snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s",
 				 known[0] ? ", " : "", *n);
-		PR_ERR("unknown backend \"%s\" (known: %s)", o.backend, known);
+		snprintf(err, sizeof(err), "unknown backend \"%s\" (known: %s)", o.backend, known);
+		PR_ERR("%s", err);
+		pr_workers_fail_rings(base, -EINVAL, err);
 		rc = 3;
 		goto out;
 	}
@@ -530,20 +406,46 @@ int main(int argc, char **argv)
 	rcfg.buffer_size = o.buffer_size;
 	rcfg.tx_only = o.tx;
 	rcfg.backend_args = o.backend_args;
-	ret = ops->open(&rcfg, &rx, err, sizeof(err));
-	if (ret) {
-		struct pr_ring_prod p;
-		struct pr_rec_end end = { .hdr = { .type = PR_REC_END, .len = sizeof(end) } };
+	if (o.tx) {
+		ret = ops->open(&rcfg, &rx, err, sizeof(err));
+		if (ret) {
+			struct pr_ring_prod p;
+			struct pr_rec_end end = { .hdr = { .type = PR_REC_END,
+							   .len = sizeof(end) } };
+			void *slot;
 
-		/* Tell the consumer why, through the ring, then fail. */
-		end.reason = PR_END_ERROR;
-		end.error = ret;
-		snprintf(end.message, sizeof(end.message), "%.255s", err);
-		if (!pr_ring_prod_init(&p, pr_shm_ring(base, 0), PR_RING_ROLE_RX))
-			put_ctl_record(&p, &end, sizeof(end));
-		else
-			PR_ERR("%s", err);
-		goto out;
+			/* Tell the consumer why, through the ring, then fail. */
+			end.reason = PR_END_ERROR;
+			end.error = ret;
+			snprintf(end.message, sizeof(end.message), "%.255s", err);
+			if (!pr_ring_prod_init(&p, pr_shm_report_ring(base), PR_RING_ROLE_RX) &&
+			    (slot = pr_ring_prod_reserve(&p, sizeof(end)))) {
+				memcpy(slot, &end, sizeof(end));
+				pr_ring_prod_commit(&p);
+				pr_ring_prod_publish(&p);
+			} else {
+				PR_ERR("%s", err);
+			}
+			goto out;
+		}
+	} else {
+		struct pr_workers_cfg wcfg = {
+			.ops = ops,
+			.rx = rcfg,
+			.lcore = {
+				.filter = o.filter,
+				.max_packets = o.count,
+				.duration_ns = (uint64_t)(o.duration_s * 1e9),
+				.flow = o.flow,
+				.stats_interval_ms = 100,
+			},
+			.count = sh->worker_count,
+		};
+
+		/* A failure is told to the consumer through END records on every ring. */
+		ret = pr_workers_create(&wcfg, base, &ws, err, sizeof(err));
+		if (ret)
+			goto out;
 	}
 	if (o.ctl) {
 		ret = ctl_start(o.ctl, &ctl_fd, &ctl_tid);
@@ -552,24 +454,11 @@ int main(int argc, char **argv)
 	}
 	atomic_store(&sh->state, PR_SHM_STATE_RUNNING);
 	if (o.tx) {
-		ret = run_tx(ops, rx, base);
+		ret = pr_txcore_run(ops, rx, base, &stop_flag);
 		rc = ret ? 1 : 0;
 	} else {
-		struct pr_lcore_cfg lcfg = {
-			.core_id = 0,
-			.filter = o.filter,
-			.max_packets = o.count,
-			.duration_ns = (uint64_t)(o.duration_s * 1e9),
-			.flow = o.flow,
-			.stats_interval_ms = 100,
-		};
-
-		ret = pr_lcore_create(&lcfg, ops, rx, pr_shm_ring(base, 0), &lc, err, sizeof(err));
-		if (ret) {
-			PR_ERR("%s", err);
-			goto out;
-		}
-		rc = pr_lcore_run(lc, &stop_flag) == PR_END_ERROR ? 1 : 0;
+		ret = pr_workers_run(ws, &stop_flag);
+		rc = ret < 0 || ret == PR_END_ERROR ? 1 : 0;
 	}
 	atomic_store(&sh->state, PR_SHM_STATE_DONE);
 out:
@@ -580,7 +469,7 @@ out:
 		close(ctl_fd);
 		unlink(o.ctl);
 	}
-	pr_lcore_destroy(lc);
+	pr_workers_destroy(ws);
 	if (ops && rx)
 		ops->close(rx);
 	if (base != MAP_FAILED)

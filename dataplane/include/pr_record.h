@@ -9,7 +9,11 @@
  * Region layout (one file in /dev/shm, named per instance):
  *   struct pr_shm_header                      (offset 0)
  *   ring 0 .. ring N-1: one per worker core   (dataplane -> control plane)
- *   ring N:             the tx ring           (control plane -> dataplane)
+ *   ring N:             the tx core's reports (dataplane -> control plane)
+ *   ring N+1:           the tx ring           (control plane -> dataplane)
+ * N is worker_count. Every ring has exactly one producer thread and one
+ * consumer thread: worker i is the only producer of ring i, the tx core
+ * the only producer of ring N.
  * Each ring is a struct pr_ring_header followed by slot_count slots of
  * slot_size bytes. A record takes whole consecutive slots; one that does not
  * fit before the end of the slot array is preceded by a PR_REC_PAD record
@@ -25,11 +29,13 @@
 #include "pr_compiler.h"
 
 #define PR_SHM_MAGIC 0x50524d31u /* "PRM1" */
-#define PR_SHM_VERSION 1u
+#define PR_SHM_VERSION 2u
 #define PR_RING_MAGIC 0x50524731u /* "PRG1" */
 #define PR_RING_VERSION 1u
 #define PR_RING_SLOT_SIZE 64u
-#define PR_SHM_MAX_RINGS 65u /* 64 worker cores + the tx ring */
+#define PR_SHM_MAX_WORKERS 64u
+#define PR_SHM_MAX_RINGS (PR_SHM_MAX_WORKERS + 2u) /* workers, tx reports, tx */
+#define PR_SHM_REPORT_SLOTS 1024u /* the tx core's report ring: 64 KiB */
 
 /* Largest packet that travels through a ring (256 KiB, libpcap's largest snap length). */
 #define PR_MAX_SNAPLEN 262144u
@@ -50,12 +56,14 @@ struct pr_shm_header {
 	uint32_t magic;
 	uint32_t version;
 	uint32_t header_size; /* sizeof(struct pr_shm_header) of the writer */
-	uint32_t ring_count; /* rx rings + 1 tx ring */
+	uint32_t ring_count; /* worker_count + 2: the tx core's report ring, the tx ring */
 	uint64_t total_size; /* bytes of the whole region */
 	uint32_t slot_size; /* PR_RING_SLOT_SIZE */
 	uint32_t rx_slot_count; /* slots per rx ring (power of two) */
 	uint32_t tx_slot_count; /* slots of the tx ring (power of two) */
+	uint32_t worker_count; /* worker cores = their rx rings 0 .. worker_count - 1 */
 	uint32_t dataplane_pid;
+	uint32_t reserved1;
 	/*
 	 * Bumped by every dataplane that attaches. The control plane remembers
 	 * the value it saw: a different one means the dataplane restarted and
@@ -77,7 +85,7 @@ struct pr_ring_header {
 	uint32_t slot_size;
 	uint32_t slot_count; /* power of two */
 	uint32_t role; /* enum pr_ring_role */
-	uint32_t index; /* worker core index, or ring_count - 1 for tx */
+	uint32_t index; /* position in the region: the worker index for worker rings */
 	uint8_t pad0[PR_CACHE_LINE - 24];
 	_Atomic uint64_t prod;
 	uint8_t pad1[PR_CACHE_LINE - 8];

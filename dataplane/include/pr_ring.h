@@ -10,8 +10,9 @@
  * caches the other side's index and reloads it only when the cache says the
  * ring is full (producer) or empty (consumer).
  *
- * Producer: one dataplane core per rx ring; the control plane for the tx
- * ring. Consumer: the other side. Never two threads on one end.
+ * Producer: one dataplane worker per worker ring, the tx core for its
+ * report ring, the control plane for the tx ring. Consumer: the other
+ * side. Never two threads on one end.
  */
 #ifndef PR_RING_H
 #define PR_RING_H
@@ -56,10 +57,10 @@ static inline size_t pr_ring_bytes(uint32_t slot_count)
 	return sizeof(struct pr_ring_header) + (size_t)slot_count * PR_RING_SLOT_SIZE;
 }
 
-static inline size_t pr_shm_size(uint32_t rx_rings, uint32_t rx_slots, uint32_t tx_slots)
+static inline size_t pr_shm_size(uint32_t workers, uint32_t rx_slots, uint32_t tx_slots)
 {
-	return sizeof(struct pr_shm_header) + (size_t)rx_rings * pr_ring_bytes(rx_slots) +
-	       pr_ring_bytes(tx_slots);
+	return sizeof(struct pr_shm_header) + (size_t)workers * pr_ring_bytes(rx_slots) +
+	       pr_ring_bytes(PR_SHM_REPORT_SLOTS) + pr_ring_bytes(tx_slots);
 }
 
 static inline int pr_ring_is_pow2(uint32_t v)
@@ -67,39 +68,48 @@ static inline int pr_ring_is_pow2(uint32_t v)
 	return v && !(v & (v - 1));
 }
 
+/* Slots ring i of a region with this header must have (see pr_record.h for the order). */
+static inline uint32_t pr_shm_ring_slots(const struct pr_shm_header *sh, uint32_t i)
+{
+	if (i < sh->worker_count)
+		return sh->rx_slot_count;
+	return i == sh->worker_count ? PR_SHM_REPORT_SLOTS : sh->tx_slot_count;
+}
+
 /*
- * Lay out a zeroed region of pr_shm_size() bytes: header, rx_rings rx rings
- * and one tx ring. Control plane, before the dataplane starts.
- * Returns 0 or -EINVAL (counts not powers of two, too many rings, size).
+ * Lay out a zeroed region of pr_shm_size() bytes: header, one rx ring per
+ * worker, the tx core's report ring and the tx ring. Whoever creates the
+ * region, before a dataplane uses it. Returns 0 or -EINVAL (no worker or
+ * more than PR_SHM_MAX_WORKERS, slot counts not powers of two, size).
  */
-static inline int pr_shm_format(void *base, size_t size, uint32_t rx_rings, uint32_t rx_slots,
+static inline int pr_shm_format(void *base, size_t size, uint32_t workers, uint32_t rx_slots,
 				uint32_t tx_slots)
 {
 	struct pr_shm_header *sh = (struct pr_shm_header *)base;
 	size_t off = sizeof(*sh);
 	uint32_t i;
 
-	if (!rx_rings || rx_rings + 1 > PR_SHM_MAX_RINGS || !pr_ring_is_pow2(rx_slots) ||
-	    !pr_ring_is_pow2(tx_slots) || size < pr_shm_size(rx_rings, rx_slots, tx_slots))
+	if (!workers || workers > PR_SHM_MAX_WORKERS || !pr_ring_is_pow2(rx_slots) ||
+	    !pr_ring_is_pow2(tx_slots) || size < pr_shm_size(workers, rx_slots, tx_slots))
 		return -EINVAL;
 	memset(sh, 0, sizeof(*sh));
 	sh->version = PR_SHM_VERSION;
 	sh->header_size = sizeof(*sh);
-	sh->ring_count = rx_rings + 1;
+	sh->worker_count = workers;
+	sh->ring_count = workers + 2;
 	sh->total_size = size;
 	sh->slot_size = PR_RING_SLOT_SIZE;
 	sh->rx_slot_count = rx_slots;
 	sh->tx_slot_count = tx_slots;
 	for (i = 0; i < sh->ring_count; i++) {
 		struct pr_ring_header *rh = (struct pr_ring_header *)((uint8_t *)base + off);
-		int tx = i == rx_rings;
 
 		memset(rh, 0, sizeof(*rh));
 		rh->magic = PR_RING_MAGIC;
 		rh->version = PR_RING_VERSION;
 		rh->slot_size = PR_RING_SLOT_SIZE;
-		rh->slot_count = tx ? tx_slots : rx_slots;
-		rh->role = tx ? PR_RING_ROLE_TX : PR_RING_ROLE_RX;
+		rh->slot_count = pr_shm_ring_slots(sh, i);
+		rh->role = i == workers + 1 ? PR_RING_ROLE_TX : PR_RING_ROLE_RX;
 		rh->index = i;
 		sh->ring_offset[i] = off;
 		off += pr_ring_bytes(rh->slot_count);
@@ -112,7 +122,8 @@ static inline int pr_shm_format(void *base, size_t size, uint32_t rx_rings, uint
 
 /*
  * Check a mapped region before use. Returns 0 or -EPROTO (wrong magic,
- * version, header size, or a ring that does not fit in size). Any side.
+ * version, header size, ring count, or a ring that does not fit in size).
+ * Any side.
  */
 static inline int pr_shm_check(const void *base, size_t size)
 {
@@ -121,10 +132,11 @@ static inline int pr_shm_check(const void *base, size_t size)
 
 	if (size < sizeof(*sh) || sh->magic != PR_SHM_MAGIC || sh->version != PR_SHM_VERSION ||
 	    sh->header_size != sizeof(*sh) || sh->slot_size != PR_RING_SLOT_SIZE ||
-	    sh->ring_count < 2 || sh->ring_count > PR_SHM_MAX_RINGS || sh->total_size > size)
+	    !sh->worker_count || sh->worker_count > PR_SHM_MAX_WORKERS ||
+	    sh->ring_count != sh->worker_count + 2 || sh->total_size > size)
 		return -EPROTO;
 	for (i = 0; i < sh->ring_count; i++) {
-		uint32_t slots = i + 1 == sh->ring_count ? sh->tx_slot_count : sh->rx_slot_count;
+		uint32_t slots = pr_shm_ring_slots(sh, i);
 		const struct pr_ring_header *rh;
 
 		if (sh->ring_offset[i] > size || size - sh->ring_offset[i] < pr_ring_bytes(slots))
@@ -137,10 +149,29 @@ static inline int pr_shm_check(const void *base, size_t size)
 	return 0;
 }
 
+/* Ring i in region order (pr_record.h). The region must have passed pr_shm_check(). */
 static inline struct pr_ring_header *pr_shm_ring(void *base, uint32_t i)
 {
 	return (struct pr_ring_header *)((uint8_t *)base +
 					 ((struct pr_shm_header *)base)->ring_offset[i]);
+}
+
+/* Worker i's rx ring (producer: worker i). */
+static inline struct pr_ring_header *pr_shm_worker_ring(void *base, uint32_t i)
+{
+	return pr_shm_ring(base, i);
+}
+
+/* The tx core's report ring (producer: the tx core). */
+static inline struct pr_ring_header *pr_shm_report_ring(void *base)
+{
+	return pr_shm_ring(base, ((struct pr_shm_header *)base)->worker_count);
+}
+
+/* The tx ring (producer: the control plane's replay scheduler). */
+static inline struct pr_ring_header *pr_shm_tx_ring(void *base)
+{
+	return pr_shm_ring(base, ((struct pr_shm_header *)base)->worker_count + 1);
 }
 
 /* Check the four fields the consumer and producer rely on. 0 or -EPROTO. */

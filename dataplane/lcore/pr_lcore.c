@@ -48,6 +48,8 @@ struct pr_lcore {
 	uint64_t last_stats_ns;
 	uint64_t last_pkt_ts;
 	atomic_bool *stop;
+	_Atomic uint64_t *budget; /* cfg.budget, or own_budget for max_packets, or NULL */
+	_Atomic uint64_t own_budget;
 	pid_t parent; /* the consumer's process when we started */
 	bool consumer_gone; /* it died: stop waiting for ring room */
 	uint32_t end_reason;
@@ -61,7 +63,16 @@ struct pr_lcore {
 	uint16_t iface[PR_BURST];
 	uint64_t flow_id[PR_BURST];
 	uint16_t keep_idx[PR_BURST];
+	uint8_t verdict[PR_BURST];
 } PR_CACHE_ALIGNED;
+
+/* What the first pass over a burst decided for each packet. */
+enum verdict {
+	V_BEFORE_START, /* arrived before the capture started: not counted at all */
+	V_TOO_BIG,
+	V_FILTERED,
+	V_KEEP,
+};
 
 static uint64_t now_ns(clockid_t clk)
 {
@@ -254,6 +265,13 @@ int pr_lcore_create(const struct pr_lcore_cfg *cfg, const struct pr_rx_ops *ops,
 	}
 	memset(lc, 0, sizeof(*lc));
 	lc->cfg = *cfg;
+	lc->cfg.flow.core_id = cfg->core_id;
+	if (cfg->budget) {
+		lc->budget = cfg->budget;
+	} else if (cfg->max_packets) {
+		atomic_init(&lc->own_budget, cfg->max_packets);
+		lc->budget = &lc->own_budget;
+	}
 	lc->ops = ops;
 	lc->rx = rx;
 	lc->offline = ops->is_offline && ops->is_offline(rx);
@@ -263,7 +281,7 @@ int pr_lcore_create(const struct pr_lcore_cfg *cfg, const struct pr_rx_ops *ops,
 		snprintf(err, errlen, "core %u: ring header check failed", cfg->core_id);
 		goto err_free;
 	}
-	ret = pr_flow_table_create(&cfg->flow, -1, &lc->flows);
+	ret = pr_flow_table_create(&lc->cfg.flow, -1, &lc->flows);
 	if (ret) {
 		snprintf(err, errlen, "core %u: flow table (%u flows): %s", cfg->core_id,
 			 cfg->flow.max_flows, strerror(-ret));
@@ -307,7 +325,7 @@ static inline bool emit_packet(struct pr_lcore *lc, const struct pr_rx_pkt *p, u
 	rec->wire_len = p->wire_len;
 	rec->cap_len = p->cap_len;
 	rec->iface = p->iface;
-	rec->queue = 0;
+	rec->queue = lc->cfg.core_id;
 	rec->pflags = pflags;
 	rec->reserved = 0;
 	memcpy(rec->data, p->data, p->cap_len);
@@ -316,11 +334,39 @@ static inline bool emit_packet(struct pr_lcore *lc, const struct pr_rx_pkt *p, u
 	return true;
 }
 
-/* Process one burst. Returns false when the packet limit was reached. */
+/*
+ * Take up to want packets from the --count budget. Returns how many were
+ * granted: fewer than want when the budget runs out. One atomic operation
+ * per burst, and only with --count.
+ */
+static uint16_t budget_take(_Atomic uint64_t *budget, uint16_t want)
+{
+	uint64_t cur = atomic_load_explicit(budget, memory_order_relaxed), got;
+
+	do {
+		if (!cur)
+			return 0;
+		got = cur < want ? cur : want;
+	} while (!atomic_compare_exchange_weak_explicit(
+		budget, &cur, cur - got, memory_order_relaxed, memory_order_relaxed));
+	return (uint16_t)got;
+}
+
+/*
+ * Process one burst. Returns false when the packet limit was reached.
+ *
+ * Two passes: the first decides each packet's fate (too big, filtered,
+ * kept) and decodes the kept ones; then the --count budget grants what it
+ * can, and only the packets up to the last granted one are counted. A
+ * capture that ends at its count ends right after its last packet:
+ * packets after it in the same burst were neither received by the capture
+ * nor dropped by it, so received = stored + filtered + drops holds.
+ */
 static bool process_burst(struct pr_lcore *lc, uint16_t n, uint64_t burst_ts)
 {
-	uint16_t kept = 0, i;
-	uint64_t limit = lc->cfg.max_packets;
+	uint16_t kept = 0, granted, cut = n, i;
+	uint64_t start = lc->cfg.start_ns;
+	bool more = true;
 
 	for (i = 0; i < n; i++) {
 		const struct pr_rx_pkt *p = &lc->pkts[i];
@@ -328,25 +374,29 @@ static bool process_burst(struct pr_lcore *lc, uint16_t n, uint64_t burst_ts)
 
 		if (i + 2 < n)
 			pr_prefetch0(lc->pkts[i + 2].data);
-		lc->counters[PR_STAT_RX_PACKETS]++;
-		lc->counters[PR_STAT_RX_BYTES] += p->wire_len;
+		/* PR_RX_TS_NONE is the largest value: a packet without a stamp is never early. */
+		if (unlikely(p->ts_ns < start)) {
+			lc->verdict[i] = V_BEFORE_START;
+			continue;
+		}
 		if (unlikely(p->cap_len > PR_MAX_SNAPLEN)) {
-			lc->counters[PR_STAT_DROP_TOO_BIG]++;
+			lc->verdict[i] = V_TOO_BIG;
 			continue;
 		}
 		li = &lc->ifaces[p->iface < lc->n_ifaces ? p->iface : 0];
 		if (unlikely(li->reject_all)) {
-			lc->counters[PR_STAT_FILTERED]++;
+			lc->verdict[i] = V_FILTERED;
 			continue;
 		}
 		if (li->has_filter) {
 			struct pcap_pkthdr h = { .caplen = p->cap_len, .len = p->wire_len };
 
 			if (!pcap_offline_filter(&li->prog, &h, p->data)) {
-				lc->counters[PR_STAT_FILTERED]++;
+				lc->verdict[i] = V_FILTERED;
 				continue;
 			}
 		}
+		lc->verdict[i] = V_KEEP;
 		lc->keep_idx[kept] = i;
 		pr_decode(li->linktype, p->data, p->cap_len, &lc->dec[kept]);
 		lc->wire_len[kept] = p->wire_len;
@@ -354,21 +404,30 @@ static bool process_burst(struct pr_lcore *lc, uint16_t n, uint64_t burst_ts)
 		lc->iface[kept] = p->iface;
 		kept++;
 	}
-	if (!kept)
-		return true;
-	/*
-	 * With --count, packets past the limit must not reach the flow table
-	 * either: flows describe the stored packets.
-	 */
-	if (limit && lc->counters[PR_STAT_EMITTED] + kept > limit)
-		kept = (uint16_t)(limit > lc->counters[PR_STAT_EMITTED] ?
-					  limit - lc->counters[PR_STAT_EMITTED] :
-					  0);
-	if (!kept)
-		return false;
-	pr_flow_lookup_burst(lc->flows, lc->dec, lc->wire_len, lc->ts, lc->iface, kept, lc->flow_id,
-			     emit_flow, lc);
-	for (i = 0; i < kept; i++) {
+	granted = kept;
+	if (lc->budget && kept) {
+		granted = budget_take(lc->budget, kept);
+		if (granted < kept) {
+			/* Flows describe the stored packets: later ones reach no table either. */
+			cut = granted ? (uint16_t)(lc->keep_idx[granted - 1] + 1) : 0;
+			more = false;
+		}
+	}
+	for (i = 0; i < cut; i++) {
+		if (lc->verdict[i] == V_BEFORE_START)
+			continue;
+		lc->counters[PR_STAT_RX_PACKETS]++;
+		lc->counters[PR_STAT_RX_BYTES] += lc->pkts[i].wire_len;
+		if (lc->verdict[i] == V_TOO_BIG)
+			lc->counters[PR_STAT_DROP_TOO_BIG]++;
+		else if (lc->verdict[i] == V_FILTERED)
+			lc->counters[PR_STAT_FILTERED]++;
+	}
+	if (!granted)
+		return more;
+	pr_flow_lookup_burst(lc->flows, lc->dec, lc->wire_len, lc->ts, lc->iface, granted,
+			     lc->flow_id, emit_flow, lc);
+	for (i = 0; i < granted; i++) {
 		const struct pr_decoded *d = &lc->dec[i];
 		uint16_t pflags = 0;
 
@@ -386,13 +445,17 @@ static bool process_burst(struct pr_lcore *lc, uint16_t n, uint64_t burst_ts)
 		}
 		if (d->flags & PR_DEC_NON_IP)
 			lc->counters[PR_STAT_DEC_NON_IP]++;
-		if (limit && lc->counters[PR_STAT_EMITTED] >= limit)
-			return false;
-		emit_packet(lc, &lc->pkts[lc->keep_idx[i]], lc->ts[i], lc->flow_id[i], pflags);
+		/* A packet the ring had no room for did not use up the --count budget. */
+		if (!emit_packet(lc, &lc->pkts[lc->keep_idx[i]], lc->ts[i], lc->flow_id[i],
+				 pflags) &&
+		    lc->budget)
+			atomic_fetch_add_explicit(lc->budget, 1, memory_order_relaxed);
 		if (lc->ts[i] > lc->last_pkt_ts)
 			lc->last_pkt_ts = lc->ts[i];
 	}
-	return !(limit && lc->counters[PR_STAT_EMITTED] >= limit);
+	if (lc->budget && !atomic_load_explicit(lc->budget, memory_order_relaxed))
+		more = false;
+	return more;
 }
 
 static void finish(struct pr_lcore *lc, uint32_t reason, int error)
@@ -481,6 +544,8 @@ int pr_lcore_run(struct pr_lcore *lc, atomic_bool *stop)
 				       EXPIRE_SCAN, emit_flow, lc);
 			pr_ring_prod_publish(&lc->prod);
 			if (!more) {
+				/* The count is reached: the other workers end too. */
+				atomic_store(stop, true);
 				reason = PR_END_COUNT;
 				break;
 			}

@@ -7,7 +7,7 @@
  * reached, a stop is requested, or the backend fails; in every case it has
  * emitted the remaining flows, final counters and an END record first.
  * The struct is owned and used by the thread running the loop; only
- * `stop` is written by others.
+ * `stop` and the --count budget are shared with the other workers.
  */
 #ifndef PR_LCORE_H
 #define PR_LCORE_H
@@ -21,10 +21,29 @@
 #include "pr_rx.h"
 
 struct pr_lcore_cfg {
-	uint16_t core_id;
+	uint16_t core_id; /* the worker index: its ring, its rx queue, the top bits of its flow ids */
 	const char *filter; /* BPF expression or NULL */
-	uint64_t max_packets; /* stop after this many stored packets; 0 = no limit */
+	/*
+	 * Stop after this many packets handed to the ring; 0 = no limit. With
+	 * several workers the limit is theirs together: give them all the same
+	 * budget (below) instead.
+	 */
+	uint64_t max_packets;
+	/*
+	 * The packets the workers of one capture may still hand to their rings
+	 * (--count), shared by them and taken once per burst; NULL: max_packets
+	 * alone. The worker that takes the last one sets the stop flag, so
+	 * that the others end too.
+	 */
+	_Atomic uint64_t *budget;
 	uint64_t duration_ns; /* stop after this much wall time; 0 = no limit */
+	/*
+	 * Packets stamped before this (CLOCK_REALTIME ns) arrived while the
+	 * workers were being set up and are not part of the capture: a
+	 * kernel fan-out group delivers some of them twice until every
+	 * worker has joined. 0: none is skipped (always 0 for files).
+	 */
+	uint64_t start_ns;
 	struct pr_flow_cfg flow;
 	uint32_t stats_interval_ms; /* how often a STATS record goes out (live) */
 };

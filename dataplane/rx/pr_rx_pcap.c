@@ -14,7 +14,10 @@
 #define PR_LOG_MODULE "rx.pcap"
 
 #include <errno.h>
+#include <linux/if_packet.h>
 #include <pcap/pcap.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +96,26 @@ static int open_live(const struct pr_rx_cfg *cfg, struct pr_rx *rx, char *err, s
 		rx->live_iface.linktype = (uint32_t)pcap_datalink(rx->pcap);
 		return 0;
 	}
+	if (cfg->nb_queues > 1) {
+		/*
+		 * Several workers on one interface: each opens its own socket and
+		 * all join one kernel fan-out group, which hands each packet to
+		 * one socket by a hash of its flow that is the same in both
+		 * directions (PACKET_FANOUT_HASH uses the symmetric flow hash), so a
+		 * conversation stays on one worker. The group id is this process's:
+		 * its workers open their sockets one after the other.
+		 */
+		int arg = (int)((getpid() & 0xffff) | (PACKET_FANOUT_HASH << 16));
+
+		if (setsockopt(pcap_fileno(rx->pcap), SOL_PACKET, PACKET_FANOUT, &arg,
+			       sizeof(arg))) {
+			int e = errno;
+
+			snprintf(err, errlen, "interface %s: join fan-out group for %u workers: %s",
+				 cfg->interface, cfg->nb_queues, strerror(e));
+			return -e;
+		}
+	}
 	if (pcap_setnonblock(rx->pcap, 1, ebuf) < 0) {
 		snprintf(err, errlen, "interface %s: set non-blocking: %s", cfg->interface, ebuf);
 		return -EIO;
@@ -125,6 +148,12 @@ static int pcap_be_open(const struct pr_rx_cfg *cfg, struct pr_rx **out, char *e
 	if (!rx) {
 		snprintf(err, errlen, "%s", strerror(ENOMEM));
 		return -ENOMEM;
+	}
+	if (cfg->read_path && cfg->nb_queues > 1) {
+		snprintf(err, errlen, "%s: a capture file is read by one worker, not %u",
+			 cfg->read_path, cfg->nb_queues);
+		free(rx);
+		return -EINVAL;
 	}
 	if (cfg->read_path) {
 		snprintf(rx->path, sizeof(rx->path), "%s",

@@ -192,6 +192,17 @@ static void test_count_limit(void **state)
 	assert_int_equal(r.packets, 5);
 	/* Packets past the limit are not counted in any flow. */
 	assert_int_equal(r.flow_packets + r.packets_without_flow, 5);
+	/* ... nor as received: the capture ended with its fifth packet. */
+	assert_int_equal(r.counters[PR_STAT_RX_PACKETS], 5);
+
+	/* With a filter, the packets filtered before the last stored one count, no later ones. */
+	assert_int_equal(run(PR_TEST_PCAPS "/mixed.pcap", "tcp port 80", 150, false, &r), 0);
+	assert_int_equal(r.end_reason, PR_END_COUNT);
+	assert_int_equal(r.packets, 150);
+	assert_int_equal(r.counters[PR_STAT_EMITTED], 150);
+	assert_true(r.counters[PR_STAT_FILTERED] > 0);
+	assert_int_equal(r.counters[PR_STAT_RX_PACKETS],
+			 r.counters[PR_STAT_EMITTED] + r.counters[PR_STAT_FILTERED]);
 }
 
 static void test_damaged_file(void **state)

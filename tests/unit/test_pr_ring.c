@@ -183,17 +183,24 @@ static void test_shm_format_layout(void **state)
 	assert_int_equal(sh->magic, PR_SHM_MAGIC);
 	assert_int_equal(sh->version, PR_SHM_VERSION);
 	assert_int_equal(sh->header_size, sizeof(*sh));
-	assert_int_equal(sh->ring_count, 4);
+	assert_int_equal(sh->worker_count, 3);
+	assert_int_equal(sh->ring_count, 5);
 	assert_int_equal(sh->total_size, r.size);
 	assert_int_equal(sh->slot_size, SLOT);
 	assert_int_equal(sh->rx_slot_count, 128);
 	assert_int_equal(sh->tx_slot_count, 32);
 	assert_int_equal(r.size, sizeof(*sh) + 3 * (sizeof(struct pr_ring_header) + 128 * SLOT) +
+					 sizeof(struct pr_ring_header) +
+					 PR_SHM_REPORT_SLOTS * SLOT +
 					 sizeof(struct pr_ring_header) + 32 * SLOT);
+	/* Workers 0..2, then the tx core's report ring, then the tx ring. */
+	assert_ptr_equal(pr_shm_worker_ring(r.base, 2), pr_shm_ring(r.base, 2));
+	assert_ptr_equal(pr_shm_report_ring(r.base), pr_shm_ring(r.base, 3));
+	assert_ptr_equal(pr_shm_tx_ring(r.base), pr_shm_ring(r.base, 4));
 	off = sizeof(*sh);
-	for (uint32_t i = 0; i < 4; i++) {
+	for (uint32_t i = 0; i < 5; i++) {
 		struct pr_ring_header *h = pr_shm_ring(r.base, i);
-		uint32_t role = i == 3 ? PR_RING_ROLE_TX : PR_RING_ROLE_RX;
+		uint32_t role = i == 4 ? PR_RING_ROLE_TX : PR_RING_ROLE_RX;
 
 		assert_int_equal(sh->ring_offset[i], off);
 		assert_ptr_equal(h, (uint8_t *)r.base + off);
@@ -201,7 +208,7 @@ static void test_shm_format_layout(void **state)
 		assert_int_equal(h->magic, PR_RING_MAGIC);
 		assert_int_equal(h->version, PR_RING_VERSION);
 		assert_int_equal(h->slot_size, SLOT);
-		assert_int_equal(h->slot_count, i == 3 ? 32 : 128);
+		assert_int_equal(h->slot_count, i == 4 ? 32 : i == 3 ? PR_SHM_REPORT_SLOTS : 128);
 		assert_int_equal(h->role, role);
 		assert_int_equal(h->index, i);
 		assert_int_equal(atomic_load(&h->prod), 0);
@@ -220,7 +227,7 @@ static void test_shm_format_layout(void **state)
 
 static void test_shm_format_invalid(void **state)
 {
-	size_t size = pr_shm_size(PR_SHM_MAX_RINGS, 64, 64);
+	size_t size = pr_shm_size(PR_SHM_MAX_WORKERS + 1, 64, 64);
 	void *base = aligned_alloc(PR_CACHE_LINE, PR_ALIGN_UP(size, (size_t)PR_CACHE_LINE));
 	struct pr_shm_header *sh = base;
 
@@ -228,7 +235,7 @@ static void test_shm_format_invalid(void **state)
 	assert_non_null(base);
 	memset(base, 0, size);
 	assert_int_equal(pr_shm_format(base, size, 0, 64, 64), -EINVAL);
-	assert_int_equal(pr_shm_format(base, size, PR_SHM_MAX_RINGS, 64, 64), -EINVAL);
+	assert_int_equal(pr_shm_format(base, size, PR_SHM_MAX_WORKERS + 1, 64, 64), -EINVAL);
 	assert_int_equal(pr_shm_format(base, size, 1, 0, 64), -EINVAL);
 	assert_int_equal(pr_shm_format(base, size, 1, 48, 64), -EINVAL);
 	assert_int_equal(pr_shm_format(base, size, 1, 64, 0), -EINVAL);
@@ -236,12 +243,14 @@ static void test_shm_format_invalid(void **state)
 	assert_int_equal(pr_shm_format(base, pr_shm_size(2, 64, 64) - 1, 2, 64, 64), -EINVAL);
 	/* None of the refusals wrote anything. */
 	assert_int_equal(sh->magic, 0);
-	/* The largest ring count that fits: 64 rx rings + the tx ring. */
-	assert_int_equal(pr_shm_format(base, size, PR_SHM_MAX_RINGS - 1, 64, 64), 0);
+	/* The most workers there can be: 64 worker rings + the report and tx rings. */
+	size = pr_shm_size(PR_SHM_MAX_WORKERS, 64, 64);
+	assert_int_equal(pr_shm_format(base, size, PR_SHM_MAX_WORKERS, 64, 64), 0);
 	assert_int_equal(sh->ring_count, PR_SHM_MAX_RINGS);
+	assert_int_equal(sh->worker_count, PR_SHM_MAX_WORKERS);
 	assert_int_equal(sh->total_size, size);
 	assert_int_equal(pr_shm_check(base, size), 0);
-	assert_int_equal(pr_shm_check(base, pr_shm_size(PR_SHM_MAX_RINGS - 1, 64, 64)), -EPROTO);
+	assert_int_equal(pr_shm_check(base, pr_shm_size(PR_SHM_MAX_WORKERS - 1, 64, 64)), -EPROTO);
 	free(base);
 }
 
@@ -272,7 +281,11 @@ static void test_shm_check_rejects(void **state)
 	EXPECT_REJECT(sh->slot_size = SLOT * 2);
 	EXPECT_REJECT(sh->slot_size = 0);
 	EXPECT_REJECT(sh->ring_count = 1);
+	EXPECT_REJECT(sh->ring_count = 3);
 	EXPECT_REJECT(sh->ring_count = PR_SHM_MAX_RINGS + 1);
+	EXPECT_REJECT(sh->worker_count = 0);
+	EXPECT_REJECT(sh->worker_count = 3);
+	EXPECT_REJECT(sh->worker_count = PR_SHM_MAX_WORKERS + 1);
 	EXPECT_REJECT(sh->total_size = r.size + 1);
 	EXPECT_REJECT(sh->ring_offset[0] = r.size + 1);
 	EXPECT_REJECT(sh->ring_offset[2] = r.size - 1);
@@ -296,7 +309,7 @@ static void test_ring_check_fields(void **state)
 	h = pr_shm_ring(r.base, 0);
 	memcpy(&saved, h, sizeof(saved));
 	assert_int_equal(pr_ring_check(h, PR_RING_ROLE_RX), 0);
-	assert_int_equal(pr_ring_check(pr_shm_ring(r.base, 1), PR_RING_ROLE_TX), 0);
+	assert_int_equal(pr_ring_check(pr_shm_tx_ring(r.base), PR_RING_ROLE_TX), 0);
 
 #define EXPECT_REJECT(stmt)                                                           \
 	do {                                                                          \
@@ -320,7 +333,7 @@ static void test_ring_check_fields(void **state)
 	EXPECT_REJECT(h->role = 0);
 #undef EXPECT_REJECT
 	/* The wrong end of the right ring. */
-	assert_int_equal(pr_ring_cons_init(&c, pr_shm_ring(r.base, 1), PR_RING_ROLE_RX), -EPROTO);
+	assert_int_equal(pr_ring_cons_init(&c, pr_shm_tx_ring(r.base), PR_RING_ROLE_RX), -EPROTO);
 	assert_int_equal(pr_ring_prod_init(&p, pr_shm_ring(r.base, 0), PR_RING_ROLE_TX), -EPROTO);
 
 	assert_int_equal(pr_ring_prod_init(&p, h, PR_RING_ROLE_RX), 0);
@@ -901,7 +914,7 @@ static int fork_child(void *base, size_t size)
 	if (pr_shm_check(base, size))
 		return 10;
 	if (pr_ring_prod_init(&p, pr_shm_ring(base, 0), PR_RING_ROLE_RX) ||
-	    pr_ring_cons_init(&c, pr_shm_ring(base, 1), PR_RING_ROLE_TX))
+	    pr_ring_cons_init(&c, pr_shm_tx_ring(base), PR_RING_ROLE_TX))
 		return 11;
 	for (seq = 0; seq < FORK_RECORDS; seq++) {
 		uint32_t len = fork_len(seq);
@@ -959,7 +972,7 @@ static void test_two_processes(void **state)
 	assert_true(base != MAP_FAILED);
 	assert_int_equal(pr_shm_format(base, size, 1, 512, 256), 0);
 	assert_int_equal(pr_ring_cons_init(&c, pr_shm_ring(base, 0), PR_RING_ROLE_RX), 0);
-	assert_int_equal(pr_ring_prod_init(&p, pr_shm_ring(base, 1), PR_RING_ROLE_TX), 0);
+	assert_int_equal(pr_ring_prod_init(&p, pr_shm_tx_ring(base), PR_RING_ROLE_TX), 0);
 	fflush(NULL);
 	pid = fork();
 	assert_true(pid >= 0);
@@ -1017,8 +1030,8 @@ static void test_two_processes(void **state)
 	assert_int_equal(seq, FORK_RECORDS);
 	assert_non_null(end);
 	/* The child released everything it read. */
-	assert_int_equal(atomic_load(&pr_shm_ring(base, 1)->cons),
-			 atomic_load(&pr_shm_ring(base, 1)->prod));
+	assert_int_equal(atomic_load(&pr_shm_tx_ring(base)->cons),
+			 atomic_load(&pr_shm_tx_ring(base)->prod));
 	munmap(base, size);
 }
 
