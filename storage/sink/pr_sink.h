@@ -51,6 +51,20 @@ struct pr_sink_ops {
 	/* Make every block put so far durable; called before the index commits. */
 	int (*sync)(struct pr_sink *sk);
 	/*
+	 * Start making every block put so far durable without waiting for
+	 * it: *ticket names that point (tickets only grow; the same ticket
+	 * again when nothing was put since). NULL in a sink whose sync() is
+	 * free (db): the store then syncs instead.
+	 */
+	int (*sync_start)(struct pr_sink *sk, uint64_t *ticket);
+	/*
+	 * Collect what finished, without waiting unless wait: then first
+	 * wait until ticket until is durable. *durable: the highest ticket
+	 * up to which every block is durable. An error (a failed write or
+	 * sync) sticks: every later call returns it.
+	 */
+	int (*sync_poll)(struct pr_sink *sk, uint64_t until, bool wait, uint64_t *durable);
+	/*
 	 * The block of ref (row/row_len: the row's inline blob). *out stays
 	 * valid until the next get. -EBADMSG: damaged or tampered, -ENOKEY:
 	 * the segment's key was destroyed, -ENOENT: its file is gone.
