@@ -9,6 +9,9 @@
  *
  *   bench_store --db PATH --packets N --size S --mode segments|db [--key HEX64]
  *               [--commit-mb MB]   (default 64, as capture's commit_max_bytes)
+ *               [--commit wait|async]  pr_store_commit() (default) or
+ *                                  pr_store_commit_async(): the disk syncs one
+ *                                  commit while the next is written
  *               [--flow-run N]     flow ids in runs of N packets (default: 1000
  *                                  flows interleaved)
  *               [--ts-step NS]     time between packets (default 1000 ns)
@@ -41,7 +44,7 @@ static double cpu_s(void)
 
 int main(int argc, char **argv)
 {
-	const char *db = NULL, *key = NULL, *mode = "segments";
+	const char *db = NULL, *key = NULL, *mode = "segments", *commit = "wait";
 	unsigned long long n = 1000000, size = 1500, commit_bytes = 64u << 20;
 	unsigned long long flow_run = 0, ts_step = 1000;
 	struct pr_session_info info = { .name = "bench", .source_kind = "file", .snaplen = 65535 };
@@ -69,12 +72,15 @@ int main(int argc, char **argv)
 			flow_run = strtoull(argv[i + 1], NULL, 10);
 		else if (!strcmp(argv[i], "--ts-step"))
 			ts_step = strtoull(argv[i + 1], NULL, 10);
+		else if (!strcmp(argv[i], "--commit"))
+			commit = argv[i + 1];
 		else if (!strcmp(argv[i], "--commit-mb"))
 			commit_bytes = strtoull(argv[i + 1], NULL, 10) << 20;
 	}
-	if (!db || size < 14 || size > 65535 || (strcmp(mode, "segments") && strcmp(mode, "db"))) {
+	if (!db || size < 14 || size > 65535 || (strcmp(mode, "segments") && strcmp(mode, "db")) ||
+	    (strcmp(commit, "wait") && strcmp(commit, "async"))) {
 		fprintf(stderr, "usage: bench_store --db PATH --packets N --size S "
-				"--mode segments|db [--key HEX64]\n");
+				"--mode segments|db [--key HEX64] [--commit wait|async]\n");
 		return 3;
 	}
 	buf = malloc(size);
@@ -114,7 +120,10 @@ int main(int argc, char **argv)
 		err = pr_store_add_packet(st, id, &pkt);
 		pending += size;
 		if (!err && pending >= commit_bytes) {
-			err = pr_store_commit(st);
+			uint64_t point;
+
+			err = strcmp(commit, "async") ? pr_store_commit(st) :
+							pr_store_commit_async(st, &point);
 			pending = 0;
 		}
 	}
@@ -127,9 +136,9 @@ int main(int argc, char **argv)
 	pr_store_close(st);
 	t1 = now_s();
 	c1 = cpu_s();
-	printf("{\"mode\":\"%s\",\"encrypted\":%s,\"packets\":%llu,\"size\":%llu,\"bytes\":%llu,"
+	printf("{\"mode\":\"%s\",\"commit\":\"%s\",\"encrypted\":%s,\"packets\":%llu,\"size\":%llu,\"bytes\":%llu,"
 	       "\"seconds\":%.3f,\"cpu_seconds\":%.3f,\"mb_per_s\":%.1f,\"kpps\":%.1f}\n",
-	       mode, key ? "true" : "false", n, size, n * size, t1 - t0, c1 - c0,
+	       mode, commit, key ? "true" : "false", n, size, n * size, t1 - t0, c1 - c0,
 	       (double)(n * size) / 1e6 / (t1 - t0), (double)n / 1e3 / (t1 - t0));
 	free(buf);
 	return err ? 1 : 0;

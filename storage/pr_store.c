@@ -66,6 +66,12 @@ void pr_store_txn_abort(struct pr_store *st)
 	st->have_cur = false;
 	pr_block_builder_reset(&st->blk);
 	st->n_blk_flows = 0;
+	/* Rows waiting for their bytes go too: their counters were part of the pending data. */
+	st->n_pend_blocks = 0;
+	st->n_pend_flow_ids = 0;
+	st->n_pend_flows = 0;
+	st->n_points = 0;
+	st->point_settled = st->point_committed;
 }
 
 int pr_store_write_fail(struct pr_store *st, int err)
@@ -134,6 +140,9 @@ void pr_store_close(struct pr_store *st)
 	sqlite3_close_v2(st->db);
 	pr_block_builder_fini(&st->blk);
 	free(st->blk_flows);
+	free(st->pend_blocks);
+	free(st->pend_flow_ids);
+	free(st->pend_flows);
 	free(st->path);
 	free(st);
 }

@@ -189,6 +189,26 @@ int pr_store_session_set_drops(struct pr_store *st, int64_t session,
  */
 int pr_store_commit(struct pr_store *st);
 /*
+ * Commit without waiting for the disk (a segment store; in a db store
+ * the same as pr_store_commit()). Everything added so far becomes commit
+ * point *point (1, 2, ...): its blocks' bytes start on their way to disk
+ * and its block and flow rows, with the session's counters as of the
+ * point, wait in memory until the bytes are durable. This call commits
+ * every earlier point whose bytes are durable by now, and what else the
+ * open transaction holds (interfaces, drop counter rows: these can be
+ * committed before the packets added with them). So a committed index
+ * row still never names bytes that are not on disk, and the store keeps
+ * writing while the disk syncs. With four points waiting it
+ * first waits for the oldest. pr_store_committed_point() says how far
+ * the committed rows go; pr_store_commit() and pr_store_session_end()
+ * still commit everything before they return. Returns 0 or a negative
+ * errno; after an error nothing uncommitted is kept, as with
+ * pr_store_commit().
+ */
+int pr_store_commit_async(struct pr_store *st, uint64_t *point);
+/* The newest commit point whose rows are committed (0: none yet). */
+uint64_t pr_store_committed_point(const struct pr_store *st);
+/*
  * Copy committed WAL frames into the database file. truncate: wait for
  * the writer and readers to be out of the way and empty the WAL (the end of
  * a capture); otherwise copy what can be copied without waiting. Returns 0,

@@ -58,6 +58,40 @@ struct cur_session {
 	bool dirty;
 };
 
+/* A block row waiting for its bytes to be durable (pr_store_commit_async). */
+struct pend_block {
+	int64_t session;
+	uint64_t first_seq;
+	uint64_t first_ts_ns, last_ts_ns;
+	uint64_t wire_bytes;
+	uint32_t count;
+	uint32_t nflows;
+	size_t flows_at; /* its flow ids (8 bytes each, little-endian) in pend_flow_ids */
+	struct pr_sink_ref ref;
+};
+
+/* A flow row added after the last commit point that is durable. */
+struct pend_flow {
+	int64_t session;
+	struct pr_store_flow f;
+};
+
+/*
+ * Commit points waiting for their blocks' bytes; one more waits for the
+ * oldest. Four points of 64 MiB (capture's commit_max_bytes) keep the
+ * disk busy through a sync and bound what sits unindexed in memory.
+ */
+#define MAX_POINTS 4
+
+/* A commit point: the rows added before it, and the session's counters then. */
+struct pend_point {
+	uint64_t point;
+	uint64_t ticket; /* the sink's durability ticket for its blocks */
+	size_t blocks_end, flows_end; /* pending rows before these are its own or older */
+	struct cur_session snap;
+	bool have_snap;
+};
+
 struct pr_store {
 	sqlite3 *db;
 	char *path;
@@ -79,6 +113,22 @@ struct pr_store {
 	enum pr_store_mode mode;
 	uint64_t *blk_flows; /* flow ids of the current block, deduplicated at flush */
 	uint32_t n_blk_flows, cap_blk_flows;
+	/*
+	 * pr_store_commit_async() was used: block and flow rows wait here,
+	 * oldest first, until the sink says their bytes are durable.
+	 */
+	bool pipelined;
+	struct pend_block *pend_blocks;
+	size_t n_pend_blocks, cap_pend_blocks;
+	uint8_t *pend_flow_ids;
+	size_t n_pend_flow_ids, cap_pend_flow_ids; /* bytes */
+	struct pend_flow *pend_flows;
+	size_t n_pend_flows, cap_pend_flows;
+	struct pend_point points[MAX_POINTS];
+	unsigned int n_points;
+	uint64_t point_last; /* the last commit point handed out */
+	uint64_t point_settled; /* the newest point whose rows are in the transaction */
+	uint64_t point_committed; /* the newest point whose rows are committed */
 };
 
 struct pr_store_pkt_iter {
@@ -107,7 +157,7 @@ int pr_store_fail(struct pr_store *st, int err, const char *fmt, ...)
 /* "<what>: <SQLite's message>" as the last error, returned as a negative errno. */
 int pr_store_sql_fail(struct pr_store *st, int rc, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-/* Roll the open transaction back and forget what was pending. */
+/* Roll the open transaction back and forget what was pending (rows waiting for their bytes too). */
 void pr_store_txn_abort(struct pr_store *st);
 /* A write failed (message saved): abort unless only its own statement failed. */
 int pr_store_write_fail(struct pr_store *st, int err);

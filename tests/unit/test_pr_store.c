@@ -1847,6 +1847,192 @@ static void test_readonly_media(void **state)
 	run_forked("romedia", readonly_media_child);
 }
 
+/*
+ * Pipelined commits (pr_store_commit_async): rounds of ASYNC_PER_ROUND
+ * packets and one flow, each round a commit point. Blocks of 100 packets
+ * and the flush at each point make three blocks a round.
+ */
+#define ASYNC_ROUNDS 12
+#define ASYNC_PER_ROUND 230u
+
+static void async_round(struct pr_store *st, int64_t id, int r, uint8_t *buf)
+{
+	struct pr_block_pkt pkt;
+	struct pr_store_flow f;
+
+	for (uint32_t i = (uint32_t)(r - 1) * ASYNC_PER_ROUND; i < (uint32_t)r * ASYNC_PER_ROUND;
+	     i++) {
+		pkt_make(i, buf, &pkt);
+		assert_int_equal(pr_store_add_packet(st, id, &pkt), 0);
+	}
+	flow_make(r % 3, &f);
+	f.flow_id = 5000 + (uint64_t)r;
+	assert_int_equal(pr_store_add_flow(st, id, &f), 0);
+}
+
+static int count_cb(void *ctx, const struct pr_store_flow *f)
+{
+	(void)f;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+/* What a second connection sees: exactly the rounds up to point c, counters included. */
+static void expect_committed_rounds(const char *path, int64_t id, uint64_t c)
+{
+	struct pr_store *rd = NULL;
+	struct pr_session_info s;
+	uint64_t bytes, captured;
+	int flows = 0;
+
+	assert_int_equal(open_store(path, RAW_KEY, false, true, &rd), 0);
+	assert_int_equal(pr_store_session_get(rd, id, &s), 0);
+	assert_int_equal(s.packets, c * ASYNC_PER_ROUND);
+	expected_counters((uint32_t)(c * ASYNC_PER_ROUND), &bytes, &captured);
+	assert_int_equal(s.bytes, bytes);
+	assert_int_equal(s.captured_bytes, captured);
+	assert_int_equal(s.flows, c);
+	assert_int_equal(pr_store_flows_foreach(rd, id, count_cb, &flows), 0);
+	assert_int_equal(flows, (int)c);
+	verify_packets(rd, id, (uint32_t)(c * ASYNC_PER_ROUND));
+	pr_store_close(rd);
+}
+
+/*
+ * After every pr_store_commit_async() another connection sees whole
+ * points only: the blocks and flows of every point up to the committed
+ * one, none of a later one, and the session's counters as of that
+ * point. pr_store_commit() then commits the rest. A db store commits
+ * each point at once.
+ */
+static void test_commit_async(void **state)
+{
+	struct pr_session_info info = { .name = "async", .source_kind = "interface" };
+	enum pr_store_mode modes[2] = { PR_STORE_MODE_SEGMENTS, PR_STORE_MODE_DB };
+	uint8_t *buf = malloc(65536);
+
+	(void)state;
+	assert_non_null(buf);
+	for (int m = 0; m < 2; m++) {
+		struct pr_store_cfg cfg = { .key = RAW_KEY,
+					    .create = true,
+					    .block_max_packets = 100 };
+		struct pr_store *st = NULL;
+		uint64_t point, c, last_c = 0;
+		char path[512];
+		int64_t id;
+
+		path_in(path, sizeof(path), m ? "async-db.db" : "async-seg.db");
+		cfg.path = path;
+		cfg.store_mode = modes[m];
+		assert_int_equal(pr_store_open(&cfg, &st), 0);
+		assert_int_equal(pr_store_session_begin(st, &info, &id), 0);
+		assert_int_equal(pr_store_committed_point(st), 0);
+		for (int r = 1; r <= ASYNC_ROUNDS; r++) {
+			async_round(st, id, r, buf);
+			assert_int_equal(pr_store_commit_async(st, &point), 0);
+			assert_int_equal(point, r);
+			c = pr_store_committed_point(st);
+			assert_true(c >= last_c && c <= point);
+			if (modes[m] == PR_STORE_MODE_DB)
+				assert_int_equal(c, point);
+			expect_committed_rounds(path, id, c);
+			last_c = c;
+		}
+		assert_int_equal(pr_store_commit(st), 0);
+		assert_int_equal(pr_store_committed_point(st), ASYNC_ROUNDS);
+		expect_committed_rounds(path, id, ASYNC_ROUNDS);
+		assert_int_equal(pr_store_session_end(st, id, PR_SESSION_COMPLETED, "done"), 0);
+		pr_store_close(st);
+		expect_committed_rounds(path, id, ASYNC_ROUNDS);
+	}
+	free(buf);
+}
+
+/* What the killed pipelined writer shares with the test: its session and committed point. */
+struct async_shared {
+	int64_t id;
+	uint64_t committed;
+	uint64_t points;
+};
+
+static void child_async_and_die(const char *path, struct async_shared *sh)
+{
+	struct pr_store_cfg cfg = {
+		.path = path,
+		.key = RAW_KEY,
+		.create = true,
+		.block_max_packets = 100,
+	};
+	struct pr_session_info info = { .name = "killed-async", .source_kind = "interface" };
+	uint8_t *buf = malloc(65536);
+	struct pr_store *st = NULL;
+	uint64_t point;
+	int64_t id;
+
+	if (!buf || pr_store_open(&cfg, &st) || pr_store_session_begin(st, &info, &id))
+		_exit(2);
+	sh->id = id;
+	for (int r = 1; r <= ASYNC_ROUNDS; r++) {
+		async_round(st, id, r, buf);
+		if (pr_store_commit_async(st, &point))
+			_exit(3);
+		sh->points = point;
+		sh->committed = pr_store_committed_point(st);
+	}
+	/* A round more in the open transaction and the block builder, never committed. */
+	async_round(st, id, ASYNC_ROUNDS + 1, buf);
+	kill(getpid(), SIGKILL);
+	_exit(6);
+}
+
+/*
+ * A pipelined writer killed with points waiting for the disk: recovery
+ * keeps exactly the committed points (packets, counters, flows), and
+ * cuts the segment back to the last block they name.
+ */
+static void test_commit_async_killed(void **state)
+{
+	struct async_shared *sh;
+	struct pr_session_info s;
+	struct pr_store *st = NULL;
+	char path[512], file[700];
+	long long off, len;
+	struct stat sb;
+	int status;
+	pid_t pid;
+
+	(void)state;
+	path_in(path, sizeof(path), "async-killed.db");
+	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	assert_true(sh != MAP_FAILED);
+	memset(sh, 0, sizeof(*sh));
+	pid = fork();
+	assert_true(pid >= 0);
+	if (!pid)
+		child_async_and_die(path, sh);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	assert_int_equal(sh->points, ASYNC_ROUNDS);
+	assert_true(sh->committed <= ASYNC_ROUNDS);
+	print_message("killed with point %llu of %d committed\n", (unsigned long long)sh->committed,
+		      ASYNC_ROUNDS);
+
+	assert_int_equal(open_store(path, RAW_KEY, false, false, &st), 0);
+	assert_int_equal(pr_store_recover(st), 1);
+	assert_int_equal(pr_store_session_get(st, sh->id, &s), 0);
+	assert_int_equal(s.status, PR_SESSION_INTERRUPTED);
+	pr_store_close(st);
+	expect_committed_rounds(path, sh->id, sh->committed);
+	if (sh->committed) {
+		block_location(path, RAW_KEY, sh->id, (int)(3 * sh->committed - 1), file,
+			       sizeof(file), &off, &len);
+		assert_int_equal(stat(file, &sb), 0);
+		assert_int_equal(sb.st_size, off + len);
+	}
+	munmap(sh, sizeof(*sh));
+}
+
 static void test_names(void **state)
 {
 	(void)state;
@@ -1896,6 +2082,8 @@ int main(void)
 		cmocka_unit_test(test_segment_torn_tail),
 		cmocka_unit_test(test_query_index),
 		cmocka_unit_test(test_segment_compress),
+		cmocka_unit_test(test_commit_async),
+		cmocka_unit_test(test_commit_async_killed),
 		cmocka_unit_test(test_names),
 	};
 
