@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +58,114 @@ enum pr_sm_proto pr_sm_proto_of(uint8_t ip_version, uint8_t ip_proto)
 		return PR_SM_PROTO_SCTP;
 	case 47:
 		return PR_SM_PROTO_GRE;
+	default:
+		return PR_SM_PROTO_OTHER;
+	}
+}
+
+/* IPv6 extension headers that a protocol number may hide behind. */
+static bool ipv6_ext(uint8_t nh)
+{
+	return nh == 0 || nh == 43 || nh == 44 || nh == 60 || nh == 51;
+}
+
+/* The protocol of an IP packet at p[0..len). */
+static enum pr_sm_proto proto_of_ip(const uint8_t *p, uint32_t len)
+{
+	uint32_t off;
+	uint8_t nh;
+
+	if (len < 1)
+		return PR_SM_PROTO_OTHER;
+	if ((p[0] >> 4) == 4)
+		return len >= 10 ? pr_sm_proto_of(4, p[9]) : PR_SM_PROTO_OTHER;
+	if ((p[0] >> 4) != 6 || len < 40)
+		return PR_SM_PROTO_OTHER;
+	nh = p[6];
+	off = 40;
+	/* A few extension headers at most: a long chain is not worth walking here. */
+	for (int i = 0; i < 8 && ipv6_ext(nh); i++) {
+		uint32_t hlen;
+
+		if (off + 2 > len)
+			return PR_SM_PROTO_OTHER;
+		if (nh == 44)
+			hlen = 8;
+		else if (nh == 51)
+			hlen = ((uint32_t)p[off + 1] + 2) * 4;
+		else
+			hlen = ((uint32_t)p[off + 1] + 1) * 8;
+		nh = p[off];
+		off += hlen;
+	}
+	return ipv6_ext(nh) ? PR_SM_PROTO_OTHER : pr_sm_proto_of(6, nh);
+}
+
+static enum pr_sm_proto proto_of_ethertype(uint16_t et, const uint8_t *p, uint32_t len)
+{
+	switch (et) {
+	case 0x0800:
+	case 0x86dd:
+		return proto_of_ip(p, len);
+	case 0x8847: /* MPLS */
+	case 0x8848:
+	case 0x8863: /* PPPoE */
+	case 0x8864:
+		return PR_SM_PROTO_OTHER;
+	default:
+		return PR_SM_PROTO_NON_IP;
+	}
+}
+
+enum pr_sm_proto pr_sm_proto_of_packet(uint32_t linktype, const uint8_t *p, uint32_t len)
+{
+	uint32_t off;
+	uint16_t et;
+
+	switch (linktype) {
+	case 1: /* LINKTYPE_ETHERNET */
+		if (len < 14)
+			return PR_SM_PROTO_OTHER;
+		et = (uint16_t)(p[12] << 8 | p[13]);
+		off = 14;
+		for (int tags = 0; tags < 2 && (et == 0x8100 || et == 0x88a8 || et == 0x9100);
+		     tags++) {
+			if (off + 4 > len)
+				return PR_SM_PROTO_OTHER;
+			et = (uint16_t)(p[off + 2] << 8 | p[off + 3]);
+			off += 4;
+		}
+		if (et == 0x8100 || et == 0x88a8 || et == 0x9100)
+			return PR_SM_PROTO_OTHER; /* more tags than are opened here */
+		if (et < 0x0600) /* 802.3 length: LLC, not IP */
+			return PR_SM_PROTO_NON_IP;
+		return proto_of_ethertype(et, p + off, len - off);
+	case 113: /* LINKTYPE_LINUX_SLL */
+		if (len < 16)
+			return PR_SM_PROTO_OTHER;
+		return proto_of_ethertype((uint16_t)(p[14] << 8 | p[15]), p + 16, len - 16);
+	case 276: /* LINKTYPE_LINUX_SLL2 */
+		if (len < 20)
+			return PR_SM_PROTO_OTHER;
+		return proto_of_ethertype((uint16_t)(p[0] << 8 | p[1]), p + 20, len - 20);
+	case 0: /* LINKTYPE_NULL: the address family in the capturing host's order */
+	case 108: /* LINKTYPE_LOOP: network order */
+	{
+		uint32_t af;
+
+		if (len < 4)
+			return PR_SM_PROTO_OTHER;
+		af = linktype == 108 ? (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+					       (uint32_t)p[2] << 8 | p[3] :
+				       (p[0] ? p[0] : p[3]);
+		if (af == 2 || af == 24 || af == 28 || af == 30)
+			return proto_of_ip(p + 4, len - 4);
+		return PR_SM_PROTO_NON_IP;
+	}
+	case 101: /* LINKTYPE_RAW */
+	case 228: /* LINKTYPE_IPV4 */
+	case 229: /* LINKTYPE_IPV6 */
+		return proto_of_ip(p, len);
 	default:
 		return PR_SM_PROTO_OTHER;
 	}
@@ -435,6 +544,18 @@ void pr_sensor_metrics_auth_failure(struct pr_sensor_metrics *sm, enum pr_sm_api
 {
 	if ((unsigned)api < PR_SM_API_MAX)
 		pr_metric_inc(sm->auth_failures[api][missing ? 0 : 1], 1);
+}
+
+void pr_sensor_metrics_capture_drops(struct pr_sensor_metrics *sm, struct pr_sm_capture *cap,
+				     const uint64_t drops[PR_DROP_REASON_MAX])
+{
+	for (int i = 0; i < PR_DROP_REASON_MAX; i++) {
+		uint64_t d = drops[i] >= cap->drops[i] ? drops[i] - cap->drops[i] : drops[i];
+
+		if (d)
+			pr_metric_inc(sm->drops[i], d);
+		cap->drops[i] = drops[i];
+	}
 }
 
 void pr_sensor_metrics_ring(struct pr_sensor_metrics *sm, unsigned worker, double occupancy)

@@ -42,6 +42,16 @@ enum pr_sm_proto {
 
 /* The protocol of a packet of a flow with this IP version (0: not IP) and protocol number. */
 enum pr_sm_proto pr_sm_proto_of(uint8_t ip_version, uint8_t ip_proto);
+/*
+ * The protocol of a packet from its bytes, for the capture loop, which
+ * sees packets before their flow ends: the IP protocol (IPv6: after its
+ * extension headers) under Ethernet with up to two VLAN tags, Linux
+ * cooked captures (v1, v2), BSD loopback and raw IP. ARP and other
+ * EtherTypes are non_ip; encapsulations it does not open (MPLS, PPPoE,
+ * other link types) and packets cut before the protocol field are
+ * "other". Reads only data[0..len). Any thread.
+ */
+enum pr_sm_proto pr_sm_proto_of_packet(uint32_t linktype, const uint8_t *data, uint32_t len);
 const char *pr_sm_proto_name(enum pr_sm_proto p); /* "tcp", ..., "non_ip" */
 
 /* Where a packet was lost: the stage label of drops_total, beside its reason. */
@@ -142,6 +152,24 @@ void pr_sensor_metrics_request(struct pr_sensor_metrics *sm, enum pr_sm_api api,
 
 /* An authentication failure: no key given (missing) or a wrong one. Any thread. */
 void pr_sensor_metrics_auth_failure(struct pr_sensor_metrics *sm, enum pr_sm_api api, bool missing);
+
+/*
+ * What one capture has added to drops_total so far. A dataplane reports
+ * cumulative counters; the daemon's counters add up every capture it
+ * ran, so each capture's counters go in as increments. Zero it when the
+ * capture starts; one capture loop updates it.
+ */
+struct pr_sm_capture {
+	uint64_t drops[PR_DROP_REASON_MAX];
+};
+
+/*
+ * Add what drops (the capture's cumulative counters by reason, e.g. from
+ * pr_ingest_drops_of()) grew by since the last call. A counter that went
+ * down (a restarted dataplane) starts over from its new value. Any thread.
+ */
+void pr_sensor_metrics_capture_drops(struct pr_sensor_metrics *sm, struct pr_sm_capture *cap,
+				     const uint64_t drops[PR_DROP_REASON_MAX]);
 
 /* The occupancy (0..1) of worker's ring; hidden by pr_sensor_metrics_ring_gone(). Any thread. */
 void pr_sensor_metrics_ring(struct pr_sensor_metrics *sm, unsigned worker, double occupancy);

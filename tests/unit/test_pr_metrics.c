@@ -555,6 +555,114 @@ static void test_sensor_metrics_no_store(void **state)
 	pr_metrics_destroy(m);
 }
 
+/* Ethernet + the given EtherType chain and payload. */
+static size_t eth(uint8_t *buf, const uint8_t *tail, size_t n)
+{
+	memset(buf, 0xaa, 12);
+	memcpy(buf + 12, tail, n);
+	return 12 + n;
+}
+
+static void test_proto_of_packet(void **state)
+{
+	static const uint8_t ipv4_tcp[] = { 0x08, 0x00, 0x45, 0, 0, 40, 0, 0, 0, 0, 64, 6 };
+	static const uint8_t qinq_udp[] = { 0x88, 0xa8, 0, 1,  0x81, 0x00, 0, 2, 0x08, 0x00,
+					    0x45, 0,	0, 28, 0,    0,	   0, 0, 64,   17 };
+	static const uint8_t three_tags[] = { 0x81, 0x00, 0, 1, 0x81, 0x00, 0,	  2,
+					      0x81, 0x00, 0, 3, 0x08, 0x00, 0x45, 0,
+					      0,    28,	  0, 0, 0,    0,    64,	  17 };
+	static const uint8_t arp[] = { 0x08, 0x06, 0, 1, 8, 0 };
+	static const uint8_t llc[] = { 0x00, 0x26, 0x42, 0x42, 0x03 };
+	static const uint8_t mpls[] = { 0x88, 0x47, 0, 0, 0x11, 64 };
+	uint8_t ipv6[2 + 40 + 8 + 8] = { 0x86, 0xdd, 0x60 };
+	uint8_t buf[256], sll[16 + 20] = { 0 }, sll2[20 + 20] = { 0 }, lo[4 + 20] = { 0 };
+	size_t n;
+
+	(void)state;
+	n = eth(buf, ipv4_tcp, sizeof(ipv4_tcp));
+	assert_int_equal(pr_sm_proto_of_packet(1, buf, (uint32_t)n), PR_SM_PROTO_TCP);
+	/* Cut anywhere before the protocol byte: "other", never a read past the end. */
+	for (size_t cut = 0; cut < n; cut++)
+		assert_int_equal(pr_sm_proto_of_packet(1, buf, (uint32_t)cut), PR_SM_PROTO_OTHER);
+	n = eth(buf, qinq_udp, sizeof(qinq_udp));
+	assert_int_equal(pr_sm_proto_of_packet(1, buf, (uint32_t)n), PR_SM_PROTO_UDP);
+	n = eth(buf, three_tags, sizeof(three_tags));
+	assert_int_equal(pr_sm_proto_of_packet(1, buf, (uint32_t)n), PR_SM_PROTO_OTHER);
+	n = eth(buf, arp, sizeof(arp));
+	assert_int_equal(pr_sm_proto_of_packet(1, buf, (uint32_t)n), PR_SM_PROTO_NON_IP);
+	n = eth(buf, llc, sizeof(llc));
+	assert_int_equal(pr_sm_proto_of_packet(1, buf, (uint32_t)n), PR_SM_PROTO_NON_IP);
+	n = eth(buf, mpls, sizeof(mpls));
+	assert_int_equal(pr_sm_proto_of_packet(1, buf, (uint32_t)n), PR_SM_PROTO_OTHER);
+	/* IPv6: hop-by-hop (8 bytes), then a fragment header, then ICMPv6. */
+	ipv6[2 + 6] = 0;
+	ipv6[2 + 40] = 44;
+	ipv6[2 + 41] = 0;
+	ipv6[2 + 48] = 58;
+	n = eth(buf, ipv6, sizeof(ipv6));
+	assert_int_equal(pr_sm_proto_of_packet(1, buf, (uint32_t)n), PR_SM_PROTO_ICMPV6);
+	for (size_t cut = 0; cut < 14 + 40 + 8 + 1; cut++)
+		assert_int_equal(pr_sm_proto_of_packet(1, buf, (uint32_t)cut), PR_SM_PROTO_OTHER);
+	/* A hop-by-hop length that points past the packet. */
+	ipv6[2 + 41] = 200;
+	n = eth(buf, ipv6, sizeof(ipv6));
+	assert_int_equal(pr_sm_proto_of_packet(1, buf, (uint32_t)n), PR_SM_PROTO_OTHER);
+	/* Linux cooked v1 and v2, loopback both ways, raw IP. */
+	sll[14] = 0x08;
+	sll[16] = 0x45;
+	sll[16 + 9] = 132;
+	assert_int_equal(pr_sm_proto_of_packet(113, sll, sizeof(sll)), PR_SM_PROTO_SCTP);
+	sll2[0] = 0x08;
+	sll2[20] = 0x45;
+	sll2[20 + 9] = 47;
+	assert_int_equal(pr_sm_proto_of_packet(276, sll2, sizeof(sll2)), PR_SM_PROTO_GRE);
+	lo[0] = 2;
+	lo[4] = 0x45;
+	lo[4 + 9] = 1;
+	assert_int_equal(pr_sm_proto_of_packet(0, lo, sizeof(lo)), PR_SM_PROTO_ICMP);
+	memset(lo, 0, 4);
+	lo[3] = 2;
+	assert_int_equal(pr_sm_proto_of_packet(0, lo, sizeof(lo)), PR_SM_PROTO_ICMP);
+	assert_int_equal(pr_sm_proto_of_packet(108, lo, sizeof(lo)), PR_SM_PROTO_ICMP);
+	lo[3] = 7;
+	assert_int_equal(pr_sm_proto_of_packet(108, lo, sizeof(lo)), PR_SM_PROTO_NON_IP);
+	lo[4 + 9] = 99;
+	assert_int_equal(pr_sm_proto_of_packet(101, lo + 4, 20), PR_SM_PROTO_OTHER);
+	lo[4 + 9] = 17;
+	assert_int_equal(pr_sm_proto_of_packet(228, lo + 4, 20), PR_SM_PROTO_UDP);
+	assert_int_equal(pr_sm_proto_of_packet(105, lo, sizeof(lo)), PR_SM_PROTO_OTHER);
+	assert_int_equal(pr_sm_proto_of_packet(1, NULL, 0), PR_SM_PROTO_OTHER);
+}
+
+static void test_capture_drops(void **state)
+{
+	struct pr_sensor_metrics *sm;
+	struct pr_sm_capture a = { { 0 } }, b = { { 0 } };
+	struct pr_metrics *m;
+	uint64_t d[PR_DROP_REASON_MAX] = { 0 };
+
+	(void)state;
+	assert_int_equal(pr_metrics_create(&m), 0);
+	assert_int_equal(pr_sensor_metrics_create(m, NULL, &sm), 0);
+	d[PR_DROP_RING_FULL] = 10;
+	pr_sensor_metrics_capture_drops(sm, &a, d);
+	d[PR_DROP_RING_FULL] = 15;
+	d[PR_DROP_KERNEL] = 3;
+	pr_sensor_metrics_capture_drops(sm, &a, d);
+	/* A second capture adds its own. */
+	memset(d, 0, sizeof(d));
+	d[PR_DROP_RING_FULL] = 7;
+	pr_sensor_metrics_capture_drops(sm, &b, d);
+	/* The first one's dataplane restarted: its counters start over. */
+	memset(d, 0, sizeof(d));
+	d[PR_DROP_RING_FULL] = 2;
+	pr_sensor_metrics_capture_drops(sm, &a, d);
+	assert_true(pr_metric_series_value(sm->drops[PR_DROP_RING_FULL], NULL) == 15 + 7 + 2);
+	assert_true(pr_metric_series_value(sm->drops[PR_DROP_KERNEL], NULL) == 3);
+	pr_sensor_metrics_destroy(sm);
+	pr_metrics_destroy(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -566,6 +674,8 @@ int main(void)
 		cmocka_unit_test(test_concurrent_updates),
 		cmocka_unit_test(test_sensor_metrics),
 		cmocka_unit_test(test_sensor_metrics_no_store),
+		cmocka_unit_test(test_proto_of_packet),
+		cmocka_unit_test(test_capture_drops),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
