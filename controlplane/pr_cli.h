@@ -216,6 +216,9 @@ void pr_cli_flow_json(struct pr_json *j, const struct pr_store_flow *f);
 void pr_cli_flows_text_header(void);
 void pr_cli_flow_text(const struct pr_store_flow *f);
 void pr_cli_packet_json(struct pr_json *j, const struct pr_query_pkt *p, bool show_data);
+/* One interface of list-interfaces as a JSON object (the HTTP API writes the same). */
+struct pr_query_iface;
+void pr_cli_iface_json(struct pr_json *j, const struct pr_query_iface *iface);
 void pr_cli_packets_text_header(void);
 void pr_cli_packet_text(const struct pr_query_pkt *p, bool show_data);
 

@@ -22,10 +22,8 @@ static void usage(FILE *f)
 		   "  -h, --help             this help\n");
 }
 
-static int iface_json_cb(void *ctx, const struct pr_query_iface *d)
+void pr_cli_iface_json(struct pr_json *j, const struct pr_query_iface *d)
 {
-	struct pr_json *j = ctx;
-
 	pr_json_obj_begin(j);
 	pr_json_kv_str(j, "name", d->name);
 	pr_json_kv_str(j, "description", d->description);
@@ -38,6 +36,11 @@ static int iface_json_cb(void *ctx, const struct pr_query_iface *d)
 	pr_json_kv_bool(j, "running", d->running);
 	pr_json_kv_bool(j, "loopback", d->loopback);
 	pr_json_obj_end(j);
+}
+
+static int iface_json_cb(void *ctx, const struct pr_query_iface *d)
+{
+	pr_cli_iface_json(ctx, d);
 	return 0;
 }
 

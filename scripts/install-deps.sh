@@ -11,10 +11,15 @@ packages=(
 	libpcap-dev libsqlcipher-dev libssl-dev liburing-dev libzstd-dev libjson-c-dev
 	# the afxdp backend: libxdp/libbpf, and clang/llvm for its XDP program
 	libxdp-dev libbpf-dev
+	# the HTTP API (controlplane/http): libmicrohttpd, GnuTLS for its client certificates
+	libmicrohttpd-dev libgnutls28-dev
 	# tests, fuzzing, formatting
 	libcmocka-dev clang llvm libclang-rt-14-dev clang-format python3
-	# promtool checks the metrics text (tests/unit/test_pr_metrics.c)
-	prometheus
+	# promtool checks the metrics text (tests/unit/test_pr_metrics.c); the
+	# HTTP tests drive the API with curl, make certificates with openssl,
+	# read docs/openapi.yaml and the compose file with python3-yaml, and
+	# are scraped by a real Prometheus (tests/integration/test_http_*.py)
+	prometheus curl openssl python3-yaml
 	# peers and oracles used by tests and benchmarks
 	sqlcipher tcpdump tshark iproute2 procps
 	# live-capture benchmark peers and generator (bench/bench_live.py)
