@@ -104,6 +104,7 @@ struct capture {
 	int64_t session;
 	int pcap_idx[256]; /* writer interface of each of ours, -1: not written */
 	bool pcap_warned;
+	struct pr_dp_cfg dpc; /* the dataplane's settings, handed over in the region */
 	char started_note[1600]; /* "SOURCE with filter F": said once the dataplane runs */
 	bool started;
 };
@@ -388,6 +389,17 @@ static void print_summary(struct capture *c, const struct pr_ingest_stats *is,
 		    ctr[PR_STAT_FILTERED], end, secs, c->cli.db_path);
 }
 
+/* Copy a string setting into its fixed field; too long is a usage error naming opt. */
+static int set_str(char *dst, size_t cap, const char *opt, const char *v)
+{
+	if (strlen(v) >= cap) {
+		pr_cli_error("%s: at most %zu bytes", opt, cap - 1);
+		return PR_EXIT_USAGE;
+	}
+	memcpy(dst, v, strlen(v) + 1);
+	return 0;
+}
+
 /*
  * The default session name, cut to fit the store's field at a character
  * boundary so that it stays valid UTF-8. Returns true if it was cut.
@@ -484,10 +496,7 @@ int pr_cmd_capture(int argc, char **argv)
 	bool promisc = true;
 	struct pr_session_info si;
 	struct sigaction sa = { .sa_handler = on_stop_signal };
-	char err[512], s_count[32], s_snap[32], s_buf[32], s_dur[32], s_fmax[32], s_fidle[32],
-		s_fact[32], s_fclosed[32];
-	const char *args[40];
-	size_t na = 0;
+	char err[512];
 	uint64_t start;
 	int ret, opt, rc = PR_EXIT_FAIL;
 
@@ -695,23 +704,43 @@ int pr_cmd_capture(int argc, char **argv)
 		backend_args = c->cli.cfg.afxdp_args;
 	if (!backend_args && !strcmp(backend, "dpdk") && c->cli.cfg.dpdk_args[0])
 		backend_args = c->cli.cfg.dpdk_args;
+	/* The dataplane's settings: the config file's, then the flags over them. */
+	c->dpc = c->cli.cfg.dp;
+	c->dpc.mode = PR_DP_MODE_CAPTURE;
 	if (workers)
-		c->cli.cfg.workers = (uint32_t)workers;
+		c->dpc.workers = (uint32_t)workers;
 	/*
 	 * A file has one order and no queues: several workers would each need
 	 * the whole file. (dpdk's net_pcap reads files through --dpdk-args.)
 	 */
-	if (read_path && c->cli.cfg.workers > 1) {
+	if (read_path && c->dpc.workers > 1) {
 		pr_cli_error("--workers %u: a capture file is read by one worker (-r takes "
 			     "--workers 1)",
-			     c->cli.cfg.workers);
+			     c->dpc.workers);
 		rc = PR_EXIT_USAGE;
 		goto out;
 	}
-	if (!snaplen)
-		snaplen = c->cli.cfg.snaplen;
-	if (!bufsize)
-		bufsize = c->cli.cfg.buffer_size;
+	if (snaplen)
+		c->dpc.snaplen = (uint32_t)snaplen;
+	if (bufsize)
+		c->dpc.buffer_size = bufsize;
+	c->dpc.promisc = promisc;
+	c->dpc.count = count;
+	c->dpc.duration_ns = (uint64_t)(duration * 1e9);
+	if ((rc = set_str(c->dpc.backend, sizeof(c->dpc.backend), "--backend", backend)) ||
+	    (rc = set_str(c->dpc.backend_args, sizeof(c->dpc.backend_args), "--backend-args",
+			  backend_args ? backend_args : "")) ||
+	    (rc = set_str(c->dpc.interface, sizeof(c->dpc.interface), "--interface",
+			  iface ? iface : "")) ||
+	    (rc = set_str(c->dpc.read_path, sizeof(c->dpc.read_path), "--read",
+			  read_path ? read_path : "")) ||
+	    (rc = set_str(c->dpc.filter, sizeof(c->dpc.filter), "--filter", filter)))
+		goto out;
+	if (pr_dpcfg_check(&c->dpc, err, sizeof(err))) {
+		pr_cli_error("capture: %s", err);
+		rc = PR_EXIT_USAGE;
+		goto out;
+	}
 	c->cli.manual_checkpoint = true;
 	if ((rc = pr_cli_open_store(&c->cli, true, &c->st)))
 		goto out;
@@ -733,7 +762,7 @@ int pr_cmd_capture(int argc, char **argv)
 	snprintf(si.source, sizeof(si.source), "%s", read_path ? read_path : iface);
 	snprintf(si.source_kind, sizeof(si.source_kind), "%s", read_path ? "file" : "interface");
 	snprintf(si.filter, sizeof(si.filter), "%s", filter);
-	si.snaplen = (uint32_t)snaplen;
+	si.snaplen = c->dpc.snaplen;
 	/* Before the session exists: a store that cannot take the limits gets no session. */
 	if ((rc = retention_start(c, have_ret_days || have_ret_bytes)))
 		goto out;
@@ -782,7 +811,7 @@ int pr_cmd_capture(int argc, char **argv)
 		}
 	}
 
-	ret = pr_dp_create(&c->cli.cfg, c->cli.cfg.workers, 0, &c->dp, err, sizeof(err));
+	ret = pr_dp_create(&c->cli.cfg, &c->dpc, 0, &c->dp, err, sizeof(err));
 	for (uint32_t i = 0; !ret && i < pr_dp_rx_rings(c->dp); i++)
 		if (pr_ingest_add_ring(c->ig, pr_dp_rx_ring(c->dp, i)))
 			ret = -EPROTO;
@@ -792,49 +821,10 @@ int pr_cmd_capture(int argc, char **argv)
 		rc = PR_EXIT_FAIL;
 		goto out;
 	}
-	snprintf(s_count, sizeof(s_count), "%" PRIu64, count);
-	snprintf(s_snap, sizeof(s_snap), "%" PRIu64, snaplen);
-	snprintf(s_buf, sizeof(s_buf), "%" PRIu64, bufsize);
-	snprintf(s_dur, sizeof(s_dur), "%.6f", duration);
-	snprintf(s_fmax, sizeof(s_fmax), "%u", c->cli.cfg.flow_max);
-	snprintf(s_fidle, sizeof(s_fidle), "%u", c->cli.cfg.flow_idle_timeout_s);
-	snprintf(s_fact, sizeof(s_fact), "%u", c->cli.cfg.flow_active_timeout_s);
-	snprintf(s_fclosed, sizeof(s_fclosed), "%u", c->cli.cfg.flow_tcp_closed_timeout_s);
-	args[na++] = "--backend";
-	args[na++] = backend;
-	if (backend_args && backend_args[0]) {
-		args[na++] = "--backend-args";
-		args[na++] = backend_args;
-	}
-	args[na++] = read_path ? "--read" : "--interface";
-	args[na++] = read_path ? read_path : iface;
-	if (filter[0]) {
-		args[na++] = "--filter";
-		args[na++] = filter;
-	}
-	args[na++] = "--count";
-	args[na++] = s_count;
-	args[na++] = "--duration";
-	args[na++] = s_dur;
-	args[na++] = "--snaplen";
-	args[na++] = s_snap;
-	args[na++] = "--buffer-size";
-	args[na++] = s_buf;
-	args[na++] = promisc ? "--promisc" : "--no-promisc";
-	args[na++] = "--flow-max";
-	args[na++] = s_fmax;
-	args[na++] = "--flow-idle-timeout";
-	args[na++] = s_fidle;
-	args[na++] = "--flow-active-timeout";
-	args[na++] = s_fact;
-	args[na++] = "--flow-closed-timeout";
-	args[na++] = s_fclosed;
-	args[na] = NULL;
-
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	start = mono_ns();
-	ret = pr_dp_spawn(c->dp, args, err, sizeof(err));
+	ret = pr_dp_spawn(c->dp, NULL, err, sizeof(err));
 	if (ret) {
 		pr_cli_error("%s", err);
 		pr_store_session_end(c->st, c->session, PR_SESSION_FAILED, err);

@@ -200,12 +200,20 @@ int pr_cmd_replay(int argc, char **argv)
 	if ((rc = pr_cli_session_open(&cli, session, filter, &ses)))
 		goto out;
 	if (!display) {
-		ret = pr_dp_create(&cli.cfg, 1, 64ull << 20, &dp, err, sizeof(err));
-		if (!ret) {
-			const char *args[] = { "--tx", "--interface", iface, NULL };
+		struct pr_dp_cfg dpc = cli.cfg.dp;
 
-			ret = pr_dp_spawn(dp, args, err, sizeof(err));
+		dpc.mode = PR_DP_MODE_TX;
+		snprintf(dpc.backend, sizeof(dpc.backend), "pcap");
+		snprintf(dpc.interface, sizeof(dpc.interface), "%s", iface);
+		if (strlen(iface) >= sizeof(dpc.interface)) {
+			snprintf(err, sizeof(err), "--interface: at most %zu bytes",
+				 sizeof(dpc.interface) - 1);
+			ret = -EINVAL;
+		} else {
+			ret = pr_dp_create(&cli.cfg, &dpc, 64ull << 20, &dp, err, sizeof(err));
 		}
+		if (!ret)
+			ret = pr_dp_spawn(dp, NULL, err, sizeof(err));
 		if (ret) {
 			pr_cli_error("%s", err);
 			rc = PR_EXIT_FAIL;

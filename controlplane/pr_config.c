@@ -13,7 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum opt_type { T_U32, T_U64, T_SIZE, T_STR, T_STORE_MODE };
+/* T_DATAPLANE: not a key: where the dataplane's keys (pr_dpcfg.h) are listed. */
+enum opt_type { T_U32, T_U64, T_SIZE, T_STR, T_STORE_MODE, T_DATAPLANE };
 
 /* T_STORE_MODE values, indexed by enum pr_store_mode (a uint32_t in the config). */
 static const char *const store_modes[] = { "segments", "db" };
@@ -32,17 +33,7 @@ struct opt {
 static const struct opt opts[] = {
 	{ "ring_bytes", T_SIZE, OFF(ring_bytes), 1 << 20, 1ull << 34, "64m",
 	  "size of the shared-memory record ring of each capture core (power of two; k/m/g)" },
-	{ "workers", T_U32, OFF(workers), 1, 64, "1",
-	  "capture worker cores, one per rx queue, each with its own ring, flow table and "
-	  "counters (capture --workers; a capture file is read by one)" },
-	{ "flow_max", T_U32, OFF(flow_max), 64, 1u << 26, "262144",
-	  "flow table memcap per core, in flows; when full the oldest flow is evicted" },
-	{ "flow_idle_timeout_s", T_U32, OFF(flow_idle_timeout_s), 1, 86400 * 7, "300",
-	  "a flow with no packet for this long ends (capture clock)" },
-	{ "flow_active_timeout_s", T_U32, OFF(flow_active_timeout_s), 0, 86400 * 7, "3600",
-	  "a flow open this long is cut and continues as a new record (0 = never)" },
-	{ "flow_tcp_closed_timeout_s", T_U32, OFF(flow_tcp_closed_timeout_s), 0, 3600, "5",
-	  "after FIN from both sides or RST, trailing packets still count for this long" },
+	{ NULL, T_DATAPLANE, 0, 0, 0, NULL, NULL },
 	{ "block_max_packets", T_U32, OFF(block_max_packets), 1, 65536, "256",
 	  "packets per stored block (one database row)" },
 	{ "block_max_bytes", T_SIZE, OFF(block_max_bytes), 4096, 64 << 20, "1m",
@@ -64,10 +55,6 @@ static const struct opt opts[] = {
 	{ "retention_bytes", T_SIZE, OFF(retention_bytes), 0, 1ull << 60, "0",
 	  "capture keeps the store (database and segments) below this size, deleting the oldest "
 	  "segments (0 = no limit; capture --retention-bytes)" },
-	{ "snaplen", T_U32, OFF(snaplen), 1, 262144, "65535",
-	  "default bytes kept per packet (capture -s)" },
-	{ "buffer_size", T_SIZE, OFF(buffer_size), 65536, 2147483647ull, "10m",
-	  "default kernel capture buffer (capture -b)" },
 	{ "dataplane_path", T_STR, OFF(dataplane_path), 0,
 	  sizeof(((struct pr_config *)0)->dataplane_path), "",
 	  "path of packetrecorder-dataplane; $PACKETRECORDER_DATAPLANE wins over it (empty: next to "
@@ -90,6 +77,8 @@ static int parse_value(const struct opt *o, const char *v, struct pr_config *cfg
 	unsigned long long n;
 	uint8_t *base = (uint8_t *)cfg;
 
+	if (o->type == T_DATAPLANE)
+		return -EINVAL;
 	if (o->type == T_STORE_MODE) {
 		for (uint32_t m = 0; m < sizeof(store_modes) / sizeof(store_modes[0]); m++) {
 			if (!strcmp(v, store_modes[m])) {
@@ -148,7 +137,9 @@ void pr_config_defaults(struct pr_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
-		parse_value(&opts[i], opts[i].def, cfg);
+		if (opts[i].type != T_DATAPLANE)
+			parse_value(&opts[i], opts[i].def, cfg);
+	pr_dpcfg_defaults(&cfg->dp);
 }
 
 static char *trim(char *s)
@@ -173,6 +164,7 @@ int pr_config_parse(struct pr_config *cfg, const char *text, size_t len, const c
 		char line[1024], *k, *v, *eq;
 		size_t n = 0;
 		const struct opt *o = NULL;
+		const struct pr_dpcfg_opt *dpo;
 		bool cut = false, quoted = false, nul = false;
 
 		lineno++;
@@ -218,15 +210,25 @@ int pr_config_parse(struct pr_config *cfg, const char *text, size_t len, const c
 		v = trim(eq + 1);
 		k = trim(k);
 		for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
-			if (!strcmp(opts[i].key, k))
+			if (opts[i].key && !strcmp(opts[i].key, k))
 				o = &opts[i];
-		if (!o) {
+		dpo = o ? NULL : pr_dpcfg_find(k);
+		if (!o && (!dpo || !(dpo->flags & PR_DPCFG_F_CONFIG))) {
 			snprintf(err, errlen, "%s:%u: unknown key \"%.64s\"", name, lineno, k);
 			return -EINVAL;
 		}
 		if (v[0] == '"' && strlen(v) >= 2 && v[strlen(v) - 1] == '"') {
 			v[strlen(v) - 1] = 0;
 			v++;
+		}
+		if (dpo) {
+			char why[256];
+
+			if (pr_dpcfg_set(&cfg->dp, k, v, why, sizeof(why))) {
+				snprintf(err, errlen, "%s:%u: %s", name, lineno, why);
+				return -EINVAL;
+			}
+			continue;
 		}
 		if (parse_value(o, v, cfg)) {
 			if (o->type == T_STR)
@@ -314,6 +316,21 @@ void pr_config_dump(const struct pr_config *cfg, void *file)
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
 		const struct opt *o = &opts[i];
 
+		if (o->type == T_DATAPLANE) {
+			size_t n;
+			const struct pr_dpcfg_opt *d = pr_dpcfg_opts(&n);
+
+			for (size_t j = 0; j < n; j++) {
+				char val[2048];
+
+				if (!(d[j].flags & PR_DPCFG_F_CONFIG))
+					continue;
+				pr_dpcfg_format(&cfg->dp, &d[j], val, sizeof(val));
+				fprintf(f, "\n# %s (default: %s)\n%s = %s\n", d[j].doc,
+					d[j].def[0] ? d[j].def : "\"\"", d[j].key, val);
+			}
+			continue;
+		}
 		fprintf(f, "\n# %s (default: %s)\n", o->doc, o->def[0] ? o->def : "\"\"");
 		if (o->type == T_STR)
 			fprintf(f, "%s = \"%s\"\n", o->key, (const char *)(base + o->offset));

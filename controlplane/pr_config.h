@@ -2,8 +2,9 @@
 /*
  * The configuration file: `key = value` lines, `#` comments, read once by
  * the control plane into struct pr_config. The defaults and the option
- * table sit side by side in pr_config.c; configs/packetrecorder.conf shows
- * every key with its default. An unknown key or a bad value is an error
+ * table sit side by side in pr_config.c; the dataplane's keys come from
+ * its own table (pr_dpcfg.h), never listed twice; configs/packetrecorder.conf
+ * shows every key with its default. An unknown key or a bad value is an error
  * that names the file, line and key. Main thread, at startup.
  */
 #ifndef PR_CONFIG_H
@@ -12,13 +13,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pr_dpcfg.h"
+
 struct pr_config {
 	uint64_t ring_bytes; /* size of each record ring */
-	uint32_t workers; /* capture worker cores (rx queues) */
-	uint32_t flow_max; /* flow table memcap, in flows */
-	uint32_t flow_idle_timeout_s;
-	uint32_t flow_active_timeout_s;
-	uint32_t flow_tcp_closed_timeout_s;
+	/*
+	 * The dataplane's settings (pr_dpcfg.h): the file's dataplane keys
+	 * (workers, snaplen, buffer_size, flow_*, ...) land here, and capture
+	 * starts from these before its options.
+	 */
+	struct pr_dp_cfg dp;
 	uint32_t block_max_packets; /* packets per stored block */
 	uint64_t block_max_bytes;
 	uint32_t commit_interval_ms; /* the most a crash can lose, in time */
@@ -27,8 +31,6 @@ struct pr_config {
 	uint32_t store_compress; /* a new segment store compresses blocks with zstd (0/1) */
 	uint32_t retention_days; /* capture keeps the store within these (0: no limit) */
 	uint64_t retention_bytes;
-	uint32_t snaplen;
-	uint64_t buffer_size;
 	char dataplane_path[512]; /* "" = next to this binary, then PATH */
 	char afxdp_args[512]; /* the afxdp backend's settings, "key=value,..." */
 	char dpdk_args[1024]; /* the dpdk backend's EAL arguments (capture --dpdk-args) */

@@ -142,9 +142,10 @@ static void sweep_stale(const char *dir, const char *suffix)
 	closedir(d);
 }
 
-int pr_dp_create(const struct pr_config *cfg, uint32_t workers, uint64_t tx_ring_bytes,
+int pr_dp_create(const struct pr_config *cfg, const struct pr_dp_cfg *dpc, uint64_t tx_ring_bytes,
 		 struct pr_dp **out, char *err, size_t errlen)
 {
+	uint32_t workers = dpc->mode == PR_DP_MODE_CAPTURE ? dpc->workers : 1;
 	struct pr_dp *dp = calloc(1, sizeof(*dp));
 	uint32_t rnd = 0, rx_slots, tx_slots;
 	const char *rundir = getenv("XDG_RUNTIME_DIR");
@@ -168,10 +169,10 @@ int pr_dp_create(const struct pr_config *cfg, uint32_t workers, uint64_t tx_ring
 
 	rx_slots = pow2_floor(cfg->ring_bytes / PR_RING_SLOT_SIZE);
 	tx_slots = pow2_floor((tx_ring_bytes ? tx_ring_bytes : 65536) / PR_RING_SLOT_SIZE);
-	if (!workers || workers > PR_SHM_MAX_WORKERS) {
-		snprintf(err, errlen, "%u workers: from 1 to %u", workers, PR_SHM_MAX_WORKERS);
+	ret = pr_dpcfg_check(dpc, err, errlen);
+	if (ret) {
 		free(dp);
-		return -EINVAL;
+		return ret;
 	}
 	dp->size = pr_shm_size(workers, rx_slots, tx_slots);
 	fd = shm_open(dp->shm_name, O_RDWR | O_CREAT | O_EXCL, 0600);
@@ -201,7 +202,7 @@ int pr_dp_create(const struct pr_config *cfg, uint32_t workers, uint64_t tx_ring
 	}
 	close(fd);
 	fd = -1;
-	ret = pr_shm_format(dp->base, dp->size, workers, rx_slots, tx_slots);
+	ret = pr_shm_format_cfg(dp->base, dp->size, dpc, workers, rx_slots, tx_slots);
 	if (!ret)
 		ret = pr_ring_cons_init(&dp->report, pr_shm_report_ring(dp->base), PR_RING_ROLE_RX);
 	if (!ret)
@@ -233,7 +234,7 @@ int pr_dp_spawn(struct pr_dp *dp, const char *const *args, char *err, size_t err
 	argv[n++] = "--ctl";
 	argv[n++] = dp->ctl_path;
 	argv[n++] = "--die-with-parent";
-	for (size_t i = 0; args[i] && n < 63; i++)
+	for (size_t i = 0; args && args[i] && n < 63; i++)
 		argv[n++] = args[i];
 	argv[n] = NULL;
 

@@ -19,17 +19,19 @@
 struct pr_dp;
 
 /*
- * Create the region: one rx ring of cfg->ring_bytes per worker (1 to
- * PR_SHM_MAX_WORKERS), the tx core's report ring, and a tx ring
- * (tx_ring_bytes; small unless replaying). The dataplane runs as many
- * workers as the region has worker rings. Returns 0 or -errno (err says why).
+ * Create the region: the dataplane's settings (dpc, checked; copied into
+ * the region, where the dataplane reads them), one rx ring of
+ * cfg->ring_bytes per worker (dpc->workers in capture mode, none used in
+ * tx mode), the tx core's report ring, and a tx ring (tx_ring_bytes;
+ * small unless replaying). Returns 0 or -errno (err says why).
  */
-int pr_dp_create(const struct pr_config *cfg, uint32_t workers, uint64_t tx_ring_bytes,
+int pr_dp_create(const struct pr_config *cfg, const struct pr_dp_cfg *dpc, uint64_t tx_ring_bytes,
 		 struct pr_dp **out, char *err, size_t errlen);
 /*
- * Start the dataplane with these extra arguments (NULL-terminated). The
- * child gets --shm, --ctl and --die-with-parent, runs in its own process
- * group (a terminal's Ctrl-C reaches only us; we stop it cleanly).
+ * Start the dataplane on the region. It takes its settings from there; args
+ * (NULL-terminated, or NULL) are extra options such as -v. The child gets
+ * --shm, --ctl and --die-with-parent, runs in its own process group (a
+ * terminal's Ctrl-C reaches only us; we stop it cleanly).
  */
 int pr_dp_spawn(struct pr_dp *dp, const char *const *args, char *err, size_t errlen);
 /* Ask it to stop: the control socket, or SIGTERM if that fails. */

@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pr_dpcfg.h"
 #include "pr_log.h"
 #include "pr_ring.h"
 #include "pr_rx.h"
@@ -47,19 +48,11 @@ static atomic_bool stop_flag;
 struct dp_opts {
 	const char *shm;
 	const char *ctl;
-	const char *backend;
-	const char *backend_args;
-	const char *interface;
-	const char *read_path;
-	const char *filter;
-	uint32_t snaplen;
-	bool promisc;
-	uint32_t buffer_size;
-	uint64_t count;
-	double duration_s;
-	bool tx;
 	bool die_with_parent;
-	struct pr_flow_cfg flow;
+	/* settings given on the command line (a region made by hand, later) */
+	struct pr_dp_cfg cfg;
+	unsigned n_settings;
+	char first_setting[48];
 };
 
 static void on_signal(int sig)
@@ -68,50 +61,61 @@ static void on_signal(int sig)
 	atomic_store(&stop_flag, true);
 }
 
+/* Short forms of some settings, as capture and tcpdump spell them. */
+static const struct {
+	char c;
+	const char *key;
+} shorts[] = {
+	{ 'i', "interface" },	{ 'r', "read" },  { 'f', "filter" },   { 's', "snaplen" },
+	{ 'b', "buffer_size" }, { 'c', "count" }, { 't', "duration" },
+};
+
+/* A setting's option name: its key with '-' for '_'. */
+static const char *opt_name(const char *key)
+{
+	static char buf[48];
+
+	snprintf(buf, sizeof(buf), "%s", key);
+	for (char *p = buf; *p; p++)
+		if (*p == '_')
+			*p = '-';
+	return buf;
+}
+
 static void usage(FILE *f)
 {
+	size_t n;
+	const struct pr_dpcfg_opt *t = pr_dpcfg_opts(&n);
+
 	fprintf(f,
-		"usage: packetrecorder-dataplane --shm NAME [options]\n"
+		"usage: packetrecorder-dataplane --shm NAME [--ctl PATH] [--die-with-parent] [-v]\n"
 		"\n"
 		"The capture process of packetrecorder. It is started by `packetrecorder capture`\n"
-		"and `packetrecorder replay`; run it by hand only to debug.\n"
+		"and `packetrecorder replay`, which put its settings in the shared-memory region\n"
+		"NAME; run it by hand only to debug.\n"
 		"\n"
 		"  --shm NAME               shared-memory region made by the control plane (required)\n"
 		"  --ctl PATH               unix socket for commands (stop, ping)\n"
-		"  --backend NAME           capture backend: pcap (default), afxdp, dpdk\n"
-		"  --backend-args STR       backend settings (afxdp: key=value,...; dpdk: the EAL\n"
-		"                           arguments, split like shell words; see BACKENDS.md)\n"
-		"  -i, --interface IF       capture live from IF (or send on IF with --tx)\n"
-		"  -r, --read FILE          read a pcap/pcapng file (- = stdin)\n"
-		"  -f, --filter EXPR        BPF capture filter (tcpdump syntax)\n"
-		"  -s, --snaplen N          bytes kept per packet (default 65535)\n"
-		"      --promisc / --no-promisc   promiscuous mode (default on)\n"
-		"  -b, --buffer-size BYTES  kernel capture buffer (default 10485760)\n"
-		"  -c, --count N            stop after N stored packets (0 = no limit)\n"
-		"  -t, --duration SEC       stop after SEC seconds (0 = no limit)\n"
-		"      --tx                 send packets from the tx ring out of --interface\n"
-		"      --flow-max N         flow table size in flows (default 262144)\n"
-		"      --flow-idle-timeout S      (default 300)\n"
-		"      --flow-active-timeout S    (default 3600, 0 = never)\n"
-		"      --flow-closed-timeout S    (default 5)\n"
-		"      --die-with-parent    stop when the parent process dies\n"
+		"  --die-with-parent        stop when the parent process dies\n"
 		"  -v, --verbose            more messages\n"
-		"  -h, --help, --version\n");
-}
+		"  -h, --help, --version\n"
+		"\n"
+		"Settings (each also a key of the region's settings block; see\n"
+		"docs/packetrecorder-dataplane.md):\n");
+	for (size_t i = 0; i < n; i++) {
+		char name[64], sh[8] = "    ";
 
-static int parse_u64(const char *opt, const char *s, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s || *end || s[0] == '-') {
-		PR_ERR("%s: not a number: \"%s\"", opt, s);
-		return -EINVAL;
+		snprintf(name, sizeof(name), "%s", t[i].key);
+		for (char *p = name; *p; p++)
+			if (*p == '_')
+				*p = '-';
+		for (size_t k = 0; k < sizeof(shorts) / sizeof(shorts[0]); k++)
+			if (!strcmp(shorts[k].key, t[i].key))
+				snprintf(sh, sizeof(sh), "-%c, ", shorts[k].c);
+		fprintf(f, "  %s--%-22s %s (default: %s)\n", sh, name, t[i].doc,
+			t[i].def[0] ? t[i].def : "none");
 	}
-	*out = v;
-	return 0;
+	fprintf(f, "      --tx                     send from the tx ring out of --interface\n");
 }
 
 static int parse_opts(int argc, char **argv, struct dp_opts *o)
@@ -119,130 +123,70 @@ static int parse_opts(int argc, char **argv, struct dp_opts *o)
 	enum {
 		O_SHM = 256,
 		O_CTL,
-		O_BACKEND,
-		O_BACKEND_ARGS,
-		O_PROMISC,
-		O_NO_PROMISC,
 		O_TX,
-		O_FLOW_MAX,
-		O_FLOW_IDLE,
-		O_FLOW_ACTIVE,
-		O_FLOW_CLOSED,
+		O_NO_PROMISC,
 		O_DIE,
 		O_VERSION,
+		O_SETTING = 1000, /* + index in the settings table */
 	};
-	static const struct option longopts[] = {
+	static const struct option fixed[] = {
 		{ "shm", required_argument, NULL, O_SHM },
 		{ "ctl", required_argument, NULL, O_CTL },
-		{ "backend", required_argument, NULL, O_BACKEND },
-		{ "backend-args", required_argument, NULL, O_BACKEND_ARGS },
-		{ "interface", required_argument, NULL, 'i' },
-		{ "read", required_argument, NULL, 'r' },
-		{ "filter", required_argument, NULL, 'f' },
-		{ "snaplen", required_argument, NULL, 's' },
-		{ "promisc", no_argument, NULL, O_PROMISC },
-		{ "no-promisc", no_argument, NULL, O_NO_PROMISC },
-		{ "buffer-size", required_argument, NULL, 'b' },
-		{ "count", required_argument, NULL, 'c' },
-		{ "duration", required_argument, NULL, 't' },
 		{ "tx", no_argument, NULL, O_TX },
-		{ "flow-max", required_argument, NULL, O_FLOW_MAX },
-		{ "flow-idle-timeout", required_argument, NULL, O_FLOW_IDLE },
-		{ "flow-active-timeout", required_argument, NULL, O_FLOW_ACTIVE },
-		{ "flow-closed-timeout", required_argument, NULL, O_FLOW_CLOSED },
+		{ "no-promisc", no_argument, NULL, O_NO_PROMISC },
 		{ "die-with-parent", no_argument, NULL, O_DIE },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, O_VERSION },
-		{ NULL, 0, NULL, 0 },
 	};
-	uint64_t v;
+	/* The settings' options come from their table: defined there and only there. */
+	static char names[64][40];
+	struct option longopts[sizeof(fixed) / sizeof(fixed[0]) + 64 + 1];
+	size_t nt, nl = 0;
+	const struct pr_dpcfg_opt *t = pr_dpcfg_opts(&nt);
+	char err[256];
 	int c;
 
+	if (nt > 64)
+		return -E2BIG;
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		longopts[nl++] = fixed[i];
+	for (size_t i = 0; i < nt; i++) {
+		snprintf(names[i], sizeof(names[i]), "%s", t[i].key);
+		for (char *p = names[i]; *p; p++)
+			if (*p == '_')
+				*p = '-';
+		longopts[nl++] = (struct option){ names[i],
+						  t[i].type == PR_DPCFG_BOOL ? optional_argument :
+									       required_argument,
+						  NULL, O_SETTING + (int)i };
+	}
+	longopts[nl] = (struct option){ NULL, 0, NULL, 0 };
+
 	while ((c = getopt_long(argc, argv, "i:r:f:s:b:c:t:vh", longopts, NULL)) != -1) {
+		const char *key = NULL, *val = optarg;
+
 		switch (c) {
 		case O_SHM:
 			o->shm = optarg;
-			break;
+			continue;
 		case O_CTL:
 			o->ctl = optarg;
-			break;
-		case O_BACKEND:
-			o->backend = optarg;
-			break;
-		case O_BACKEND_ARGS:
-			o->backend_args = optarg;
-			break;
-		case 'i':
-			o->interface = optarg;
-			break;
-		case 'r':
-			o->read_path = optarg;
-			break;
-		case 'f':
-			o->filter = optarg;
-			break;
-		case 's':
-			if (parse_u64("--snaplen", optarg, &v) || !v || v > PR_MAX_SNAPLEN) {
-				PR_ERR("--snaplen: must be 1..%u", PR_MAX_SNAPLEN);
-				return -EINVAL;
-			}
-			o->snaplen = (uint32_t)v;
-			break;
-		case O_PROMISC:
-			o->promisc = true;
+			continue;
+		case O_TX:
+			o->cfg.mode = PR_DP_MODE_TX;
+			key = "";
 			break;
 		case O_NO_PROMISC:
-			o->promisc = false;
-			break;
-		case 'b':
-			if (parse_u64("--buffer-size", optarg, &v) || v > UINT32_MAX)
-				return -EINVAL;
-			o->buffer_size = (uint32_t)v;
-			break;
-		case 'c':
-			if (parse_u64("--count", optarg, &o->count))
-				return -EINVAL;
-			break;
-		case 't': {
-			char *end;
-
-			o->duration_s = strtod(optarg, &end);
-			if (end == optarg || *end || o->duration_s < 0) {
-				PR_ERR("--duration: not a number of seconds: \"%s\"", optarg);
-				return -EINVAL;
-			}
-			break;
-		}
-		case O_TX:
-			o->tx = true;
-			break;
-		case O_FLOW_MAX:
-			if (parse_u64("--flow-max", optarg, &v) || !v || v > (1u << 26))
-				return -EINVAL;
-			o->flow.max_flows = (uint32_t)v;
-			break;
-		case O_FLOW_IDLE:
-			if (parse_u64("--flow-idle-timeout", optarg, &v) || v > UINT32_MAX)
-				return -EINVAL;
-			o->flow.idle_timeout_s = (uint32_t)v;
-			break;
-		case O_FLOW_ACTIVE:
-			if (parse_u64("--flow-active-timeout", optarg, &v) || v > UINT32_MAX)
-				return -EINVAL;
-			o->flow.active_timeout_s = (uint32_t)v;
-			break;
-		case O_FLOW_CLOSED:
-			if (parse_u64("--flow-closed-timeout", optarg, &v) || v > UINT32_MAX)
-				return -EINVAL;
-			o->flow.tcp_closed_timeout_s = (uint32_t)v;
+			key = "promisc";
+			val = "0";
 			break;
 		case O_DIE:
 			o->die_with_parent = true;
-			break;
+			continue;
 		case 'v':
 			pr_log_set_level(pr_log_get_level() + 1);
-			break;
+			continue;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -250,9 +194,29 @@ static int parse_opts(int argc, char **argv, struct dp_opts *o)
 			printf("packetrecorder-dataplane %s\n", PR_VERSION);
 			exit(0);
 		default:
+			if (c >= O_SETTING && c < O_SETTING + (int)nt) {
+				key = t[c - O_SETTING].key;
+				if (!val)
+					val = "1"; /* a bool given alone: on */
+				break;
+			}
+			for (size_t k = 0; k < sizeof(shorts) / sizeof(shorts[0]); k++)
+				if (c == shorts[k].c)
+					key = shorts[k].key;
+			if (key)
+				break;
 			usage(stderr);
 			return -EINVAL;
 		}
+		if (key[0] && pr_dpcfg_set(&o->cfg, key, val, err, sizeof(err))) {
+			const char *why = strstr(err, ": ");
+
+			PR_ERR("--%s: %s", opt_name(key), why ? why + 2 : err);
+			return -EINVAL;
+		}
+		if (!o->n_settings++)
+			snprintf(o->first_setting, sizeof(o->first_setting), "--%s",
+				 key[0] ? opt_name(key) : "tx");
 	}
 	if (optind < argc) {
 		PR_ERR("unexpected argument \"%s\"", argv[optind]);
@@ -260,6 +224,12 @@ static int parse_opts(int argc, char **argv, struct dp_opts *o)
 	}
 	if (!o->shm) {
 		PR_ERR("--shm is required (this program is started by packetrecorder)");
+		return -EINVAL;
+	}
+	if (o->n_settings) {
+		/* One place holds the settings: the region. Two could disagree. */
+		PR_ERR("%s: with --shm the settings come from the region (its maker chose them)",
+		       o->first_setting);
 		return -EINVAL;
 	}
 	return 0;
@@ -329,18 +299,8 @@ static int ctl_start(const char *path, int *lfd_out, pthread_t *tid)
 
 int main(int argc, char **argv)
 {
-	struct dp_opts o = {
-		.backend = "pcap",
-		.snaplen = 65535,
-		.promisc = true,
-		.buffer_size = 10 * 1024 * 1024,
-		.flow = {
-			.max_flows = 262144,
-			.idle_timeout_s = 300,
-			.active_timeout_s = 3600,
-			.tcp_closed_timeout_s = 5,
-		},
-	};
+	struct dp_opts o = { 0 };
+	const struct pr_dp_cfg *cfg;
 	struct pr_rx_cfg rcfg;
 	const struct pr_rx_ops *ops = NULL;
 	struct pr_rx *rx = NULL;
@@ -356,6 +316,7 @@ int main(int argc, char **argv)
 	pid_t parent = getppid();
 
 	pr_log_set_program("packetrecorder-dataplane");
+	pr_dpcfg_defaults(&o.cfg);
 	if (parse_opts(argc, argv, &o))
 		return 3;
 	if (o.die_with_parent) {
@@ -384,29 +345,36 @@ int main(int argc, char **argv)
 	sh = base;
 	atomic_fetch_add(&sh->generation, 1);
 	sh->dataplane_pid = (uint32_t)getpid();
+	cfg = pr_shm_cfg(base);
+	if (pr_dpcfg_check(cfg, err, sizeof(err))) {
+		pr_workers_fail_rings(base, -EINVAL, err);
+		PR_ERR("shared memory %s: settings: %s", o.shm, err);
+		goto out;
+	}
 
-	ops = pr_rx_ops_find(o.backend);
+	ops = pr_rx_ops_find(cfg->backend);
 	if (!ops) {
 		char known[128] = "";
 
 		for (const char *const *n = pr_rx_ops_names(); *n; n++)
 			snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s",
 				 known[0] ? ", " : "", *n);
-		snprintf(err, sizeof(err), "unknown backend \"%s\" (known: %s)", o.backend, known);
+		snprintf(err, sizeof(err), "unknown backend \"%s\" (known: %s)", cfg->backend,
+			 known);
 		PR_ERR("%s", err);
 		pr_workers_fail_rings(base, -EINVAL, err);
 		rc = 3;
 		goto out;
 	}
 	memset(&rcfg, 0, sizeof(rcfg));
-	rcfg.interface = o.interface;
-	rcfg.read_path = o.read_path;
-	rcfg.snaplen = o.snaplen;
-	rcfg.promisc = o.promisc;
-	rcfg.buffer_size = o.buffer_size;
-	rcfg.tx_only = o.tx;
-	rcfg.backend_args = o.backend_args;
-	if (o.tx) {
+	rcfg.interface = cfg->interface[0] ? cfg->interface : NULL;
+	rcfg.read_path = cfg->read_path[0] ? cfg->read_path : NULL;
+	rcfg.snaplen = cfg->snaplen;
+	rcfg.promisc = cfg->promisc != 0;
+	rcfg.buffer_size = (uint32_t)cfg->buffer_size;
+	rcfg.tx_only = cfg->mode == PR_DP_MODE_TX;
+	rcfg.backend_args = cfg->backend_args[0] ? cfg->backend_args : NULL;
+	if (rcfg.tx_only) {
 		ret = ops->open(&rcfg, &rx, err, sizeof(err));
 		if (ret) {
 			struct pr_ring_prod p;
@@ -433,11 +401,16 @@ int main(int argc, char **argv)
 			.ops = ops,
 			.rx = rcfg,
 			.lcore = {
-				.filter = o.filter,
-				.max_packets = o.count,
-				.duration_ns = (uint64_t)(o.duration_s * 1e9),
-				.flow = o.flow,
-				.stats_interval_ms = 100,
+				.filter = cfg->filter[0] ? cfg->filter : NULL,
+				.max_packets = cfg->count,
+				.duration_ns = cfg->duration_ns,
+				.flow = {
+					.max_flows = cfg->flow_max,
+					.idle_timeout_s = cfg->flow_idle_timeout_s,
+					.active_timeout_s = cfg->flow_active_timeout_s,
+					.tcp_closed_timeout_s = cfg->flow_tcp_closed_timeout_s,
+				},
+				.stats_interval_ms = cfg->stats_interval_ms,
 			},
 			.count = sh->worker_count,
 		};
@@ -453,7 +426,7 @@ int main(int argc, char **argv)
 			PR_WARN("control socket %s: %s", o.ctl, strerror(-ret));
 	}
 	atomic_store(&sh->state, PR_SHM_STATE_RUNNING);
-	if (o.tx) {
+	if (rcfg.tx_only) {
 		ret = pr_txcore_run(ops, rx, base, &stop_flag);
 		rc = ret ? 1 : 0;
 	} else {

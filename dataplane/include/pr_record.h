@@ -8,6 +8,7 @@
  *
  * Region layout (one file in /dev/shm, named per instance):
  *   struct pr_shm_header                      (offset 0)
+ *   struct pr_dp_cfg: the dataplane's settings (cfg_offset; pr_dpcfg.h)
  *   ring 0 .. ring N-1: one per worker core   (dataplane -> control plane)
  *   ring N:             the tx core's reports (dataplane -> control plane)
  *   ring N+1:           the tx ring           (control plane -> dataplane)
@@ -29,7 +30,7 @@
 #include "pr_compiler.h"
 
 #define PR_SHM_MAGIC 0x50524d31u /* "PRM1" */
-#define PR_SHM_VERSION 2u
+#define PR_SHM_VERSION 3u
 #define PR_RING_MAGIC 0x50524731u /* "PRG1" */
 #define PR_RING_VERSION 1u
 #define PR_RING_SLOT_SIZE 64u
@@ -71,7 +72,8 @@ struct pr_shm_header {
 	 */
 	_Atomic uint64_t generation;
 	_Atomic uint32_t state; /* enum pr_shm_state */
-	uint32_t reserved0;
+	uint32_t cfg_size; /* sizeof(struct pr_dp_cfg) of the writer */
+	uint64_t cfg_offset; /* where the settings block starts */
 	uint64_t ring_offset[PR_SHM_MAX_RINGS]; /* from the start of the region */
 } PR_CACHE_ALIGNED;
 

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "pr_compiler.h"
+#include "pr_dpcfg.h"
 #include "pr_record.h"
 
 struct pr_ring_prod {
@@ -57,10 +58,14 @@ static inline size_t pr_ring_bytes(uint32_t slot_count)
 	return sizeof(struct pr_ring_header) + (size_t)slot_count * PR_RING_SLOT_SIZE;
 }
 
+/* The settings block, rounded up so the rings stay cache-line aligned. */
+#define PR_SHM_CFG_BYTES PR_ALIGN_UP(sizeof(struct pr_dp_cfg), (size_t)PR_CACHE_LINE)
+
 static inline size_t pr_shm_size(uint32_t workers, uint32_t rx_slots, uint32_t tx_slots)
 {
-	return sizeof(struct pr_shm_header) + (size_t)workers * pr_ring_bytes(rx_slots) +
-	       pr_ring_bytes(PR_SHM_REPORT_SLOTS) + pr_ring_bytes(tx_slots);
+	return sizeof(struct pr_shm_header) + PR_SHM_CFG_BYTES +
+	       (size_t)workers * pr_ring_bytes(rx_slots) + pr_ring_bytes(PR_SHM_REPORT_SLOTS) +
+	       pr_ring_bytes(tx_slots);
 }
 
 static inline int pr_ring_is_pow2(uint32_t v)
@@ -77,16 +82,19 @@ static inline uint32_t pr_shm_ring_slots(const struct pr_shm_header *sh, uint32_
 }
 
 /*
- * Lay out a zeroed region of pr_shm_size() bytes: header, one rx ring per
- * worker, the tx core's report ring and the tx ring. Whoever creates the
- * region, before a dataplane uses it. Returns 0 or -EINVAL (no worker or
- * more than PR_SHM_MAX_WORKERS, slot counts not powers of two, size).
+ * Lay out a zeroed region of pr_shm_size() bytes: header, settings (cfg,
+ * or the defaults when NULL; its worker count is set to workers), one rx
+ * ring per worker, the tx core's report ring and the tx ring. Whoever
+ * creates the region, before a dataplane uses it. Returns 0 or -EINVAL (no
+ * worker or more than PR_SHM_MAX_WORKERS, slot counts not powers of two,
+ * size).
  */
-static inline int pr_shm_format(void *base, size_t size, uint32_t workers, uint32_t rx_slots,
-				uint32_t tx_slots)
+static inline int pr_shm_format_cfg(void *base, size_t size, const struct pr_dp_cfg *cfg,
+				    uint32_t workers, uint32_t rx_slots, uint32_t tx_slots)
 {
 	struct pr_shm_header *sh = (struct pr_shm_header *)base;
-	size_t off = sizeof(*sh);
+	struct pr_dp_cfg *dc = (struct pr_dp_cfg *)((uint8_t *)base + sizeof(*sh));
+	size_t off = sizeof(*sh) + PR_SHM_CFG_BYTES;
 	uint32_t i;
 
 	if (!workers || workers > PR_SHM_MAX_WORKERS || !pr_ring_is_pow2(rx_slots) ||
@@ -101,6 +109,13 @@ static inline int pr_shm_format(void *base, size_t size, uint32_t workers, uint3
 	sh->slot_size = PR_RING_SLOT_SIZE;
 	sh->rx_slot_count = rx_slots;
 	sh->tx_slot_count = tx_slots;
+	sh->cfg_offset = sizeof(*sh);
+	sh->cfg_size = sizeof(*dc);
+	if (cfg)
+		*dc = *cfg;
+	else
+		pr_dpcfg_defaults(dc);
+	dc->workers = workers;
 	for (i = 0; i < sh->ring_count; i++) {
 		struct pr_ring_header *rh = (struct pr_ring_header *)((uint8_t *)base + off);
 
@@ -120,6 +135,12 @@ static inline int pr_shm_format(void *base, size_t size, uint32_t workers, uint3
 	return 0;
 }
 
+static inline int pr_shm_format(void *base, size_t size, uint32_t workers, uint32_t rx_slots,
+				uint32_t tx_slots)
+{
+	return pr_shm_format_cfg(base, size, NULL, workers, rx_slots, tx_slots);
+}
+
 /*
  * Check a mapped region before use. Returns 0 or -EPROTO (wrong magic,
  * version, header size, ring count, or a ring that does not fit in size).
@@ -133,7 +154,9 @@ static inline int pr_shm_check(const void *base, size_t size)
 	if (size < sizeof(*sh) || sh->magic != PR_SHM_MAGIC || sh->version != PR_SHM_VERSION ||
 	    sh->header_size != sizeof(*sh) || sh->slot_size != PR_RING_SLOT_SIZE ||
 	    !sh->worker_count || sh->worker_count > PR_SHM_MAX_WORKERS ||
-	    sh->ring_count != sh->worker_count + 2 || sh->total_size > size)
+	    sh->ring_count != sh->worker_count + 2 || sh->total_size > size ||
+	    sh->cfg_size != sizeof(struct pr_dp_cfg) || sh->cfg_offset != sizeof(*sh) ||
+	    size - sizeof(*sh) < PR_SHM_CFG_BYTES)
 		return -EPROTO;
 	for (i = 0; i < sh->ring_count; i++) {
 		uint32_t slots = pr_shm_ring_slots(sh, i);
@@ -154,6 +177,12 @@ static inline struct pr_ring_header *pr_shm_ring(void *base, uint32_t i)
 {
 	return (struct pr_ring_header *)((uint8_t *)base +
 					 ((struct pr_shm_header *)base)->ring_offset[i]);
+}
+
+/* The settings block (check it with pr_dpcfg_check() before use). */
+static inline struct pr_dp_cfg *pr_shm_cfg(void *base)
+{
+	return (struct pr_dp_cfg *)((uint8_t *)base + ((struct pr_shm_header *)base)->cfg_offset);
 }
 
 /* Worker i's rx ring (producer: worker i). */

@@ -31,16 +31,16 @@ static int is_pow2(uint64_t v)
 static void check_ranges(const struct pr_config *c)
 {
 	check(c->ring_bytes >= 1u << 20 && c->ring_bytes <= 1ull << 34 && is_pow2(c->ring_bytes));
-	check(c->flow_max >= 64 && c->flow_max <= 1u << 26);
-	check(c->flow_idle_timeout_s >= 1 && c->flow_idle_timeout_s <= 86400 * 7);
-	check(c->flow_active_timeout_s <= 86400 * 7);
-	check(c->flow_tcp_closed_timeout_s <= 3600);
+	check(c->dp.flow_max >= 64 && c->dp.flow_max <= 1u << 26);
+	check(c->dp.flow_idle_timeout_s >= 1 && c->dp.flow_idle_timeout_s <= 86400 * 7);
+	check(c->dp.flow_active_timeout_s <= 86400 * 7);
+	check(c->dp.flow_tcp_closed_timeout_s <= 3600);
 	check(c->block_max_packets >= 1 && c->block_max_packets <= 65536);
 	check(c->block_max_bytes >= 4096 && c->block_max_bytes <= 64u << 20);
 	check(c->commit_interval_ms >= 10 && c->commit_interval_ms <= 60000);
 	check(c->commit_max_bytes >= 1u << 16 && c->commit_max_bytes <= 1ull << 32);
-	check(c->snaplen >= 1 && c->snaplen <= 262144);
-	check(c->buffer_size >= 65536 && c->buffer_size <= 1ull << 32);
+	check(c->dp.snaplen >= 1 && c->dp.snaplen <= 262144);
+	check(c->dp.buffer_size >= 65536 && c->dp.buffer_size <= 1ull << 32);
 	check(memchr(c->dataplane_path, 0, sizeof(c->dataplane_path)) != NULL);
 	check(memchr(c->dpdk_args, 0, sizeof(c->dpdk_args)) != NULL);
 }
@@ -69,15 +69,15 @@ static void check_roundtrip(const struct pr_config *c)
 	}
 	pr_config_defaults(&again);
 	check(pr_config_parse(&again, buf, len, "dump", err, sizeof(err)) == 0);
-	check(again.ring_bytes == c->ring_bytes && again.flow_max == c->flow_max &&
-	      again.flow_idle_timeout_s == c->flow_idle_timeout_s &&
-	      again.flow_active_timeout_s == c->flow_active_timeout_s &&
-	      again.flow_tcp_closed_timeout_s == c->flow_tcp_closed_timeout_s &&
+	check(again.ring_bytes == c->ring_bytes && again.dp.flow_max == c->dp.flow_max &&
+	      again.dp.flow_idle_timeout_s == c->dp.flow_idle_timeout_s &&
+	      again.dp.flow_active_timeout_s == c->dp.flow_active_timeout_s &&
+	      again.dp.flow_tcp_closed_timeout_s == c->dp.flow_tcp_closed_timeout_s &&
 	      again.block_max_packets == c->block_max_packets &&
 	      again.block_max_bytes == c->block_max_bytes &&
 	      again.commit_interval_ms == c->commit_interval_ms &&
-	      again.commit_max_bytes == c->commit_max_bytes && again.snaplen == c->snaplen &&
-	      again.buffer_size == c->buffer_size &&
+	      again.commit_max_bytes == c->commit_max_bytes && again.dp.snaplen == c->dp.snaplen &&
+	      again.dp.buffer_size == c->dp.buffer_size &&
 	      !strcmp(again.dataplane_path, c->dataplane_path) &&
 	      !strcmp(again.dpdk_args, c->dpdk_args));
 	free(buf);

@@ -86,16 +86,16 @@ static void write_file(const char *path, const char *text, size_t len)
 static void expect_equal(const struct pr_config *a, const struct pr_config *b)
 {
 	assert_int_equal(a->ring_bytes, b->ring_bytes);
-	assert_int_equal(a->flow_max, b->flow_max);
-	assert_int_equal(a->flow_idle_timeout_s, b->flow_idle_timeout_s);
-	assert_int_equal(a->flow_active_timeout_s, b->flow_active_timeout_s);
-	assert_int_equal(a->flow_tcp_closed_timeout_s, b->flow_tcp_closed_timeout_s);
+	assert_int_equal(a->dp.flow_max, b->dp.flow_max);
+	assert_int_equal(a->dp.flow_idle_timeout_s, b->dp.flow_idle_timeout_s);
+	assert_int_equal(a->dp.flow_active_timeout_s, b->dp.flow_active_timeout_s);
+	assert_int_equal(a->dp.flow_tcp_closed_timeout_s, b->dp.flow_tcp_closed_timeout_s);
 	assert_int_equal(a->block_max_packets, b->block_max_packets);
 	assert_int_equal(a->block_max_bytes, b->block_max_bytes);
 	assert_int_equal(a->commit_interval_ms, b->commit_interval_ms);
 	assert_int_equal(a->commit_max_bytes, b->commit_max_bytes);
-	assert_int_equal(a->snaplen, b->snaplen);
-	assert_int_equal(a->buffer_size, b->buffer_size);
+	assert_int_equal(a->dp.snaplen, b->dp.snaplen);
+	assert_int_equal(a->dp.buffer_size, b->dp.buffer_size);
 	assert_string_equal(a->dataplane_path, b->dataplane_path);
 	assert_string_equal(a->dpdk_args, b->dpdk_args);
 }
@@ -108,16 +108,16 @@ static void test_defaults(void **state)
 	memset(&cfg, 0xa5, sizeof(cfg));
 	pr_config_defaults(&cfg);
 	assert_int_equal(cfg.ring_bytes, 64 * MiB);
-	assert_int_equal(cfg.flow_max, 262144);
-	assert_int_equal(cfg.flow_idle_timeout_s, 300);
-	assert_int_equal(cfg.flow_active_timeout_s, 3600);
-	assert_int_equal(cfg.flow_tcp_closed_timeout_s, 5);
+	assert_int_equal(cfg.dp.flow_max, 262144);
+	assert_int_equal(cfg.dp.flow_idle_timeout_s, 300);
+	assert_int_equal(cfg.dp.flow_active_timeout_s, 3600);
+	assert_int_equal(cfg.dp.flow_tcp_closed_timeout_s, 5);
 	assert_int_equal(cfg.block_max_packets, 256);
 	assert_int_equal(cfg.block_max_bytes, 1 * MiB);
 	assert_int_equal(cfg.commit_interval_ms, 1000);
 	assert_int_equal(cfg.commit_max_bytes, 64 * MiB);
-	assert_int_equal(cfg.snaplen, 65535);
-	assert_int_equal(cfg.buffer_size, 10 * MiB);
+	assert_int_equal(cfg.dp.snaplen, 65535);
+	assert_int_equal(cfg.dp.buffer_size, 10 * MiB);
 	assert_string_equal(cfg.dataplane_path, "");
 	/* An empty file changes nothing. */
 	assert_int_equal(parse(&cfg, ""), 0);
@@ -144,16 +144,16 @@ static void test_every_key(void **state)
 				     "dataplane_path = /usr/lib/pr/packetrecorder-dataplane\n"),
 			 0);
 	assert_int_equal(cfg.ring_bytes, 2 * MiB);
-	assert_int_equal(cfg.flow_max, 1000);
-	assert_int_equal(cfg.flow_idle_timeout_s, 60);
-	assert_int_equal(cfg.flow_active_timeout_s, 0);
-	assert_int_equal(cfg.flow_tcp_closed_timeout_s, 3600);
+	assert_int_equal(cfg.dp.flow_max, 1000);
+	assert_int_equal(cfg.dp.flow_idle_timeout_s, 60);
+	assert_int_equal(cfg.dp.flow_active_timeout_s, 0);
+	assert_int_equal(cfg.dp.flow_tcp_closed_timeout_s, 3600);
 	assert_int_equal(cfg.block_max_packets, 65536);
 	assert_int_equal(cfg.block_max_bytes, 4096);
 	assert_int_equal(cfg.commit_interval_ms, 10);
 	assert_int_equal(cfg.commit_max_bytes, 65536);
-	assert_int_equal(cfg.snaplen, 1514);
-	assert_int_equal(cfg.buffer_size, 65536);
+	assert_int_equal(cfg.dp.snaplen, 1514);
+	assert_int_equal(cfg.dp.buffer_size, 65536);
 	assert_string_equal(cfg.dataplane_path, "/usr/lib/pr/packetrecorder-dataplane");
 
 	/* The other end of every range. */
@@ -165,23 +165,23 @@ static void test_every_key(void **state)
 			    "commit_max_bytes = 4g\nsnaplen = 262144\nbuffer_size = 2147483647\n"),
 		0);
 	assert_int_equal(cfg.ring_bytes, 16 * GiB);
-	assert_int_equal(cfg.flow_max, 1u << 26);
-	assert_int_equal(cfg.flow_idle_timeout_s, 604800);
-	assert_int_equal(cfg.flow_active_timeout_s, 604800);
-	assert_int_equal(cfg.flow_tcp_closed_timeout_s, 0);
+	assert_int_equal(cfg.dp.flow_max, 1u << 26);
+	assert_int_equal(cfg.dp.flow_idle_timeout_s, 604800);
+	assert_int_equal(cfg.dp.flow_active_timeout_s, 604800);
+	assert_int_equal(cfg.dp.flow_tcp_closed_timeout_s, 0);
 	assert_int_equal(cfg.block_max_packets, 1);
 	assert_int_equal(cfg.block_max_bytes, 64 * MiB);
 	assert_int_equal(cfg.commit_interval_ms, 60000);
 	assert_int_equal(cfg.commit_max_bytes, 4 * GiB);
-	assert_int_equal(cfg.snaplen, 262144);
-	assert_int_equal(cfg.buffer_size, 2 * GiB - 1);
+	assert_int_equal(cfg.dp.snaplen, 262144);
+	assert_int_equal(cfg.dp.buffer_size, 2 * GiB - 1);
 	assert_int_equal(parse(&cfg, "ring_bytes = 1m\nflow_max = 64\nsnaplen = 1\n"
 				     "flow_idle_timeout_s = 1\n"),
 			 0);
 	assert_int_equal(cfg.ring_bytes, 1 * MiB);
-	assert_int_equal(cfg.flow_max, 64);
-	assert_int_equal(cfg.snaplen, 1);
-	assert_int_equal(cfg.flow_idle_timeout_s, 1);
+	assert_int_equal(cfg.dp.flow_max, 64);
+	assert_int_equal(cfg.dp.snaplen, 1);
+	assert_int_equal(cfg.dp.flow_idle_timeout_s, 1);
 }
 
 static void test_syntax(void **state)
@@ -200,9 +200,9 @@ static void test_syntax(void **state)
 				     "dataplane_path = \"/opt/my dp/bin\"  # quoted, with a space\n"
 				     "commit_interval_ms = 250"),
 			 0);
-	assert_int_equal(cfg.flow_max, 1000);
-	assert_int_equal(cfg.snaplen, 1500);
-	assert_int_equal(cfg.flow_idle_timeout_s, 42);
+	assert_int_equal(cfg.dp.flow_max, 1000);
+	assert_int_equal(cfg.dp.snaplen, 1500);
+	assert_int_equal(cfg.dp.flow_idle_timeout_s, 42);
 	assert_int_equal(cfg.block_max_packets, 128);
 	assert_string_equal(cfg.dataplane_path, "/opt/my dp/bin");
 	/* The last line had no newline. */
@@ -212,14 +212,14 @@ static void test_syntax(void **state)
 
 	/* CRLF line ends. */
 	assert_int_equal(parse(&cfg, "flow_max = 77\r\nsnaplen = 99\r\n"), 0);
-	assert_int_equal(cfg.flow_max, 77);
-	assert_int_equal(cfg.snaplen, 99);
+	assert_int_equal(cfg.dp.flow_max, 77);
+	assert_int_equal(cfg.dp.snaplen, 99);
 
 	/* The last assignment wins; '=' inside a value is part of it. */
 	assert_int_equal(parse(&cfg, "flow_max = 100\nflow_max = 200\n"
 				     "dataplane_path = /a=b\n"),
 			 0);
-	assert_int_equal(cfg.flow_max, 200);
+	assert_int_equal(cfg.dp.flow_max, 200);
 	assert_string_equal(cfg.dataplane_path, "/a=b");
 
 	/* Quotes: an empty string, leading spaces kept inside quotes, a lone quote kept. */
@@ -243,14 +243,14 @@ static void test_sizes(void **state)
 				     "commit_max_bytes = 1G\nblock_max_bytes = 8K\n"),
 			 0);
 	assert_int_equal(cfg.ring_bytes, 4 * MiB);
-	assert_int_equal(cfg.buffer_size, 65536);
+	assert_int_equal(cfg.dp.buffer_size, 65536);
 	assert_int_equal(cfg.commit_max_bytes, 1 * GiB);
 	assert_int_equal(cfg.block_max_bytes, 8 * KiB);
 	assert_int_equal(parse(&cfg, "ring_bytes = 1048576\nbuffer_size = 64k\n"
 				     "commit_max_bytes = 3M\n"),
 			 0);
 	assert_int_equal(cfg.ring_bytes, 1 * MiB);
-	assert_int_equal(cfg.buffer_size, 64 * KiB);
+	assert_int_equal(cfg.dp.buffer_size, 64 * KiB);
 	assert_int_equal(cfg.commit_max_bytes, 3 * MiB);
 	assert_int_equal(parse(&cfg, "ring_bytes = \"8m\"\n"), 0);
 	assert_int_equal(cfg.ring_bytes, 8 * MiB);
@@ -354,10 +354,10 @@ static void test_long_lines(void **state)
 	text[0] = '#';
 	memcpy(text + 3000, "\nflow_max = 123\n", 17);
 	assert_int_equal(parse(&cfg, text), 0);
-	assert_int_equal(cfg.flow_max, 123);
+	assert_int_equal(cfg.dp.flow_max, 123);
 	snprintf(text, sizeof(text), "flow_max = 124 #%2000s\n", "");
 	assert_int_equal(parse(&cfg, text), 0);
-	assert_int_equal(cfg.flow_max, 124);
+	assert_int_equal(cfg.dp.flow_max, 124);
 }
 
 /* A NUL byte must not hide the rest of its line. */
@@ -402,7 +402,7 @@ static void test_load_file(void **state)
 	write_file(path, "flow_max = 4096\n# comment\nring_bytes = 128m\n", 44);
 	pr_config_defaults(&cfg);
 	assert_int_equal(pr_config_load(&cfg, path, g_err, sizeof(g_err)), 0);
-	assert_int_equal(cfg.flow_max, 4096);
+	assert_int_equal(cfg.dp.flow_max, 4096);
 	assert_int_equal(cfg.ring_bytes, 128 * MiB);
 
 	/* The error names the path and the line. */
@@ -416,7 +416,7 @@ static void test_load_file(void **state)
 	write_file(path, "", 0);
 	pr_config_defaults(&cfg);
 	assert_int_equal(pr_config_load(&cfg, path, g_err, sizeof(g_err)), 0);
-	assert_int_equal(cfg.flow_max, 262144);
+	assert_int_equal(cfg.dp.flow_max, 262144);
 
 	snprintf(path, sizeof(path), "%s/missing.conf", g_dir);
 	g_err[0] = 0;
@@ -449,7 +449,7 @@ static void test_load_sizes(void **state)
 	write_file(path, text, mid + 14);
 	pr_config_defaults(&cfg);
 	assert_int_equal(pr_config_load(&cfg, path, g_err, sizeof(g_err)), 0);
-	assert_int_equal(cfg.snaplen, 777);
+	assert_int_equal(cfg.dp.snaplen, 777);
 
 	memset(text, '\n', big);
 	snprintf(path, sizeof(path), "%s/big.conf", g_dir);
@@ -473,8 +473,8 @@ static void roundtrip(const struct pr_config *in)
 	assert_int_equal(fclose(f), 0);
 	pr_config_defaults(&out);
 	/* Start from different values so an unparsed key shows. */
-	out.flow_max = 12345;
-	out.snaplen = 54321;
+	out.dp.flow_max = 12345;
+	out.dp.snaplen = 54321;
 	snprintf(out.dataplane_path, sizeof(out.dataplane_path), "not-from-the-dump");
 	ret = pr_config_parse(&out, buf, len, "dump", g_err, sizeof(g_err));
 	if (ret)

@@ -189,15 +189,21 @@ static void test_shm_format_layout(void **state)
 	assert_int_equal(sh->slot_size, SLOT);
 	assert_int_equal(sh->rx_slot_count, 128);
 	assert_int_equal(sh->tx_slot_count, 32);
-	assert_int_equal(r.size, sizeof(*sh) + 3 * (sizeof(struct pr_ring_header) + 128 * SLOT) +
+	assert_int_equal(r.size, sizeof(*sh) + PR_SHM_CFG_BYTES +
+					 3 * (sizeof(struct pr_ring_header) + 128 * SLOT) +
 					 sizeof(struct pr_ring_header) +
 					 PR_SHM_REPORT_SLOTS * SLOT +
 					 sizeof(struct pr_ring_header) + 32 * SLOT);
+	/* The settings block right after the header: the defaults, with the worker count. */
+	assert_int_equal(sh->cfg_offset, sizeof(*sh));
+	assert_int_equal(sh->cfg_size, sizeof(struct pr_dp_cfg));
+	assert_int_equal(pr_shm_cfg(r.base)->version, PR_DPCFG_VERSION);
+	assert_int_equal(pr_shm_cfg(r.base)->workers, 3);
 	/* Workers 0..2, then the tx core's report ring, then the tx ring. */
 	assert_ptr_equal(pr_shm_worker_ring(r.base, 2), pr_shm_ring(r.base, 2));
 	assert_ptr_equal(pr_shm_report_ring(r.base), pr_shm_ring(r.base, 3));
 	assert_ptr_equal(pr_shm_tx_ring(r.base), pr_shm_ring(r.base, 4));
-	off = sizeof(*sh);
+	off = sizeof(*sh) + PR_SHM_CFG_BYTES;
 	for (uint32_t i = 0; i < 5; i++) {
 		struct pr_ring_header *h = pr_shm_ring(r.base, i);
 		uint32_t role = i == 4 ? PR_RING_ROLE_TX : PR_RING_ROLE_RX;
@@ -283,6 +289,8 @@ static void test_shm_check_rejects(void **state)
 	EXPECT_REJECT(sh->ring_count = 1);
 	EXPECT_REJECT(sh->ring_count = 3);
 	EXPECT_REJECT(sh->ring_count = PR_SHM_MAX_RINGS + 1);
+	EXPECT_REJECT(sh->cfg_size = sizeof(struct pr_dp_cfg) - 8);
+	EXPECT_REJECT(sh->cfg_offset = 0);
 	EXPECT_REJECT(sh->worker_count = 0);
 	EXPECT_REJECT(sh->worker_count = 3);
 	EXPECT_REJECT(sh->worker_count = PR_SHM_MAX_WORKERS + 1);
