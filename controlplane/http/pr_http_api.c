@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
@@ -31,6 +32,9 @@
 #include "pr_query.h"
 #include "pr_sensor_metrics.h"
 
+/* How long a request waits for a store connection when every one is lent. */
+#define POOL_WAIT_US 2000000u
+
 struct pr_store *pr_http_store_get(struct pr_http_req *r, enum MHD_Result *ret)
 {
 	struct pr_store *st = NULL;
@@ -41,7 +45,15 @@ struct pr_store *pr_http_store_get(struct pr_http_req *r, enum MHD_Result *ret)
 		*ret = pr_http_resp_error(r, 503, "this server has no store");
 		return NULL;
 	}
-	rc = pr_store_pool_get(r->srv->cfg.pool, &st, err, sizeof(err));
+	/*
+	 * Every reader lent: a burst of requests waits a little for one to come
+	 * back (most requests hold one for milliseconds) before it is refused.
+	 */
+	for (unsigned us = 500, waited = 0;
+	     (rc = pr_store_pool_get(r->srv->cfg.pool, &st, err, sizeof(err))) == -EAGAIN &&
+	     waited < POOL_WAIT_US;
+	     waited += us, us = us < 20000 ? us * 2 : us)
+		usleep(us);
 	if (rc == -EAGAIN) {
 		*ret = pr_http_resp_error(r, 503, "every store connection is in use; retry later");
 		return NULL;

@@ -121,7 +121,8 @@ enum MHD_Result pr_http_resp_queue(struct pr_http_req *r, unsigned status,
 
 /*
  * A connection of the store pool for r, or NULL with an error queued into
- * *ret: 503 when the server has no store or every connection is in use.
+ * *ret: 503 when the server has no store, or every connection stayed in
+ * use for 2 s.
  * Give it back with pr_store_pool_put(r->srv->cfg.pool, st).
  */
 struct pr_store *pr_http_store_get(struct pr_http_req *r, enum MHD_Result *ret);

@@ -19,6 +19,7 @@ cleanly with a stream open."""
 import json
 import os
 import struct
+import subprocess
 import sys
 import time
 
@@ -213,6 +214,22 @@ with prtest.tmpdir("prhttp-") as d:
             r = httptest.curl(base + "/api/v1/interfaces")
             ck.eq(sorted(i["name"] for i in r.json()), want,
                   "interfaces: as `list-interfaces --json`")
+
+        with ck.section("a burst of concurrent requests"):
+            # 30 at once (the per-address cap is 32) against a pool of 8 store readers:
+            # they wait their turn.
+            cfg = os.path.join(d, "burst.curl")
+            with open(cfg, "w") as fh:
+                fh.write('header = "x-api-key: %s"\n' % httptest.API_KEY)
+                for i in range(30):
+                    fh.write('url = "%s/api/v1/sessions/%d"\noutput = "%s/burst.%d"\n'
+                             'write-out = "%%{http_code}\\n"\n' % (base, sid, d, i))
+            p = subprocess.run(["curl", "-sS", "--parallel", "--parallel-max", "30",
+                                "--parallel-immediate", "-K", cfg], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, timeout=60)
+            codes = p.stdout.decode().split()
+            ck.eq(codes, ["200"] * 30, "30 concurrent requests, 8 store readers: all 200",
+                  p.stderr.decode()[-500:])
 
         with ck.section("pcap downloads"):
             for fmt, extra, q in (("pcap", [], ""),
