@@ -23,8 +23,8 @@
  *
  * Create and destroy from one thread (the daemon's main thread); the
  * callbacks it is given run on connection threads, several at once.
- * The process must not die of SIGPIPE: libmicrohttpd sends with
- * MSG_NOSIGNAL, and our stream producers block SIGPIPE in their threads.
+ * A client that goes away raises no SIGPIPE: libmicrohttpd sends with
+ * MSG_NOSIGNAL, and streamed responses are pulled by its own threads.
  */
 #ifndef PR_HTTP_H
 #define PR_HTTP_H

@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -167,8 +168,12 @@ class SSE:
     one event at a time with a deadline."""
 
     def __init__(self, port, path="/api/v1/events", key=API_KEY, last_id=None, host="127.0.0.1",
-                 timeout=10):
-        self.conn = http.client.HTTPConnection(host, port, timeout=timeout)
+                 timeout=10, cafile=None):
+        if cafile:
+            ctx = ssl.create_default_context(cafile=cafile)
+            self.conn = http.client.HTTPSConnection(host, port, timeout=timeout, context=ctx)
+        else:
+            self.conn = http.client.HTTPConnection(host, port, timeout=timeout)
         h = {"Accept": "text/event-stream"}
         if key:
             h["x-api-key"] = key

@@ -14,6 +14,7 @@ file; with a client CA a request without a client certificate, or with
 one from another CA, is 403, one with ours is served."""
 import os
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -145,7 +146,17 @@ with prtest.tmpdir("prhttplim-") as d:
                   repr(got[:200]))
             for i in range(20):
                 raw(srv.port, b"M%d /health HTTP/1.1\r\nHost: x\r\n\r\n" % i)
-            ck.ok(srv.alive(), "the server is still up")
+            # Clients that reset an event stream while the server writes to it.
+            streams = [httptest.SSE(srv.port) for _ in range(3)]
+            for s in streams:
+                s.conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                       struct.pack("ii", 1, 0))
+                s.close()
+            for i in range(5):
+                srv.hook("publish alert 0 {\"n\":%d}" % i)
+                time.sleep(0.1)
+            ck.ok(srv.alive(), "the server is still up (3 event streams reset under it; "
+                  "SIGPIPE at its default)", srv.stderr())
             health_fast(base, "after the abuse")
             m = httptest.curl(base + "/metrics").body.decode()
             ck.ok('code="413"' in m, "413s are counted in /metrics")
@@ -205,7 +216,23 @@ with prtest.tmpdir("prhttplim-") as d:
                                   timeout=5)
                 ck.ok(r.status != 200, "plain HTTP on the TLS port is not served",
                       r.describe())
-                ck.ok(srv.alive(), "the server is still up")
+                # Clients that hang up on an event stream while the server writes to it:
+                # over TLS the write fails (EPIPE) and the server lives on.
+                streams = [httptest.SSE(srv.port, cafile=pki["ca.pem"]) for _ in range(3)]
+                ck.ok(all(s.status == 200 for s in streams), "event streams over TLS")
+                for s in streams:
+                    s.conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                           struct.pack("ii", 1, 0))
+                    s.close()
+                for i in range(5):
+                    srv.hook("publish alert 0 {\"n\":%d}" % i)
+                    time.sleep(0.1)
+                sse = httptest.SSE(srv.port, cafile=pki["ca.pem"], last_id=0)
+                ev = sse.next(3)
+                ck.ok(srv.alive() and ev is not None,
+                      "after 3 TLS clients hung up mid-stream the server is up and streams "
+                      "(SIGPIPE at its default)", srv.stderr())
+                sse.close()
             finally:
                 srv.stop()
             srv = httptest.Server(args=["--open-health", "--tls-cert", pki["server.pem"],
