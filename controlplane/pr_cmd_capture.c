@@ -332,11 +332,13 @@ static void print_summary(struct capture *c, const struct pr_ingest_stats *is,
 	const char *status = failed ? pr_session_status_name(PR_SESSION_FAILED) :
 				      pr_session_status_name(si->status);
 	const char *msg = si->message;
+	struct pr_store_io_stats io;
 	char store_msg[1200];
 	uint64_t drops = 0;
 
 	for (int i = 0; i < PR_DROP_REASON_MAX; i++)
 		drops += si->drops[i];
+	pr_store_get_io_stats(c->st, &io);
 	if (c->cli.json) {
 		struct pr_json j;
 
@@ -356,6 +358,7 @@ static void print_summary(struct capture *c, const struct pr_ingest_stats *is,
 		}
 		if (msg[0])
 			pr_json_kv_str(&j, "message", msg);
+		pr_json_kv_u64(&j, "received", ctr[PR_STAT_RX_PACKETS]);
 		pr_json_kv_u64(&j, "packets", si->packets);
 		pr_json_kv_u64(&j, "bytes", si->bytes);
 		pr_json_kv_u64(&j, "captured_bytes", si->captured_bytes);
@@ -374,6 +377,12 @@ static void print_summary(struct capture *c, const struct pr_ingest_stats *is,
 		pr_json_obj_end(&j);
 		pr_json_kv_u64(&j, "drops_total", drops);
 		pr_json_kv_u64(&j, "flow_records_lost", ctr[PR_STAT_FLOW_RECORDS_LOST]);
+		pr_json_key(&j, "backlog");
+		pr_json_obj_begin(&j);
+		pr_json_kv_u64(&j, "max_bytes", is->backlog_max_bytes);
+		pr_json_kv_u64(&j, "ring_bytes", is->ring_capacity_bytes);
+		pr_json_kv_double(&j, "store_wait_s", (double)io.wait_ns / 1e9);
+		pr_json_obj_end(&j);
 		pr_json_kv_double(&j, "duration_s", secs);
 		pr_json_kv_bool(&j, "encrypted", pr_store_is_encrypted(c->st));
 		pr_json_obj_end(&j);
@@ -387,6 +396,13 @@ static void print_summary(struct capture *c, const struct pr_ingest_stats *is,
 		    " flows, %" PRIu64 " dropped, %" PRIu64 " filtered out; %s in %.2f s -> %s",
 		    (long long)si->id, si->name, si->packets, si->bytes, si->flows, drops,
 		    ctr[PR_STAT_FILTERED], end, secs, c->cli.db_path);
+	/* Drops with a backlog: say where the packets waited and what the store waited for. */
+	if (drops && is->backlog_max_bytes)
+		pr_cli_note(&c->cli,
+			    "session %lld: backlog up to %.1f of %.1f MB in the record ring; the "
+			    "store waited %.2f s for the disk",
+			    (long long)si->id, (double)is->backlog_max_bytes / 1e6,
+			    (double)is->ring_capacity_bytes / 1e6, (double)io.wait_ns / 1e9);
 }
 
 /* Copy a string setting into its fixed field; too long is a usage error naming opt. */

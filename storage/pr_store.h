@@ -216,6 +216,20 @@ uint64_t pr_store_committed_point(const struct pr_store *st);
  * connection to the store; used with cfg.manual_checkpoint on the writer.
  */
 int pr_store_checkpoint(struct pr_store *st, bool truncate);
+/*
+ * How the writer fares with the disk since the store was opened: the
+ * time it waited for the disk (the segment sink's waits for a free write
+ * buffer, for a synchronous write, for a sync it must see finished, and
+ * SQLite's COMMIT) and how many times. A disk slower than the traffic
+ * shows here first, as the writer waits and the record ring fills behind
+ * it. The writer's thread.
+ */
+struct pr_store_io_stats {
+	uint64_t wait_ns;
+	uint64_t waits;
+};
+void pr_store_get_io_stats(const struct pr_store *st, struct pr_store_io_stats *out);
+
 /* Commit, then set status/end time/message. */
 int pr_store_session_end(struct pr_store *st, int64_t session, uint32_t status,
 			 const char *message);

@@ -129,6 +129,8 @@ struct pr_store {
 	uint64_t point_last; /* the last commit point handed out */
 	uint64_t point_settled; /* the newest point whose rows are in the transaction */
 	uint64_t point_committed; /* the newest point whose rows are committed */
+	/* The writer's gauge (pr_store_get_io_stats()); the sink keeps its own waits. */
+	uint64_t commit_wait_ns, commit_waits;
 };
 
 struct pr_store_pkt_iter {

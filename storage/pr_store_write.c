@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pr_record.h"
@@ -283,9 +284,39 @@ out:
 	return err;
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* COMMIT the open transaction, timed: SQLite writes the WAL here, so it waits for the disk. */
+static int commit_txn(struct pr_store *st)
+{
+	uint64_t t0 = mono_ns();
+	int rc = sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
+
+	st->commit_wait_ns += mono_ns() - t0;
+	st->commit_waits++;
+	if (rc != SQLITE_OK)
+		return pr_store_sql_fail(st, rc, "commit");
+	st->in_txn = false;
+	return 0;
+}
+
+void pr_store_get_io_stats(const struct pr_store *st, struct pr_store_io_stats *out)
+{
+	*out = (struct pr_store_io_stats){
+		.wait_ns = st->commit_wait_ns + (st->sink ? st->sink->wait_ns : 0),
+		.waits = st->commit_waits + (st->sink ? st->sink->waits : 0),
+	};
+}
+
 int pr_store_commit(struct pr_store *st)
 {
-	int rc, err = 0;
+	int err = 0;
 
 	if (st->readonly)
 		goto out;
@@ -296,13 +327,8 @@ int pr_store_commit(struct pr_store *st)
 		err = settle_all(st);
 	if (!err && st->have_cur)
 		err = session_write(st, &st->cur);
-	if (!err && st->in_txn) {
-		rc = sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
-		if (rc != SQLITE_OK)
-			err = pr_store_sql_fail(st, rc, "commit");
-		else
-			st->in_txn = false;
-	}
+	if (!err && st->in_txn)
+		err = commit_txn(st);
 	/* Whatever failed, the whole pending transaction goes: a commit is all or nothing. */
 	if (err)
 		pr_store_txn_abort(st);
@@ -395,7 +421,7 @@ int pr_store_commit_async(struct pr_store *st, uint64_t *point)
 {
 	struct pend_point *pp;
 	uint64_t ticket;
-	int rc, err = 0;
+	int err = 0;
 
 	*point = st->point_last;
 	if (st->readonly)
@@ -433,13 +459,8 @@ int pr_store_commit_async(struct pr_store *st, uint64_t *point)
 		pp->snap = st->cur;
 	*point = pp->point;
 	err = settle_durable(st, false);
-	if (!err && st->in_txn) {
-		rc = sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
-		if (rc != SQLITE_OK)
-			err = pr_store_sql_fail(st, rc, "commit");
-		else
-			st->in_txn = false;
-	}
+	if (!err && st->in_txn)
+		err = commit_txn(st);
 	if (err)
 		goto fail;
 	st->point_committed = st->point_settled;

@@ -177,6 +177,7 @@ int pr_ingest_add_ring(struct pr_ingest *ig, struct pr_ring_header *ring)
 	r->released = r->cons.tail;
 	ig->n_rings++;
 	ig->s.rings = ig->n_rings;
+	ig->s.ring_capacity_bytes += (uint64_t)r->cons.slot_count * PR_RING_SLOT_SIZE;
 	return 0;
 }
 
@@ -445,8 +446,20 @@ static int poll_ring(struct pr_ingest *ig, uint32_t idx, unsigned int budget)
 
 int pr_ingest_poll(struct pr_ingest *ig, unsigned int budget)
 {
+	uint64_t backlog = 0;
 	int total = 0;
 
+	/* What waits for the store: filled slots not yet handed back, producer's view. */
+	for (uint32_t i = 0; i < ig->n_rings; i++) {
+		struct ring *rg = &ig->rings[i];
+
+		backlog += (atomic_load_explicit(&rg->cons.h->prod, memory_order_acquire) -
+			    rg->released) *
+			   PR_RING_SLOT_SIZE;
+	}
+	ig->s.backlog_bytes = backlog;
+	if (backlog > ig->s.backlog_max_bytes)
+		ig->s.backlog_max_bytes = backlog;
 	for (uint32_t i = 0; i < ig->n_rings; i++) {
 		int n = poll_ring(ig, i, budget);
 

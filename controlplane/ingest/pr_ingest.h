@@ -68,6 +68,16 @@ struct pr_ingest_stats {
 	 */
 	uint64_t counters[PR_STAT_MAX];
 	uint64_t committed[PR_STAT_MAX]; /* the same as of the last successful commit */
+	/*
+	 * The backlog: bytes of ring slots the dataplane has filled and the
+	 * ingest not yet handed back, summed over the rings at the start of
+	 * the last poll, the most seen at the start of any poll, and what
+	 * the rings hold. A store slower than the traffic shows here first;
+	 * once a ring is full its dataplane core drops (ring_full).
+	 */
+	uint64_t backlog_bytes;
+	uint64_t backlog_max_bytes;
+	uint64_t ring_capacity_bytes;
 	uint32_t rings; /* rings consumed */
 	uint32_t ends; /* rings whose END record has arrived */
 	/*

@@ -99,6 +99,13 @@ struct pr_sink {
 	const struct pr_sink_ops *ops;
 	char *errmsg; /* the store's message buffer, errlen bytes */
 	size_t errlen;
+	/*
+	 * Time the sink spent waiting for the disk (a write buffer to come
+	 * free, a synchronous write, a sync) and how many times it waited,
+	 * since it was created. Kept by the sink, read by the store.
+	 */
+	uint64_t wait_ns;
+	uint64_t waits;
 };
 
 int pr_sink_db_create(char *errmsg, size_t errlen, struct pr_sink **out);

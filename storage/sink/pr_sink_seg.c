@@ -155,6 +155,21 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* A wait for the disk that began at t0 is over: it is the store's backlog gauge. */
+static void waited(struct seg_sink *s, uint64_t t0)
+{
+	s->base.wait_ns += mono_ns() - t0;
+	s->base.waits++;
+}
+
 static int seg_fail(struct seg_sink *s, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -245,20 +260,25 @@ static int buf_reserve(uint8_t **buf, size_t *cap, size_t need, size_t keep)
 /* Write len bytes at off, whatever a short write leaves. */
 static int write_all(struct seg_sink *s, const uint8_t *p, size_t len, uint64_t off)
 {
+	uint64_t t0 = mono_ns();
 	size_t done = 0;
 	ssize_t n;
+	int err = 0;
 
 	while (done < len) {
 		n = pwrite(s->w.fd, p + done, len - done, (off_t)(off + done));
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			return seg_fail(s, -errno, "segment %" PRId64 ": write: %s", s->w.id,
-					strerror(errno));
+			err = -errno;
+			err = seg_fail(s, err, "segment %" PRId64 ": write: %s", s->w.id,
+				       strerror(-err));
+			break;
 		}
 		done += (size_t)n;
 	}
-	return 0;
+	waited(s, t0);
+	return err;
 }
 
 /* A write or sync failed: its blocks may be lost, so no later ticket may become durable. */
@@ -307,11 +327,13 @@ static int reap_cqe(struct seg_sink *s, struct io_uring_cqe *cqe)
 static int reap_one(struct seg_sink *s)
 {
 	struct io_uring_cqe *cqe;
+	uint64_t t0 = mono_ns();
 	int rc;
 
 	do
 		rc = io_uring_wait_cqe(&s->ring, &cqe);
 	while (rc == -EINTR);
+	waited(s, t0);
 	if (rc < 0)
 		return sink_failed(s, seg_fail(s, rc, "segment %" PRId64 ": wait for a write: %s",
 					       s->w.id, strerror(-rc)));
@@ -411,10 +433,14 @@ static uint64_t writes_done_below(const struct seg_sink *s)
 
 static int sync_now(struct seg_sink *s, int fd, bool data_only)
 {
-	if (!(data_only ? fdatasync(fd) : fsync(fd)))
+	uint64_t t0 = mono_ns();
+	int err = (data_only ? fdatasync(fd) : fsync(fd)) ? -errno : 0;
+
+	waited(s, t0);
+	if (!err)
 		return 0;
-	return sink_failed(s, seg_fail(s, -errno, "segment %" PRId64 ": sync: %s", s->w.id,
-				       strerror(errno)));
+	return sink_failed(s, seg_fail(s, err, "segment %" PRId64 ": sync: %s", s->w.id,
+				       strerror(-err)));
 }
 
 static int queue_sync(struct seg_sink *s, int fd, unsigned int flags, unsigned int slot)

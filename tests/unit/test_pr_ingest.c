@@ -8,7 +8,8 @@
  * packets and flows of both rings are all stored; the merged end reason;
  * a corrupt ring ends the capture with an error; and with
  * release_on_commit the producer gets ring room back only after a commit,
- * while the END record stays in the ring for a successor to re-read.
+ * while the END record stays in the ring for a successor to re-read; the
+ * backlog the rings hold for the store, and the store's gauge of its own.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -328,13 +329,53 @@ static void test_release_on_commit(void **state)
 	rig_close(&r);
 }
 
+/*
+ * The backlog: what the rings hold for the store at the start of a poll,
+ * the most seen, what they can hold; and the store's own gauge of what
+ * it took and what it waited for.
+ */
+static void test_backlog(void **state)
+{
+	uint64_t rec = pr_ring_slots_of(sizeof(struct pr_rec_packet) + 200) * PR_RING_SLOT_SIZE;
+	struct pr_store_io_stats io;
+	struct pr_ingest_stats s;
+	struct timespec ts;
+	struct rig r;
+	uint64_t now;
+
+	(void)state;
+	rig_open(&r, "backlog.db", false);
+	pr_ingest_get_stats(r.ig, &s);
+	assert_int_equal(s.ring_capacity_bytes, 2ull * RX_SLOTS * PR_RING_SLOT_SIZE);
+	assert_int_equal(s.backlog_max_bytes, 0);
+	for (int i = 0; i < 10; i++)
+		put_packet(&r.prod[0], 100 + (uint64_t)i, 1, 200);
+	for (int i = 0; i < 5; i++)
+		put_packet(&r.prod[1], 200 + (uint64_t)i, 2, 200);
+	assert_int_equal(pr_ingest_poll(r.ig, 4), 8);
+	pr_ingest_get_stats(r.ig, &s);
+	assert_int_equal(s.backlog_bytes, 15 * rec);
+	assert_int_equal(s.backlog_max_bytes, 15 * rec);
+	assert_int_equal(drain(r.ig), 7);
+	/* Handed back: nothing waits, the most seen stays. */
+	assert_int_equal(pr_ingest_poll(r.ig, 4), 0);
+	pr_ingest_get_stats(r.ig, &s);
+	assert_int_equal(s.backlog_bytes, 0);
+	assert_int_equal(s.backlog_max_bytes, 15 * rec);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	assert_int_equal(pr_ingest_tick(r.ig, now + 2000000000ull), 1);
+	pr_store_get_io_stats(r.st, &io);
+	assert_true(io.waits >= 1); /* at least the commit */
+	rig_close(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_two_rings),
-		cmocka_unit_test(test_error_wins),
-		cmocka_unit_test(test_corrupt_ring),
-		cmocka_unit_test(test_release_on_commit),
+		cmocka_unit_test(test_two_rings),    cmocka_unit_test(test_error_wins),
+		cmocka_unit_test(test_corrupt_ring), cmocka_unit_test(test_release_on_commit),
+		cmocka_unit_test(test_backlog),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
