@@ -22,6 +22,8 @@ packages=(
 	prometheus curl openssl python3-yaml
 	# peers and oracles used by tests and benchmarks
 	sqlcipher tcpdump tshark iproute2 procps
+	# the slow-disk test: a loop device with ext4 (losetup, mount, mkfs.ext4)
+	util-linux mount e2fsprogs
 	# live-capture benchmark peers and generator (bench/bench_live.py)
 	netsniff-ng
 )
