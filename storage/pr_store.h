@@ -586,15 +586,17 @@ int pr_store_stats_get(struct pr_store *st, int64_t session, struct pr_store_dro
  * when no stored packet is known to follow them. Time stamps bound theirs:
  * no lost packet is older than from_ts_ns or newer than to_ts_ns.
  *
- * Why the bounds hold (one record ring per capture): the dataplane counts
- * a drop before it writes the STATS record that carries it, and packets
- * go through the ring in order. So a packet lost to a full ring (or too
- * big) comes after every packet stored before the earlier observation and
- * before every packet stored after the later one. A kernel or interface
- * drop is counted by the kernel when the packet arrives, while packets
- * that arrived before it may still wait in the kernel's buffer: it is
- * bounded by time instead, by the wall clock of the later observation (a
- * live packet's time stamp is the kernel's wall clock at arrival).
+ * Why the bounds hold (for a capture with one worker ring; with several,
+ * the rows sum their counters and only counts and sample times hold):
+ * the dataplane counts a drop before it writes the STATS record that
+ * carries it, and packets go through the ring in order. So a packet lost
+ * to a full ring (or too big) comes after every packet stored before the
+ * earlier observation and before every packet stored after the later one.
+ * A kernel or interface drop is counted by the kernel when the packet
+ * arrives, while packets that arrived before it may still wait in the
+ * kernel's buffer: it is bounded by time instead, by the wall clock of the
+ * later observation (a live packet's time stamp is the kernel's wall clock
+ * at arrival).
  */
 struct pr_drop_interval {
 	uint64_t from_ts_ns; /* the last packet stored before the loss (0: the start) */
