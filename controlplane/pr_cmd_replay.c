@@ -1,12 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * `packetrecorder replay`: send a session's packets out of an interface.
- * The control plane is the scheduler: it gives every packet an absolute
- * send time on CLOCK_MONOTONIC, start + (ts - first ts) / speed, and puts
- * it on the dataplane's tx ring; the dataplane's tx core sends each at its
- * time. Times are computed from the stored timestamps, never by adding up
- * sleeps, so errors do not accumulate over a long replay. --display-only
- * lists what would be sent and needs no privileges. Main thread only.
+ * Option parsing and output only: the scheduling, the dataplane and the
+ * measurements are the replay engine's (replay/pr_replay.h). Main thread.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -14,11 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "pr_backend_pick.h"
 #include "pr_cli.h"
-#include "pr_dpctl.h"
 #include "pr_json.h"
+#include "pr_replay.h"
 
 static volatile sig_atomic_t replay_stop;
 
@@ -32,15 +28,25 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: packetrecorder replay --session ID (--interface IF | --display-only)\n"
-		"                             [--speed X] [--count N] [--filter BPF] [--json]\n"
+		"                             [--speed X | --pps N | --mbps N | --topspeed]\n"
+		"                             [--loop N] [--count N] [--filter BPF] [--json]\n"
 		"\n"
-		"Send a session's packets out of an interface with their original timing.\n"
+		"Send a session's packets out of an interface, paced by their stored times.\n"
 		"\n"
 		"  -S, --session ID       the session (see `packetrecorder sessions`)\n"
 		"  -i, --interface IF     send out of IF (needs CAP_NET_RAW, usually root)\n"
-		"  -x, --speed X          X times the original speed (default 1; 0 = as fast as\n"
-		"                         possible)\n"
-		"  -c, --count N          send at most N packets (after the filter; 0 = all)\n"
+		"      --backend NAME     afxdp, dpdk or pcap (default: afxdp where it can run,\n"
+		"                         else pcap, as for capture)\n"
+		"      --backend-args STR backend settings (as for capture)\n"
+		"      --dpdk-args ARGS   --backend dpdk with these EAL arguments\n"
+		"  -x, --speed X          X times the original speed (default 1; 0 = top speed)\n"
+		"      --pps N            N packets per second, evenly spaced\n"
+		"      --mbps N           N megabits per second of frame bytes\n"
+		"      --topspeed         as fast as possible (= --speed 0)\n"
+		"      --loop N           send the selection N times (default 1)\n"
+		"      --no-realtime      paced replays: leave the tx core at normal priority\n"
+		"                         (default: SCHED_FIFO 1 where permitted)\n"
+		"  -c, --count N          at most N packets per pass (after the filter; 0 = all)\n"
 		"  -f, --filter EXPR      BPF filter, tcpdump syntax\n" PR_CLI_RANGE_HELP
 		"      --display-only     print the packets and their send offsets; send nothing\n"
 		"  -d, --database FILE    the store (default packets.db)\n"
@@ -49,52 +55,50 @@ static void usage(FILE *f)
 	fprintf(f, "  -h, --help             this help\n");
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-struct replay {
-	uint64_t counters[PR_STAT_MAX];
-	bool iface_seen;
-	uint32_t tx_linktype;
-	char tx_name[PR_IFACE_NAME_MAX];
-	bool end_seen;
-	uint32_t end_reason;
-	char end_msg[256];
+/* The engine's packet source: the store cursor, reopened for each --loop pass. */
+struct src_ctx {
+	struct pr_cli *cli;
+	struct pr_cli_session *ses;
+	int64_t session;
+	const char *filter;
 };
 
-/* Read what the dataplane reports (stats, end). */
-static void drain_rx(struct pr_dp *dp, struct replay *r)
+static int src_next(void *ctx, struct pr_block_pkt *p)
 {
-	struct pr_ring_cons *c = pr_dp_report_cons(dp);
-	const struct pr_rec_hdr *h;
+	struct src_ctx *s = ctx;
+	int ret = pr_cli_session_next(s->cli, s->ses, p);
 
-	while ((h = pr_ring_cons_peek(c))) {
-		if (h->type == PR_REC_IFACE && h->len >= sizeof(struct pr_rec_iface)) {
-			const struct pr_rec_iface *ir = (const struct pr_rec_iface *)h;
+	return ret < 0 ? -EIO : ret; /* the cursor has printed what is damaged */
+}
 
-			r->iface_seen = true;
-			r->tx_linktype = ir->linktype;
-			memcpy(r->tx_name, ir->name, sizeof(r->tx_name));
-			r->tx_name[sizeof(r->tx_name) - 1] = 0;
-		} else if (h->type == PR_REC_STATS && h->len >= sizeof(struct pr_rec_stats)) {
-			memcpy(r->counters, ((const struct pr_rec_stats *)h)->counters,
-			       sizeof(r->counters));
-		} else if (h->type == PR_REC_END && h->len >= sizeof(struct pr_rec_end)) {
-			const struct pr_rec_end *e = (const struct pr_rec_end *)h;
+/*
+ * A new cursor on the open store: the store and its key are opened once
+ * (a passphrase's key derivation takes a noticeable fraction of a second).
+ */
+static int src_rewind(void *ctx)
+{
+	struct src_ctx *s = ctx;
+	struct pr_query_pkts_req req = {
+		.session = s->session,
+		.filter = s->filter,
+		.from_ns = s->cli->range.from_ns,
+		.to_ns = s->cli->range.to_ns,
+		.has_flow = s->cli->range.has_flow,
+		.flow_id = s->cli->range.flow_id,
+	};
+	struct pr_query_err err;
+	int ret;
 
-			r->end_seen = true;
-			r->end_reason = e->reason;
-			memcpy(r->end_msg, e->message, sizeof(r->end_msg));
-			r->end_msg[sizeof(r->end_msg) - 1] = 0;
-		}
-		pr_ring_cons_advance(c, h);
+	pr_query_pkts_close(s->ses->q);
+	s->ses->q = NULL;
+	ret = pr_query_pkts_open(s->ses->st, &req, &s->ses->q, &err);
+	if (ret) {
+		pr_cli_error("%s: %s", s->cli->db_path, err.msg);
+		return ret;
 	}
-	pr_ring_cons_release(c);
+	s->ses->flt = pr_query_pkts_filter(s->ses->q);
+	s->ses->it = pr_query_pkts_iter(s->ses->q);
+	return 0;
 }
 
 struct lt_check {
@@ -114,13 +118,70 @@ static int lt_check_cb(void *ctx, const struct pr_store_iface *iface)
 	return 0;
 }
 
+struct display {
+	struct pr_json *j; /* or NULL: text */
+	uint64_t n;
+};
+
+static int display_cb(void *ctx, uint64_t index, uint64_t off, const struct pr_block_pkt *p)
+{
+	struct display *d = ctx;
+
+	d->n++;
+	if (d->j) {
+		pr_json_obj_begin(d->j);
+		pr_json_kv_u64(d->j, "index", index);
+		pr_json_kv_double(d->j, "offset_s", (double)off / 1e9);
+		pr_json_kv_u64(d->j, "ts", p->ts_ns);
+		pr_json_kv_u64(d->j, "iface", p->iface);
+		pr_json_kv_u64(d->j, "len", p->cap_len);
+		pr_json_kv_u64(d->j, "flow_id", p->flow_id);
+		pr_json_obj_end(d->j);
+	} else {
+		printf("%8" PRIu64 "  +%.6f s  iface %u  %u bytes  flow %" PRIu64 "\n", index,
+		       (double)off / 1e9, p->iface, p->cap_len, p->flow_id);
+	}
+	return 0;
+}
+
+static void pacing_json(struct pr_json *j, const struct pr_replay_opts *o)
+{
+	pr_json_kv_str(j, "pacing",
+		       o->pps	    ? "pps" :
+		       o->mbps > 0  ? "mbps" :
+		       o->speed > 0 ? "speed" :
+				      "topspeed");
+	pr_json_kv_double(j, "speed", o->speed);
+	pr_json_kv_u64(j, "target_pps", o->pps);
+	pr_json_kv_double(j, "target_mbps", o->mbps);
+	pr_json_kv_u64(j, "loop", o->loop ? o->loop : 1);
+}
+
 int pr_cmd_replay(int argc, char **argv)
 {
-	enum { O_DISPLAY = PR_OPT_FIRST_COMMAND_OPT };
+	enum {
+		O_DISPLAY = PR_OPT_FIRST_COMMAND_OPT,
+		O_BACKEND,
+		O_BACKEND_ARGS,
+		O_DPDK_ARGS,
+		O_PPS,
+		O_MBPS,
+		O_TOPSPEED,
+		O_LOOP,
+		O_NO_RT,
+	};
 	static const struct option longopts[] = {
 		{ "session", required_argument, NULL, 'S' },
 		{ "interface", required_argument, NULL, 'i' },
+		{ "backend", required_argument, NULL, O_BACKEND },
+		{ "backend-args", required_argument, NULL, O_BACKEND_ARGS },
+		{ "dpdk-args", required_argument, NULL, O_DPDK_ARGS },
 		{ "speed", required_argument, NULL, 'x' },
+		{ "pps", required_argument, NULL, O_PPS },
+		{ "mbps", required_argument, NULL, O_MBPS },
+		{ "topspeed", no_argument, NULL, O_TOPSPEED },
+		{ "loop", required_argument, NULL, O_LOOP },
+		{ "no-realtime", no_argument, NULL, O_NO_RT },
 		{ "count", required_argument, NULL, 'c' },
 		{ "filter", required_argument, NULL, 'f' },
 		{ "display-only", no_argument, NULL, O_DISPLAY },
@@ -130,20 +191,21 @@ int pr_cmd_replay(int argc, char **argv)
 	};
 	struct pr_cli_session ses = { 0 };
 	struct pr_cli cli;
-	struct pr_dp *dp = NULL;
-	struct replay r;
-	struct pr_block_pkt p;
-	struct pr_json jd;
+	struct pr_replay *rp = NULL;
+	struct pr_replay_opts o = { .speed = 1.0, .loop = 1, .realtime = true };
+	struct pr_replay_result res;
+	struct pr_replay_target t = { 0 };
+	struct src_ctx sc;
+	struct pr_replay_src src = { .next = src_next, .rewind = src_rewind, .ctx = &sc };
 	struct sigaction sa = { .sa_handler = on_signal };
-	const char *iface = NULL, *filter = NULL;
-	bool display = false;
-	double speed = 1.0;
-	uint64_t count = 0, queued = 0, first_ts = 0, t0 = 0, last_at = 0, start;
+	const char *iface = NULL, *filter = NULL, *backend = NULL, *backend_args = NULL,
+		   *dpdk_args = NULL;
+	bool display = false, speed_given = false, topspeed = false;
 	int64_t session = 0;
-	char err[512];
+	char err[256];
 	int opt, rc, ret = 0;
 
-	memset(&r, 0, sizeof(r));
+	memset(&res, 0, sizeof(res));
 	pr_cli_init(&cli, "replay");
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "S:i:x:c:f:" PR_CLI_COMMON_SHORT, longopts, NULL)) !=
@@ -163,12 +225,55 @@ int pr_cmd_replay(int argc, char **argv)
 		case 'i':
 			iface = optarg;
 			break;
+		case O_BACKEND:
+			backend = optarg;
+			break;
+		case O_BACKEND_ARGS:
+			backend_args = optarg;
+			break;
+		case O_DPDK_ARGS:
+			dpdk_args = optarg;
+			break;
 		case 'x':
-			if ((rc = pr_cli_parse_double("--speed", optarg, &speed)))
+			if ((rc = pr_cli_parse_double("--speed", optarg, &o.speed)))
 				goto out;
+			speed_given = true;
+			break;
+		case O_PPS:
+			if ((rc = pr_cli_parse_u64("--pps", optarg, &o.pps)))
+				goto out;
+			if (!o.pps) {
+				pr_cli_error("--pps: must be at least 1");
+				rc = PR_EXIT_USAGE;
+				goto out;
+			}
+			break;
+		case O_MBPS:
+			if ((rc = pr_cli_parse_double("--mbps", optarg, &o.mbps)))
+				goto out;
+			if (!(o.mbps > 0)) {
+				pr_cli_error("--mbps: must be greater than 0");
+				rc = PR_EXIT_USAGE;
+				goto out;
+			}
+			break;
+		case O_TOPSPEED:
+			topspeed = true;
+			break;
+		case O_LOOP:
+			if ((rc = pr_cli_parse_u64("--loop", optarg, &o.loop)))
+				goto out;
+			if (!o.loop) {
+				pr_cli_error("--loop: must be at least 1");
+				rc = PR_EXIT_USAGE;
+				goto out;
+			}
+			break;
+		case O_NO_RT:
+			o.realtime = false;
 			break;
 		case 'c':
-			if ((rc = pr_cli_parse_u64("--count", optarg, &count)))
+			if ((rc = pr_cli_parse_u64("--count", optarg, &o.count)))
 				goto out;
 			break;
 		case 'f':
@@ -197,217 +302,166 @@ int pr_cmd_replay(int argc, char **argv)
 		rc = pr_cli_usage_error(&cli);
 		goto out;
 	}
+	/* --speed, --pps, --mbps, --topspeed: one pacing; --speed 1 is only the default. */
+	if (((speed_given || topspeed) + (o.pps > 0) + (o.mbps > 0)) > 1 ||
+	    (speed_given && topspeed)) {
+		pr_cli_error(
+			"replay: --speed, --pps, --mbps and --topspeed choose the pacing: give "
+			"one");
+		rc = PR_EXIT_USAGE;
+		goto out;
+	}
+	if (topspeed || o.pps || o.mbps > 0)
+		o.speed = 0;
+	if (pr_replay_opts_check(&o, err, sizeof(err))) {
+		pr_cli_error("replay: %s", err);
+		rc = PR_EXIT_USAGE;
+		goto out;
+	}
+	if (dpdk_args) {
+		if ((backend && strcmp(backend, "dpdk")) || backend_args) {
+			pr_cli_error(
+				"--dpdk-args: for --backend dpdk, and instead of --backend-args");
+			rc = PR_EXIT_USAGE;
+			goto out;
+		}
+		backend = "dpdk";
+		backend_args = dpdk_args;
+	}
+	if (backend && strcmp(backend, "pcap") && strcmp(backend, "afxdp") &&
+	    strcmp(backend, "dpdk")) {
+		pr_cli_error("--backend: unknown backend \"%s\" (known: pcap, afxdp, dpdk)",
+			     backend);
+		rc = PR_EXIT_USAGE;
+		goto out;
+	}
+	if (display && (backend || iface)) {
+		pr_cli_error("replay: --display-only sends nothing: it takes no --interface or "
+			     "--backend");
+		rc = PR_EXIT_USAGE;
+		goto out;
+	}
 	if ((rc = pr_cli_session_open(&cli, session, filter, &ses)))
 		goto out;
-	if (!display) {
-		struct pr_dp_cfg dpc = cli.cfg.dp;
+	sc = (struct src_ctx){ .cli = &cli, .ses = &ses, .session = session, .filter = filter };
+	if (display) {
+		struct pr_json jd;
+		struct display d = { .j = cli.json ? &jd : NULL };
 
-		dpc.mode = PR_DP_MODE_TX;
-		snprintf(dpc.backend, sizeof(dpc.backend), "pcap");
-		snprintf(dpc.interface, sizeof(dpc.interface), "%s", iface);
-		if (strlen(iface) >= sizeof(dpc.interface)) {
-			snprintf(err, sizeof(err), "--interface: at most %zu bytes",
-				 sizeof(dpc.interface) - 1);
-			ret = -EINVAL;
-		} else {
-			ret = pr_dp_create(&cli.cfg, &dpc, 64ull << 20, &dp, err, sizeof(err));
-		}
-		if (!ret)
-			ret = pr_dp_spawn(dp, NULL, err, sizeof(err));
-		if (ret) {
-			pr_cli_error("%s", err);
-			rc = PR_EXIT_FAIL;
-			goto out;
-		}
-		/* The tx core announces its interface first (or fails and says why). */
-		for (int waited = 0; !r.iface_seen && !r.end_seen && waited < 10000; waited++) {
-			struct timespec pause = { 0, 1000000 };
-
-			drain_rx(dp, &r);
-			if (r.iface_seen || r.end_seen || pr_dp_exited(dp, NULL))
-				break;
-			nanosleep(&pause, NULL);
-		}
-		drain_rx(dp, &r);
-		if (!r.iface_seen) {
-			pr_cli_error("replay on %s: %s", iface,
-				     r.end_msg[0] ? r.end_msg : "the dataplane did not start");
-			rc = PR_EXIT_FAIL;
-			goto out;
-		}
-		{
-			struct lt_check lc = { .want = r.tx_linktype, .bad_iface = -1 };
-
-			pr_store_ifaces_foreach(ses.st, session, lt_check_cb, &lc);
-			if (lc.bad_iface >= 0) {
-				/* Frames go out as stored: a raw-IP frame on Ethernet is garbage. */
-				pr_cli_error(
-					"replay: session %lld interface %d has link type %u, but %s "
-					"has link type %u; frames are sent as stored, so the "
-					"types must match",
-					(long long)session, lc.bad_iface, lc.bad_linktype, iface,
-					r.tx_linktype);
-				rc = PR_EXIT_USAGE;
-				goto out;
-			}
-		}
-	}
-	if (display && cli.json) {
-		pr_json_init(&jd, stdout);
-		pr_json_obj_begin(&jd);
-		pr_json_kv_i64(&jd, "session_id", session);
-		pr_json_kv_bool(&jd, "display_only", true);
-		pr_json_kv_double(&jd, "speed", speed);
-		pr_json_key(&jd, "packets");
-		pr_json_arr_begin(&jd);
-	}
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	start = mono_ns();
-	while (!replay_stop && (!count || queued < count) &&
-	       (ret = pr_cli_session_next(&cli, &ses, &p)) == 1) {
-		uint64_t at;
-
-		if (!queued) {
-			first_ts = p.ts_ns;
-			/* A little lead so the first packets are queued before their time. */
-			t0 = mono_ns() + 50000000ull;
-		}
-		if (speed == 0 || p.ts_ns < first_ts)
-			at = speed == 0 ? 0 : last_at;
-		else
-			at = t0 + (uint64_t)((double)(p.ts_ns - first_ts) / speed);
-		if (at < last_at)
-			at = last_at; /* stored order is send order, even if clocks stepped back */
-		last_at = at;
-		if (display && cli.json) {
+		if (cli.json) {
+			pr_json_init(&jd, stdout);
 			pr_json_obj_begin(&jd);
-			pr_json_kv_u64(&jd, "index", queued);
-			pr_json_kv_double(&jd, "offset_s",
-					  speed == 0 ? 0.0 : (double)(at - t0) / 1e9);
-			pr_json_kv_u64(&jd, "ts", p.ts_ns);
-			pr_json_kv_u64(&jd, "iface", p.iface);
-			pr_json_kv_u64(&jd, "len", p.cap_len);
-			pr_json_kv_u64(&jd, "flow_id", p.flow_id);
-			pr_json_obj_end(&jd);
-		} else if (display) {
-			printf("%8" PRIu64 "  +%.6f s  iface %u  %u bytes  flow %" PRIu64 "\n",
-			       queued, speed == 0 ? 0.0 : (double)(at - t0) / 1e9, p.iface,
-			       p.cap_len, p.flow_id);
-		} else {
-			struct pr_ring_prod *tx = pr_dp_tx_prod(dp);
-			uint32_t len = (uint32_t)sizeof(struct pr_rec_tx_packet) + p.cap_len;
-			struct pr_rec_tx_packet *rec;
-
-			while (!(rec = pr_ring_prod_reserve(tx, len))) {
-				struct timespec pause = { 0, 200000 };
-
-				drain_rx(dp, &r);
-				if (r.end_seen || pr_dp_exited(dp, NULL) || replay_stop)
-					goto sent;
-				nanosleep(&pause, NULL);
-			}
-			rec->hdr.type = PR_REC_TX_PACKET;
-			rec->hdr.flags = 0;
-			rec->hdr.len = len;
-			rec->send_at_ns = at;
-			rec->len = p.cap_len;
-			rec->reserved = 0;
-			memcpy(rec->data, p.data, p.cap_len);
-			pr_ring_prod_commit(tx);
-			pr_ring_prod_publish(tx);
-			if ((queued & 255) == 0) {
-				drain_rx(dp, &r);
-				if (r.end_seen)
-					goto sent;
-			}
+			pr_json_kv_i64(&jd, "session_id", session);
+			pr_json_kv_bool(&jd, "display_only", true);
+			pacing_json(&jd, &o);
+			pr_json_key(&jd, "packets");
+			pr_json_arr_begin(&jd);
 		}
-		queued++;
+		ret = pr_replay_plan(&o, &src, display_cb, &d);
+		if (ret < 0) {
+			rc = PR_EXIT_FAIL;
+			goto out;
+		}
+		if (cli.json) {
+			pr_json_arr_end(&jd);
+			pr_json_kv_u64(&jd, "packets_selected", d.n);
+			pr_json_obj_end(&jd);
+			pr_json_end(&jd);
+		}
+		rc = PR_EXIT_OK;
+		goto out;
 	}
-	if (ret < 0) {
+	if (!backend) {
+		char why[160];
+
+		backend = pr_backend_pick(iface, why, sizeof(why));
+		pr_cli_note(&cli, "replaying with the %s backend%s%s%s", backend,
+			    why[0] ? " (afxdp: " : "", why, why[0] ? ")" : "");
+	}
+	if (!backend_args && !strcmp(backend, "afxdp") && cli.cfg.afxdp_args[0])
+		backend_args = cli.cfg.afxdp_args;
+	if (!backend_args && !strcmp(backend, "dpdk") && cli.cfg.dpdk_args[0])
+		backend_args = cli.cfg.dpdk_args;
+	t.interface = iface;
+	t.backend = backend;
+	t.backend_args = backend_args;
+	if (pr_replay_open(&cli.cfg, &t, &rp, &res)) {
+		pr_cli_error("replay on %s (%s): %s", iface, backend, res.message);
 		rc = PR_EXIT_FAIL;
 		goto out;
 	}
-sent:
-	if (!display) {
-		struct pr_ring_prod *tx = pr_dp_tx_prod(dp);
-		struct pr_rec_hdr *endrec;
+	{
+		struct lt_check lc = { .want = res.tx_linktype, .bad_iface = -1 };
 
-		if (replay_stop)
-			pr_dp_stop(dp);
-		while (!r.end_seen && !(endrec = pr_ring_prod_reserve(tx, sizeof(*endrec)))) {
-			struct timespec pause = { 0, 1000000 };
-
-			drain_rx(dp, &r);
-			if (pr_dp_exited(dp, NULL))
-				break;
-			nanosleep(&pause, NULL);
-		}
-		if (!r.end_seen && !pr_dp_exited(dp, NULL)) {
-			endrec->type = PR_REC_TX_END;
-			endrec->flags = 0;
-			endrec->len = sizeof(*endrec);
-			pr_ring_prod_commit(tx);
-			pr_ring_prod_publish(tx);
-		}
-		while (!r.end_seen) {
-			struct timespec pause = { 0, 1000000 };
-
-			drain_rx(dp, &r);
-			if (r.end_seen)
-				break;
-			if (pr_dp_exited(dp, NULL)) {
-				drain_rx(dp, &r);
-				break;
-			}
-			if (replay_stop == 1) {
-				pr_dp_stop(dp);
-				replay_stop = 2;
-			}
-			nanosleep(&pause, NULL);
-		}
-		pr_dp_wait(dp, 5000);
-		if (!r.end_seen || r.end_reason == PR_END_ERROR) {
-			pr_cli_error("replay on %s: %s", iface,
-				     r.end_msg[0] ? r.end_msg :
-						    "the dataplane stopped unexpectedly");
-			rc = PR_EXIT_FAIL;
+		pr_store_ifaces_foreach(ses.st, session, lt_check_cb, &lc);
+		if (lc.bad_iface >= 0) {
+			/* Frames go out as stored: a raw-IP frame on Ethernet is garbage. */
+			pr_cli_error("replay: session %lld interface %d has link type %u, but %s "
+				     "has link type %u; frames are sent as stored, so the types "
+				     "must match",
+				     (long long)session, lc.bad_iface, lc.bad_linktype, iface,
+				     res.tx_linktype);
+			rc = PR_EXIT_USAGE;
 			goto out;
 		}
 	}
-	if (display && cli.json) {
-		pr_json_arr_end(&jd);
-		pr_json_kv_u64(&jd, "packets_selected", queued);
-		pr_json_obj_end(&jd);
-		pr_json_end(&jd);
-	} else if (cli.json) {
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	ret = pr_replay_run(rp, &o, &src, &replay_stop, &res);
+	if (ret) {
+		pr_cli_error("replay on %s: %s", iface, res.message);
+		rc = PR_EXIT_FAIL;
+		goto out;
+	}
+	if (cli.json) {
 		struct pr_json j;
 
 		pr_json_init(&j, stdout);
 		pr_json_obj_begin(&j);
 		pr_json_kv_i64(&j, "session_id", session);
-		pr_json_kv_str(&j, "interface", display ? "" : iface);
-		pr_json_kv_bool(&j, "display_only", display);
-		pr_json_kv_u64(&j, "packets_sent", display ? 0 : r.counters[PR_STAT_TX_PACKETS]);
-		pr_json_kv_u64(&j, "bytes_sent", display ? 0 : r.counters[PR_STAT_TX_BYTES]);
-		pr_json_kv_u64(&j, "errors", r.counters[PR_STAT_TX_ERRORS]);
-		pr_json_kv_u64(&j, "packets_selected", queued);
-		pr_json_kv_double(&j, "duration_s", (double)(mono_ns() - start) / 1e9);
+		pr_json_kv_str(&j, "interface", iface);
+		pr_json_kv_str(&j, "backend", backend);
+		pr_json_kv_bool(&j, "display_only", false);
+		pacing_json(&j, &o);
+		pr_json_kv_u64(&j, "packets_selected", res.selected);
+		pr_json_kv_u64(&j, "passes", res.passes);
+		pr_json_kv_u64(&j, "packets_sent", res.packets_sent);
+		pr_json_kv_u64(&j, "bytes_sent", res.bytes_sent);
+		pr_json_kv_u64(&j, "errors", res.errors);
+		pr_json_kv_double(&j, "duration_s", res.duration_s);
+		pr_json_kv_double(&j, "achieved_pps", res.pps);
+		pr_json_kv_double(&j, "achieved_mbps", res.mbps);
+		pr_json_key(&j, "timing_error");
+		pr_json_obj_begin(&j);
+		pr_json_kv_str(&j, "measured_at", "tx_burst_return");
+		pr_json_kv_u64(&j, "packets", res.timed);
+		pr_json_kv_u64(&j, "p50_ns", res.err_p50_ns);
+		pr_json_kv_u64(&j, "p99_ns", res.err_p99_ns);
+		pr_json_kv_u64(&j, "max_ns", res.err_max_ns);
+		pr_json_kv_double(&j, "mean_ns", res.err_mean_ns);
+		pr_json_obj_end(&j);
+		pr_json_kv_bool(&j, "realtime", res.realtime);
+		pr_json_kv_bool(&j, "interrupted", res.stopped);
 		pr_json_obj_end(&j);
 		pr_json_end(&j);
-	} else if (!display) {
+	} else {
 		pr_cli_note(&cli,
 			    "replayed %" PRIu64 " packets (%" PRIu64 " bytes, %" PRIu64
-			    " errors) of session %lld on %s in %.3f s",
-			    r.counters[PR_STAT_TX_PACKETS], r.counters[PR_STAT_TX_BYTES],
-			    r.counters[PR_STAT_TX_ERRORS], (long long)session, iface,
-			    (double)(mono_ns() - start) / 1e9);
+			    " errors) of session %lld on %s with %s in %.3f s: %.0f pps, %.3f Mbps",
+			    res.packets_sent, res.bytes_sent, res.errors, (long long)session, iface,
+			    backend, res.duration_s, res.pps, res.mbps);
+		if (res.timed)
+			pr_cli_note(&cli,
+				    "timing error at hand-off (%" PRIu64 " packets): p50 %.1f us, "
+				    "p99 %.1f us, max %.1f us",
+				    res.timed, (double)res.err_p50_ns / 1e3,
+				    (double)res.err_p99_ns / 1e3, (double)res.err_max_ns / 1e3);
 	}
-	rc = r.counters[PR_STAT_TX_ERRORS] ? PR_EXIT_FAIL : PR_EXIT_OK;
-	if (replay_stop)
+	rc = res.errors ? PR_EXIT_FAIL : PR_EXIT_OK;
+	if (res.stopped)
 		rc = PR_EXIT_FAIL;
 out:
-	pr_dp_destroy(dp);
+	pr_replay_close(rp);
 	pr_cli_session_close(&ses);
 	pr_cli_fini(&cli);
 	return rc;

@@ -108,6 +108,7 @@ enum pr_rec_type {
 	PR_REC_END = 6, /* struct pr_rec_end: this core produces nothing more */
 	PR_REC_TX_PACKET = 7, /* struct pr_rec_tx_packet (tx ring only) */
 	PR_REC_TX_END = 8, /* struct pr_rec_hdr: no more tx records (tx ring only) */
+	PR_REC_TX_TIMING = 9, /* struct pr_rec_tx_timing: the tx core's send-time errors */
 	PR_REC_TYPE_MAX,
 };
 
@@ -260,6 +261,49 @@ struct pr_rec_tx_packet {
 	uint32_t len;
 	uint32_t reserved;
 	uint8_t data[];
+};
+
+/*
+ * How late the tx core handed paced packets to the backend: for each
+ * packet with a send_at_ns, the CLOCK_MONOTONIC time tx_burst() returned
+ * for the burst it was in, minus send_at_ns (never negative: nothing goes
+ * out before its time). A log-linear histogram: values below 32 ns are
+ * exact, above that each power of two is cut in 16 buckets (6 % wide), up
+ * to 2^35 ns; larger values land in the last bucket. Sent once, before END.
+ */
+#define PR_TX_HIST_BUCKETS 512u
+
+static inline uint32_t pr_tx_hist_bucket(uint64_t v)
+{
+	uint32_t msb, b;
+
+	if (v < 32)
+		return (uint32_t)v;
+	msb = 63u - (uint32_t)__builtin_clzll(v);
+	b = 32u + (msb - 5u) * 16u + (uint32_t)((v >> (msb - 4u)) & 15u);
+	return b < PR_TX_HIST_BUCKETS ? b : PR_TX_HIST_BUCKETS - 1;
+}
+
+/* The largest value that falls in bucket b (a percentile reports this bound). */
+static inline uint64_t pr_tx_hist_upper(uint32_t b)
+{
+	uint32_t msb, sub;
+
+	if (b < 32)
+		return b;
+	msb = (b - 32u) / 16u + 5u;
+	sub = (b - 32u) % 16u;
+	return (((uint64_t)(16u + sub + 1u)) << (msb - 4u)) - 1u;
+}
+
+struct pr_rec_tx_timing {
+	struct pr_rec_hdr hdr;
+	uint64_t timed; /* packets counted below (paced ones that were sent) */
+	uint64_t max_ns;
+	uint64_t sum_ns;
+	uint64_t first_ns; /* hand-off time of the first packet sent (any), 0 if none */
+	uint64_t last_ns; /* ... and of the last */
+	uint32_t hist[PR_TX_HIST_BUCKETS];
 };
 
 /* Names used in JSON, the store and the docs. Never NULL. */

@@ -11,6 +11,7 @@
  * the burst is empty and the core polls wait_fd(), so a stop request is
  * seen at once. Owned and called by one dataplane core.
  */
+#define _GNU_SOURCE /* sendmmsg */
 #define PR_LOG_MODULE "rx.pcap"
 
 #include <errno.h>
@@ -273,12 +274,41 @@ static int pcap_be_iface_get(struct pr_rx *rx, uint32_t idx, struct pr_rx_iface 
 	return 0;
 }
 
+/*
+ * One sendmmsg() per burst on libpcap's PF_PACKET socket (bound to the
+ * interface, so no address is needed): pcap_inject() would cost one
+ * send() per frame. Where sendmmsg is refused outright (not a socket),
+ * pcap_inject() frame by frame.
+ */
 static int pcap_be_tx_burst(struct pr_rx *rx, const struct pr_tx_pkt *pkts, uint16_t n)
 {
-	uint16_t i;
+	struct mmsghdr msg[PR_BURST];
+	struct iovec iov[PR_BURST];
+	uint16_t i, k;
+	int fd, sent;
 
 	if (!rx->pcap)
 		return -ENOTSUP;
+	fd = pcap_fileno(rx->pcap);
+	k = n < PR_BURST ? n : PR_BURST;
+	memset(msg, 0, sizeof(msg[0]) * k);
+	for (i = 0; i < k; i++) {
+		/* sendmmsg only reads the frame; iovec has no const member. */
+		memcpy(&iov[i].iov_base, &pkts[i].data, sizeof(iov[i].iov_base));
+		iov[i].iov_len = pkts[i].len;
+		msg[i].msg_hdr.msg_iov = &iov[i];
+		msg[i].msg_hdr.msg_iovlen = 1;
+	}
+	do
+		sent = fd >= 0 ? sendmmsg(fd, msg, k, 0) : -1;
+	while (sent < 0 && errno == EINTR);
+	if (sent > 0)
+		return sent;
+	if (fd >= 0 && errno != ENOTSOCK && errno != EOPNOTSUPP) {
+		snprintf(rx->errbuf, sizeof(rx->errbuf), "interface %s: send: %s",
+			 rx->live_iface.name, strerror(errno));
+		return -errno;
+	}
 	for (i = 0; i < n; i++) {
 		if (pcap_inject(rx->pcap, pkts[i].data, pkts[i].len) < 0) {
 			snprintf(rx->errbuf, sizeof(rx->errbuf), "interface %s: send: %s",
