@@ -26,6 +26,8 @@ packages=(
 	util-linux mount e2fsprogs
 	# live-capture benchmark peers and generator (bench/bench_live.py)
 	netsniff-ng
+	# the replay benchmark's peer (bench/bench_replay.py)
+	tcpreplay
 )
 
 as_root=()
