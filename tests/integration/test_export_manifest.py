@@ -4,11 +4,17 @@
 manifest's own key and with the store's key from `export --show-public-key`;
 a one-byte change in the exported file, a one-byte change in a manifest
 field, and a manifest signed by another store's key (with --public-key) are
-each reported (exit 1) naming what does not match; a capture without drops
-says "no loss" in the manifest and the pcapng comment; --limit and --filter
-cuts are named; usage errors exit 3."""
+each reported (exit 1) naming what does not match; so is a one-byte change
+at the value of every member of the manifest, an upper-case hex digit in
+its signature, and a changed or added byte after it (only the final newline
+may go); a capture without drops says "no loss" in the manifest and the
+pcapng comment; --limit and --filter cuts are named, and a one-byte change
+of a pcap, csv, jsonl or db export is reported; usage errors exit 3. (Every
+one-byte change of a manifest, 11 ways per byte, is in test_pr_manifest;
+real drops in test_priv_slow_store.)"""
 import json
 import os
+import re
 import shutil
 import sys
 
@@ -95,6 +101,38 @@ def main(tmp):
         r = prtest.run(["verify-export", out, "--manifest", bm], key=None)
         ck.ok("MISMATCH: signature" in r.out and "edited" in r.out, "text says edited", r.out)
 
+    with ck.section("one byte at every member of the manifest"):
+        txt = open(man, "rb").read()
+        missed, tried = [], 0
+        bm = os.path.join(tmp, "member.json")
+        for mm in re.finditer(rb'"([a-z_0-9]+)":', txt):
+            i = mm.end()
+            if txt[i:i + 1] == b'"' and txt[i + 1:i + 2] != b'"':
+                i += 1  # the first character of a string, not its quote
+            open(bm, "wb").write(txt[:i] + bytes([txt[i] ^ 1]) + txt[i + 1:])
+            r = verify(out, bm)
+            tried += 1
+            if r.rc != 1 or r.json().get("ok"):
+                missed.append("%s (byte %d): exit %s" % (mm.group(1).decode(), i, r.rc))
+        ck.ok(tried >= 50 and not missed, "each of %d members changed at its value: exit 1" % tried,
+              "\n".join(missed))
+
+    with ck.section("the manifest byte for byte as written"):
+        txt = open(man, "rb").read()
+        k = txt.rindex(b'"signature":"') + len(b'"signature":"')
+        while not (0x61 <= txt[k] <= 0x66):  # the first letter among its hex digits
+            k += 1
+        cases = (("an upper-case hex digit in the signature",
+                  txt[:k] + bytes([txt[k] - 0x20]) + txt[k + 1:], 1),
+                 ("its newline changed to CR", txt[:-1] + b"\r", 1),
+                 ("one more newline", txt + b"\n", 1),
+                 ("a space after it", txt + b" ", 1),
+                 ("its newline gone (not signed, carries nothing)", txt[:-1], 0))
+        for what, data, want in cases:
+            bm = os.path.join(tmp, "exact.json")
+            open(bm, "wb").write(data)
+            ck.rc(verify(out, bm), want, what)
+
     with ck.section("signed by another store's key"):
         o_out, o_man = os.path.join(tmp, "o.pcapng"), os.path.join(tmp, "o.json")
         prtest.run_json(["export", "--session", osid, "--output", o_out, "--format", "pcapng",
@@ -120,6 +158,13 @@ def main(tmp):
                   "%s: filter exclusions counted" % fmt, repr(kinds))
             ck.ok(not mm["completeness"]["complete"], "%s: not complete" % fmt)
             ck.rc(verify(f2, m2), 0, "%s: verifies" % fmt)
+            bad = os.path.join(tmp, "bad." + fmt)
+            raw = bytearray(open(f2, "rb").read())
+            raw[len(raw) // 2] ^= 0x01
+            open(bad, "wb").write(raw)
+            r = verify(bad, m2)
+            ck.ok(r.rc == 1 and not r.json()["file_sha256_ok"] and r.json()["signature_ok"],
+                  "%s: one byte changed in the middle: the file hash, exit 1" % fmt, r.describe())
 
     with ck.section("usage"):
         ck.rc(prtest.run(["verify-export", out], key=None), 3, "no --manifest: exit 3")
