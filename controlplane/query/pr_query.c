@@ -8,6 +8,7 @@
  * the caller's. Never prints. The thread that owns the store.
  */
 #include "pr_query.h"
+#include "pr_filter.h"
 #include "pr_linktype.h"
 #include "pr_pcapw.h"
 
@@ -19,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FILTER_MAX_IFACES 256
+#define FILTER_MAX_IFACES PR_FILTER_MAX_IFACES
 
 static int fail(struct pr_query_err *err, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -36,75 +37,40 @@ static int fail(struct pr_query_err *err, int code, const char *fmt, ...)
 	return code;
 }
 
-/* ---- BPF filters ---- */
+/* ---- BPF filters (dataplane/filter: one module for capture and queries) ---- */
 
 struct pr_query_filter {
-	bool accept_all;
-	uint32_t n;
-	bool compiled[FILTER_MAX_IFACES];
-	struct bpf_program prog[FILTER_MAX_IFACES];
+	struct pr_filter *f;
 };
 
 int pr_query_filter_check(const char *expr, struct pr_query_err *err)
 {
-	struct bpf_program prog;
-	pcap_t *dead;
-	int ret = 0;
+	char why[sizeof(err->msg)];
+	int ret = pr_filter_check(expr, why, sizeof(why));
 
-	if (!expr || !expr[0])
-		return 0;
-	dead = pcap_open_dead(DLT_EN10MB, 65535);
-	if (!dead)
-		return fail(err, -ENOMEM, "filter: %s", strerror(ENOMEM));
-	if (pcap_compile(dead, &prog, expr, 1, PCAP_NETMASK_UNKNOWN) < 0)
-		ret = fail(err, -EINVAL, "bad filter expression \"%s\": %s", expr,
-			   pcap_geterr(dead));
-	else
-		pcap_freecode(&prog);
-	pcap_close(dead);
-	return ret;
+	return ret ? fail(err, ret, "%s", why) : 0;
 }
 
 struct filter_ctx {
 	struct pr_query_filter *f;
-	const char *expr;
 	int ret;
-	unsigned rejecting; /* interfaces where the filter can match nothing */
 	struct pr_query_err *err;
 };
 
 static int filter_iface_cb(void *ctx, const struct pr_store_iface *iface)
 {
 	struct filter_ctx *fc = ctx;
-	pcap_t *dead;
+	char why[sizeof(fc->err->msg)];
+	int ret;
 
-	if (iface->index >= FILTER_MAX_IFACES)
-		return 0;
-	dead = pcap_open_dead(pr_linktype_to_dlt(iface->linktype), 262144);
-	if (!dead) {
-		fc->ret = fail(fc->err, -ENOMEM, "filter: %s", strerror(ENOMEM));
+	if (iface->index >= PR_FILTER_MAX_IFACES)
+		return 0; /* no program: its packets do not pass */
+	ret = pr_filter_add_iface(fc->f->f, iface->index, iface->linktype, 262144, why,
+				  sizeof(why));
+	if (ret < 0) {
+		fc->ret = fail(fc->err, ret, "%s", why);
 		return 1;
 	}
-	if (pcap_compile(dead, &fc->f->prog[iface->index], fc->expr, 1, PCAP_NETMASK_UNKNOWN) < 0) {
-		/*
-		 * "arp" on a raw-IP interface: valid, it just selects nothing there.
-		 * Sessions mix link types, so only other errors are errors.
-		 */
-		if (strstr(pcap_geterr(dead), "rejects all packets")) {
-			fc->rejecting++;
-			pcap_close(dead);
-			return 0;
-		}
-		fc->ret = fail(fc->err, -EINVAL,
-			       "bad filter expression \"%s\" for interface %u (link type %u): %s",
-			       fc->expr, iface->index, iface->linktype, pcap_geterr(dead));
-		pcap_close(dead);
-		return 1;
-	}
-	fc->f->compiled[iface->index] = true;
-	if (iface->index + 1u > fc->f->n)
-		fc->f->n = iface->index + 1u;
-	pcap_close(dead);
 	return 0;
 }
 
@@ -112,20 +78,22 @@ int pr_query_filter_create(struct pr_store *st, int64_t session, const char *exp
 			   struct pr_query_filter **out, struct pr_query_err *err)
 {
 	struct pr_query_filter *f = calloc(1, sizeof(*f));
-	struct filter_ctx fc = { .f = f, .expr = expr, .ret = 0, .err = err };
+	struct filter_ctx fc = { .f = f, .ret = 0, .err = err };
+	char why[sizeof(err->msg)];
 	int ret;
 
 	*out = NULL;
 	if (!f)
 		return fail(err, -ENOMEM, "filter: %s", strerror(ENOMEM));
-	if (!expr || !expr[0]) {
-		f->accept_all = true;
+	ret = pr_filter_create(expr, &f->f, why, sizeof(why));
+	if (ret) {
+		ret = fail(err, ret, "%s", why);
+		goto err;
+	}
+	if (pr_filter_accepts_all(f->f)) {
 		*out = f;
 		return 0;
 	}
-	ret = pr_query_filter_check(expr, err);
-	if (ret)
-		goto err;
 	ret = pr_store_ifaces_foreach(st, session, filter_iface_cb, &fc);
 	if (fc.ret) {
 		ret = fc.ret;
@@ -136,7 +104,11 @@ int pr_query_filter_create(struct pr_store *st, int64_t session, const char *exp
 			   pr_store_errmsg(st));
 		goto err;
 	}
-	if (fc.rejecting && !f->n) {
+	/*
+	 * Sessions mix link types: a filter that rejects all packets of some
+	 * is fine, one that can match nothing of any is an error.
+	 */
+	if (pr_filter_ifaces_rejecting(f->f) && !pr_filter_ifaces_compiled(f->f)) {
 		ret = fail(err, -EINVAL,
 			   "filter \"%s\" can match no packet of session %lld (expression "
 			   "rejects all packets of its link types)",
@@ -152,25 +124,14 @@ err:
 
 bool pr_query_filter_match(const struct pr_query_filter *f, const struct pr_block_pkt *pkt)
 {
-	struct pcap_pkthdr h;
-
-	if (f->accept_all)
-		return true;
-	if (pkt->iface >= f->n || !f->compiled[pkt->iface])
-		return false;
-	memset(&h, 0, sizeof(h));
-	h.caplen = pkt->cap_len;
-	h.len = pkt->wire_len;
-	return pcap_offline_filter(&f->prog[pkt->iface], &h, pkt->data) != 0;
+	return pr_filter_match(f->f, pkt->iface, pkt->data, pkt->cap_len, pkt->wire_len);
 }
 
 void pr_query_filter_destroy(struct pr_query_filter *f)
 {
 	if (!f)
 		return;
-	for (uint32_t i = 0; i < f->n; i++)
-		if (f->compiled[i])
-			pcap_freecode(&f->prog[i]);
+	pr_filter_destroy(f->f);
 	free(f);
 }
 
@@ -357,94 +318,6 @@ struct pr_query_pkts {
 	uint32_t linktype[FILTER_MAX_IFACES];
 };
 
-/*
- * Block skipping for a BPF filter. A filter made only of these words
- * (and addresses and numbers) looks at nothing but the link, IP and
- * TCP/UDP/ICMP headers of the first kind of packet a flow has: evaluated
- * on a packet built from a flow's 5-tuple, in both directions, it tells
- * flows that no packet can match. Anything else ("not", "vlan", "len",
- * brackets, service names) and the block index is not used: a real
- * packet could then match where the built one does not.
- */
-static bool filter_is_simple(const char *expr)
-{
-	static const char *const words[] = { "host", "net",   "mask", "port", "portrange", "src",
-					     "dst",  "tcp",   "udp",  "icmp", "icmp6",	   "ip",
-					     "ip6",  "proto", "and",  "or",   "&&",	   "||" };
-	char tok[128];
-	size_t n = 0;
-	bool ok = true;
-
-	for (const char *p = expr;; p++) {
-		bool end = !*p || *p == ' ' || *p == '\t' || *p == '(' || *p == ')';
-
-		if (!end) {
-			if (n + 1 >= sizeof(tok))
-				return false;
-			tok[n++] = *p;
-			continue;
-		}
-		if (n) {
-			bool w = strspn(tok, "0123456789abcdefABCDEF:./-") == n;
-
-			tok[n] = 0;
-			for (size_t i = 0; !w && i < sizeof(words) / sizeof(words[0]); i++)
-				w = !strcmp(tok, words[i]);
-			/* A word of hex letters alone is a host name to libpcap: it fails to compile. */
-			ok = ok && w;
-			n = 0;
-		}
-		if (!*p)
-			break;
-	}
-	return ok;
-}
-
-static size_t put_ip_l4(uint8_t *p, const struct pr_store_flow *f, bool rev)
-{
-	const uint8_t *sa = rev ? f->dst_ip : f->src_ip, *da = rev ? f->src_ip : f->dst_ip;
-	uint16_t sp = rev ? f->dst_port : f->src_port, dp = rev ? f->src_port : f->dst_port;
-	size_t l3, l4 = f->ip_proto == 6 ? 20 : 8;
-
-	if (f->ip_version == 4) {
-		l3 = 20;
-		p[0] = 0x45;
-		p[2] = (uint8_t)((l3 + l4) >> 8);
-		p[3] = (uint8_t)(l3 + l4);
-		p[8] = 64;
-		p[9] = f->ip_proto;
-		memcpy(p + 12, sa, 4);
-		memcpy(p + 16, da, 4);
-	} else {
-		l3 = 40;
-		p[0] = 0x60;
-		p[4] = (uint8_t)(l4 >> 8);
-		p[5] = (uint8_t)l4;
-		p[6] = f->ip_proto;
-		p[7] = 64;
-		memcpy(p + 8, sa, 16);
-		memcpy(p + 24, da, 16);
-	}
-	p += l3;
-	if (f->ip_proto == 1 || f->ip_proto == 58) {
-		/* The flow keeps ICMP type << 8 | code and the echo identifier as ports. */
-		p[0] = (uint8_t)(f->src_port >> 8);
-		p[1] = (uint8_t)f->src_port;
-		p[4] = (uint8_t)(f->dst_port >> 8);
-		p[5] = (uint8_t)f->dst_port;
-	} else {
-		p[0] = (uint8_t)(sp >> 8);
-		p[1] = (uint8_t)sp;
-		p[2] = (uint8_t)(dp >> 8);
-		p[3] = (uint8_t)dp;
-		if (f->ip_proto == 6) {
-			p[12] = 0x50;
-			p[13] = 0x10; /* ACK */
-		}
-	}
-	return l3 + l4;
-}
-
 struct skip_ctx {
 	const struct pr_query_filter *f;
 	uint64_t *ids;
@@ -452,25 +325,25 @@ struct skip_ctx {
 	bool failed;
 };
 
-/* Can a packet of flow f, in either direction, pass the filter? Unknown: yes. */
+/*
+ * Can a packet of flow f, in either direction, pass the filter? Unknown:
+ * yes. The filter module decides, for the simple filters only
+ * (pr_filter_is_simple(): nothing but addresses, protocols and ports).
+ */
 static bool flow_may_match(const struct pr_query_filter *flt, const struct pr_store_flow *f)
 {
-	uint8_t pkt[14 + 40 + 20];
-	struct pr_block_pkt bp;
+	struct pr_filter_flow ff = {
+		.iface = f->iface,
+		.ip_version = f->ip_version,
+		.ip_proto = f->ip_proto,
+		.vlan = f->vlan,
+		.src_port = f->src_port,
+		.dst_port = f->dst_port,
+	};
 
-	if ((f->ip_version != 4 && f->ip_version != 6) || f->vlan || f->iface >= flt->n)
-		return true;
-	for (int rev = 0; rev < 2; rev++) {
-		memset(pkt, 0, sizeof(pkt));
-		memset(pkt, 2, 12);
-		pkt[12] = f->ip_version == 4 ? 0x08 : 0x86;
-		pkt[13] = f->ip_version == 4 ? 0x00 : 0xdd;
-		bp = (struct pr_block_pkt){ .iface = f->iface, .data = pkt };
-		bp.cap_len = bp.wire_len = (uint32_t)(14 + put_ip_l4(pkt + 14, f, rev));
-		if (pr_query_filter_match(flt, &bp))
-			return true;
-	}
-	return false;
+	memcpy(ff.src_ip, f->src_ip, sizeof(ff.src_ip));
+	memcpy(ff.dst_ip, f->dst_ip, sizeof(ff.dst_ip));
+	return pr_filter_flow_may_match(flt->f, &ff);
 }
 
 static int skip_flow_cb(void *ctx, const struct pr_store_flow *f)
@@ -521,7 +394,7 @@ static void filter_skip_flows(struct pr_query_pkts *q, int64_t session, const ch
 {
 	struct skip_ctx c = { .f = q->flt };
 
-	if (!filter || !filter[0] || !filter_is_simple(filter) || !q->all_ethernet)
+	if (!filter || !filter[0] || !pr_filter_is_simple(filter) || !q->all_ethernet)
 		return;
 	if (pr_store_flows_foreach(q->st, session, skip_flow_cb, &c) < 0 || c.failed) {
 		free(c.ids);

@@ -13,7 +13,6 @@
 #include "pr_lcore.h"
 
 #include <errno.h>
-#include <pcap/pcap.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +21,7 @@
 #include <unistd.h>
 
 #include "pr_decode.h"
+#include "pr_filter.h"
 #include "pr_linktype.h"
 #include "pr_log.h"
 
@@ -30,9 +30,6 @@
 
 struct lcore_iface {
 	uint32_t linktype;
-	bool has_filter;
-	bool reject_all; /* the filter cannot match this link type */
-	struct bpf_program prog;
 };
 
 struct pr_lcore {
@@ -41,6 +38,7 @@ struct pr_lcore {
 	struct pr_rx *rx;
 	struct pr_ring_prod prod;
 	struct pr_flow_table *flows;
+	struct pr_filter *filter; /* NULL: no capture filter */
 	bool offline;
 	uint32_t n_ifaces;
 	struct lcore_iface ifaces[MAX_IFACES];
@@ -208,29 +206,14 @@ static int announce_ifaces(struct pr_lcore *lc)
 		if (lc->ops->iface_get(lc->rx, lc->n_ifaces, &info))
 			return -EIO;
 		li->linktype = info.linktype;
-		if (lc->cfg.filter && lc->cfg.filter[0]) {
-			pcap_t *dead = pcap_open_dead_with_tstamp_precision(
-				pr_linktype_to_dlt(info.linktype),
-				(int)(info.snaplen ? info.snaplen : 65535),
-				PCAP_TSTAMP_PRECISION_NANO);
+		if (lc->filter) {
+			/* "Rejects all" (arp on raw IP) is a verdict, not an error: all filtered. */
+			int ret = pr_filter_add_iface(lc->filter, lc->n_ifaces, info.linktype,
+						      info.snaplen, lc->end_msg,
+						      sizeof(lc->end_msg));
 
-			if (!dead)
-				return -ENOMEM;
-			if (pcap_compile(dead, &li->prog, lc->cfg.filter, 1, PCAP_NETMASK_UNKNOWN) <
-				    0 &&
-			    strstr(pcap_geterr(dead), "rejects all packets")) {
-				/* Valid, but no packet of this link type can match ("arp" on raw IP). */
-				li->reject_all = true;
-			} else if (!li->prog.bf_insns) {
-				snprintf(lc->end_msg, sizeof(lc->end_msg),
-					 "filter \"%s\" on interface %u (linktype %u): %s",
-					 lc->cfg.filter, lc->n_ifaces, info.linktype,
-					 pcap_geterr(dead));
-				pcap_close(dead);
-				return -EINVAL;
-			}
-			pcap_close(dead);
-			li->has_filter = !li->reject_all;
+			if (ret < 0)
+				return ret;
 		}
 		rec = ring_reserve_ctl(lc, sizeof(*rec));
 		if (!rec)
@@ -281,6 +264,15 @@ int pr_lcore_create(const struct pr_lcore_cfg *cfg, const struct pr_rx_ops *ops,
 		snprintf(err, errlen, "core %u: ring header check failed", cfg->core_id);
 		goto err_free;
 	}
+	if (cfg->filter && cfg->filter[0]) {
+		char why[1536];
+
+		ret = pr_filter_create(cfg->filter, &lc->filter, why, sizeof(why));
+		if (ret) {
+			snprintf(err, errlen, "core %u: %s", cfg->core_id, why);
+			goto err_free;
+		}
+	}
 	ret = pr_flow_table_create(&lc->cfg.flow, -1, &lc->flows);
 	if (ret) {
 		snprintf(err, errlen, "core %u: flow table (%u flows): %s", cfg->core_id,
@@ -290,6 +282,7 @@ int pr_lcore_create(const struct pr_lcore_cfg *cfg, const struct pr_rx_ops *ops,
 	*out = lc;
 	return 0;
 err_free:
+	pr_filter_destroy(lc->filter);
 	free(lc);
 	return ret;
 }
@@ -298,9 +291,7 @@ void pr_lcore_destroy(struct pr_lcore *lc)
 {
 	if (!lc)
 		return;
-	for (uint32_t i = 0; i < lc->n_ifaces; i++)
-		if (lc->ifaces[i].has_filter)
-			pcap_freecode(&lc->ifaces[i].prog);
+	pr_filter_destroy(lc->filter);
 	pr_flow_table_destroy(lc->flows);
 	free(lc);
 }
@@ -384,17 +375,10 @@ static bool process_burst(struct pr_lcore *lc, uint16_t n, uint64_t burst_ts)
 			continue;
 		}
 		li = &lc->ifaces[p->iface < lc->n_ifaces ? p->iface : 0];
-		if (unlikely(li->reject_all)) {
+		if (lc->filter &&
+		    !pr_filter_match(lc->filter, p->iface, p->data, p->cap_len, p->wire_len)) {
 			lc->verdict[i] = V_FILTERED;
 			continue;
-		}
-		if (li->has_filter) {
-			struct pcap_pkthdr h = { .caplen = p->cap_len, .len = p->wire_len };
-
-			if (!pcap_offline_filter(&li->prog, &h, p->data)) {
-				lc->verdict[i] = V_FILTERED;
-				continue;
-			}
 		}
 		lc->verdict[i] = V_KEEP;
 		lc->keep_idx[kept] = i;
