@@ -826,7 +826,7 @@ static int dpdk_open(const struct pr_rx_cfg *cfg, struct pr_rx **out, char *err,
 	rx->iface.snaplen = cfg->snaplen;
 	rx->iface.tsresol = ps->tsresol;
 	snprintf(rx->iface.name, sizeof(rx->iface.name), "%s", ps->name);
-	snprintf(rx->iface.description, sizeof(rx->iface.description), "DPDK %s port %u: %s",
+	snprintf(rx->iface.description, sizeof(rx->iface.description), "DPDK %.31s port %u: %.78s",
 		 ps->driver, pid, ps->layout);
 	pthread_mutex_unlock(&dpdk_lock);
 
