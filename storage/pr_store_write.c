@@ -344,15 +344,19 @@ static void pend_drop(struct pr_store *st, size_t nblk, size_t nflow)
 	size_t ids = nblk < st->n_pend_blocks ? st->pend_blocks[nblk].flows_at :
 						st->n_pend_flow_ids;
 
-	memmove(st->pend_blocks, st->pend_blocks + nblk,
-		(st->n_pend_blocks - nblk) * sizeof(*st->pend_blocks));
+	/* Arrays not yet allocated are NULL: memmove() must not see them, even for 0 bytes. */
+	if (st->n_pend_blocks > nblk)
+		memmove(st->pend_blocks, st->pend_blocks + nblk,
+			(st->n_pend_blocks - nblk) * sizeof(*st->pend_blocks));
 	st->n_pend_blocks -= nblk;
 	for (size_t i = 0; i < st->n_pend_blocks; i++)
 		st->pend_blocks[i].flows_at -= ids;
-	memmove(st->pend_flow_ids, st->pend_flow_ids + ids, st->n_pend_flow_ids - ids);
+	if (st->n_pend_flow_ids > ids)
+		memmove(st->pend_flow_ids, st->pend_flow_ids + ids, st->n_pend_flow_ids - ids);
 	st->n_pend_flow_ids -= ids;
-	memmove(st->pend_flows, st->pend_flows + nflow,
-		(st->n_pend_flows - nflow) * sizeof(*st->pend_flows));
+	if (st->n_pend_flows > nflow)
+		memmove(st->pend_flows, st->pend_flows + nflow,
+			(st->n_pend_flows - nflow) * sizeof(*st->pend_flows));
 	st->n_pend_flows -= nflow;
 	for (unsigned int i = 0; i < st->n_points; i++) {
 		st->points[i].blocks_end -= nblk;

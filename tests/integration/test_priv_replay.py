@@ -38,6 +38,17 @@ SINK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "rawsink.py")
 MARK = b"PRRP%s " % TAG.encode()
 
 
+def sanitized():
+    """'asan', 'tsan' or '' for the build under test (from its imported symbols)."""
+    with open(prtest.pr_bin(), "rb") as fh:
+        data = fh.read()
+    if b"__tsan_init" in data:
+        return "tsan"
+    if b"__asan_init" in data:
+        return "asan"
+    return ""
+
+
 def sh(*args, check=True, ns=True, timeout=60):
     cmd = (["ip", "netns", "exec", NS] if ns else []) + [str(a) for a in args]
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
@@ -156,13 +167,21 @@ def run_backend(ck, tmp, be):
             p50, p99 = te.get("p50_ns", 10**12), te.get("p99_ns", 10**12)
             # The documented bound (docs/packetrecorder-replay.md) holds on a machine
             # with a free core; an overloaded one gets the loose bound, said aloud.
+            # Under a sanitizer every instrumented instruction of the tx core costs
+            # several times more: only the coarse bound (pacing works at all) holds.
             load = os.getloadavg()[0]
             busy = load > (os.cpu_count() or 1)
-            bound = 25_000_000 if busy else 1_000_000
-            if busy:
-                print("  note: load average %.1f on %d CPUs: p99 bound relaxed to 25 ms"
-                      % (load, os.cpu_count() or 1))
-            ck.ok(p50 < 200_000, "%s: timing error p50 %.1f us < 200 us" % (be, p50 / 1e3))
+            san = sanitized()
+            strict = not busy and not san
+            bound = 1_000_000 if strict else 250_000_000
+            p50_bound = 200_000 if strict else 50_000_000
+            if not strict:
+                print("  note: %s: the documented bounds (p50 < 200 us, p99 < 1 ms) are "
+                      "not checked; p50 < 50 ms and p99 < 250 ms are"
+                      % ("%s build" % san if san else
+                         "load average %.1f on %d CPUs" % (load, os.cpu_count() or 1)))
+            ck.ok(p50 < p50_bound, "%s: timing error p50 %.1f us < %d us"
+                  % (be, p50 / 1e3, p50_bound // 1000))
             ck.ok(p99 < bound, "%s: timing error p99 %.1f us < %d us (max %.1f us)"
                   % (be, p99 / 1e3, bound // 1000, te.get("max_ns", 0) / 1e3))
             print("  %s --speed 1 timing error: %s" % (be, te))
