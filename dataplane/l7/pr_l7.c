@@ -12,6 +12,7 @@
  */
 #define PR_LOG_MODULE "l7"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,9 +37,17 @@
 #define RECLAIM_SCAN 64u
 
 static const struct pr_l7_ops *const registry[PR_L7_APP_COUNT] = {
-	[PR_L7_APP_TLS] = &pr_l7_tls_ops,   [PR_L7_APP_DNS] = &pr_l7_dns_ops,
-	[PR_L7_APP_HTTP] = &pr_l7_http_ops, [PR_L7_APP_SSH] = &pr_l7_ssh_ops,
-	[PR_L7_APP_SMTP] = &pr_l7_smtp_ops, [PR_L7_APP_QUIC] = &pr_l7_quic_ops,
+	[PR_L7_APP_TLS] = &pr_l7_tls_ops,     [PR_L7_APP_DNS] = &pr_l7_dns_ops,
+	[PR_L7_APP_HTTP] = &pr_l7_http_ops,   [PR_L7_APP_SSH] = &pr_l7_ssh_ops,
+	[PR_L7_APP_SMTP] = &pr_l7_smtp_ops,   [PR_L7_APP_QUIC] = &pr_l7_quic_ops,
+	[PR_L7_APP_LDAP] = &pr_l7_ldap_ops,   [PR_L7_APP_NETBIOS] = &pr_l7_netbios_ops,
+	[PR_L7_APP_SMB] = &pr_l7_smb_ops,     [PR_L7_APP_BGP] = &pr_l7_bgp_ops,
+	[PR_L7_APP_OSPF] = &pr_l7_ospf_ops,   [PR_L7_APP_EIGRP] = &pr_l7_eigrp_ops,
+	[PR_L7_APP_RIP] = &pr_l7_rip_ops,     [PR_L7_APP_SNMP] = &pr_l7_snmp_ops,
+	[PR_L7_APP_NTP] = &pr_l7_ntp_ops,     [PR_L7_APP_NETFLOW] = &pr_l7_netflow_ops,
+	[PR_L7_APP_SFLOW] = &pr_l7_sflow_ops, [PR_L7_APP_DHCP] = &pr_l7_dhcp_ops,
+	[PR_L7_APP_ICMP] = &pr_l7_icmp_ops,   [PR_L7_APP_KERBEROS] = &pr_l7_kerberos_ops,
+	[PR_L7_APP_SIP] = &pr_l7_sip_ops,     [PR_L7_APP_DTLS] = &pr_l7_dtls_ops,
 };
 
 /*
@@ -46,13 +55,56 @@ static const struct pr_l7_ops *const registry[PR_L7_APP_COUNT] = {
  * that a port hint of a later protocol never hides a clear content match.
  */
 static const uint8_t detect_order[] = {
-	PR_L7_APP_TLS, PR_L7_APP_SSH, PR_L7_APP_QUIC, PR_L7_APP_HTTP, PR_L7_APP_SMTP, PR_L7_APP_DNS,
+	/* Content alone is enough. */
+	PR_L7_APP_TLS,
+	PR_L7_APP_SSH,
+	PR_L7_APP_QUIC,
+	PR_L7_APP_DTLS,
+	PR_L7_APP_SIP, /* before HTTP: NOTIFY and SUBSCRIBE are methods of both */
+	PR_L7_APP_HTTP,
+	PR_L7_APP_SMTP,
+	/* A port and a plausible header. */
+	PR_L7_APP_DNS,
+	PR_L7_APP_LDAP,
+	PR_L7_APP_KERBEROS,
+	PR_L7_APP_SMB,
+	PR_L7_APP_NETBIOS,
+	PR_L7_APP_BGP,
+	PR_L7_APP_SNMP,
+	PR_L7_APP_NTP,
+	PR_L7_APP_DHCP,
+	PR_L7_APP_RIP,
+	PR_L7_APP_SFLOW,
+	PR_L7_APP_NETFLOW,
+	/* IP protocols. */
+	PR_L7_APP_OSPF,
+	PR_L7_APP_EIGRP,
+	PR_L7_APP_ICMP,
 };
 
 static const uint32_t depth_default[PR_L7_APP_COUNT] = {
-	[PR_L7_APP_TLS] = PR_L7_DEPTH_TLS_DEFAULT,   [PR_L7_APP_DNS] = PR_L7_DEPTH_DNS_DEFAULT,
-	[PR_L7_APP_HTTP] = PR_L7_DEPTH_HTTP_DEFAULT, [PR_L7_APP_SSH] = PR_L7_DEPTH_SSH_DEFAULT,
-	[PR_L7_APP_SMTP] = PR_L7_DEPTH_SMTP_DEFAULT, [PR_L7_APP_QUIC] = PR_L7_DEPTH_QUIC_DEFAULT,
+	[PR_L7_APP_TLS] = PR_L7_DEPTH_TLS_DEFAULT,
+	[PR_L7_APP_DNS] = PR_L7_DEPTH_DNS_DEFAULT,
+	[PR_L7_APP_HTTP] = PR_L7_DEPTH_HTTP_DEFAULT,
+	[PR_L7_APP_SSH] = PR_L7_DEPTH_SSH_DEFAULT,
+	[PR_L7_APP_SMTP] = PR_L7_DEPTH_SMTP_DEFAULT,
+	[PR_L7_APP_QUIC] = PR_L7_DEPTH_QUIC_DEFAULT,
+	[PR_L7_APP_LDAP] = PR_L7_DEPTH_LDAP_DEFAULT,
+	[PR_L7_APP_NETBIOS] = PR_L7_DEPTH_NETBIOS_DEFAULT,
+	[PR_L7_APP_SMB] = PR_L7_DEPTH_SMB_DEFAULT,
+	[PR_L7_APP_BGP] = PR_L7_DEPTH_BGP_DEFAULT,
+	[PR_L7_APP_OSPF] = PR_L7_DEPTH_ROUTING_DEFAULT,
+	[PR_L7_APP_EIGRP] = PR_L7_DEPTH_ROUTING_DEFAULT,
+	[PR_L7_APP_RIP] = PR_L7_DEPTH_ROUTING_DEFAULT,
+	[PR_L7_APP_SNMP] = PR_L7_DEPTH_SNMP_DEFAULT,
+	[PR_L7_APP_NTP] = PR_L7_DEPTH_NTP_DEFAULT,
+	[PR_L7_APP_NETFLOW] = PR_L7_DEPTH_UNLIMITED,
+	[PR_L7_APP_SFLOW] = PR_L7_DEPTH_UNLIMITED,
+	[PR_L7_APP_DHCP] = PR_L7_DEPTH_DHCP_DEFAULT,
+	[PR_L7_APP_ICMP] = PR_L7_DEPTH_ICMP_DEFAULT,
+	[PR_L7_APP_KERBEROS] = PR_L7_DEPTH_KERBEROS_DEFAULT,
+	[PR_L7_APP_SIP] = PR_L7_DEPTH_SIP_DEFAULT,
+	[PR_L7_APP_DTLS] = PR_L7_DEPTH_DTLS_DEFAULT,
 };
 
 const struct pr_l7_ops *pr_l7_ops_get(uint8_t app)
@@ -78,6 +130,7 @@ void pr_l7_ctx_destroy(struct pr_l7_ctx *ctx)
 	if (ctx->cert_cache)
 		munmap(ctx->cert_cache, ctx->cert_cache_len);
 	free(ctx->bufmeta);
+	free(ctx->nf_templates);
 	free(ctx->scratch);
 	free(ctx->sort_a);
 	free(ctx->sort_b);
@@ -157,6 +210,7 @@ int pr_l7_ctx_create(const struct pr_l7_cfg *cfg, int numa_node, struct pr_l7_ct
 	memset(ctx->buf_mem, 0, ctx->buf_mem_len);
 	memset(ctx->cert_cache, 0, ctx->cert_cache_len);
 	ctx->bufmeta = calloc(ctx->buf_count, sizeof(*ctx->bufmeta));
+	ctx->nf_templates = calloc(L7_NF_TEMPLATES, sizeof(*ctx->nf_templates));
 	ctx->scratch = malloc(L7_SCRATCH_BYTES);
 	ctx->sort_a = malloc(L7_SORT_ENTRIES * sizeof(uint16_t));
 	ctx->sort_b = malloc(L7_SORT_ENTRIES * sizeof(uint16_t));
@@ -164,8 +218,8 @@ int pr_l7_ctx_create(const struct pr_l7_cfg *cfg, int numa_node, struct pr_l7_ct
 	ctx->sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
 	ctx->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
 	ctx->bio = BIO_new(BIO_s_mem());
-	if (!ctx->bufmeta || !ctx->scratch || !ctx->sort_a || !ctx->sort_b || !ctx->md_ctx ||
-	    !ctx->sha1 || !ctx->sha256 || !ctx->bio) {
+	if (!ctx->bufmeta || !ctx->nf_templates || !ctx->scratch || !ctx->sort_a || !ctx->sort_b ||
+	    !ctx->md_ctx || !ctx->sha1 || !ctx->sha256 || !ctx->bio) {
 		err = -ENOMEM;
 		goto err;
 	}
@@ -323,7 +377,9 @@ void pr_l7_flow_init(struct pr_l7_state *st, uint8_t ip_proto, uint16_t client_p
 	fl->ip_proto = ip_proto;
 	fl->cport = client_port;
 	fl->sport = server_port;
-	if (ip_proto != PR_L7_PROTO_TCP && ip_proto != PR_L7_PROTO_UDP) {
+	if (ip_proto != PR_L7_PROTO_TCP && ip_proto != PR_L7_PROTO_UDP &&
+	    ip_proto != PR_L7_PROTO_ICMP && ip_proto != PR_L7_PROTO_ICMPV6 &&
+	    ip_proto != PR_L7_PROTO_OSPF && ip_proto != PR_L7_PROTO_EIGRP) {
 		fl->app = PR_L7_APP_UNKNOWN;
 		fl->flags = FLOW_DONE;
 		fl->dir[0].flags = DIR_DONE;
@@ -415,13 +471,22 @@ static bool tcp_order(struct pr_l7_ctx *ctx, struct l7_flow *fl, uint8_t d,
 	}
 	if ((int32_t)(seq - ds->next_seq) > 0) {
 		/*
-		 * Bytes are missing (lost, or arriving out of order). Before
+		 * Bytes are missing (lost, or never captured). Before
 		 * detection nothing depends on them: start over from here.
-		 * After it, the parser would read garbage: stop.
+		 * After it, the parser would read garbage: stop, unless the
+		 * parser can tell that these bytes start a message.
 		 */
 		if (fl->app != PR_L7_APP_NONE) {
-			l7_dir_stop(ctx, fl, d, L7_STOP_GAP);
-			return false;
+			const struct pr_l7_ops *ops = registry[fl->app];
+
+			if (!ops->resync || !ops->resync((struct pr_l7_state *)fl, d, *p, *len)) {
+				l7_dir_stop(ctx, fl, d, L7_STOP_GAP);
+				return false;
+			}
+			/* What was half read belongs to the lost bytes. */
+			l7_buf_put(ctx, fl, d);
+			ds->skip = 0;
+			ctx->st.resyncs++;
 		}
 		ds->next_seq = seq;
 		ds->pre_len = 0;
@@ -452,13 +517,15 @@ static void flow_give_up(struct pr_l7_ctx *ctx, struct l7_flow *fl)
 static bool detect_try(struct pr_l7_ctx *ctx, struct l7_flow *fl, uint8_t d, const uint8_t *p,
 		       uint32_t len)
 {
-	uint8_t l4 = fl->ip_proto == PR_L7_PROTO_TCP ? PR_L7_L4_TCP : PR_L7_L4_UDP;
+	uint8_t l4 = fl->ip_proto == PR_L7_PROTO_TCP ? PR_L7_L4_TCP :
+		     fl->ip_proto == PR_L7_PROTO_UDP ? PR_L7_L4_UDP :
+						       PR_L7_L4_IP;
 
 	for (size_t i = 0; i < PR_ARRAY_SIZE(detect_order); i++) {
 		uint8_t app = detect_order[i];
 		const struct pr_l7_ops *ops = registry[app];
 
-		if (!(ctx->cfg.app_mask & (1u << app)) || !(ops->l4 & l4))
+		if (!ops || !(ctx->cfg.app_mask & (1u << app)) || !(ops->l4 & l4))
 			continue;
 		if (!ops->detect(fl->ip_proto, d, fl->cport, fl->sport, p, len))
 			continue;
@@ -541,9 +608,11 @@ static void skip_bytes(struct pr_l7_ctx *ctx, struct l7_flow *fl, uint8_t d, con
 	ds->skip -= n;
 }
 
-static inline void consumed(struct pr_l7_ctx *ctx, struct l7_dir *ds, uint32_t c)
+static inline void consumed(struct pr_l7_ctx *ctx, struct l7_dir *ds, uint32_t depth, uint32_t c)
 {
-	ds->parsed += c;
+	/* An unlimited window is never counted, so it never ends (nor wraps). */
+	if (depth != PR_L7_DEPTH_UNLIMITED)
+		ds->parsed += c;
 	ctx->st.bytes += c;
 }
 
@@ -588,11 +657,11 @@ static void stream_feed(struct pr_l7_ctx *ctx, struct l7_flow *fl, uint8_t d, co
 			PR_ASSERT(c <= n);
 			if (fl->app != app) {
 				/* Switched (STARTTLS): the rest belongs to the new parser. */
-				consumed(ctx, ds, c);
+				consumed(ctx, ds, depth, c);
 				stream_feed(ctx, fl, d, p + c, len - c);
 				return;
 			}
-			consumed(ctx, ds, c);
+			consumed(ctx, ds, depth, c);
 			p += c;
 			len -= c;
 			if (c)
@@ -619,7 +688,7 @@ static void stream_feed(struct pr_l7_ctx *ctx, struct l7_flow *fl, uint8_t d, co
 		if ((ds->flags & DIR_DONE) || fl->app != app)
 			return;
 		PR_ASSERT(c <= ds->buf_len);
-		consumed(ctx, ds, c);
+		consumed(ctx, ds, depth, c);
 		if (c) {
 			ds->buf_len -= c;
 			memmove(buf, buf + c, ds->buf_len);
@@ -638,19 +707,25 @@ static void stream_feed(struct pr_l7_ctx *ctx, struct l7_flow *fl, uint8_t d, co
 	}
 }
 
-/* A datagram is one message: parsed whole, or not at all once the window is used up. */
+/*
+ * A datagram is one message: parsed whole while the window is not used
+ * up (its parser reads bounded headers, so a large one costs no more),
+ * not at all after.
+ */
 static void datagram_feed(struct pr_l7_ctx *ctx, struct l7_flow *fl, uint8_t d, const uint8_t *p,
 			  uint32_t len)
 {
 	struct l7_dir *ds = &fl->dir[d];
+	const uint32_t depth = ctx->cfg.depth_bytes[fl->app];
 
-	if (len > ctx->cfg.depth_bytes[fl->app] - ds->parsed) {
+	if (ds->parsed >= depth) {
 		l7_dir_stop(ctx, fl, d, L7_STOP_DEPTH);
 		return;
 	}
 	ctx->buf_full = true;
 	registry[fl->app]->parse(ctx, (struct pr_l7_state *)fl, d, p, len);
-	consumed(ctx, ds, len);
+	/* Saturating: a huge datagram ends the window, it does not wrap it. */
+	consumed(ctx, ds, depth, PR_MIN(len, depth - ds->parsed));
 }
 
 void pr_l7_process(struct pr_l7_ctx *ctx, struct pr_l7_state *st, const struct pr_l7_pkt *pkt,
@@ -668,7 +743,7 @@ void pr_l7_process(struct pr_l7_ctx *ctx, struct pr_l7_state *st, const struct p
 			return;
 		if (pkt->has_seq && !tcp_order(ctx, fl, d, pkt, &p, &len))
 			return;
-	} else if (fl->ip_proto != PR_L7_PROTO_UDP || (fl->dir[d].flags & DIR_DONE)) {
+	} else if (fl->dir[d].flags & DIR_DONE) {
 		return;
 	}
 	if (!len)
@@ -677,7 +752,8 @@ void pr_l7_process(struct pr_l7_ctx *ctx, struct pr_l7_state *st, const struct p
 	ctx->pkt = pkt;
 	ctx->emit = emit;
 	ctx->emit_arg = arg;
-	if (fl->ip_proto == PR_L7_PROTO_UDP) {
+	if (fl->ip_proto != PR_L7_PROTO_TCP) {
+		/* UDP and the other IP protocols: one message per packet. */
 		if (fl->app != PR_L7_APP_NONE || detect(ctx, fl, d, p, len))
 			datagram_feed(ctx, fl, d, p, len);
 		goto out;
@@ -791,6 +867,34 @@ void l7_sb_u32(struct l7_sb *sb, uint32_t v)
 		v /= 10;
 	} while (v);
 	l7_sb_putn(sb, tmp + i, sizeof(tmp) - i);
+}
+
+void l7_sb_hex(struct l7_sb *sb, const uint8_t *p, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		char tmp[2] = { hex[p[i] >> 4], hex[p[i] & 15] };
+
+		l7_sb_putn(sb, tmp, 2);
+	}
+}
+
+void l7_addr_text(char *dst, const uint8_t *p, size_t n)
+{
+	dst[0] = '\0';
+	if (n == 4)
+		inet_ntop(AF_INET, p, dst, PR_L7_ADDR_MAX);
+	else if (n == 16)
+		inet_ntop(AF_INET6, p, dst, PR_L7_ADDR_MAX);
+}
+
+void l7_sb_addr(struct l7_sb *sb, const uint8_t *p, size_t n)
+{
+	char tmp[PR_L7_ADDR_MAX];
+
+	l7_addr_text(tmp, p, n);
+	l7_sb_putn(sb, tmp, strlen(tmp));
 }
 
 void l7_sb_hex16(struct l7_sb *sb, uint16_t v)

@@ -76,6 +76,27 @@ struct l7_smtp {
 	uint8_t reserved[3];
 };
 
+/* DTLS, per direction: the handshake message being put together from fragments. */
+struct l7_dtls {
+	uint32_t have[2]; /* bytes of it held in the direction's buffer, in order */
+	uint32_t len[2]; /* its length; 0: none in progress */
+	uint16_t seq[2]; /* its message_seq */
+	uint16_t rec_version[2]; /* of the record that began it */
+	uint8_t type[2];
+	uint8_t reserved[2];
+};
+
+/* BGP: what each side's OPEN said (O_* in pr_l7_bgp.c). */
+struct l7_bgp {
+	uint8_t open[2];
+};
+
+/* LDAP: a StartTLS request waiting for its response (pr_l7_ldap.c). */
+struct l7_ldap {
+	uint32_t starttls_id;
+	uint8_t starttls;
+};
+
 /* QUIC: the client's destination connection id (the Initial keys come from it). */
 struct l7_quic {
 	uint32_t version;
@@ -103,6 +124,9 @@ struct l7_flow {
 		struct l7_ssh ssh;
 		struct l7_smtp smtp;
 		struct l7_quic quic;
+		struct l7_bgp bgp;
+		struct l7_ldap ldap;
+		struct l7_dtls dtls;
 	} u;
 } __attribute__((may_alias));
 
@@ -128,6 +152,30 @@ struct l7_bufmeta {
 /* A parsed leaf certificate, keyed by the SHA-256 of its DER ("" when the slot is empty). */
 struct l7_cert_entry {
 	struct pr_l7_tls_cert cert; /* chain_len and PR_L7_TLS_CERT_CHAIN_CUT are per message */
+};
+
+/*
+ * NetFlow v9 / IPFIX templates kept per core, keyed by the flow that
+ * carried them (the exporter), the observation domain (source id) and
+ * the template id; direct mapped, a newer template takes the slot.
+ */
+#define L7_NF_TEMPLATES 256
+#define L7_NF_FIELDS 64
+
+struct l7_nf_field {
+	uint16_t type; /* information element; 0x8000 set when enterprise-specific */
+	uint16_t len; /* 65535: variable length (IPFIX) */
+};
+
+struct l7_nf_template {
+	uint64_t flow_id;
+	uint32_t domain;
+	uint16_t id;
+	uint16_t n_fields;
+	uint8_t used;
+	uint8_t options; /* an options template: its records are counted, not reported */
+	uint8_t reserved[6];
+	struct l7_nf_field f[L7_NF_FIELDS];
 };
 
 /* Sizes of the scratch areas (fingerprint strings, sorted lists). */
@@ -162,6 +210,7 @@ struct pr_l7_ctx {
 	EVP_MAC *hmac;
 	EVP_MAC_CTX *mac_ctx;
 
+	struct l7_nf_template *nf_templates; /* L7_NF_TEMPLATES */
 	struct l7_cert_entry *cert_cache; /* direct mapped by the digest's first bits */
 	size_t cert_cache_len;
 	uint32_t cert_cache_mask;
@@ -279,6 +328,104 @@ size_t l7_copy_text(char *dst, size_t cap, const uint8_t *s, size_t n);
 /* Case-insensitive: does s (n bytes) start with the NUL-terminated word? */
 bool l7_prefix_ci(const uint8_t *s, size_t n, const char *word);
 
+/* Append p[0..n) as lowercase hex. */
+void l7_sb_hex(struct l7_sb *sb, const uint8_t *p, size_t n);
+
+/* Append an address: 4 bytes as IPv4, 16 as IPv6 (inet_ntop forms). */
+void l7_sb_addr(struct l7_sb *sb, const uint8_t *p, size_t n);
+
+/* An address as text into dst (PR_L7_ADDR_MAX bytes); "" for another length. */
+void l7_addr_text(char *dst, const uint8_t *p, size_t n);
+
+/* Append ',' first unless the string is empty (lists of values). */
+static inline void l7_sb_sep(struct l7_sb *sb)
+{
+	if (sb->len)
+		l7_sb_putc(sb, ',');
+}
+
+/*
+ * A bounded reader: every read checks what is left, and a read past the
+ * end sets bad and returns zeros, so a parser checks bad once at the end.
+ */
+struct l7_rd {
+	const uint8_t *p;
+	const uint8_t *end;
+	bool bad;
+};
+
+static inline struct l7_rd l7_rd_make(const uint8_t *p, size_t n)
+{
+	struct l7_rd r = { p, p + n, false };
+
+	return r;
+}
+
+static inline size_t l7_rd_left(const struct l7_rd *r)
+{
+	return r->bad ? 0 : (size_t)(r->end - r->p);
+}
+
+static inline bool l7_rd_need(struct l7_rd *r, size_t n)
+{
+	if (r->bad || (size_t)(r->end - r->p) < n) {
+		r->bad = true;
+		return false;
+	}
+	return true;
+}
+
+static inline uint8_t l7_rd_u8(struct l7_rd *r)
+{
+	return l7_rd_need(r, 1) ? *r->p++ : 0;
+}
+
+static inline uint16_t l7_rd_u16(struct l7_rd *r)
+{
+	uint16_t v = 0;
+
+	if (l7_rd_need(r, 2)) {
+		v = l7_be16(r->p);
+		r->p += 2;
+	}
+	return v;
+}
+
+static inline uint32_t l7_rd_u32(struct l7_rd *r)
+{
+	uint32_t v = 0;
+
+	if (l7_rd_need(r, 4)) {
+		v = l7_be32(r->p);
+		r->p += 4;
+	}
+	return v;
+}
+
+/* The next n bytes (NULL when there are fewer), skipped. */
+static inline const uint8_t *l7_rd_bytes(struct l7_rd *r, size_t n)
+{
+	const uint8_t *p = r->p;
+
+	if (!l7_rd_need(r, n))
+		return NULL;
+	r->p += n;
+	return p;
+}
+
+/* A reader over the next n bytes, which this one skips. */
+static inline struct l7_rd l7_rd_sub(struct l7_rd *r, size_t n)
+{
+	struct l7_rd s = { r->p, r->p, true };
+
+	if (l7_rd_need(r, n)) {
+		s.end = r->p + n;
+		s.bad = false;
+		r->p += n;
+	}
+	return s;
+}
+
 /* Offset of the first '\n' in p[0..n), or -1. */
 static inline long l7_find_lf(const uint8_t *p, size_t n)
 {
@@ -299,6 +446,30 @@ extern const struct pr_l7_ops pr_l7_http_ops;
 extern const struct pr_l7_ops pr_l7_ssh_ops;
 extern const struct pr_l7_ops pr_l7_smtp_ops;
 extern const struct pr_l7_ops pr_l7_quic_ops;
+extern const struct pr_l7_ops pr_l7_ldap_ops;
+extern const struct pr_l7_ops pr_l7_netbios_ops;
+extern const struct pr_l7_ops pr_l7_smb_ops;
+extern const struct pr_l7_ops pr_l7_bgp_ops;
+extern const struct pr_l7_ops pr_l7_ospf_ops;
+extern const struct pr_l7_ops pr_l7_eigrp_ops;
+extern const struct pr_l7_ops pr_l7_rip_ops;
+extern const struct pr_l7_ops pr_l7_snmp_ops;
+extern const struct pr_l7_ops pr_l7_ntp_ops;
+extern const struct pr_l7_ops pr_l7_netflow_ops;
+extern const struct pr_l7_ops pr_l7_sflow_ops;
+extern const struct pr_l7_ops pr_l7_dhcp_ops;
+extern const struct pr_l7_ops pr_l7_icmp_ops;
+extern const struct pr_l7_ops pr_l7_kerberos_ops;
+extern const struct pr_l7_ops pr_l7_sip_ops;
+extern const struct pr_l7_ops pr_l7_dtls_ops;
+
+/*
+ * A NetBIOS name (first-level encoding, then scope labels; compression
+ * pointers only backwards) at msg[off]: "NAME<xx>.scope" into dst, as
+ * Wireshark writes it. Returns the offset after it as written (after the
+ * first pointer), 0 when malformed (pr_l7_netbios.c).
+ */
+uint32_t l7_netbios_name(const uint8_t *msg, uint32_t len, uint32_t off, char *dst, size_t cap);
 
 /*
  * A ClientHello or ServerHello body (after the 4-byte handshake header),
@@ -308,5 +479,13 @@ void l7_tls_client_hello(struct pr_l7_ctx *ctx, struct l7_flow *fl, uint8_t d, c
 			 uint32_t n);
 void l7_tls_server_hello(struct pr_l7_ctx *ctx, struct l7_flow *fl, uint8_t d, const uint8_t *p,
 			 uint32_t n);
+
+/*
+ * A ClientHello, ServerHello or Certificate body of hlen bytes, have of
+ * which are at p (a Certificate may be held only in part); other types
+ * are ignored (pr_l7_tls.c, for TLS and DTLS).
+ */
+void l7_tls_message(struct pr_l7_ctx *ctx, struct l7_flow *fl, uint8_t d, uint8_t type,
+		    const uint8_t *p, uint32_t have, uint32_t hlen);
 
 #endif /* PR_L7_INT_H */

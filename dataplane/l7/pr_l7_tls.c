@@ -285,10 +285,10 @@ static void ja3_client(struct pr_l7_ctx *ctx, struct pr_l7_tls_client_hello *ch,
 	l7_copy_text(ch->ja3_string, sizeof(ch->ja3_string), (const uint8_t *)sb.p, sb.len);
 }
 
-/* JA4's first character: the transport (t TCP, q QUIC). */
+/* JA4's first character: the transport (t TCP, q QUIC, d DTLS). */
 static char ja4_proto(const struct l7_flow *fl)
 {
-	return fl->app == PR_L7_APP_QUIC ? 'q' : 't';
+	return fl->app == PR_L7_APP_QUIC ? 'q' : fl->app == PR_L7_APP_DTLS ? 'd' : 't';
 }
 
 static void ja4_client(struct pr_l7_ctx *ctx, const struct l7_flow *fl,
@@ -375,12 +375,16 @@ void l7_tls_client_hello(struct pr_l7_ctx *ctx, struct l7_flow *fl, uint8_t d, c
 	l7_sb_init(&alpn, ch->alpn, sizeof(ch->alpn));
 
 	/* QUIC carries handshake messages in CRYPTO frames, without records. */
-	ch->record_version = fl->app == PR_L7_APP_TLS ? fl->u.tls.d[d].rec_version : 0;
+	ch->record_version = fl->app == PR_L7_APP_TLS  ? fl->u.tls.d[d].rec_version :
+			     fl->app == PR_L7_APP_DTLS ? fl->u.dtls.rec_version[d] :
+							 0;
 	ch->version = rd_u16(&r);
 	ch->max_version = ch->version;
 	rd_sub(&r, 32);
 	ch->session_id_len = rd_u8(&r);
 	rd_sub(&r, ch->session_id_len);
+	if (fl->app == PR_L7_APP_DTLS)
+		rd_sub(&r, rd_u8(&r)); /* DTLS's cookie (RFC 6347 4.2.1) */
 	l.ciphers = rd_sub(&r, rd_u16(&r));
 	rd_sub(&r, rd_u8(&r));
 	if (r.bad || (rd_left(&l.ciphers) & 1)) {
@@ -831,7 +835,7 @@ static bool interesting(uint8_t hs_type)
 }
 
 /* A handshake message of hlen body bytes, have of which are at p. */
-static void message(struct pr_l7_ctx *ctx, struct l7_flow *fl, uint8_t d, uint8_t type,
+void l7_tls_message(struct pr_l7_ctx *ctx, struct l7_flow *fl, uint8_t d, uint8_t type,
 		    const uint8_t *p, uint32_t have, uint32_t hlen)
 {
 	if (type == HS_CERTIFICATE) {
@@ -876,7 +880,7 @@ static void handshake_bytes(struct pr_l7_ctx *ctx, struct l7_flow *fl, uint8_t d
 		if (interesting(td->hhdr[0])) {
 			if (!(td->flags & TLS_D_BUFFERED) && td->hhave == 0 && k == td->hlen) {
 				/* The whole body is in this packet: parse it in place. */
-				message(ctx, fl, d, td->hhdr[0], p, k, td->hlen);
+				l7_tls_message(ctx, fl, d, td->hhdr[0], p, k, td->hlen);
 			} else {
 				uint8_t *buf = l7_buf_get(ctx, fl, d);
 				uint32_t c;
@@ -888,8 +892,8 @@ static void handshake_bytes(struct pr_l7_ctx *ctx, struct l7_flow *fl, uint8_t d
 				memcpy(buf + ds->buf_len, p, c);
 				ds->buf_len += c;
 				if (td->hhave + k == td->hlen)
-					message(ctx, fl, d, td->hhdr[0], buf, ds->buf_len,
-						td->hlen);
+					l7_tls_message(ctx, fl, d, td->hhdr[0], buf, ds->buf_len,
+						       td->hlen);
 			}
 		}
 		td->hhave += k;

@@ -3,7 +3,7 @@
  * The harness the fuzz_l7_*.c targets share. An input is a script:
  *
  *   byte 0        config: the flow's protocol and ports (index into the
- *                 target's table, low 3 bits); bit 7 picks the "tiny"
+ *                 target's table, low 6 bits); bit 7 picks the "tiny"
  *                 context (512-byte buffers, two of them, 2 KiB windows)
  *                 so the oversize, window and pool-exhaustion paths run
  *   then chunks   [h][len lo][len hi][len bytes]
@@ -108,6 +108,111 @@ static void l7_fuzz_check(void *arg, const struct pr_l7_txn *t)
 		L7_FUZZ_STR(t->u.smtp.arg);
 		L7_FUZZ_STR(t->u.smtp.line);
 		break;
+	case PR_L7_TXN_LDAP_MESSAGE:
+		L7_FUZZ_STR(t->u.ldap.name);
+		L7_FUZZ_STR(t->u.ldap.filter);
+		L7_FUZZ_STR(t->u.ldap.mechanism);
+		L7_FUZZ_STR(t->u.ldap.diag);
+		L7_FUZZ_STR(t->u.ldap.matched);
+		break;
+	case PR_L7_TXN_NBNS:
+		L7_FUZZ_STR(t->u.nbns.name);
+		L7_FUZZ_STR(t->u.nbns.addrs);
+		L7_FUZZ_STR(t->u.nbns.names);
+		break;
+	case PR_L7_TXN_NBDS:
+		L7_FUZZ_STR(t->u.nbds.src_ip);
+		L7_FUZZ_STR(t->u.nbds.src_name);
+		L7_FUZZ_STR(t->u.nbds.dst_name);
+		L7_FUZZ_STR(t->u.nbds.mailslot);
+		break;
+	case PR_L7_TXN_SMB:
+		L7_FUZZ_STR(t->u.smb.dialects);
+		L7_FUZZ_STR(t->u.smb.called);
+		L7_FUZZ_STR(t->u.smb.calling);
+		L7_FUZZ_STR(t->u.smb.path);
+		break;
+	case PR_L7_TXN_BGP:
+		L7_FUZZ_STR(t->u.bgp.router_id);
+		L7_FUZZ_STR(t->u.bgp.caps);
+		L7_FUZZ_STR(t->u.bgp.as_path);
+		L7_FUZZ_STR(t->u.bgp.next_hop);
+		L7_FUZZ_STR(t->u.bgp.announced);
+		L7_FUZZ_STR(t->u.bgp.withdrawn);
+		break;
+	case PR_L7_TXN_OSPF:
+		L7_FUZZ_STR(t->u.ospf.router_id);
+		L7_FUZZ_STR(t->u.ospf.area_id);
+		L7_FUZZ_STR(t->u.ospf.mask);
+		L7_FUZZ_STR(t->u.ospf.dr);
+		L7_FUZZ_STR(t->u.ospf.bdr);
+		break;
+	case PR_L7_TXN_EIGRP:
+		L7_FUZZ_STR(t->u.eigrp.sw_version);
+		L7_FUZZ_STR(t->u.eigrp.routes);
+		break;
+	case PR_L7_TXN_RIP:
+		L7_FUZZ_STR(t->u.rip.routes);
+		break;
+	case PR_L7_TXN_SNMP:
+		L7_FUZZ_STR(t->u.snmp.community);
+		L7_FUZZ_STR(t->u.snmp.user);
+		L7_FUZZ_STR(t->u.snmp.engine_id);
+		L7_FUZZ_STR(t->u.snmp.enterprise);
+		L7_FUZZ_STR(t->u.snmp.oids);
+		break;
+	case PR_L7_TXN_NTP:
+		L7_FUZZ_STR(t->u.ntp.refid);
+		break;
+	case PR_L7_TXN_NETFLOW_EXPORT:
+		break;
+	case PR_L7_TXN_NETFLOW_RECORD:
+		L7_FUZZ_STR(t->u.nf_record.src);
+		L7_FUZZ_STR(t->u.nf_record.dst);
+		L7_FUZZ_STR(t->u.nf_record.next_hop);
+		break;
+	case PR_L7_TXN_SFLOW:
+		L7_FUZZ_STR(t->u.sflow.agent);
+		break;
+	case PR_L7_TXN_DHCP:
+		L7_FUZZ_STR(t->u.dhcp.client_mac);
+		L7_FUZZ_STR(t->u.dhcp.ciaddr);
+		L7_FUZZ_STR(t->u.dhcp.yiaddr);
+		L7_FUZZ_STR(t->u.dhcp.server_id);
+		L7_FUZZ_STR(t->u.dhcp.requested_ip);
+		L7_FUZZ_STR(t->u.dhcp.relay);
+		L7_FUZZ_STR(t->u.dhcp.hostname);
+		L7_FUZZ_STR(t->u.dhcp.fqdn);
+		L7_FUZZ_STR(t->u.dhcp.vendor_class);
+		L7_FUZZ_STR(t->u.dhcp.client_id);
+		L7_FUZZ_STR(t->u.dhcp.params);
+		break;
+	case PR_L7_TXN_ICMP:
+		L7_FUZZ_STR(t->u.icmp.q_src);
+		L7_FUZZ_STR(t->u.icmp.q_dst);
+		L7_FUZZ_STR(t->u.icmp.target);
+		L7_FUZZ_STR(t->u.icmp.lladdr);
+		L7_FUZZ_STR(t->u.icmp.prefixes);
+		L7_FUZZ_STR(t->u.icmp.rdnss);
+		break;
+	case PR_L7_TXN_KERBEROS:
+		L7_FUZZ_STR(t->u.krb.realm);
+		L7_FUZZ_STR(t->u.krb.cname);
+		L7_FUZZ_STR(t->u.krb.sname);
+		L7_FUZZ_STR(t->u.krb.etypes);
+		L7_FUZZ_STR(t->u.krb.e_text);
+		break;
+	case PR_L7_TXN_SIP:
+		L7_FUZZ_STR(t->u.sip.method);
+		L7_FUZZ_STR(t->u.sip.cseq_method);
+		L7_FUZZ_STR(t->u.sip.uri);
+		L7_FUZZ_STR(t->u.sip.from);
+		L7_FUZZ_STR(t->u.sip.to);
+		L7_FUZZ_STR(t->u.sip.call_id);
+		L7_FUZZ_STR(t->u.sip.user_agent);
+		L7_FUZZ_STR(t->u.sip.via);
+		L7_FUZZ_STR(t->u.sip.content_type);
+		break;
 	default:
 		abort();
 	}
@@ -133,15 +238,15 @@ static struct pr_l7_ctx *l7_fuzz_ctx(int tiny)
 	return ctx[tiny];
 }
 
-static void l7_fuzz_send(struct pr_l7_ctx *ctx, struct pr_l7_state *st, uint8_t proto, uint8_t dir,
-			 uint32_t seq, const uint8_t *p, size_t n)
+static void l7_fuzz_send(struct pr_l7_ctx *ctx, struct pr_l7_state *st, uint64_t flow_id,
+			 uint8_t proto, uint8_t dir, uint32_t seq, const uint8_t *p, size_t n)
 {
 	uint8_t *copy = malloc(n ? n : 1);
 	struct pr_l7_pkt pkt = {
 		.data = copy,
 		.len = (uint32_t)n,
 		.seq = seq,
-		.flow_id = 1,
+		.flow_id = flow_id,
 		.dir = dir,
 		.has_seq = proto == PR_L7_PROTO_TCP,
 	};
@@ -164,7 +269,7 @@ static int l7_fuzz_run(const uint8_t *data, size_t size, const struct l7_fuzz_pr
 
 	if (size < 1)
 		return 0;
-	pr = &protos[(data[0] & 7) % n_protos];
+	pr = &protos[(data[0] & 0x3f) % n_protos];
 	ctx = l7_fuzz_ctx(data[0] >> 7);
 	for (int f = 0; f < 2; f++) {
 		pr_l7_flow_init(&st[f], pr->ip_proto, pr->client_port, pr->server_port);
@@ -190,13 +295,13 @@ static int l7_fuzz_run(const uint8_t *data, size_t size, const struct l7_fuzz_pr
 		for (size_t k = 0; k < len; k += seg) {
 			size_t n = len - k < seg ? len - k : seg;
 
-			l7_fuzz_send(ctx, &st[f], pr->ip_proto, (uint8_t)dir, seq[f][dir],
-				     data + off + k, n);
+			l7_fuzz_send(ctx, &st[f], (uint64_t)f + 1, pr->ip_proto, (uint8_t)dir,
+				     seq[f][dir], data + off + k, n);
 			seq[f][dir] += (uint32_t)n;
 		}
 		if (h & 2)
-			l7_fuzz_send(ctx, &st[f], pr->ip_proto, (uint8_t)dir, start, data + off,
-				     len / 2 + 1 > len ? len : len / 2 + 1);
+			l7_fuzz_send(ctx, &st[f], (uint64_t)f + 1, pr->ip_proto, (uint8_t)dir,
+				     start, data + off, len / 2 + 1 > len ? len : len / 2 + 1);
 		off += len;
 	}
 	pr_l7_flow_end(ctx, &st[0]);
