@@ -81,7 +81,7 @@ struct dpdk_port {
 	uint8_t tsresol;
 	char name[RTE_ETH_NAME_MAX_LEN];
 	char driver[32];
-	char layout[160]; /* how packets reach the queues, for messages and the iface */
+	char layout[80]; /* how packets reach the queues, for messages and the iface */
 };
 
 struct pr_rx {
@@ -208,7 +208,8 @@ static int eal_start(const char *args, const char *port, char *err, size_t errle
 	static const char *const pci_opts[] = { "-a", "--allow", "-b", "--block", "--no-pci", NULL };
 	static const char *const huge_opts[] = { "--no-huge", NULL };
 	static char prog[] = "packetrecorder-dataplane", in_memory[] = "--in-memory",
-		    no_tele[] = "--no-telemetry", no_pci[] = "--no-pci", allow[] = "-a";
+		    no_shconf[] = "--no-shconf", no_tele[] = "--no-telemetry",
+		    no_pci[] = "--no-pci", allow[] = "-a";
 	static char words_buf[4096], lcores[512], loglevel[32], pci[64];
 	static char *argv[PR_DPDK_ARGS_MAX + 8];
 	static cookie_io_functions_t log_fns = { .write = eal_log_write };
@@ -227,8 +228,9 @@ static int eal_start(const char *args, const char *port, char *err, size_t errle
 		lcores_arg(lcores, sizeof(lcores));
 		argv[argc++] = lcores;
 	}
+	/* --no-huge implies legacy memory, which --in-memory refuses: no shared config does it. */
 	if (!pr_dpdk_args_has(words, n, mem_opts))
-		argv[argc++] = in_memory;
+		argv[argc++] = pr_dpdk_args_has(words, n, huge_opts) ? no_shconf : in_memory;
 	if (!pr_dpdk_args_has(words, n, tele_opts))
 		argv[argc++] = no_tele;
 	if (!pr_dpdk_args_has(words, n, pci_opts) && port && port[0]) {
@@ -471,17 +473,23 @@ static int pcap_scan_pair(const char *key, const char *value, void *opaque)
 	if (!strcmp(key, "rx_pcap") && sc->rxq < sc->ps->nb_rxq) {
 		p = pcap_open_offline(value, ebuf);
 		if (p) {
-			int dlt = pcap_datalink(p);
+			int dlt = pcap_datalink(p), snap = pcap_snapshot(p);
+			const char *dname = pcap_datalink_val_to_name(dlt);
 
 			pcap_close(p);
 			if (dlt != DLT_EN10MB) {
 				snprintf(sc->err, sc->errlen,
-					 "%s: link type %d: net_pcap hands every packet on as "
-					 "Ethernet; read this file with --backend pcap",
-					 value, dlt);
+					 "%s: link type %s (DLT %d): net_pcap hands every packet "
+					 "on as Ethernet; read this file with --backend pcap",
+					 value, dname ? dname : "?", dlt);
 				sc->error = -EPROTONOSUPPORT;
 				return -1;
 			}
+			if (snap < 65535)
+				PR_WARN("%s: snaplen %d: net_pcap keeps no original length, so "
+					"packets cut at capture are stored with their captured "
+					"length as wire length (--backend pcap keeps both)",
+					value, snap);
 		}
 		sc->ps->rx_file[sc->rxq] = 1;
 	}
@@ -714,8 +722,7 @@ static int port_setup(uint16_t pid, struct dpdk_port *ps, const struct pr_rx_cfg
 		snprintf(ps->layout, sizeof(ps->layout), "%u rx queues, symmetric RSS", ps->nb_rxq);
 	else
 		snprintf(ps->layout, sizeof(ps->layout),
-			 "%u rx queues, no RSS (each queue gets what %s puts there)", ps->nb_rxq,
-			 ps->driver);
+			 "%u rx queues without RSS (as %.31s fills them)", ps->nb_rxq, ps->driver);
 	PR_NOTICE("port %s (%s): %s, %u+%u descriptors, %u mbufs per queue%s", ps->name, ps->driver,
 		  ps->layout, ps->nb_rxd, ps->nb_txd, ps->mbufs,
 		  ps->ts_mult ? ", file timestamps (us)" : "");
@@ -826,6 +833,7 @@ static int dpdk_open(const struct pr_rx_cfg *cfg, struct pr_rx **out, char *err,
 	rx->iface.snaplen = cfg->snaplen;
 	rx->iface.tsresol = ps->tsresol;
 	snprintf(rx->iface.name, sizeof(rx->iface.name), "%s", ps->name);
+	/* 5 + 31 + 6 + 5 + 2 + 78 characters: always whole in PR_IFACE_DESC_MAX. */
 	snprintf(rx->iface.description, sizeof(rx->iface.description), "DPDK %.31s port %u: %.78s",
 		 ps->driver, pid, ps->layout);
 	pthread_mutex_unlock(&dpdk_lock);
