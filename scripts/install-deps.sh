@@ -13,6 +13,8 @@ packages=(
 	libxdp-dev libbpf-dev
 	# the HTTP API (controlplane/http): libmicrohttpd, GnuTLS for its client certificates
 	libmicrohttpd-dev libgnutls28-dev
+	# the dpdk backend (DPDK 22.11 with its PMDs), and dpdk-testpmd, its benchmark peer
+	dpdk-dev dpdk
 	# tests, fuzzing, formatting
 	libcmocka-dev clang llvm libclang-rt-14-dev clang-format python3
 	# promtool checks the metrics text (tests/unit/test_pr_metrics.c); the
