@@ -5,6 +5,7 @@
  * effective capabilities, the link type and the MTU.
  */
 #include "pr_backend_pick.h"
+#include "pr_compiler.h"
 
 #include <inttypes.h>
 #include <stdbool.h>
@@ -23,7 +24,8 @@
  */
 #define AFXDP_MAX_MTU 3498
 
-static bool read_u64(const char *path, int base, uint64_t *out)
+/* Unused in a build without AF_XDP, where every interface gets pcap. */
+static PR_UNUSED bool read_u64(const char *path, int base, uint64_t *out)
 {
 	char buf[64];
 	FILE *f = fopen(path, "re");
@@ -37,7 +39,7 @@ static bool read_u64(const char *path, int base, uint64_t *out)
 	return ok;
 }
 
-static uint64_t cap_effective(void)
+static PR_UNUSED uint64_t cap_effective(void)
 {
 	char line[256];
 	uint64_t caps = 0;
