@@ -22,6 +22,18 @@
 
 #define FILTER_MAX_IFACES PR_FILTER_MAX_IFACES
 
+static int failv(struct pr_query_err *err, int code, const char *field, const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
+
+static int failv(struct pr_query_err *err, int code, const char *field, const char *fmt, va_list ap)
+{
+	if (err) {
+		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+		err->field = field;
+	}
+	return code;
+}
+
 static int fail(struct pr_query_err *err, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -29,12 +41,24 @@ static int fail(struct pr_query_err *err, int code, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (err) {
-		va_start(ap, fmt);
-		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-		va_end(ap);
-	}
+	va_start(ap, fmt);
+	failv(err, code, NULL, fmt, ap);
+	va_end(ap);
 	return code;
+}
+
+/* A request that is wrong in one of its parts (PR_QUERY_FIELD_*): -EINVAL. */
+static int bad(struct pr_query_err *err, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int bad(struct pr_query_err *err, const char *field, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	failv(err, -EINVAL, field, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
 }
 
 /* ---- BPF filters (dataplane/filter: one module for capture and queries) ---- */
@@ -48,7 +72,10 @@ int pr_query_filter_check(const char *expr, struct pr_query_err *err)
 	char why[sizeof(err->msg)];
 	int ret = pr_filter_check(expr, why, sizeof(why));
 
-	return ret ? fail(err, ret, "%s", why) : 0;
+	if (!ret)
+		return 0;
+	return ret == -EINVAL ? bad(err, PR_QUERY_FIELD_FILTER, "%s", why) :
+				fail(err, ret, "%s", why);
 }
 
 struct filter_ctx {
@@ -68,7 +95,8 @@ static int filter_iface_cb(void *ctx, const struct pr_store_iface *iface)
 	ret = pr_filter_add_iface(fc->f->f, iface->index, iface->linktype, 262144, why,
 				  sizeof(why));
 	if (ret < 0) {
-		fc->ret = fail(fc->err, ret, "%s", why);
+		fc->ret = ret == -EINVAL ? bad(fc->err, PR_QUERY_FIELD_FILTER, "%s", why) :
+					   fail(fc->err, ret, "%s", why);
 		return 1;
 	}
 	return 0;
@@ -87,7 +115,8 @@ int pr_query_filter_create(struct pr_store *st, int64_t session, const char *exp
 		return fail(err, -ENOMEM, "filter: %s", strerror(ENOMEM));
 	ret = pr_filter_create(expr, &f->f, why, sizeof(why));
 	if (ret) {
-		ret = fail(err, ret, "%s", why);
+		ret = ret == -EINVAL ? bad(err, PR_QUERY_FIELD_FILTER, "%s", why) :
+				       fail(err, ret, "%s", why);
 		goto err;
 	}
 	if (pr_filter_accepts_all(f->f)) {
@@ -109,10 +138,10 @@ int pr_query_filter_create(struct pr_store *st, int64_t session, const char *exp
 	 * is fine, one that can match nothing of any is an error.
 	 */
 	if (pr_filter_ifaces_rejecting(f->f) && !pr_filter_ifaces_compiled(f->f)) {
-		ret = fail(err, -EINVAL,
-			   "filter \"%s\" can match no packet of session %lld (expression "
-			   "rejects all packets of its link types)",
-			   expr, (long long)session);
+		ret = bad(err, PR_QUERY_FIELD_FILTER,
+			  "filter \"%s\" can match no packet of session %lld (expression "
+			  "rejects all packets of its link types)",
+			  expr, (long long)session);
 		goto err;
 	}
 	*out = f;
@@ -186,7 +215,7 @@ int pr_query_flows_open(struct pr_store *st, const struct pr_query_flows_req *re
 
 	*out = NULL;
 	if (req->from_ns && req->to_ns && req->from_ns > req->to_ns)
-		return fail(err, -EINVAL, "from is after to: nothing could match");
+		return bad(err, PR_QUERY_FIELD_RANGE, "from is after to: nothing could match");
 	ret = pr_query_session_get(st, req->session, &si, err);
 	if (ret)
 		return ret;
@@ -421,7 +450,7 @@ int pr_query_pkts_open(struct pr_store *st, const struct pr_query_pkts_req *req,
 
 	*out = NULL;
 	if (req->from_ns && req->to_ns && req->from_ns > req->to_ns)
-		return fail(err, -EINVAL, "from is after to: nothing could match");
+		return bad(err, PR_QUERY_FIELD_RANGE, "from is after to: nothing could match");
 	ret = pr_query_filter_check(req->filter, err);
 	if (ret)
 		return ret;
@@ -570,10 +599,10 @@ static int pcap_scan_cb(void *ctx, const struct pr_store_iface *iface)
 		pc->have_first = true;
 		pc->first_linktype = iface->linktype;
 	} else if (iface->linktype != pc->first_linktype) {
-		pc->ret = fail(pc->err, -EINVAL,
-			       "the session has interfaces with different link types (%u and %u): "
-			       "pcap holds one; use pcapng",
-			       pc->first_linktype, iface->linktype);
+		pc->ret = bad(pc->err, PR_QUERY_FIELD_FORMAT,
+			      "the session has interfaces with different link types (%u and %u): "
+			      "pcap holds one; use pcapng",
+			      pc->first_linktype, iface->linktype);
 		return 1;
 	}
 	return 0;
@@ -619,7 +648,7 @@ int pr_query_pcap_open(struct pr_store *st, const struct pr_query_pcap_req *req,
 	if (!pc)
 		return fail(err, -ENOMEM, "download: %s", strerror(ENOMEM));
 	if (req->format != PR_QUERY_PCAP && req->format != PR_QUERY_PCAPNG) {
-		ret = fail(err, -EINVAL, "format: not pcap or pcapng");
+		ret = bad(err, PR_QUERY_FIELD_FORMAT, "not pcap or pcapng");
 		goto err;
 	}
 	pc->format = req->format;

@@ -27,8 +27,16 @@
 
 #include "pr_store.h"
 
-/* Why a call failed: one sentence, filled on every negative return. */
+/*
+ * Why a call failed: one sentence, filled on every negative return. For
+ * -EINVAL, field says which part of the request is wrong, so that a
+ * front end can name it as its users know it (--filter, "filter"):
+ */
+#define PR_QUERY_FIELD_FILTER "filter" /* the BPF expression */
+#define PR_QUERY_FIELD_RANGE "range" /* from and to */
+#define PR_QUERY_FIELD_FORMAT "format" /* of a capture file */
 struct pr_query_err {
+	const char *field; /* one of the above, or NULL */
 	char msg[1536];
 };
 

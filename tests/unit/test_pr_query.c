@@ -259,7 +259,7 @@ static void test_errors(void **state)
 {
 	struct pr_query_pkts_req req = { .session = fx.sid + 100 };
 	struct pr_query_pkts *q = (struct pr_query_pkts *)&req;
-	struct pr_query_err err = { { 0 } };
+	struct pr_query_err err = { .field = NULL };
 	struct pr_session_info si;
 
 	(void)state;
@@ -271,6 +271,7 @@ static void test_errors(void **state)
 	req.filter = "port banana and";
 	assert_int_equal(pr_query_pkts_open(fx.st, &req, &q, &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "bad filter expression \"port banana and\""));
+	assert_string_equal(err.field, PR_QUERY_FIELD_FILTER);
 	assert_int_equal(pr_query_filter_check("tcp", &err), 0);
 	assert_int_equal(pr_query_filter_check("tcp and", &err), -EINVAL);
 	req.filter = NULL;
@@ -278,6 +279,7 @@ static void test_errors(void **state)
 	req.to_ns = 4;
 	assert_int_equal(pr_query_pkts_open(fx.st, &req, &q, &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "from is after to"));
+	assert_string_equal(err.field, PR_QUERY_FIELD_RANGE);
 }
 
 struct flow_acc {
@@ -462,6 +464,7 @@ static void test_pcap_stream(void **state)
 	/* pcap holds one link type: this session has two. */
 	assert_int_equal(pr_query_pcap_open(fx.st, &req, &pc, &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "use pcapng"));
+	assert_string_equal(err.field, PR_QUERY_FIELD_FORMAT);
 
 	/* pcapng in small pieces: every packet once, in blocks that chain. */
 	req.format = PR_QUERY_PCAPNG;
