@@ -15,6 +15,8 @@ packages=(
 	libmicrohttpd-dev libgnutls28-dev
 	# the dpdk backend (DPDK 22.11 with its PMDs), and dpdk-testpmd, its benchmark peer
 	dpdk-dev dpdk
+	# the gRPC API: the C core, and protobuf-c messages generated at build time
+	libgrpc-dev libprotobuf-c-dev protobuf-c-compiler
 	# tests, fuzzing, formatting
 	libcmocka-dev clang llvm libclang-rt-14-dev clang-format python3
 	# promtool checks the metrics text (tests/unit/test_pr_metrics.c); the
@@ -22,6 +24,8 @@ packages=(
 	# read docs/openapi.yaml and the compose file with python3-yaml, and
 	# are scraped by a real Prometheus (tests/integration/test_http_*.py)
 	prometheus curl openssl python3-yaml
+	# gRPC tests: a real client, stubs generated at test time
+	python3-grpcio python3-grpc-tools
 	# peers and oracles used by tests and benchmarks
 	sqlcipher tcpdump tshark iproute2 procps
 	# the slow-disk test: a loop device with ext4 (losetup, mount, mkfs.ext4)
