@@ -237,6 +237,12 @@ void pr_store_pool_flush(struct pr_store_pool *p)
 	free(idle);
 }
 
+bool pr_store_pool_writable(struct pr_store_pool *p)
+{
+	/* Fixed at create: no lock needed to read it. */
+	return !pr_store_is_readonly(p->writer);
+}
+
 void pr_store_pool_counts(struct pr_store_pool *p, unsigned *open, unsigned *in_use,
 			  unsigned *max)
 {

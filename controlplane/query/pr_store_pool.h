@@ -72,6 +72,9 @@ void pr_store_pool_writer_put(struct pr_store_pool *p);
 /* Close idle readers now, and readers in use when they come back. */
 void pr_store_pool_flush(struct pr_store_pool *p);
 
+/* Whether the store could be written (the writer opened read-write). */
+bool pr_store_pool_writable(struct pr_store_pool *p);
+
 /* Readers open, in use, and the limit. */
 void pr_store_pool_counts(struct pr_store_pool *p, unsigned *open, unsigned *in_use,
 			  unsigned *max);

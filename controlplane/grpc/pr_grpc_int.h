@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Inside the gRPC server: the interface between the call machinery
+ * (pr_grpc_server.c: completion queues, auth, flow control, shutdown) and
+ * the methods (pr_grpc_methods.c: requests to query engine calls, answers
+ * to protobuf-c messages). A method runs on the worker thread of its
+ * call; a stream's state is its own until close.
+ */
+#ifndef PR_GRPC_INT_H
+#define PR_GRPC_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <grpc/grpc.h>
+#include <protobuf-c/protobuf-c.h>
+
+#include "pr_grpc.h"
+
+#define PR_GRPC_SERVICE "packetrecorder.v1.PacketRecorder"
+#define PR_GRPC_HEALTH_SERVICE "grpc.health.v1.Health"
+
+/* What a call ends with, when it is not OK. */
+struct pr_grpc_status {
+	grpc_status_code code;
+	char msg[1024];
+};
+
+/* Set st and return -1: handlers end with `return pr_grpc_fail(st, CODE, "...")`. */
+int pr_grpc_fail(struct pr_grpc_status *st, grpc_status_code code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* The status for a negative errno of the query engine, with its message. */
+int pr_grpc_fail_errno(struct pr_grpc_status *st, int err, const char *msg);
+
+/* "OK", "NOT_FOUND", ... for a grpc_status_code; "UNKNOWN" past the known ones. */
+const char *pr_grpc_code_name(int code);
+
+/* A packed message, ready to send (a byte buffer of one slice). NULL: out of memory. */
+grpc_byte_buffer *pr_grpc_pack(const ProtobufCMessage *m);
+
+struct pr_grpc_method;
+
+/* What a method sees of its call. */
+struct pr_grpc_ctx {
+	struct pr_grpc_server *srv;
+	const struct pr_grpc_method *method;
+	struct pr_store *st; /* a read-only store connection, when the method asked for one */
+	void *state; /* a stream's own */
+	/*
+	 * The session a stream reads: a deletion of it is refused while the
+	 * stream is open (set it with pr_grpc_session_hold()).
+	 */
+	int64_t held_session;
+};
+
+/*
+ * Mark a session read by this call (released when the call ends): a
+ * DeleteSession meanwhile answers FAILED_PRECONDITION. 0 or -ENOMEM.
+ */
+int pr_grpc_session_hold(struct pr_grpc_ctx *c, int64_t session);
+/* How many calls hold the session now. */
+unsigned pr_grpc_session_holders(struct pr_grpc_server *srv, int64_t session);
+
+/* Server-wide things a method may read. */
+struct pr_store_pool *pr_grpc_server_pool(struct pr_grpc_server *srv);
+uint32_t pr_grpc_server_chunk_bytes(const struct pr_grpc_server *srv);
+double pr_grpc_server_uptime_s(const struct pr_grpc_server *srv);
+bool pr_grpc_server_stopping(const struct pr_grpc_server *srv);
+
+enum pr_grpc_kind {
+	PR_GRPC_UNARY,
+	PR_GRPC_STREAM,
+};
+
+/* stream_next() returns: */
+enum {
+	PR_GRPC_NEXT_END = 0, /* no more messages: status OK */
+	PR_GRPC_NEXT_MSG = 1, /* *msg is the next message */
+	PR_GRPC_NEXT_PARK = 2, /* nothing now: the call stays open until shutdown or cancel */
+};
+
+struct pr_grpc_method {
+	const char *path; /* "/packetrecorder.v1.PacketRecorder/ListSessions" */
+	const char *name; /* for metrics: "ListSessions" */
+	enum pr_grpc_kind kind;
+	const ProtobufCMessageDescriptor *req;
+	bool store; /* lend the call a store connection */
+	bool health; /* grpc.health.v1: open when the server's health_open says so */
+	/* PR_GRPC_UNARY: 0 with *resp, or -1 with st. */
+	int (*unary)(struct pr_grpc_ctx *c, const ProtobufCMessage *req, grpc_byte_buffer **resp,
+		     struct pr_grpc_status *st);
+	/* PR_GRPC_STREAM: open (0, or -1 with st), next (see above, -1 with st), close. */
+	int (*open)(struct pr_grpc_ctx *c, const ProtobufCMessage *req, struct pr_grpc_status *st);
+	int (*next)(struct pr_grpc_ctx *c, grpc_byte_buffer **msg, struct pr_grpc_status *st);
+	void (*close)(struct pr_grpc_ctx *c);
+	/*
+	 * A parked stream's last message when the server shuts down (the
+	 * health Watch says NOT_SERVING); NULL: none.
+	 */
+	grpc_byte_buffer *(*farewell)(struct pr_grpc_ctx *c);
+};
+
+extern const struct pr_grpc_method pr_grpc_methods[];
+extern const unsigned pr_grpc_n_methods;
+
+#endif /* PR_GRPC_INT_H */

@@ -1,0 +1,742 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The methods of the gRPC server: each turns its request into query
+ * engine calls (controlplane/query/) and the answers into protobuf-c
+ * messages, checking every field first so that a bad request is
+ * INVALID_ARGUMENT naming the field. Streams keep a cursor in their state
+ * and produce one message per step (pr_grpc_int.h). Runs on the worker
+ * thread of the call, with the store connection the call was lent.
+ */
+#define PR_LOG_MODULE "grpc"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "grpc/health/v1/health.pb-c.h"
+#include "packetrecorder.pb-c.h"
+#include "pr_grpc_conv.h"
+#include "pr_grpc_int.h"
+#include "pr_log.h"
+#include "pr_query.h"
+#include "pr_store_pool.h"
+
+/* Smallest and largest DownloadPcap chunk a client may ask for. */
+#define CHUNK_MIN 1024u
+#define CHUNK_MAX (1u << 20)
+
+typedef Packetrecorder__V1__Session Session;
+
+/* ---- request checks ---- */
+
+static int check_session_id(int64_t id, struct pr_grpc_status *st)
+{
+	if (id <= 0)
+		return pr_grpc_fail(st, GRPC_STATUS_INVALID_ARGUMENT,
+				    "session_id: %lld is not a session id (they start at 1)",
+				    (long long)id);
+	return 0;
+}
+
+static int check_range(uint64_t from, uint64_t to, struct pr_grpc_status *st)
+{
+	if (from && to && from > to)
+		return pr_grpc_fail(st, GRPC_STATUS_INVALID_ARGUMENT,
+				    "from_ts is after to_ts: nothing could match");
+	return 0;
+}
+
+/* An engine error, naming the request's field when the engine says which part is wrong. */
+static int engine_fail(struct pr_grpc_status *st, int err, const struct pr_query_err *qe)
+{
+	const char *field = NULL;
+	char msg[sizeof(qe->msg) + 32];
+
+	if (err == -EINVAL && qe->field) {
+		if (!strcmp(qe->field, PR_QUERY_FIELD_FILTER))
+			field = "filter";
+		else if (!strcmp(qe->field, PR_QUERY_FIELD_FORMAT))
+			field = "format";
+		else if (!strcmp(qe->field, PR_QUERY_FIELD_RANGE))
+			field = "from_ts, to_ts";
+	}
+	if (field) {
+		snprintf(msg, sizeof(msg), "%s: %s", field, qe->msg);
+		return pr_grpc_fail_errno(st, err, msg);
+	}
+	return pr_grpc_fail_errno(st, err, qe->msg);
+}
+
+/* ---- a growable buffer for answers packed by hand ---- */
+
+struct buf {
+	uint8_t *p;
+	size_t len, cap;
+};
+
+static int buf_reserve(struct buf *b, size_t n)
+{
+	if (b->cap - b->len >= n)
+		return 0;
+	size_t cap = b->cap ? b->cap : 4096;
+
+	while (cap - b->len < n)
+		cap *= 2;
+	uint8_t *p = realloc(b->p, cap);
+
+	if (!p)
+		return -ENOMEM;
+	b->p = p;
+	b->cap = cap;
+	return 0;
+}
+
+static size_t put_varint(uint8_t *p, uint64_t v)
+{
+	size_t n = 0;
+
+	while (v >= 0x80) {
+		p[n++] = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	p[n++] = (uint8_t)v;
+	return n;
+}
+
+/* Append m as field `field` (wire type 2) of an enclosing message. */
+static int buf_put_msg(struct buf *b, unsigned field, const ProtobufCMessage *m)
+{
+	size_t len = protobuf_c_message_get_packed_size(m);
+
+	if (buf_reserve(b, len + 20))
+		return -ENOMEM;
+	b->len += put_varint(b->p + b->len, (uint64_t)field << 3 | 2);
+	b->len += put_varint(b->p + b->len, len);
+	b->len += protobuf_c_message_pack(m, b->p + b->len);
+	return 0;
+}
+
+static grpc_byte_buffer *buf_to_bb(struct buf *b)
+{
+	grpc_slice s = grpc_slice_from_copied_buffer((const char *)b->p, b->len);
+	grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&s, 1);
+
+	grpc_slice_unref(s);
+	return bb;
+}
+
+/* ---- interfaces ---- */
+
+static int iface_cb(void *ctx, const struct pr_query_iface *d)
+{
+	struct buf *b = ctx;
+	Packetrecorder__V1__Interface m = PACKETRECORDER__V1__INTERFACE__INIT;
+
+	m.name = (char *)(uintptr_t)d->name;
+	m.description = (char *)(uintptr_t)d->description;
+	m.n_addresses = d->n_addresses;
+	m.addresses = (char **)(uintptr_t)d->addresses;
+	m.up = d->up;
+	m.running = d->running;
+	m.loopback = d->loopback;
+	return buf_put_msg(b, 1, &m.base) ? 1 : 0;
+}
+
+static int list_interfaces(struct pr_grpc_ctx *c, const ProtobufCMessage *req,
+			   grpc_byte_buffer **resp, struct pr_grpc_status *st)
+{
+	struct pr_query_err err;
+	struct buf b = { 0 };
+	int ret;
+
+	(void)c;
+	(void)req;
+	ret = pr_query_ifaces(iface_cb, &b, &err);
+	if (ret > 0)
+		ret = pr_grpc_fail(st, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+	else if (ret < 0)
+		ret = pr_grpc_fail_errno(st, ret, err.msg);
+	else
+		*resp = buf_to_bb(&b);
+	free(b.p);
+	return ret;
+}
+
+/* ---- sessions ---- */
+
+static int session_cb(void *ctx, const struct pr_session_info *s)
+{
+	Packetrecorder__V1__DropsByReason d;
+	Session m;
+
+	pr_grpc_session_to_pb(s, &m, &d);
+	return buf_put_msg(ctx, 1, &m.base) ? 1 : 0;
+}
+
+static int list_sessions(struct pr_grpc_ctx *c, const ProtobufCMessage *req,
+			 grpc_byte_buffer **resp, struct pr_grpc_status *st)
+{
+	struct pr_query_err err;
+	struct buf b = { 0 };
+	int ret;
+
+	(void)req;
+	/* Packed one by one: a store of many sessions never has them all as structs. */
+	ret = pr_query_sessions(c->st, session_cb, &b, &err);
+	if (ret > 0)
+		ret = pr_grpc_fail(st, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+	else if (ret < 0)
+		ret = pr_grpc_fail_errno(st, ret, err.msg);
+	else
+		*resp = buf_to_bb(&b);
+	free(b.p);
+	return ret;
+}
+
+static int get_session(struct pr_grpc_ctx *c, const ProtobufCMessage *req, grpc_byte_buffer **resp,
+		       struct pr_grpc_status *st)
+{
+	const Packetrecorder__V1__GetSessionRequest *r = (const void *)req;
+	Packetrecorder__V1__DropsByReason d;
+	struct pr_query_err err;
+	struct pr_session_info si;
+	Session m;
+	int ret;
+
+	if (check_session_id(r->session_id, st))
+		return -1;
+	ret = pr_query_session_get(c->st, r->session_id, &si, &err);
+	if (ret)
+		return pr_grpc_fail_errno(st, ret, err.msg);
+	pr_grpc_session_to_pb(&si, &m, &d);
+	*resp = pr_grpc_pack(&m.base);
+	return 0;
+}
+
+static int delete_session(struct pr_grpc_ctx *c, const ProtobufCMessage *req,
+			  grpc_byte_buffer **resp, struct pr_grpc_status *st)
+{
+	const Packetrecorder__V1__DeleteSessionRequest *r = (const void *)req;
+	Packetrecorder__V1__DeleteSessionResponse m =
+		PACKETRECORDER__V1__DELETE_SESSION_RESPONSE__INIT;
+	struct pr_store_pool *pool = pr_grpc_server_pool(c->srv);
+	struct pr_store_delete_result res;
+	struct pr_store *w;
+	unsigned holders;
+	int ret;
+
+	if (check_session_id(r->session_id, st))
+		return -1;
+	/*
+	 * A stream of this daemon reading it would keep the deleted pages
+	 * (and a copy of the segment keys) alive in its snapshot.
+	 */
+	holders = pr_grpc_session_holders(c->srv, r->session_id);
+	if (holders)
+		return pr_grpc_fail(st, GRPC_STATUS_FAILED_PRECONDITION,
+				    "session %lld is being read by %u stream%s of this daemon: "
+				    "try again when they end",
+				    (long long)r->session_id, holders, holders == 1 ? "" : "s");
+	w = pr_store_pool_writer_get(pool);
+	ret = pr_store_delete_session(w, r->session_id, &res);
+	if (ret == -ENOENT)
+		pr_grpc_fail(st, GRPC_STATUS_NOT_FOUND, "no session %lld",
+			     (long long)r->session_id);
+	else if (ret == -EPERM)
+		pr_grpc_fail(st, GRPC_STATUS_FAILED_PRECONDITION,
+			     "session %lld is pinned: unpin it first", (long long)r->session_id);
+	else if (ret == -EBUSY)
+		pr_grpc_fail(st, GRPC_STATUS_FAILED_PRECONDITION,
+			     "session %lld is still being captured", (long long)r->session_id);
+	else if (ret)
+		pr_grpc_fail_errno(st, ret, pr_store_errmsg(w));
+	pr_store_pool_writer_put(pool);
+	if (ret)
+		return -1;
+	/* Readers cache the last segment key they used: none may outlive the segment. */
+	pr_store_pool_flush(pool);
+	PR_NOTICE("session %lld deleted over gRPC (%llu packets, %llu segments)",
+		  (long long)r->session_id, (unsigned long long)res.packets,
+		  (unsigned long long)res.segments);
+	m.session_id = r->session_id;
+	m.deleted = true;
+	m.packets = res.packets;
+	m.blocks = res.blocks;
+	m.flows = res.flows;
+	m.segments = res.segments;
+	m.files_removed = res.files_removed;
+	m.wal_clean = res.wal_clean;
+	*resp = pr_grpc_pack(&m.base);
+	return 0;
+}
+
+/* ---- packets ---- */
+
+struct pkts_state {
+	struct pr_query_pkts *q;
+	bool data;
+};
+
+static int query_packets_open(struct pr_grpc_ctx *c, const ProtobufCMessage *req,
+			      struct pr_grpc_status *st)
+{
+	const Packetrecorder__V1__QueryPacketsRequest *r = (const void *)req;
+	struct pr_query_pkts_req q = {
+		.session = r->session_id,
+		.filter = r->filter,
+		.from_ns = r->from_ts,
+		.to_ns = r->to_ts,
+		.has_flow = r->flow_case == PACKETRECORDER__V1__QUERY_PACKETS_REQUEST__FLOW_FLOW_ID,
+		.flow_id = r->flow_id,
+		.limit = r->limit,
+	};
+	struct pkts_state *s;
+	struct pr_query_err err;
+	int ret;
+
+	if (check_session_id(r->session_id, st) || check_range(r->from_ts, r->to_ts, st))
+		return -1;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return pr_grpc_fail(st, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+	s->data = r->include_data;
+	c->state = s;
+	ret = pr_query_pkts_open(c->st, &q, &s->q, &err);
+	if (ret)
+		return engine_fail(st, ret, &err);
+	if (pr_grpc_session_hold(c, r->session_id))
+		return pr_grpc_fail(st, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+	return 0;
+}
+
+static int query_packets_next(struct pr_grpc_ctx *c, grpc_byte_buffer **msg,
+			      struct pr_grpc_status *st)
+{
+	struct pkts_state *s = c->state;
+	Packetrecorder__V1__Packet m;
+	struct pr_query_err err;
+	struct pr_query_pkt p;
+	int ret = pr_query_pkts_next(s->q, &p, &err);
+
+	if (ret < 0)
+		return pr_grpc_fail_errno(st, ret, err.msg);
+	if (!ret)
+		return PR_GRPC_NEXT_END;
+	pr_grpc_packet_to_pb(&p, s->data, &m);
+	*msg = pr_grpc_pack(&m.base);
+	return PR_GRPC_NEXT_MSG;
+}
+
+static void query_packets_close(struct pr_grpc_ctx *c)
+{
+	struct pkts_state *s = c->state;
+
+	if (s)
+		pr_query_pkts_close(s->q);
+	free(s);
+	c->state = NULL;
+}
+
+/* ---- flows ---- */
+
+static int query_flows_open(struct pr_grpc_ctx *c, const ProtobufCMessage *req,
+			    struct pr_grpc_status *st)
+{
+	const Packetrecorder__V1__QueryFlowsRequest *r = (const void *)req;
+	struct pr_query_flows_req q = {
+		.session = r->session_id,
+		.from_ns = r->from_ts,
+		.to_ns = r->to_ts,
+		.has_flow = r->flow_case == PACKETRECORDER__V1__QUERY_FLOWS_REQUEST__FLOW_FLOW_ID,
+		.flow_id = r->flow_id,
+		.limit = r->limit,
+	};
+	struct pr_query_flows *qf;
+	struct pr_query_err err;
+	int ret;
+
+	if (check_session_id(r->session_id, st) || check_range(r->from_ts, r->to_ts, st))
+		return -1;
+	ret = pr_query_flows_open(c->st, &q, &qf, &err);
+	if (ret)
+		return engine_fail(st, ret, &err);
+	c->state = qf;
+	if (pr_grpc_session_hold(c, r->session_id))
+		return pr_grpc_fail(st, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+	return 0;
+}
+
+static int query_flows_next(struct pr_grpc_ctx *c, grpc_byte_buffer **msg,
+			    struct pr_grpc_status *st)
+{
+	Packetrecorder__V1__Flow m;
+	struct pr_grpc_flow_text t;
+	struct pr_query_err err;
+	struct pr_store_flow f;
+	int ret = pr_query_flows_next(c->state, &f, &err);
+
+	if (ret < 0)
+		return pr_grpc_fail_errno(st, ret, err.msg);
+	if (!ret)
+		return PR_GRPC_NEXT_END;
+	pr_grpc_flow_to_pb(&f, &m, &t);
+	*msg = pr_grpc_pack(&m.base);
+	return PR_GRPC_NEXT_MSG;
+}
+
+static void query_flows_close(struct pr_grpc_ctx *c)
+{
+	pr_query_flows_close(c->state);
+	c->state = NULL;
+}
+
+/* ---- pcap download ---- */
+
+struct pcap_state {
+	struct pr_query_pcap *pc;
+	size_t chunk;
+	struct buf b; /* the bytes of the next chunk */
+	uint64_t offset;
+	bool done;
+};
+
+static int pcap_bytes_cb(void *ctx, const uint8_t *data, size_t len)
+{
+	struct buf *b = ctx;
+
+	if (buf_reserve(b, len))
+		return -ENOMEM;
+	memcpy(b->p + b->len, data, len);
+	b->len += len;
+	return 0;
+}
+
+static int download_open(struct pr_grpc_ctx *c, const ProtobufCMessage *req,
+			 struct pr_grpc_status *st)
+{
+	const Packetrecorder__V1__DownloadPcapRequest *r = (const void *)req;
+	struct pr_query_pcap_req q = {
+		.pkts = {
+			.session = r->session_id,
+			.filter = r->filter,
+			.from_ns = r->from_ts,
+			.to_ns = r->to_ts,
+			.has_flow = r->flow_case ==
+				    PACKETRECORDER__V1__DOWNLOAD_PCAP_REQUEST__FLOW_FLOW_ID,
+			.flow_id = r->flow_id,
+			.limit = r->limit,
+		},
+	};
+	struct pr_session_info si;
+	struct pcap_state *s;
+	struct pr_query_err err;
+	char comment[2048];
+	int ret;
+
+	if (check_session_id(r->session_id, st) || check_range(r->from_ts, r->to_ts, st))
+		return -1;
+	switch (r->format) {
+	case PACKETRECORDER__V1__PCAP_FORMAT__PCAP_FORMAT_UNSPECIFIED:
+	case PACKETRECORDER__V1__PCAP_FORMAT__PCAP_FORMAT_PCAP:
+		q.format = PR_QUERY_PCAP;
+		break;
+	case PACKETRECORDER__V1__PCAP_FORMAT__PCAP_FORMAT_PCAPNG:
+		q.format = PR_QUERY_PCAPNG;
+		break;
+	default:
+		return pr_grpc_fail(st, GRPC_STATUS_INVALID_ARGUMENT,
+				    "format: %d is not PCAP_FORMAT_PCAP or PCAP_FORMAT_PCAPNG",
+				    (int)r->format);
+	}
+	if (r->chunk_bytes && (r->chunk_bytes < CHUNK_MIN || r->chunk_bytes > CHUNK_MAX))
+		return pr_grpc_fail(st, GRPC_STATUS_INVALID_ARGUMENT,
+				    "chunk_bytes: %u is not from %u to %u (or 0 for the default)",
+				    r->chunk_bytes, CHUNK_MIN, CHUNK_MAX);
+	ret = pr_query_session_get(c->st, r->session_id, &si, &err);
+	if (ret)
+		return pr_grpc_fail_errno(st, ret, err.msg);
+	snprintf(comment, sizeof(comment), "packetrecorder session %lld \"%s\" from %s %s%s%s",
+		 (long long)si.id, si.name, si.source_kind, si.source,
+		 si.filter[0] ? "; capture filter " : "", si.filter);
+	q.comment = comment;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return pr_grpc_fail(st, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+	c->state = s;
+	s->chunk = r->chunk_bytes ? r->chunk_bytes : pr_grpc_server_chunk_bytes(c->srv);
+	if (s->chunk > CHUNK_MAX)
+		s->chunk = CHUNK_MAX;
+	ret = pr_query_pcap_open(c->st, &q, &s->pc, &err);
+	if (ret)
+		return engine_fail(st, ret, &err);
+	if (pr_grpc_session_hold(c, r->session_id))
+		return pr_grpc_fail(st, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+	return 0;
+}
+
+static int download_next(struct pr_grpc_ctx *c, grpc_byte_buffer **msg, struct pr_grpc_status *st)
+{
+	Packetrecorder__V1__PcapChunk m = PACKETRECORDER__V1__PCAP_CHUNK__INIT;
+	struct pcap_state *s = c->state;
+	struct pr_query_err err;
+	int ret;
+
+	if (s->done)
+		return PR_GRPC_NEXT_END;
+	s->b.len = 0;
+	ret = pr_query_pcap_next(s->pc, s->chunk, pcap_bytes_cb, &s->b, &err);
+	if (ret < 0)
+		return pr_grpc_fail_errno(st, ret, err.msg);
+	if (!ret)
+		s->done = true;
+	if (!s->b.len)
+		return PR_GRPC_NEXT_END;
+	m.data.data = s->b.p;
+	m.data.len = s->b.len;
+	m.offset = s->offset;
+	m.packets = pr_query_pcap_packets(s->pc);
+	s->offset += s->b.len;
+	*msg = pr_grpc_pack(&m.base);
+	return PR_GRPC_NEXT_MSG;
+}
+
+static void download_close(struct pr_grpc_ctx *c)
+{
+	struct pcap_state *s = c->state;
+
+	if (s) {
+		pr_query_pcap_close(s->pc);
+		free(s->b.p);
+	}
+	free(s);
+	c->state = NULL;
+}
+
+/* ---- statistics and health ---- */
+
+static int get_stats(struct pr_grpc_ctx *c, const ProtobufCMessage *req, grpc_byte_buffer **resp,
+		     struct pr_grpc_status *st)
+{
+	Packetrecorder__V1__Stats m = PACKETRECORDER__V1__STATS__INIT;
+	Packetrecorder__V1__StoreStats ss;
+	Packetrecorder__V1__ServerStats gs = PACKETRECORDER__V1__SERVER_STATS__INIT;
+	struct pr_grpc_server_stats s;
+	struct pr_store_info in;
+	int ret;
+
+	(void)req;
+	ret = pr_store_get_info(c->st, 0, &in);
+	if (ret)
+		return pr_grpc_fail_errno(st, ret, pr_store_errmsg(c->st));
+	/* Read through a reader, which is read-only; the daemon's store is what its writer is. */
+	in.readonly = !pr_store_pool_writable(pr_grpc_server_pool(c->srv));
+	pr_grpc_store_info_to_pb(&in, &ss);
+	pr_grpc_server_get_stats(c->srv, &s);
+	gs.calls = s.calls;
+	gs.calls_failed = s.calls_failed;
+	gs.auth_failures = s.auth_failures;
+	gs.streams_active = s.streams_active;
+	gs.streams_max = s.streams_max;
+	gs.bytes_sent = s.bytes_sent;
+	m.version = (char *)(uintptr_t)PR_VERSION;
+	m.uptime_s = pr_grpc_server_uptime_s(c->srv);
+	m.store = &ss;
+	m.grpc = &gs;
+	*resp = pr_grpc_pack(&m.base);
+	return 0;
+}
+
+static int health(struct pr_grpc_ctx *c, const ProtobufCMessage *req, grpc_byte_buffer **resp,
+		  struct pr_grpc_status *st)
+{
+	Packetrecorder__V1__HealthResponse m = PACKETRECORDER__V1__HEALTH_RESPONSE__INIT;
+
+	(void)req;
+	(void)st;
+	m.status = (char *)(uintptr_t)(pr_grpc_server_stopping(c->srv) ? "NOT_SERVING" : "SERVING");
+	m.version = (char *)(uintptr_t)PR_VERSION;
+	m.uptime_s = pr_grpc_server_uptime_s(c->srv);
+	*resp = pr_grpc_pack(&m.base);
+	return 0;
+}
+
+/* grpc.health.v1: "" is the daemon, our service is the API; anything else is unknown. */
+static bool known_service(const char *s)
+{
+	return !s || !s[0] || !strcmp(s, PR_GRPC_SERVICE) || !strcmp(s, PR_GRPC_HEALTH_SERVICE);
+}
+
+static grpc_byte_buffer *health_msg(Grpc__Health__V1__HealthCheckResponse__ServingStatus status)
+{
+	Grpc__Health__V1__HealthCheckResponse m = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__INIT;
+
+	m.status = status;
+	return pr_grpc_pack(&m.base);
+}
+
+static int health_check(struct pr_grpc_ctx *c, const ProtobufCMessage *req, grpc_byte_buffer **resp,
+			struct pr_grpc_status *st)
+{
+	const Grpc__Health__V1__HealthCheckRequest *r = (const void *)req;
+
+	if (!known_service(r->service))
+		return pr_grpc_fail(st, GRPC_STATUS_NOT_FOUND, "service: \"%s\" is not known here",
+				    r->service);
+	*resp = health_msg(
+		pr_grpc_server_stopping(c->srv) ?
+			GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING :
+			GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING);
+	return 0;
+}
+
+struct watch_state {
+	bool known;
+	bool sent;
+};
+
+static int health_watch_open(struct pr_grpc_ctx *c, const ProtobufCMessage *req,
+			     struct pr_grpc_status *st)
+{
+	const Grpc__Health__V1__HealthCheckRequest *r = (const void *)req;
+	struct watch_state *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return pr_grpc_fail(st, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+	s->known = known_service(r->service);
+	c->state = s;
+	return 0;
+}
+
+/* The status now, then nothing until it changes: at shutdown (the farewell). */
+static int health_watch_next(struct pr_grpc_ctx *c, grpc_byte_buffer **msg,
+			     struct pr_grpc_status *st)
+{
+	struct watch_state *s = c->state;
+
+	(void)st;
+	if (s->sent)
+		return PR_GRPC_NEXT_PARK;
+	s->sent = true;
+	*msg = health_msg(
+		s->known ?
+			GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING :
+			GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVICE_UNKNOWN);
+	return PR_GRPC_NEXT_MSG;
+}
+
+static grpc_byte_buffer *health_watch_farewell(struct pr_grpc_ctx *c)
+{
+	struct watch_state *s = c->state;
+
+	if (!s || !s->known)
+		return NULL;
+	return health_msg(GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING);
+}
+
+static void free_state(struct pr_grpc_ctx *c)
+{
+	free(c->state);
+	c->state = NULL;
+}
+
+/* ---- not served (yet) ---- */
+
+static int capture_unary(struct pr_grpc_ctx *c, const ProtobufCMessage *req,
+			 grpc_byte_buffer **resp, struct pr_grpc_status *st)
+{
+	(void)req;
+	(void)resp;
+	return pr_grpc_fail(st, GRPC_STATUS_UNIMPLEMENTED,
+			    "%s: this daemon does not control captures or replays yet; use "
+			    "`packetrecorder capture` and `packetrecorder replay` on the sensor",
+			    c->method->name);
+}
+
+static int not_served_open(struct pr_grpc_ctx *c, const ProtobufCMessage *req,
+			   struct pr_grpc_status *st)
+{
+	(void)req;
+	return pr_grpc_fail(st, GRPC_STATUS_UNIMPLEMENTED,
+			    "%s: this daemon has no live event or packet streams yet",
+			    c->method->name);
+}
+
+static int never_next(struct pr_grpc_ctx *c, grpc_byte_buffer **msg, struct pr_grpc_status *st)
+{
+	(void)c;
+	(void)msg;
+	return pr_grpc_fail(st, GRPC_STATUS_INTERNAL, "no stream");
+}
+
+/* ---- the table ---- */
+
+#define P(m) "/" PR_GRPC_SERVICE "/" m
+#define UNARY(p_, nm, reqd, st, fn)                                                       \
+	{                                                                                 \
+		.path = p_, .name = nm, .kind = PR_GRPC_UNARY, .req = &reqd, .store = st, \
+		.unary = fn                                                               \
+	}
+#define STREAM(p_, nm, reqd, st, o, n, c)                                                  \
+	{                                                                                  \
+		.path = p_, .name = nm, .kind = PR_GRPC_STREAM, .req = &reqd, .store = st, \
+		.open = o, .next = n, .close = c                                           \
+	}
+
+const struct pr_grpc_method pr_grpc_methods[] = {
+	UNARY(P("ListInterfaces"), "ListInterfaces",
+	      packetrecorder__v1__list_interfaces_request__descriptor, false, list_interfaces),
+	UNARY(P("StartCapture"), "StartCapture",
+	      packetrecorder__v1__start_capture_request__descriptor, false, capture_unary),
+	UNARY(P("StopCapture"), "StopCapture", packetrecorder__v1__stop_capture_request__descriptor,
+	      false, capture_unary),
+	UNARY(P("GetCaptureStatus"), "GetCaptureStatus",
+	      packetrecorder__v1__get_capture_status_request__descriptor, false, capture_unary),
+	UNARY(P("ListSessions"), "ListSessions",
+	      packetrecorder__v1__list_sessions_request__descriptor, true, list_sessions),
+	UNARY(P("GetSession"), "GetSession", packetrecorder__v1__get_session_request__descriptor,
+	      true, get_session),
+	UNARY(P("DeleteSession"), "DeleteSession",
+	      packetrecorder__v1__delete_session_request__descriptor, false, delete_session),
+	STREAM(P("QueryPackets"), "QueryPackets",
+	       packetrecorder__v1__query_packets_request__descriptor, true, query_packets_open,
+	       query_packets_next, query_packets_close),
+	STREAM(P("QueryFlows"), "QueryFlows", packetrecorder__v1__query_flows_request__descriptor,
+	       true, query_flows_open, query_flows_next, query_flows_close),
+	STREAM(P("DownloadPcap"), "DownloadPcap",
+	       packetrecorder__v1__download_pcap_request__descriptor, true, download_open,
+	       download_next, download_close),
+	UNARY(P("StartReplay"), "StartReplay", packetrecorder__v1__start_replay_request__descriptor,
+	      false, capture_unary),
+	UNARY(P("StopReplay"), "StopReplay", packetrecorder__v1__stop_replay_request__descriptor,
+	      false, capture_unary),
+	STREAM(P("StreamEvents"), "StreamEvents",
+	       packetrecorder__v1__stream_events_request__descriptor, false, not_served_open,
+	       never_next, NULL),
+	STREAM(P("LiveTap"), "LiveTap", packetrecorder__v1__live_tap_request__descriptor, false,
+	       not_served_open, never_next, NULL),
+	UNARY(P("GetStats"), "GetStats", packetrecorder__v1__get_stats_request__descriptor, true,
+	      get_stats),
+	UNARY(P("Health"), "Health", packetrecorder__v1__health_request__descriptor, false, health),
+	{
+		.path = "/" PR_GRPC_HEALTH_SERVICE "/Check",
+		.name = "grpc.health.v1.Health/Check",
+		.kind = PR_GRPC_UNARY,
+		.req = &grpc__health__v1__health_check_request__descriptor,
+		.health = true,
+		.unary = health_check,
+	},
+	{
+		.path = "/" PR_GRPC_HEALTH_SERVICE "/Watch",
+		.name = "grpc.health.v1.Health/Watch",
+		.kind = PR_GRPC_STREAM,
+		.req = &grpc__health__v1__health_check_request__descriptor,
+		.health = true,
+		.open = health_watch_open,
+		.next = health_watch_next,
+		.close = free_state,
+		.farewell = health_watch_farewell,
+	},
+};
+
+const unsigned pr_grpc_n_methods = sizeof(pr_grpc_methods) / sizeof(pr_grpc_methods[0]);
