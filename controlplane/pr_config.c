@@ -29,6 +29,8 @@ struct opt {
 };
 
 #define OFF(f) offsetof(struct pr_config, f)
+/* T_STR: max is the size of the field, NUL included. */
+#define SIZE(f) sizeof(((struct pr_config *)0)->f)
 
 static const struct opt opts[] = {
 	{ "ring_bytes", T_SIZE, OFF(ring_bytes), 1 << 20, 1ull << 34, "64m",
@@ -69,6 +71,39 @@ static const struct opt opts[] = {
 	  "EAL arguments of the dpdk capture backend, split like shell words without any "
 	  "expansion, e.g. \"--vdev net_pcap0,rx_pcap=in.pcap --no-huge\"; see docs/BACKENDS.md; "
 	  "capture --dpdk-args" },
+	{ "grpc_addr", T_STR, OFF(grpc_addr), 0, SIZE(grpc_addr), "127.0.0.1:50051",
+	  "serve: the gRPC server's address, HOST:PORT, [IPV6]:PORT or :PORT for every address, or "
+	  "off (serve --grpc-addr)" },
+	{ "http_addr", T_STR, OFF(http_addr), 0, SIZE(http_addr), "off",
+	  "serve: the HTTP server's address, as grpc_addr, or off (serve --http-addr)" },
+	{ "grpc_threads", T_U32, OFF(grpc_threads), 1, 64, "2",
+	  "serve: gRPC worker threads, each with its own completion queue" },
+	{ "grpc_max_streams", T_U32, OFF(grpc_max_streams), 1, 4096, "64",
+	  "serve: server streams (QueryPackets, QueryFlows, DownloadPcap, ...) open at once; one "
+	  "more is RESOURCE_EXHAUSTED" },
+	{ "grpc_max_message_bytes", T_SIZE, OFF(grpc_max_message_bytes), 1024, 16 << 20, "64k",
+	  "serve: the largest gRPC request message accepted" },
+	{ "grpc_chunk_bytes", T_SIZE, OFF(grpc_chunk_bytes), 1024, 1 << 20, "256k",
+	  "serve: DownloadPcap chunk size when the request names none" },
+	{ "grpc_keepalive_s", T_U32, OFF(grpc_keepalive_s), 10, 7200, "60",
+	  "serve: ping a quiet gRPC connection after this long; one that does not answer within "
+	  "20 s is closed and its calls freed" },
+	{ "shutdown_grace_ms", T_U32, OFF(shutdown_grace_ms), 0, 600000, "5000",
+	  "serve: at SIGTERM, open streams end with UNAVAILABLE at their next message; those still "
+	  "open after this long are cancelled" },
+	{ "tls_cert", T_STR, OFF(tls_cert), 0, SIZE(tls_cert), "",
+	  "serve: PEM certificate (chain) of both servers; with tls_key they speak TLS only "
+	  "(serve --tls-cert)" },
+	{ "tls_key", T_STR, OFF(tls_key), 0, SIZE(tls_key), "",
+	  "serve: PEM private key of tls_cert (serve --tls-key)" },
+	{ "tls_client_ca", T_STR, OFF(tls_client_ca), 0, SIZE(tls_client_ca), "",
+	  "serve: PEM CA certificates; clients must show a certificate they signed (mTLS; serve "
+	  "--tls-client-ca)" },
+	{ "api_keys_file", T_STR, OFF(api_keys_file), 0, SIZE(api_keys_file), "",
+	  "serve: file of API keys, one a line, re-read on SIGHUP; $PACKETRECORDER_API_KEYS_FILE "
+	  "wins over it ($PACKETRECORDER_API_KEY and $PACKETRECORDER_API_KEYS add to it)" },
+	{ "health_open", T_U32, OFF(health_open), 0, 1, "0",
+	  "serve: 1: health checks (grpc.health.v1) answer without an API key" },
 };
 
 static int parse_value(const struct opt *o, const char *v, struct pr_config *cfg)

@@ -34,6 +34,21 @@ struct pr_config {
 	char dataplane_path[512]; /* "" = next to this binary, then PATH */
 	char afxdp_args[512]; /* the afxdp backend's settings, "key=value,..." */
 	char dpdk_args[1024]; /* the dpdk backend's EAL arguments (capture --dpdk-args) */
+
+	/* serve: the daemon's servers (docs/packetrecorder-serve.md) */
+	char grpc_addr[256]; /* "off": no gRPC server */
+	char http_addr[256]; /* "off": no HTTP server */
+	uint32_t grpc_threads;
+	uint32_t grpc_max_streams; /* server streams open at once */
+	uint64_t grpc_max_message_bytes; /* largest request */
+	uint64_t grpc_chunk_bytes; /* DownloadPcap chunks */
+	uint32_t grpc_keepalive_s;
+	uint32_t shutdown_grace_ms; /* open streams get this long to end at SIGTERM */
+	char tls_cert[512]; /* PEM; with tls_key: TLS on both servers */
+	char tls_key[512];
+	char tls_client_ca[512]; /* PEM CAs: client certificates required (mTLS) */
+	char api_keys_file[512]; /* when $PACKETRECORDER_API_KEYS_FILE is not set */
+	uint32_t health_open; /* 1: health checks need no API key */
 };
 
 /* Fill cfg with the defaults. */

@@ -11,6 +11,7 @@
 #include "pr_cmd_store.h"
 #include "pr_cmd_verify_export.h"
 #include "pr_log.h"
+#include "pr_serve.h"
 
 struct command {
 	const char *name;
@@ -41,6 +42,7 @@ static const struct command commands[] = {
 	{ "unpin", pr_cmd_unpin, "let retention and delete-session have a session again" },
 	{ "retention", pr_cmd_retention, "set retention limits; delete what is beyond them" },
 	{ "rekey", pr_cmd_rekey, "change the store's key without rewriting segments" },
+	{ "serve", pr_cmd_serve, "run the daemon: the gRPC API over the store (systemd-ready)" },
 };
 
 static void usage(FILE *f)

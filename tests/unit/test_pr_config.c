@@ -98,6 +98,19 @@ static void expect_equal(const struct pr_config *a, const struct pr_config *b)
 	assert_int_equal(a->dp.buffer_size, b->dp.buffer_size);
 	assert_string_equal(a->dataplane_path, b->dataplane_path);
 	assert_string_equal(a->dpdk_args, b->dpdk_args);
+	assert_string_equal(a->grpc_addr, b->grpc_addr);
+	assert_string_equal(a->http_addr, b->http_addr);
+	assert_int_equal(a->grpc_threads, b->grpc_threads);
+	assert_int_equal(a->grpc_max_streams, b->grpc_max_streams);
+	assert_int_equal(a->grpc_max_message_bytes, b->grpc_max_message_bytes);
+	assert_int_equal(a->grpc_chunk_bytes, b->grpc_chunk_bytes);
+	assert_int_equal(a->grpc_keepalive_s, b->grpc_keepalive_s);
+	assert_int_equal(a->shutdown_grace_ms, b->shutdown_grace_ms);
+	assert_string_equal(a->tls_cert, b->tls_cert);
+	assert_string_equal(a->tls_key, b->tls_key);
+	assert_string_equal(a->tls_client_ca, b->tls_client_ca);
+	assert_string_equal(a->api_keys_file, b->api_keys_file);
+	assert_int_equal(a->health_open, b->health_open);
 }
 
 static void test_defaults(void **state)
@@ -499,6 +512,19 @@ static void test_dump_roundtrip(void **state)
 		"buffer_size",
 		"dataplane_path",
 		"dpdk_args",
+		"grpc_addr",
+		"http_addr",
+		"grpc_threads",
+		"grpc_max_streams",
+		"grpc_max_message_bytes",
+		"grpc_chunk_bytes",
+		"grpc_keepalive_s",
+		"shutdown_grace_ms",
+		"tls_cert",
+		"tls_key",
+		"tls_client_ca",
+		"api_keys_file",
+		"health_open",
 	};
 	struct pr_config cfg;
 	char *buf = NULL;
@@ -525,6 +551,7 @@ static void test_dump_roundtrip(void **state)
 	}
 	assert_non_null(strstr(buf, "\nring_bytes = 67108864\n"));
 	assert_non_null(strstr(buf, "\ndataplane_path = \"\"\n"));
+	assert_non_null(strstr(buf, "\ngrpc_addr = \"127.0.0.1:50051\"\n"));
 	free(buf);
 
 	assert_int_equal(parse(&cfg, "ring_bytes = 16g\nflow_max = 64\nflow_idle_timeout_s = 1\n"
