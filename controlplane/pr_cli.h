@@ -203,7 +203,7 @@ void pr_cli_session_close(struct pr_cli_session *s);
 int pr_cli_query_rc(int err);
 
 /*
- * The rows of `sessions`, `flows` and `query` as JSON objects (the keys in
+ * The rows of `sessions`, `flows`, `query` and `list-interfaces` as JSON objects (the keys in
  * docs/packetrecorder-<command>.md) and as text lines under their header
  * line, on stdout. `manage` prints what a remote daemon answers with the
  * same functions, so both give the same output.
@@ -221,6 +221,9 @@ struct pr_query_iface;
 void pr_cli_iface_json(struct pr_json *j, const struct pr_query_iface *iface);
 void pr_cli_packets_text_header(void);
 void pr_cli_packet_text(const struct pr_query_pkt *p, bool show_data);
+void pr_cli_iface_json(struct pr_json *j, const struct pr_query_iface *d);
+void pr_cli_ifaces_text_header(void);
+void pr_cli_iface_text(const struct pr_query_iface *d);
 
 /* Helpers for output. */
 void pr_cli_format_ts(uint64_t ts_ns, char *buf, size_t len); /* ISO 8601 UTC, ns */
@@ -237,5 +240,6 @@ int pr_cmd_list_interfaces(int argc, char **argv);
 int pr_cmd_generate(int argc, char **argv);
 int pr_cmd_demo(int argc, char **argv);
 int pr_cmd_config(int argc, char **argv);
+int pr_cmd_manage(int argc, char **argv);
 
 #endif /* PR_CLI_H */

@@ -44,18 +44,28 @@ static int iface_json_cb(void *ctx, const struct pr_query_iface *d)
 	return 0;
 }
 
-static int iface_text_cb(void *ctx, const struct pr_query_iface *d)
+void pr_cli_ifaces_text_header(void)
+{
+	printf("%-20s %-8s %-40s %s\n", "NAME", "STATE", "ADDRESSES", "DESCRIPTION");
+}
+
+void pr_cli_iface_text(const struct pr_query_iface *d)
 {
 	char addrs[512] = "";
 	size_t off = 0;
 
-	(void)ctx;
 	for (size_t i = 0; i < d->n_addresses && off < sizeof(addrs) - 64; i++)
 		off += (size_t)snprintf(addrs + off, sizeof(addrs) - off, "%s%s", off ? "," : "",
 					d->addresses[i]);
 	printf("%-20s %-8s %-40s %s\n", d->name,
 	       d->up ? (d->running ? "up" : "up,norun") : "down", addrs[0] ? addrs : "-",
 	       d->description);
+}
+
+static int iface_text_cb(void *ctx, const struct pr_query_iface *d)
+{
+	(void)ctx;
+	pr_cli_iface_text(d);
 	return 0;
 }
 
@@ -96,7 +106,7 @@ int pr_cmd_list_interfaces(int argc, char **argv)
 			pr_json_end(&j);
 		}
 	} else {
-		printf("%-20s %-8s %-40s %s\n", "NAME", "STATE", "ADDRESSES", "DESCRIPTION");
+		pr_cli_ifaces_text_header();
 		ret = pr_query_ifaces(iface_text_cb, NULL, &err);
 	}
 	if (ret < 0) {

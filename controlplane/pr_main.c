@@ -43,6 +43,7 @@ static const struct command commands[] = {
 	{ "retention", pr_cmd_retention, "set retention limits; delete what is beyond them" },
 	{ "rekey", pr_cmd_rekey, "change the store's key without rewriting segments" },
 	{ "serve", pr_cmd_serve, "run the daemon: the gRPC API over the store (systemd-ready)" },
+	{ "manage", pr_cmd_manage, "drive a remote daemon over gRPC (sessions, downloads, ...)" },
 };
 
 static void usage(FILE *f)
