@@ -1,0 +1,576 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""The gRPC API of `packetrecorder serve`, driven by Debian's grpcio with stubs
+generated from proto/ at test time.
+
+On a store of the fixture captures and a generated capture of 100,008 packets:
+every implemented RPC answers what the CLI's --json answers for the same store
+(sessions, one session, flows and packets with filters, ranges, flow and limit,
+interfaces, store statistics), and DownloadPcap gives the bytes `export` writes
+(pcap) or the same packets (pcapng); missing sessions are NOT_FOUND, bad fields
+INVALID_ARGUMENT naming the field, undecodable requests INVALID_ARGUMENT,
+capture control and unknown methods UNIMPLEMENTED; API keys (x-api-key and
+Bearer; missing, wrong, rotated by SIGHUP; open health checks); a
+100,000-message stream arrives whole and in order; cancelling mid-stream, a
+deadline, and a client killed mid-stream each free the stream on the daemon; a
+slow reader of a 61 MB download does not grow the daemon's memory (flow
+control); 50 concurrent streams all answer right; the stream limit answers
+RESOURCE_EXHAUSTED; DeleteSession is refused while a stream reads the session,
+then deletes it; `manage` prints what the local commands print, downloads the
+export's bytes, and exits 4/3/2 for NOT_FOUND, INVALID_ARGUMENT and a refused
+key. Every daemon stops on SIGTERM with exit 0 and no sanitizer report.
+"""
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import prtest  # noqa: E402
+from prtest import RAW_KEY  # noqa: E402
+import grpctest  # noqa: E402
+from grpctest import Daemon, SVC, grpc, rpc_error, to_dict  # noqa: E402
+
+ck = prtest.Checks("test_grpc_api")
+pb, pbg, hpb, hpbg = grpctest.stubs()
+KEY1 = "test-key-0123456789abcdef"
+KEY2 = "second-key-0123456789abcdef"
+
+
+def cli(args, db):
+    r = prtest.run(list(args) + ["--json"], db=db, key=RAW_KEY if db else None, timeout=300)
+    if r.rc != 0:
+        raise prtest.TestError("exit %s\n%s" % (r.rc, r.describe()))
+    return r.json()
+
+
+def stop_clean(d, what):
+    rc = d.stop()
+    ck.eq(rc, 0, "%s: serve exits 0 on SIGTERM" % what, d.stderr()[-2000:])
+    rep = grpctest.sanitizer_report(d.stderr())
+    ck.ok(not rep, "%s: no sanitizer report" % what, rep)
+    ck.ok("serve: stopped" in d.stderr(), "%s: the log says it stopped" % what,
+          d.stderr()[-2000:])
+
+
+def code(e):
+    return e.code() if e is not None else None
+
+
+def setup(tmp):
+    db = os.path.join(tmp, "s.db")
+    big = os.path.join(tmp, "big.pcap")
+    sids = {}
+    for name in ("mixed.pcap", "multi_if.pcapng", "nsec.pcap"):
+        sids[name] = prtest.capture_file(db, prtest.fixture(name), key=RAW_KEY)[0]["session_id"]
+    r = prtest.run(["generate", "-o", big, "--packets", "100000"], key=None, timeout=300)
+    if r.rc != 0:
+        raise prtest.TestError("generate\n" + r.describe())
+    sids["big"] = prtest.capture_file(db, big, key=RAW_KEY, timeout=300)[0]["session_id"]
+    sids["victim"] = prtest.capture_file(db, prtest.fixture("mixed.pcap"),
+                                         key=RAW_KEY)[0]["session_id"]
+    return db, sids
+
+
+# ---------------------------------------------------------------- answers
+
+
+def part_answers(d, db, sids, tmp):
+    ch = d.channel()
+    s = pbg.PacketRecorderStub(ch)
+    want = cli(["sessions"], db)
+    got = [to_dict(x) for x in s.ListSessions(pb.ListSessionsRequest()).sessions]
+    ck.eq(got, want, "ListSessions is `sessions --json`")
+    for w in want:
+        g = to_dict(s.GetSession(pb.GetSessionRequest(session_id=w["session_id"])))
+        ck.eq(g, w, "GetSession %d is its `sessions --json` entry" % w["session_id"])
+
+    for name in ("mixed.pcap", "multi_if.pcapng", "nsec.pcap"):
+        sid = sids[name]
+        flows = cli(["flows", "--session", str(sid)], db)
+        got = [to_dict(f) for f in s.QueryFlows(pb.QueryFlowsRequest(session_id=sid))]
+        ck.eq(got, flows, "%s: QueryFlows is `flows --json` (%d flows)" % (name, len(flows)))
+        if flows:
+            f = flows[len(flows) // 2]
+            lo, hi = f["first_ts"], f["last_ts"]
+            want = cli(["flows", "--session", str(sid), "--from", str(lo), "--to", str(hi),
+                        "--limit", "3"], db)
+            got = [to_dict(x) for x in s.QueryFlows(pb.QueryFlowsRequest(
+                session_id=sid, from_ts=lo, to_ts=hi, limit=3))]
+            ck.eq(got, want, "%s: QueryFlows with from_ts, to_ts, limit" % name)
+            want = cli(["flows", "--session", str(sid), "--flow", str(f["flow_id"])], db)
+            got = [to_dict(x) for x in s.QueryFlows(pb.QueryFlowsRequest(
+                session_id=sid, flow_id=f["flow_id"]))]
+            ck.eq(got, want, "%s: QueryFlows with flow_id" % name)
+
+        pkts = cli(["query", "--session", str(sid), "--show-data"], db)
+        got = [to_dict(p) for p in s.QueryPackets(pb.QueryPacketsRequest(
+            session_id=sid, include_data=True))]
+        ck.eq(got, pkts, "%s: QueryPackets(include_data) is `query --json --show-data` (%d)"
+              % (name, len(pkts)))
+        want = cli(["query", "--session", str(sid), "--filter", "udp or icmp", "--limit", "7"],
+                   db)
+        got = [to_dict(p) for p in s.QueryPackets(pb.QueryPacketsRequest(
+            session_id=sid, filter="udp or icmp", limit=7))]
+        for p in got:
+            del p["data"]
+        ck.eq(got, want, "%s: QueryPackets with a filter and a limit" % name)
+        if pkts:
+            lo, hi = pkts[len(pkts) // 4]["ts"], pkts[(3 * len(pkts)) // 4]["ts"]
+            fid = pkts[len(pkts) // 2]["flow_id"]
+            want = cli(["query", "--session", str(sid), "--from", str(lo), "--to", str(hi),
+                        "--flow", str(fid)], db)
+            got = [to_dict(p) for p in s.QueryPackets(pb.QueryPacketsRequest(
+                session_id=sid, from_ts=lo, to_ts=hi, flow_id=fid))]
+            for p in got:
+                del p["data"]
+            ck.eq(got, want, "%s: QueryPackets with from_ts, to_ts, flow_id" % name)
+
+    # DownloadPcap against export: pcap byte for byte, pcapng packet for packet.
+    for name, fmt in (("mixed.pcap", "pcap"), ("nsec.pcap", "pcap"),
+                      ("multi_if.pcapng", "pcapng"), ("mixed.pcap", "pcapng")):
+        sid = sids[name]
+        out = os.path.join(tmp, "exp-%d.%s" % (sid, fmt))
+        r = prtest.run(["export", "--session", sid, "--output", out, "--format", fmt, "-q"],
+                       db=db, key=RAW_KEY)
+        if r.rc != 0:
+            raise prtest.TestError(r.describe())
+        with open(out, "rb") as fh:
+            exp = fh.read()
+        chunks = list(s.DownloadPcap(pb.DownloadPcapRequest(
+            session_id=sid, chunk_bytes=4096,
+            format=pb.PCAP_FORMAT_PCAPNG if fmt == "pcapng" else pb.PCAP_FORMAT_PCAP)))
+        data = b"".join(c.data for c in chunks)
+        offs_ok = all(c.offset == sum(len(x.data) for x in chunks[:i])
+                      for i, c in enumerate(chunks))
+        ck.ok(offs_ok, "%s %s: chunk offsets follow each other" % (name, fmt))
+        ck.eq(chunks[-1].packets if chunks else 0, len(prtest.read_capture(exp).packets),
+              "%s %s: the last chunk counts every packet" % (name, fmt))
+        if fmt == "pcap":
+            ck.ok(data == exp, "%s: DownloadPcap(pcap) is the bytes of `export --format pcap` "
+                  "(%d bytes)" % (name, len(exp)), "%d vs %d bytes" % (len(data), len(exp)))
+        else:
+            probs = prtest.compare_packets(prtest.read_capture(exp).packets,
+                                           prtest.read_capture(data).packets, name)
+            ck.ok(not probs, "%s: DownloadPcap(pcapng) has the packets of `export --format "
+                  "pcapng`" % name, "\n".join(probs))
+    sid = sids["mixed.pcap"]
+    out = os.path.join(tmp, "exp-f.pcap")
+    prtest.run(["export", "--session", sid, "--output", out, "--filter", "tcp port 80",
+                "-q"], db=db, key=RAW_KEY)
+    data = b"".join(c.data for c in s.DownloadPcap(pb.DownloadPcapRequest(
+        session_id=sid, filter="tcp port 80")))
+    with open(out, "rb") as fh:
+        ck.ok(data == fh.read(), "DownloadPcap with a filter is `export --filter`")
+
+    info = cli(["store-info"], db)
+    st = s.GetStats(pb.GetStatsRequest())
+    sd = to_dict(st.store)
+    for k in ("mode", "encrypted", "readonly", "segments", "sessions", "pinned_sessions",
+              "running_sessions", "packets", "expired_packets", "oldest_packet_ts",
+              "newest_packet_ts", "retention_days", "retention_bytes"):
+        ck.eq(sd.get(k), info.get(k), "GetStats store.%s is `store-info --json`'s" % k)
+    ck.ok(st.grpc.calls > 0 and st.version, "GetStats counts the calls answered")
+    ifs = cli(["list-interfaces"], None)
+    got = [to_dict(i) for i in s.ListInterfaces(pb.ListInterfacesRequest()).interfaces]
+    ck.eq(got, ifs, "ListInterfaces is `list-interfaces --json`")
+    h = s.Health(pb.HealthRequest())
+    ck.eq(h.status, "SERVING", "Health says SERVING")
+    hs = hpbg.HealthStub(ch)
+    ck.eq(hs.Check(hpb.HealthCheckRequest()).status, hpb.HealthCheckResponse.SERVING,
+          "grpc.health.v1 Check of the server: SERVING")
+    ck.eq(hs.Check(hpb.HealthCheckRequest(service="packetrecorder.v1.PacketRecorder")).status,
+          hpb.HealthCheckResponse.SERVING, "grpc.health.v1 Check of our service: SERVING")
+    ck.eq(code(rpc_error(hs.Check, hpb.HealthCheckRequest(service="nope"))),
+          grpc.StatusCode.NOT_FOUND, "grpc.health.v1 Check of an unknown service: NOT_FOUND")
+    ch.close()
+
+
+# ---------------------------------------------------------------- errors
+
+
+def part_errors(d, sids):
+    ch = d.channel()
+    s = pbg.PacketRecorderStub(ch)
+    cases = [
+        ("GetSession 9999", s.GetSession, pb.GetSessionRequest(session_id=9999),
+         grpc.StatusCode.NOT_FOUND, "no session 9999"),
+        ("QueryPackets 9999", s.QueryPackets, pb.QueryPacketsRequest(session_id=9999),
+         grpc.StatusCode.NOT_FOUND, "no session"),
+        ("QueryFlows 9999", s.QueryFlows, pb.QueryFlowsRequest(session_id=9999),
+         grpc.StatusCode.NOT_FOUND, "no session"),
+        ("DownloadPcap 9999", s.DownloadPcap, pb.DownloadPcapRequest(session_id=9999),
+         grpc.StatusCode.NOT_FOUND, "no session"),
+        ("DeleteSession 9999", s.DeleteSession, pb.DeleteSessionRequest(session_id=9999),
+         grpc.StatusCode.NOT_FOUND, "no session"),
+        ("GetSession 0", s.GetSession, pb.GetSessionRequest(session_id=0),
+         grpc.StatusCode.INVALID_ARGUMENT, "session_id"),
+        ("QueryPackets -3", s.QueryPackets, pb.QueryPacketsRequest(session_id=-3),
+         grpc.StatusCode.INVALID_ARGUMENT, "session_id"),
+        ("QueryPackets bad filter", s.QueryPackets,
+         pb.QueryPacketsRequest(session_id=sids["mixed.pcap"], filter="port banana and"),
+         grpc.StatusCode.INVALID_ARGUMENT, "filter: bad filter expression"),
+        ("QueryPackets from after to", s.QueryPackets,
+         pb.QueryPacketsRequest(session_id=sids["mixed.pcap"], from_ts=10, to_ts=5),
+         grpc.StatusCode.INVALID_ARGUMENT, "from_ts"),
+        ("QueryFlows from after to", s.QueryFlows,
+         pb.QueryFlowsRequest(session_id=sids["mixed.pcap"], from_ts=10, to_ts=5),
+         grpc.StatusCode.INVALID_ARGUMENT, "from_ts"),
+        ("DownloadPcap format 7", s.DownloadPcap,
+         pb.DownloadPcapRequest(session_id=sids["mixed.pcap"], format=7),
+         grpc.StatusCode.INVALID_ARGUMENT, "format"),
+        ("DownloadPcap chunk_bytes 10", s.DownloadPcap,
+         pb.DownloadPcapRequest(session_id=sids["mixed.pcap"], chunk_bytes=10),
+         grpc.StatusCode.INVALID_ARGUMENT, "chunk_bytes"),
+        ("DownloadPcap pcap of two link types", s.DownloadPcap,
+         pb.DownloadPcapRequest(session_id=sids["multi_if.pcapng"]),
+         grpc.StatusCode.INVALID_ARGUMENT, "format: "),
+        ("DownloadPcap bad filter", s.DownloadPcap,
+         pb.DownloadPcapRequest(session_id=sids["mixed.pcap"], filter="((("),
+         grpc.StatusCode.INVALID_ARGUMENT, "filter: "),
+        ("StartCapture", s.StartCapture, pb.StartCaptureRequest(interface="lo"),
+         grpc.StatusCode.UNIMPLEMENTED, "StartCapture"),
+        ("StopCapture", s.StopCapture, pb.StopCaptureRequest(capture_id=1),
+         grpc.StatusCode.UNIMPLEMENTED, "StopCapture"),
+        ("GetCaptureStatus", s.GetCaptureStatus, pb.GetCaptureStatusRequest(),
+         grpc.StatusCode.UNIMPLEMENTED, "GetCaptureStatus"),
+        ("StartReplay", s.StartReplay, pb.StartReplayRequest(),
+         grpc.StatusCode.UNIMPLEMENTED, "StartReplay"),
+        ("StopReplay", s.StopReplay, pb.StopReplayRequest(),
+         grpc.StatusCode.UNIMPLEMENTED, "StopReplay"),
+        ("StreamEvents", s.StreamEvents, pb.StreamEventsRequest(),
+         grpc.StatusCode.UNIMPLEMENTED, "StreamEvents"),
+        ("LiveTap", s.LiveTap, pb.LiveTapRequest(), grpc.StatusCode.UNIMPLEMENTED, "LiveTap"),
+    ]
+    for what, fn, req, want, text in cases:
+        e = rpc_error(fn, req)
+        ck.ok(e is not None and e.code() == want and text in (e.details() or ""),
+              "%s: %s naming \"%s\"" % (what, want.name, text),
+              "got %s %r" % (code(e), e.details() if e else None))
+    for path in ("/packetrecorder.v1.PacketRecorder/NoSuchMethod", "/other.Service/Get"):
+        e = rpc_error(ch.unary_unary(path), b"")
+        ck.eq(code(e), grpc.StatusCode.UNIMPLEMENTED, "unknown method %s: UNIMPLEMENTED" % path)
+    # Bytes that are no message of the request's type.
+    e = rpc_error(ch.unary_unary(SVC + "GetSession"), b"\x08")
+    ck.ok(code(e) == grpc.StatusCode.INVALID_ARGUMENT and "request" in e.details(),
+          "a request that does not decode: INVALID_ARGUMENT",
+          "%s %s" % (code(e), e.details() if e else ""))
+    # Larger than grpc_max_message_bytes (64 KiB by default).
+    e = rpc_error(s.QueryPackets, pb.QueryPacketsRequest(session_id=1, filter="x" * 100000))
+    ck.eq(code(e), grpc.StatusCode.RESOURCE_EXHAUSTED,
+          "a request over the size limit: RESOURCE_EXHAUSTED")
+    h = s.Health(pb.HealthRequest())
+    ck.eq(h.status, "SERVING", "the daemon still serves after every bad request")
+    ch.close()
+
+
+# ---------------------------------------------------------------- streams
+
+
+def streams_active(s):
+    return s.GetStats(pb.GetStatsRequest()).grpc.streams_active
+
+
+def wait_streams_zero(s, timeout=15):
+    return prtest.wait_until(lambda: streams_active(s) == 0, timeout, 0.1)
+
+
+def part_streams(d, sids):
+    ch = d.channel()
+    s = pbg.PacketRecorderStub(ch)
+    big = sids["big"]
+
+    t0 = time.monotonic()
+    n, ordered = 0, True
+    for p in s.QueryPackets(pb.QueryPacketsRequest(session_id=big)):
+        ordered = ordered and p.index == n
+        n += 1
+    ck.eq(n, 100008, "a 100,008-message QueryPackets stream arrives whole (%.1f s)"
+          % (time.monotonic() - t0))
+    ck.ok(ordered, "... in order, every session index once")
+
+    it = s.QueryPackets(pb.QueryPacketsRequest(session_id=big))
+    first = [next(it) for _ in range(10)]
+    ck.ok(streams_active(s) == 1, "an open stream is counted")
+    it.cancel()
+    ck.eq(first[-1].index, 9, "ten messages, then the client cancels")
+    ck.ok(wait_streams_zero(s), "a cancelled stream is freed on the daemon")
+
+    e = rpc_error(s.DownloadPcap, pb.DownloadPcapRequest(session_id=big, chunk_bytes=1024),
+                  timeout=0.3)
+    ck.eq(code(e), grpc.StatusCode.DEADLINE_EXCEEDED, "a deadline ends a long stream")
+    ck.ok(wait_streams_zero(s), "... and the daemon frees it")
+
+    # A client killed mid-stream (no goodbye): its stream is freed too.
+    script = ("import sys, grpc, time; sys.path[:0] = %r; import packetrecorder_pb2 as pb, "
+              "packetrecorder_pb2_grpc as g\n"
+              "s = g.PacketRecorderStub(grpc.insecure_channel(%r))\n"
+              "it = s.DownloadPcap(pb.DownloadPcapRequest(session_id=%d, chunk_bytes=4096))\n"
+              "next(it); print('reading', flush=True); time.sleep(600)\n"
+              % ([p for p in sys.path if "prgrpc-stubs" in p], d.endpoint, big))
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
+                             env=prtest.clean_env())
+    line = child.stdout.readline()
+    ck.ok(b"reading" in line and streams_active(s) == 1, "a client process reads a stream")
+    child.kill()
+    child.wait()
+    ck.ok(wait_streams_zero(s), "... is killed: the daemon frees its stream")
+
+    # Flow control: a reader that stops after one chunk of a 61 MB download.
+    rss0 = d.rss_kib()
+    it = s.DownloadPcap(pb.DownloadPcapRequest(session_id=big, chunk_bytes=65536))
+    next(it)
+    time.sleep(3)
+    grown = d.rss_kib() - rss0
+    ck.ok(grown < 24 * 1024, "a stalled reader of a 61 MB download: the daemon's memory grows "
+          "by %d KiB (bounded: one message in flight)" % grown)
+    total = 65536 + sum(len(c.data) for c in it)
+    ck.ok(total > 60 * 1000 * 1000, "... and the download completes when it reads again")
+
+    # 50 streams at once, each checked.
+    want_flows = [to_dict(f) for f in s.QueryFlows(pb.QueryFlowsRequest(session_id=big,
+                                                                         limit=500))]
+    results = [None] * 50
+    start = threading.Barrier(50)
+
+    def worker(i):
+        c2 = d.channel()
+        s2 = pbg.PacketRecorderStub(c2)
+        try:
+            start.wait()
+            if i % 2:
+                res = [to_dict(f) for f in s2.QueryFlows(pb.QueryFlowsRequest(session_id=big,
+                                                                               limit=500))]
+                results[i] = res == want_flows
+            else:
+                idx = [p.index for p in s2.QueryPackets(pb.QueryPacketsRequest(
+                    session_id=big, from_ts=0, limit=2000 + i))]
+                results[i] = idx == list(range(2000 + i))
+        except grpc.RpcError as e:
+            results[i] = "%s %s" % (e.code(), e.details())
+        finally:
+            c2.close()
+
+    th = [threading.Thread(target=worker, args=(i,)) for i in range(50)]
+    for t in th:
+        t.start()
+    for t in th:
+        t.join(300)
+    ck.ok(all(r is True for r in results), "50 concurrent streams all answer right",
+          repr([r for r in results if r is not True][:5]))
+    ck.ok(wait_streams_zero(s), "... and are all freed")
+
+    # DeleteSession: refused while a stream of ours reads it, then done.
+    victim = sids["victim"]
+    it = s.QueryPackets(pb.QueryPacketsRequest(session_id=victim))
+    next(it)
+    e = rpc_error(s.DeleteSession, pb.DeleteSessionRequest(session_id=victim))
+    ck.ok(code(e) == grpc.StatusCode.FAILED_PRECONDITION and "being read" in e.details(),
+          "DeleteSession while a stream reads the session: FAILED_PRECONDITION",
+          "%s %s" % (code(e), e.details() if e else ""))
+    it.cancel()
+    wait_streams_zero(s)
+    r = s.DeleteSession(pb.DeleteSessionRequest(session_id=victim))
+    ck.ok(r.deleted and r.packets == 320 and r.segments >= 1,
+          "DeleteSession deletes it (%d packets, %d segment keys)" % (r.packets, r.segments))
+    ck.eq(code(rpc_error(s.GetSession, pb.GetSessionRequest(session_id=victim))),
+          grpc.StatusCode.NOT_FOUND, "... and it is gone")
+    ck.ok(victim not in [x["session_id"] for x in cli(["sessions"], d.db)],
+          "... for the CLI too")
+    ch.close()
+
+
+def part_stream_limit(db, sids):
+    cfg = os.path.join(os.path.dirname(db), "limit.conf")
+    with open(cfg, "w") as fh:
+        fh.write("grpc_max_streams = 2\n")
+    d = Daemon(db, args=["--config", cfg])
+    try:
+        ch = d.channel()
+        s = pbg.PacketRecorderStub(ch)
+        its = [s.DownloadPcap(pb.DownloadPcapRequest(session_id=sids["big"], chunk_bytes=4096))
+               for _ in range(2)]
+        for it in its:
+            next(it)
+        e = rpc_error(s.QueryFlows, pb.QueryFlowsRequest(session_id=sids["big"]))
+        ck.ok(code(e) == grpc.StatusCode.RESOURCE_EXHAUSTED and
+              "grpc_max_streams" in e.details(),
+              "a stream past grpc_max_streams: RESOURCE_EXHAUSTED naming the key",
+              "%s %s" % (code(e), e.details() if e else ""))
+        ck.eq(s.Health(pb.HealthRequest()).status, "SERVING", "unary calls still answer")
+        for it in its:
+            it.cancel()
+        ck.ok(wait_streams_zero(s), "the two streams are freed")
+        ck.ok(len(list(s.QueryFlows(pb.QueryFlowsRequest(session_id=sids["mixed.pcap"])))),
+              "then a new stream is served")
+        ch.close()
+    finally:
+        stop_clean(d, "stream limit")
+
+
+# ---------------------------------------------------------------- API keys
+
+
+def part_auth(db, sids, tmp):
+    keys = os.path.join(tmp, "keys")
+    with open(keys, "w") as fh:
+        fh.write("# the first key\n%s\n" % KEY1)
+    cfg = os.path.join(tmp, "auth.conf")
+    with open(cfg, "w") as fh:
+        fh.write("health_open = 1\n")
+    d = Daemon(db, args=["--config", cfg], env={"PACKETRECORDER_API_KEYS_FILE": keys})
+    try:
+        ck.ok("API keys required" in d.stderr(), "with a key file the daemon asks for keys")
+        ch = d.channel()
+        s = pbg.PacketRecorderStub(ch)
+        req = pb.ListSessionsRequest()
+        e = rpc_error(s.ListSessions, req)
+        ck.ok(code(e) == grpc.StatusCode.UNAUTHENTICATED and "API key" in e.details(),
+              "no key: UNAUTHENTICATED", "%s" % code(e))
+        e = rpc_error(s.ListSessions, req, metadata=[("x-api-key", KEY1 + "x")])
+        ck.eq(code(e), grpc.StatusCode.UNAUTHENTICATED, "a wrong key: UNAUTHENTICATED")
+        e = rpc_error(s.ListSessions, req, metadata=[("authorization", "Basic " + KEY1)])
+        ck.eq(code(e), grpc.StatusCode.UNAUTHENTICATED, "authorization: Basic: UNAUTHENTICATED")
+        e = rpc_error(s.QueryPackets, pb.QueryPacketsRequest(session_id=sids["mixed.pcap"]))
+        ck.eq(code(e), grpc.StatusCode.UNAUTHENTICATED, "a stream without a key: UNAUTHENTICATED")
+        e = rpc_error(ch.unary_unary("/x.Y/Z"), b"")
+        ck.eq(code(e), grpc.StatusCode.UNAUTHENTICATED,
+              "an unknown method without a key: UNAUTHENTICATED")
+        ok = s.ListSessions(req, metadata=[("x-api-key", KEY1)])
+        ck.ok(len(ok.sessions) > 0, "x-api-key: answered")
+        ok = s.ListSessions(req, metadata=[("authorization", "Bearer " + KEY1)])
+        ck.ok(len(ok.sessions) > 0, "authorization: Bearer: answered")
+        hs = hpbg.HealthStub(ch)
+        ck.eq(hs.Check(hpb.HealthCheckRequest()).status, hpb.HealthCheckResponse.SERVING,
+              "health_open = 1: grpc.health.v1 answers without a key")
+        e = rpc_error(s.Health, pb.HealthRequest())
+        ck.eq(code(e), grpc.StatusCode.UNAUTHENTICATED,
+              "... but the API's own Health still needs one")
+        st = s.GetStats(pb.GetStatsRequest(), metadata=[("x-api-key", KEY1)])
+        ck.eq(st.grpc.auth_failures, 6, "GetStats counts the 6 refused calls")
+
+        with open(keys, "w") as fh:
+            fh.write("%s\n" % KEY2)
+        mark = len(d.stderr())
+        d.send_signal(signal.SIGHUP)
+        ck.ok(d.wait_log("reload: 1 API key", after=mark), "SIGHUP reloads the key file",
+              d.stderr()[-1000:])
+        e = rpc_error(s.ListSessions, req, metadata=[("x-api-key", KEY1)])
+        ck.eq(code(e), grpc.StatusCode.UNAUTHENTICATED, "after the reload the old key is refused")
+        ck.ok(len(s.ListSessions(req, metadata=[("x-api-key", KEY2)]).sessions),
+              "... and the new one answered")
+        with open(keys, "w") as fh:
+            fh.write("short\n")
+        mark = len(d.stderr())
+        d.send_signal(signal.SIGHUP)
+        ck.ok(d.wait_log("keys in use stay", after=mark) and "short" not in d.stderr(),
+              "a broken key file on reload keeps the keys (and the log never shows a key)",
+              d.stderr()[-1000:])
+        ck.ok(len(s.ListSessions(req, metadata=[("x-api-key", KEY2)]).sessions),
+              "... the new key still works")
+
+        # manage: the key from the option, the variable and a file; refused: exit 2.
+        r = prtest.run(["manage", "--endpoint", d.endpoint, "--api-key", KEY2, "sessions",
+                        "--json"], key=None)
+        ck.ok(r.rc == 0 and r.json() == cli(["sessions"], db),
+              "manage --api-key sessions --json is `sessions --json`", r.describe())
+        r = prtest.run(["manage", "--endpoint", d.endpoint, "health"], key=None,
+                       env={"PACKETRECORDER_API_KEY": KEY2})
+        ck.rc(r, 0, "manage with $PACKETRECORDER_API_KEY")
+        r = prtest.run(["manage", "--endpoint", d.endpoint, "--api-key", KEY1, "sessions"],
+                       key=None)
+        ck.ok(r.rc == 2 and "UNAUTHENTICATED" in r.err, "manage with a refused key: exit 2",
+              r.describe())
+        ch.close()
+    finally:
+        stop_clean(d, "auth")
+
+
+# ---------------------------------------------------------------- manage
+
+
+def part_manage(d, db, sids, tmp):
+    def man(args, **kw):
+        return prtest.run(["manage", "--endpoint", d.endpoint] + list(args), key=None,
+                          timeout=300, **kw)
+
+    sid = str(sids["mixed.pcap"])
+    for args, local in ((["sessions"], ["sessions"]),
+                        (["flows", "--session-id", sid], ["flows", "--session", sid]),
+                        (["query", "--session-id", sid, "--show-data", "--filter", "tcp"],
+                         ["query", "--session", sid, "--show-data", "--filter", "tcp"]),
+                        (["query", "--session-id", str(sids["nsec.pcap"]), "--limit", "3"],
+                         ["query", "--session", str(sids["nsec.pcap"]), "--limit", "3"])):
+        for js in (True, False):
+            r = man(args + (["--json"] if js else []))
+            loc = prtest.run(local + (["--json"] if js else []), db=db, key=RAW_KEY)
+            ck.ok(r.rc == 0 and r.out == loc.out, "manage %s%s prints what `%s` prints" % (
+                " ".join(args), " --json" if js else "", " ".join(local)),
+                r.describe() + "\n" + loc.describe())
+    r = man(["list-interfaces", "--json"])
+    ck.ok(r.rc == 0 and r.json() == cli(["list-interfaces"], None),
+          "manage list-interfaces --json is `list-interfaces --json`")
+    out = os.path.join(tmp, "m.pcap")
+    r = man(["download-pcap", "--session-id", str(sids["big"]), "--output", out, "--progress"])
+    exp = os.path.join(tmp, "big-export.pcap")
+    prtest.run(["export", "--session", sids["big"], "-o", exp, "-q"], db=db, key=RAW_KEY,
+               timeout=300)
+    ck.ok(r.rc == 0 and prtest.sha256_file(out) == prtest.sha256_file(exp),
+          "manage download-pcap of 61 MB is the bytes of `export`", r.describe())
+    ck.ok("MB" in r.err and "%" in r.err, "... with a progress line on stderr", r.err[-300:])
+    out2 = os.path.join(tmp, "m.pcapng")
+    r = man(["download-pcap", "--session-id", str(sids["multi_if.pcapng"]), "--output", out2,
+             "--format", "pcapng", "--json"])
+    ck.ok(r.rc == 0 and r.json().get("packets") == 25 and
+          len(prtest.read_capture(out2).packets) == 25,
+          "manage download-pcap --format pcapng --json", r.describe())
+    r = man(["session", "--session-id", "9999"])
+    ck.ok(r.rc == 4 and "NOT_FOUND" in r.err, "manage of a missing session: exit 4",
+          r.describe())
+    r = man(["query", "--session-id", sid, "--filter", "port banana and"])
+    ck.ok(r.rc == 3 and "INVALID_ARGUMENT" in r.err and "filter" in r.err,
+          "manage with a bad filter: exit 3 naming the field", r.describe())
+    r = man(["download-pcap", "--session-id", "9999", "--output", os.path.join(tmp, "no.pcap")])
+    ck.ok(r.rc == 4 and not os.path.exists(os.path.join(tmp, "no.pcap")),
+          "a failed download leaves no file", r.describe())
+    r = man(["start-capture", "--interface", "lo"])
+    ck.ok(r.rc == 1 and "UNIMPLEMENTED" in r.err, "manage start-capture says the daemon "
+          "does not control captures yet", r.describe())
+    r = man(["stats", "--json"])
+    ck.ok(r.rc == 0 and r.json()["store"]["sessions"] == len(cli(["sessions"], db)),
+          "manage stats --json", r.describe())
+    r = prtest.run(["manage", "--endpoint", "127.0.0.1:1", "--timeout", "3", "health"], key=None)
+    ck.ok(r.rc == 1 and "UNAVAILABLE" in r.err, "manage of a daemon that is not there: exit 1",
+          r.describe())
+
+
+def main():
+    with prtest.tmpdir("prgrpc-") as tmp:
+        try:
+            db, sids = setup(tmp)
+        except prtest.TestError as e:
+            ck.error("setup", e)
+            ck.finish()
+        d = Daemon(db)
+        try:
+            with ck.section("answers are the CLI's"):
+                part_answers(d, db, sids, tmp)
+            with ck.section("errors"):
+                part_errors(d, sids)
+            with ck.section("manage"):
+                part_manage(d, db, sids, tmp)
+            with ck.section("streams"):
+                part_streams(d, sids)
+        finally:
+            stop_clean(d, "main daemon")
+        with ck.section("stream limit"):
+            part_stream_limit(db, sids)
+        with ck.section("API keys"):
+            part_auth(db, sids, tmp)
+    ck.finish()
+
+
+if __name__ == "__main__":
+    main()
