@@ -103,7 +103,26 @@ static const struct opt opts[] = {
 	  "serve: file of API keys, one a line, re-read on SIGHUP; $PACKETRECORDER_API_KEYS_FILE "
 	  "wins over it ($PACKETRECORDER_API_KEY and $PACKETRECORDER_API_KEYS add to it)" },
 	{ "health_open", T_U32, OFF(health_open), 0, 1, "0",
-	  "serve: 1: health checks (grpc.health.v1) answer without an API key" },
+	  "serve: 1: health checks (grpc.health.v1, HTTP /health) answer without an API key" },
+	{ "metrics_open", T_U32, OFF(metrics_open), 0, 1, "0",
+	  "serve: 1: HTTP /metrics answers without an API key (for a Prometheus without one)" },
+	{ "http_max_connections", T_U32, OFF(http_max_connections), 1, 65536, "64",
+	  "serve: HTTP connections at once" },
+	{ "http_max_connections_per_ip", T_U32, OFF(http_max_connections_per_ip), 1, 65536, "32",
+	  "serve: HTTP connections at once from one client address" },
+	{ "http_timeout_s", T_U32, OFF(http_timeout_s), 1, 3600, "30",
+	  "serve: an HTTP connection idle this long is closed (slow or half-open clients)" },
+	{ "http_max_body_bytes", T_SIZE, OFF(http_max_body_bytes), 1024, 16 << 20, "64k",
+	  "serve: the largest HTTP request body" },
+	{ "http_rate_limit", T_U32, OFF(http_rate_limit), 0, 1000000, "0",
+	  "serve: HTTP requests per second per API key (per client address without keys); "
+	  "0: no limit" },
+	{ "http_rate_burst", T_U32, OFF(http_rate_burst), 0, 1000000, "0",
+	  "serve: requests over http_rate_limit allowed in a burst (0: twice the rate)" },
+	{ "sse_heartbeat_ms", T_U32, OFF(sse_heartbeat_ms), 100, 3600000, "15000",
+	  "serve: a comment line on an idle /api/v1/events stream this often" },
+	{ "event_history", T_U32, OFF(event_history), 16, 1048576, "1024",
+	  "serve: events kept for clients that resume with Last-Event-ID, or read slowly" },
 };
 
 static int parse_value(const struct opt *o, const char *v, struct pr_config *cfg)

@@ -49,6 +49,15 @@ struct pr_config {
 	char tls_client_ca[512]; /* PEM CAs: client certificates required (mTLS) */
 	char api_keys_file[512]; /* when $PACKETRECORDER_API_KEYS_FILE is not set */
 	uint32_t health_open; /* 1: health checks need no API key */
+	uint32_t metrics_open; /* 1: /metrics needs no API key */
+	uint32_t http_max_connections;
+	uint32_t http_max_connections_per_ip;
+	uint32_t http_timeout_s; /* idle connections are closed */
+	uint64_t http_max_body_bytes;
+	uint32_t http_rate_limit; /* requests per second per API key (0: none) */
+	uint32_t http_rate_burst;
+	uint32_t sse_heartbeat_ms;
+	uint32_t event_history; /* events kept for SSE resume */
 };
 
 /* Fill cfg with the defaults. */

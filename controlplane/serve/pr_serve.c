@@ -32,7 +32,9 @@
 
 #include "pr_auth.h"
 #include "pr_cli.h"
+#include "pr_events.h"
 #include "pr_grpc.h"
+#include "pr_http.h"
 #include "pr_log.h"
 #include "pr_metrics.h"
 #include "pr_sdnotify.h"
@@ -70,7 +72,9 @@ struct serve {
 	struct pr_store_pool *pool;
 	struct pr_metrics *metrics;
 	struct pr_sensor_metrics *sm;
+	struct pr_events *events;
 	struct pr_grpc_server *grpc;
+	struct pr_http_server *http;
 };
 
 static void usage(FILE *f)
@@ -144,14 +148,6 @@ static int check_settings(struct serve *s)
 
 	if (addr_off(cfg->grpc_addr) && addr_off(cfg->http_addr)) {
 		pr_cli_error("serve: both servers are off: give --grpc-addr or --http-addr");
-		return PR_EXIT_USAGE;
-	}
-	if (!addr_off(cfg->http_addr)) {
-		/* The HTTP server (controlplane/http/) is not in this build yet. */
-		pr_cli_error(
-			"serve: http_addr (--http-addr) %s: this build has no HTTP server yet; "
-			"use off",
-			cfg->http_addr);
 		return PR_EXIT_USAGE;
 	}
 	if (!cfg->tls_cert[0] != !cfg->tls_key[0]) {
@@ -289,18 +285,67 @@ static void on_grpc_auth_failure(void *ctx, bool missing)
 	pr_sensor_metrics_auth_failure(ctx, PR_SM_API_GRPC, missing);
 }
 
+/* The metrics registry and the event bus both servers read. */
 static int metrics_open(struct serve *s)
 {
 	struct pr_sensor_metrics_cfg mc = { .db_path = s->cli.db_path, .db_key = s->cli.key };
+	struct pr_events_cfg ec = { .history = s->cli.cfg.event_history };
 	int ret;
 
 	ret = pr_metrics_create(&s->metrics);
 	if (!ret)
 		ret = pr_sensor_metrics_create(s->metrics, &mc, &s->sm);
+	if (!ret)
+		ret = pr_events_create(&ec, &s->events);
+	if (!ret)
+		ret = pr_sensor_metrics_watch_events(s->sm, s->events);
 	if (ret) {
-		pr_cli_error("serve: metrics: %s", strerror(-ret));
+		pr_cli_error("serve: metrics and events: %s", strerror(-ret));
 		return PR_EXIT_FAIL;
 	}
+	return 0;
+}
+
+static int http_open(struct serve *s)
+{
+	const struct pr_config *cfg = &s->cli.cfg;
+	struct pr_http_cfg hc = {
+		.addr = cfg->http_addr,
+		.tls_cert_file = cfg->tls_cert[0] ? cfg->tls_cert : NULL,
+		.tls_key_file = cfg->tls_key[0] ? cfg->tls_key : NULL,
+		.tls_client_ca_file = cfg->tls_client_ca[0] ? cfg->tls_client_ca : NULL,
+		.auth = pr_auth_enabled(s->auth) ? pr_auth_check : NULL,
+		.auth_ctx = s->auth,
+		.open_health = cfg->health_open != 0,
+		.open_metrics = cfg->metrics_open != 0,
+		.max_connections = cfg->http_max_connections,
+		.max_connections_per_ip = cfg->http_max_connections_per_ip,
+		.connection_timeout_s = cfg->http_timeout_s,
+		.max_body_bytes = (uint32_t)cfg->http_max_body_bytes,
+		.rate_limit_per_s = cfg->http_rate_limit,
+		.rate_limit_burst = cfg->http_rate_burst,
+		.sse_heartbeat_ms = cfg->sse_heartbeat_ms,
+		.metrics = s->metrics,
+		.sm = s->sm,
+		.events = s->events,
+		.pool = s->pool,
+		/* Capture control is not in the daemon yet: 501, as the server says without it. */
+		.captures = NULL,
+	};
+	char err[1024];
+	int ret;
+
+	if (addr_off(cfg->http_addr))
+		return 0;
+	ret = pr_http_server_create(&hc, &s->http, err, sizeof(err));
+	if (ret) {
+		pr_cli_error("serve: %s", err);
+		return ret == -EINVAL || ret == -ENOENT || ret == -EBADMSG ? PR_EXIT_USAGE :
+									     PR_EXIT_FAIL;
+	}
+	PR_NOTICE("http: listening on %s (port %u, %s, %s)", cfg->http_addr,
+		  pr_http_server_port(s->http), hc.tls_cert_file ? "TLS" : "plaintext",
+		  hc.auth ? "API keys required" : "no API key required");
 	return 0;
 }
 
@@ -375,6 +420,15 @@ static void reload_config(struct serve *s)
 	RESTART_NUM(grpc_chunk_bytes);
 	RESTART_NUM(grpc_keepalive_s);
 	RESTART_NUM(health_open);
+	RESTART_NUM(metrics_open);
+	RESTART_NUM(http_max_connections);
+	RESTART_NUM(http_max_connections_per_ip);
+	RESTART_NUM(http_timeout_s);
+	RESTART_NUM(http_max_body_bytes);
+	RESTART_NUM(http_rate_limit);
+	RESTART_NUM(http_rate_burst);
+	RESTART_NUM(sse_heartbeat_ms);
+	RESTART_NUM(event_history);
 #undef RESTART_STR
 #undef RESTART_NUM
 	/* What the daemon reads when it needs it (the grace at stop) applies now. */
@@ -401,6 +455,8 @@ static void reload(struct serve *s)
 			  pr_auth_key_count(s->auth) == 1 ? "" : "s");
 	if (s->grpc && pr_grpc_server_reload_tls(s->grpc, err, sizeof(err)))
 		PR_ERR("reload: %s (the certificate in use stays)", err);
+	if (s->http && s->cli.cfg.tls_cert[0])
+		PR_NOTICE("reload: the HTTP server keeps its certificate until the next start");
 	pr_sd_notify("READY=1\nSTATUS=serving (reloaded)");
 }
 
@@ -432,12 +488,16 @@ static void run(struct serve *s, const sigset_t *set)
 
 static void serve_close(struct serve *s)
 {
+	/* Event streams and downloads end, every connection thread is joined. */
+	pr_http_server_destroy(s->http);
+	s->http = NULL;
 	if (s->grpc) {
 		pr_grpc_server_shutdown(s->grpc, s->cli.cfg.shutdown_grace_ms);
 		pr_grpc_server_destroy(s->grpc);
 		s->grpc = NULL;
 	}
 	pr_sensor_metrics_destroy(s->sm);
+	pr_events_destroy(s->events);
 	pr_metrics_destroy(s->metrics);
 	pr_store_pool_destroy(s->pool);
 	pr_auth_destroy(s->auth);
@@ -550,10 +610,12 @@ int pr_cmd_serve(int argc, char **argv)
 	else if (s.cli.quiet < 0)
 		pr_log_set_level(s.cli.quiet < -1 ? PR_LOG_DEBUG : PR_LOG_INFO);
 	if ((rc = auth_open(&s)) || (rc = check_settings(&s)) || (rc = lock_take(&s)) ||
-	    (rc = pool_open(&s)) || (rc = metrics_open(&s)) || (rc = grpc_open(&s)))
+	    (rc = pool_open(&s)) || (rc = metrics_open(&s)) || (rc = grpc_open(&s)) ||
+	    (rc = http_open(&s)))
 		goto out;
-	pr_sd_notifyf("READY=1\nMAINPID=%ld\nSTATUS=serving gRPC on %s (port %u)", (long)getpid(),
-		      s.cli.cfg.grpc_addr, s.grpc ? pr_grpc_server_port(s.grpc) : 0);
+	pr_sd_notifyf("READY=1\nMAINPID=%ld\nSTATUS=serving: gRPC %s (port %u), HTTP %s (port %u)",
+		      (long)getpid(), s.cli.cfg.grpc_addr, s.grpc ? pr_grpc_server_port(s.grpc) : 0,
+		      s.cli.cfg.http_addr, s.http ? pr_http_server_port(s.http) : 0);
 	PR_NOTICE("serving %s (pid %ld)", s.cli.db_path, (long)getpid());
 	run(&s, &set);
 	pr_sd_notify("STOPPING=1\nSTATUS=stopping");

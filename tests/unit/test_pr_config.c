@@ -111,6 +111,15 @@ static void expect_equal(const struct pr_config *a, const struct pr_config *b)
 	assert_string_equal(a->tls_client_ca, b->tls_client_ca);
 	assert_string_equal(a->api_keys_file, b->api_keys_file);
 	assert_int_equal(a->health_open, b->health_open);
+	assert_int_equal(a->metrics_open, b->metrics_open);
+	assert_int_equal(a->http_max_connections, b->http_max_connections);
+	assert_int_equal(a->http_max_connections_per_ip, b->http_max_connections_per_ip);
+	assert_int_equal(a->http_timeout_s, b->http_timeout_s);
+	assert_int_equal(a->http_max_body_bytes, b->http_max_body_bytes);
+	assert_int_equal(a->http_rate_limit, b->http_rate_limit);
+	assert_int_equal(a->http_rate_burst, b->http_rate_burst);
+	assert_int_equal(a->sse_heartbeat_ms, b->sse_heartbeat_ms);
+	assert_int_equal(a->event_history, b->event_history);
 }
 
 static void test_defaults(void **state)
@@ -525,6 +534,15 @@ static void test_dump_roundtrip(void **state)
 		"tls_client_ca",
 		"api_keys_file",
 		"health_open",
+		"metrics_open",
+		"http_max_connections",
+		"http_max_connections_per_ip",
+		"http_timeout_s",
+		"http_max_body_bytes",
+		"http_rate_limit",
+		"http_rate_burst",
+		"sse_heartbeat_ms",
+		"event_history",
 	};
 	struct pr_config cfg;
 	char *buf = NULL;
