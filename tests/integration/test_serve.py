@@ -183,8 +183,12 @@ def part_shutdown(db, sids, tmp):
         watch = hs.Watch(hpb.HealthCheckRequest())
         ck.eq(next(watch).status, hpb.HealthCheckResponse.SERVING, "Watch: SERVING first")
         # A client that reads as fast as it can 1 KiB chunks of a 61 MB download: the
-        # daemon cannot have sent it all when it stops.
-        reading = s.DownloadPcap(pb.DownloadPcapRequest(session_id=sids["big"],
+        # daemon cannot have sent it all when it stops. Its window is held at 64 KiB so
+        # that what is in flight when the status comes is read at once, even on a
+        # loaded machine.
+        rch = d.channel(options=[("grpc.http2.lookahead_bytes", 65536),
+                                 ("grpc.http2.bdp_probe", 0)])
+        reading = pbg.PacketRecorderStub(rch).DownloadPcap(pb.DownloadPcapRequest(session_id=sids["big"],
                                                         chunk_bytes=1024))
         next(reading)
         # A client that stops reading its socket altogether: a process stopped with
@@ -236,6 +240,7 @@ def part_shutdown(db, sids, tmp):
         rep = grpctest.sanitizer_report(d.stderr())
         ck.ok(not rep, "no sanitizer report after a stop with open streams", rep)
         ch.close()
+        rch.close()
     finally:
         d.kill()
         if child:
