@@ -434,6 +434,7 @@ out:
 
 struct load_call {
 	grpc_call *call;
+	grpc_byte_buffer *out; /* this call's copy: sending empties a byte buffer */
 	grpc_metadata md;
 	size_t n_md;
 	grpc_metadata_array rmd, tmd;
@@ -454,6 +455,7 @@ static void load_end(struct load_call *lc)
 {
 	if (lc->in)
 		grpc_byte_buffer_destroy(lc->in);
+	grpc_byte_buffer_destroy(lc->out);
 	grpc_slice_unref(lc->det);
 	md_free(&lc->md, lc->n_md);
 	grpc_metadata_array_destroy(&lc->rmd);
@@ -471,13 +473,15 @@ static int load_start(struct pr_grpc_client *cl, grpc_completion_queue *cq, cons
 	grpc_metadata_array_init(&lc->rmd);
 	grpc_metadata_array_init(&lc->tmd);
 	lc->det = grpc_empty_slice();
+	/* The core moves the slices out of a message it sends: each call sends its own copy. */
+	lc->out = grpc_byte_buffer_copy(out);
 	lc->call = call_new(cl, cq, method, &lc->md, &lc->n_md);
 	memset(ops, 0, sizeof(ops));
 	ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
 	ops[0].data.send_initial_metadata.count = lc->n_md;
 	ops[0].data.send_initial_metadata.metadata = lc->n_md ? &lc->md : NULL;
 	ops[1].op = GRPC_OP_SEND_MESSAGE;
-	ops[1].data.send_message.send_message = out;
+	ops[1].data.send_message.send_message = lc->out;
 	ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
 	ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
 	ops[3].data.recv_initial_metadata.recv_initial_metadata = &lc->rmd;
