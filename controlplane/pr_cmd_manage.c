@@ -9,6 +9,7 @@
  * a progress line on a terminal. Main thread only.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -442,6 +443,15 @@ static int cmd_download(struct manage *m)
 	    !m->limit)
 		d.estimate = si.captured_bytes + si.packets * (ng ? 32 : 16) + 24;
 	d.progress = m->progress > 0 || (m->progress < 0 && isatty(STDERR_FILENO));
+	/*
+	 * Each chunk (256 KiB by default) is allocated and freed two or three
+	 * times on its way in (transport, reader, message); above glibc's
+	 * mmap threshold each of those is an mmap() whose pages fault in
+	 * fresh. Kept on the heap instead, a download costs about a third
+	 * less CPU here (0.26-0.35 s down to 0.17-0.21 s for 61 MB).
+	 */
+	mallopt(M_MMAP_THRESHOLD, 8 << 20);
+	mallopt(M_TRIM_THRESHOLD, 64 << 20);
 	d.t0 = now_s();
 	ret = pr_grpc_client_stream(m->cl, SVC "DownloadPcap", &req.base,
 				    &packetrecorder__v1__pcap_chunk__descriptor, chunk_cb, &d, &st);
