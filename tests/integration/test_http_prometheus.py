@@ -183,7 +183,9 @@ httptest.testd_bin()
 
 with prtest.tmpdir("prhttpprom-") as d:
     db = os.path.join(d, "s.db")
-    prtest.capture_file(db, prtest.fixture("mixed.pcap"))
+    # A retention limit makes the headroom behind days_left the store's own,
+    # not the free space of a file system that other processes fill meanwhile.
+    prtest.capture_file(db, prtest.fixture("mixed.pcap"), extra=["--retention-bytes", "256m"])
     keyf = os.path.join(d, "api_key")
     with open(keyf, "w") as fh:
         fh.write(httptest.API_KEY + "\n")
