@@ -80,6 +80,22 @@ def pr_bin():
     return p
 
 
+_SANITIZED = None
+
+
+def sanitized():
+    """'asan', 'tsan' or '' for the build under test, from the symbols the
+    packetrecorder binary imports. Tests use it to widen what an instrumented
+    build cannot meet (rates, memory), never to skip a check."""
+    global _SANITIZED
+    if _SANITIZED is None:
+        with open(pr_bin(), "rb") as fh:
+            data = fh.read()
+        _SANITIZED = ("tsan" if b"__tsan_init" in data else
+                      "asan" if b"__asan_init" in data else "")
+    return _SANITIZED
+
+
 def dataplane_bin():
     return os.environ.get("PR_DATAPLANE_BIN") or os.path.join(
         BUILD_DIR, "dataplane", "packetrecorder-dataplane")

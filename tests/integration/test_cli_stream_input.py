@@ -49,18 +49,8 @@ DP_NAME = "packetrecorder-dataplane"
 MiB = 1 << 20
 
 
-def sanitized():
-    """'asan', 'tsan' or '' for the build under test (from its imported symbols)."""
-    with open(BIN, "rb") as fh:
-        data = fh.read()
-    if b"__tsan_init" in data:
-        return "tsan"
-    if b"__asan_init" in data:
-        return "asan"
-    return ""
 
-
-SAN = sanitized()
+SAN = prtest.sanitized()
 RSS_BOUND = (768 if SAN == "tsan" else 200) * MiB
 RSS_GROWTH = 32 * MiB
 DP_STOP_S = 2.0 if SAN else 1.0

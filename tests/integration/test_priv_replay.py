@@ -40,16 +40,6 @@ SINK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "rawsink.py")
 MARK = b"PRRP%s " % TAG.encode()
 
 
-def sanitized():
-    """'asan', 'tsan' or '' for the build under test (from its imported symbols)."""
-    with open(prtest.pr_bin(), "rb") as fh:
-        data = fh.read()
-    if b"__tsan_init" in data:
-        return "tsan"
-    if b"__asan_init" in data:
-        return "asan"
-    return ""
-
 
 def sh(*args, check=True, ns=True, timeout=60):
     cmd = (["ip", "netns", "exec", NS] if ns else []) + [str(a) for a in args]
@@ -176,7 +166,7 @@ def run_backend(ck, tmp, be):
             # coarse bound says pacing works at all, and the arrival span below
             # says the schedule held.
             load = os.getloadavg()[0]
-            san = sanitized()
+            san = prtest.sanitized()
             strict = os.environ.get("PR_STRICT_TIMING") == "1" and not san
             bound = 1_000_000 if strict else 250_000_000
             p50_bound = 200_000 if strict else 50_000_000

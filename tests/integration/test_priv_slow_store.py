@@ -62,18 +62,8 @@ RING = "4m"  # a small record ring: it fills within a fraction of a second
 N_FRAMES = 400000  # 4 s of traffic at the full rate
 
 
-def sanitized():
-    """'asan', 'tsan' or '' for the build under test (from its imported symbols)."""
-    with open(prtest.pr_bin(), "rb") as fh:
-        data = fh.read()
-    if b"__tsan_init" in data:
-        return "tsan"
-    if b"__asan_init" in data:
-        return "asan"
-    return ""
 
-
-SAN = sanitized()
+SAN = prtest.sanitized()
 # 14 MB/s of frames, 3.5 times the disk. Under ThreadSanitizer the dataplane
 # itself cannot take 100,000 frames/s (CI saw a quarter of them dropped by the
 # kernel before the dataplane read them): half the rate is still twice what
