@@ -118,6 +118,11 @@ def run_backend(ck, tmp, be):
 
     with ck.section("%s: --topspeed, same frames in the same order" % be):
         r, got = replay(db, sid, be, ["--topspeed"])
+        if be == "afxdp" and r.rc != 0 and "built without AF_XDP" in r.err:
+            # A build without the backend says so; that is checked by the
+            # AF_XDP tests. Nothing of afxdp can run here.
+            print("  skip afxdp: this build has no AF_XDP backend (%s)" % r.err.strip())
+            return
         if ck.rc(r, 0, "%s replay --topspeed" % be):
             j = r.json()
             ck.eq(j.get("packets_sent"), len(want), "%s: packets_sent" % be)
