@@ -133,6 +133,7 @@ void pr_store_close(struct pr_store *st)
 		return;
 	sqlite3_finalize(st->ins_block);
 	sqlite3_finalize(st->ins_flow);
+	sqlite3_finalize(st->ins_l7);
 	sqlite3_finalize(st->upd_session);
 	if (st->sink)
 		st->sink->ops->destroy(st->sink);

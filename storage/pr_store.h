@@ -234,6 +234,31 @@ void pr_store_get_io_stats(const struct pr_store *st, struct pr_store_io_stats *
 int pr_store_session_end(struct pr_store *st, int64_t session, uint32_t status,
 			 const char *message);
 
+/*
+ * L7 metadata of a flow: one parser transaction (kind "client_hello",
+ * "message", "request", ...) or the flow's application (kind "app"), with
+ * its fields as a JSON object text. Pointers are borrowed for the call.
+ */
+struct pr_store_l7 {
+	uint64_t flow_id;
+	uint64_t ts_ns;
+	const char *app; /* "tls", "dns", "http", ... */
+	const char *kind;
+	uint8_t dir; /* 0: client to server, 1: server to client */
+	const char *fields; /* JSON object; NULL: "{}" */
+};
+
+/* Add one row in the open transaction (kept at the next commit). 0 or a negative errno. */
+int pr_store_add_l7(struct pr_store *st, int64_t session, const struct pr_store_l7 *m);
+typedef int (*pr_store_l7_fn)(void *ctx, const struct pr_store_l7 *m);
+/*
+ * The session's L7 rows in the order they were stored; flow_id 0: every
+ * flow; app NULL: every protocol. A callback's non-zero return stops and
+ * is returned; else 0 or a negative errno.
+ */
+int pr_store_l7_foreach(struct pr_store *st, int64_t session, uint64_t flow_id, const char *app,
+			pr_store_l7_fn fn, void *ctx);
+
 /* Read side. -ENOENT if the session does not exist. */
 int pr_store_session_get(struct pr_store *st, int64_t session, struct pr_session_info *out);
 typedef int (*pr_store_session_fn)(void *ctx, const struct pr_session_info *s);

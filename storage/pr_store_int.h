@@ -107,6 +107,7 @@ struct pr_store {
 	struct pr_block_builder blk;
 	sqlite3_stmt *ins_block;
 	sqlite3_stmt *ins_flow;
+	sqlite3_stmt *ins_l7;
 	sqlite3_stmt *upd_session;
 	char errmsg[ERRMSG_LEN];
 	struct pr_sink *sink; /* where block bytes go: db rows or sealed segments */

@@ -148,11 +148,29 @@ static const char migration_3[] =
 	" drops_store INTEGER NOT NULL);"
 	"CREATE INDEX drop_stats_session ON drop_stats(session_id, wall_ts);";
 
+/*
+ * Version 4: L7 metadata (issue 8), one row per parser transaction (a TLS
+ * hello, a DNS message, an HTTP request ...) and one "app" row per
+ * detected flow, keyed by flow id. fields is a JSON object under the
+ * field names of the flow JSON, so that SQL users read it with json_extract.
+ */
+static const char migration_4[] =
+	"CREATE TABLE l7_meta("
+	" session_id INTEGER NOT NULL,"
+	" flow_id INTEGER NOT NULL,"
+	" ts INTEGER NOT NULL,"
+	" app TEXT NOT NULL,"
+	" kind TEXT NOT NULL,"
+	" dir INTEGER NOT NULL,"
+	" fields TEXT NOT NULL);"
+	"CREATE INDEX l7_meta_flow ON l7_meta(session_id, flow_id);";
+
 /* migrations[i] takes a database from version i to version i + 1. */
 static const char *const migrations[] = {
 	migration_1,
 	migration_2,
 	migration_3,
+	migration_4,
 };
 
 PR_STATIC_ASSERT(PR_ARRAY_SIZE(migrations) == PR_STORE_SCHEMA_VERSION,
