@@ -155,6 +155,7 @@ struct pr_flow_table {
 	uint32_t lru_tail;
 	uint32_t hand; /* next entry the expiry sweep looks at */
 	uint32_t used; /* entries off the free list, live or dormant */
+	uint32_t emitting; /* entry whose record the emit callback is given */
 	uint64_t idle_ns; /* 0 = never */
 	uint64_t closed_ns;
 	uint64_t active_ns; /* 0 = never */
@@ -469,6 +470,7 @@ static void flow_end(struct pr_flow_table *ft, struct flow_entry *e, uint8_t rea
 	PR_ASSERT(e->flow_id != 0);
 	if (emit) {
 		rec_fill(e, reason, &rec);
+		ft->emitting = (uint32_t)(e - ft->e);
 		emit(ctx, &rec);
 	}
 	e->flow_id = 0;
@@ -801,7 +803,8 @@ static uint32_t frag_lookup(const struct pr_flow_table *ft, const union flow_key
 
 static void burst_chunk(struct pr_flow_table *ft, const struct pr_decoded *dec,
 			const uint32_t *wire_len, const uint64_t *ts_ns, const uint16_t *iface,
-			unsigned int n, uint64_t *flow_id, pr_flow_emit_fn emit, void *ctx)
+			unsigned int n, uint64_t *flow_id, uint32_t *entry, uint8_t *edir,
+			pr_flow_emit_fn emit, void *ctx)
 {
 	union flow_key key[CHUNK];
 	uint32_t hash[CHUNK];
@@ -891,6 +894,10 @@ static void burst_chunk(struct pr_flow_table *ft, const struct pr_decoded *dec,
 				e = &ft->e[idx];
 				flow_account(e, dir, wire_len[i], ts_ns[i], false, 0);
 				flow_id[i] = e->flow_id;
+				if (entry) {
+					entry[i] = idx;
+					edir[i] = (uint8_t)dir;
+				}
 				continue;
 			}
 			ft->st.frag_misses++;
@@ -906,6 +913,25 @@ static void burst_chunk(struct pr_flow_table *ft, const struct pr_decoded *dec,
 		if (d->flags & PR_DEC_FRAG_FIRST)
 			frag_remember(ft, d, idx, dir);
 		flow_id[i] = e->flow_id;
+		if (entry) {
+			entry[i] = idx;
+			edir[i] = (uint8_t)dir;
+		}
+	}
+}
+
+void pr_flow_lookup_burst_ex(struct pr_flow_table *ft, const struct pr_decoded *dec,
+			     const uint32_t *wire_len, const uint64_t *ts_ns, const uint16_t *iface,
+			     uint16_t n, uint64_t *flow_id, uint32_t *entry, uint8_t *dir,
+			     pr_flow_emit_fn emit, void *ctx)
+{
+	unsigned int done, m;
+
+	for (done = 0; done < n; done += m) {
+		m = PR_MIN((unsigned int)n - done, CHUNK);
+		burst_chunk(ft, dec + done, wire_len + done, ts_ns + done,
+			    iface ? iface + done : NULL, m, flow_id + done,
+			    entry ? entry + done : NULL, dir ? dir + done : NULL, emit, ctx);
 	}
 }
 
@@ -913,13 +939,12 @@ void pr_flow_lookup_burst(struct pr_flow_table *ft, const struct pr_decoded *dec
 			  const uint32_t *wire_len, const uint64_t *ts_ns, const uint16_t *iface,
 			  uint16_t n, uint64_t *flow_id, pr_flow_emit_fn emit, void *ctx)
 {
-	unsigned int done, m;
+	pr_flow_lookup_burst_ex(ft, dec, wire_len, ts_ns, iface, n, flow_id, NULL, NULL, emit, ctx);
+}
 
-	for (done = 0; done < n; done += m) {
-		m = PR_MIN((unsigned int)n - done, CHUNK);
-		burst_chunk(ft, dec + done, wire_len + done, ts_ns + done,
-			    iface ? iface + done : NULL, m, flow_id + done, emit, ctx);
-	}
+uint32_t pr_flow_emit_entry(const struct pr_flow_table *ft)
+{
+	return ft->emitting;
 }
 
 uint32_t pr_flow_expire(struct pr_flow_table *ft, uint64_t now_ns, uint32_t max_scan,

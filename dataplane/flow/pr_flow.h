@@ -65,6 +65,24 @@ void pr_flow_lookup_burst(struct pr_flow_table *ft, const struct pr_decoded *dec
 			  uint16_t n, uint64_t *flow_id, pr_flow_emit_fn emit, void *ctx);
 
 /*
+ * pr_flow_lookup_burst() that also says, for each packet with a flow,
+ * the index of its entry (entry[i] < max_flows; a side array indexed the
+ * same way keeps per-flow state of other modules) and its direction
+ * (dir[i]: 0 from the record's src, 1 towards it). Packets without a
+ * flow (flow_id[i] == 0) leave entry[i] and dir[i] unset.
+ */
+void pr_flow_lookup_burst_ex(struct pr_flow_table *ft, const struct pr_decoded *dec,
+			     const uint32_t *wire_len, const uint64_t *ts_ns, const uint16_t *iface,
+			     uint16_t n, uint64_t *flow_id, uint32_t *entry, uint8_t *dir,
+			     pr_flow_emit_fn emit, void *ctx);
+
+/*
+ * Inside an emit callback: the entry index of the flow being emitted,
+ * so that side-array state can be ended with it. Dataplane core only.
+ */
+uint32_t pr_flow_emit_entry(const struct pr_flow_table *ft);
+
+/*
  * End flows whose timeouts passed at time now_ns (capture clock). Looks at
  * no more than max_scan entries per call so a burst boundary stays cheap;
  * call once per burst. Returns how many flows ended.

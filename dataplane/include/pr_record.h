@@ -109,6 +109,7 @@ enum pr_rec_type {
 	PR_REC_TX_PACKET = 7, /* struct pr_rec_tx_packet (tx ring only) */
 	PR_REC_TX_END = 8, /* struct pr_rec_hdr: no more tx records (tx ring only) */
 	PR_REC_TX_TIMING = 9, /* struct pr_rec_tx_timing: the tx core's send-time errors */
+	PR_REC_META = 10, /* struct pr_rec_meta: L7 metadata of a flow (one transaction) */
 	PR_REC_TYPE_MAX,
 };
 
@@ -304,6 +305,50 @@ struct pr_rec_tx_timing {
 	uint64_t first_ns; /* hand-off time of the first packet sent (any), 0 if none */
 	uint64_t last_ns; /* ... and of the last */
 	uint32_t hist[PR_TX_HIST_BUCKETS];
+};
+
+/*
+ * L7 metadata of one flow: one transaction of a parser (a TLS hello, a DNS
+ * message, an HTTP request, ...), or with kind "app" the flow's
+ * application alone, sent just before the flow's FLOW record. Keyed by
+ * flow id; pr_rec_flow stays as it is. The record names its protocol and
+ * kind in text, so the control plane needs no dataplane enum. data holds
+ * n_fields entries of struct pr_meta_field, each followed by its key and
+ * value bytes (no NUL); the field names are those of the flow JSON.
+ */
+#define PR_META_NAME_MAX 16
+#define PR_META_MAX_DATA 12288u /* fields that do not fit are left out, counted */
+
+struct pr_rec_meta {
+	struct pr_rec_hdr hdr;
+	uint64_t flow_id;
+	uint64_t ts_ns; /* capture time of the packet that finished the transaction */
+	char app[PR_META_NAME_MAX]; /* "tls", "dns", ...; NUL-terminated */
+	char kind[PR_META_NAME_MAX * 2]; /* "client_hello", "request", "app", ... */
+	uint8_t dir; /* 0: client to server, 1: server to client */
+	uint8_t reserved;
+	uint16_t n_fields;
+	uint32_t data_len; /* bytes of data[] */
+	uint8_t data[];
+};
+
+/* pr_meta_field.type */
+enum pr_meta_type {
+	PR_META_STR = 1, /* text */
+	PR_META_INT = 2, /* decimal text of a signed 64-bit integer */
+	PR_META_BOOL = 3, /* "1" or "0" */
+	PR_META_LIST = 4, /* text, appended to the list of that name */
+};
+
+/*
+ * A key "a.b" puts b in the last object of the list a, or starts a new
+ * one when that object already has b (DNS answers).
+ */
+struct pr_meta_field {
+	uint8_t type; /* enum pr_meta_type */
+	uint8_t key_len;
+	uint16_t val_len;
+	/* key_len bytes of key, then val_len bytes of value */
 };
 
 /* Names used in JSON, the store and the docs. Never NULL. */

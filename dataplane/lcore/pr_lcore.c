@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <sys/mman.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,8 @@
 
 #include "pr_decode.h"
 #include "pr_filter.h"
+#include "pr_l7.h"
+#include "pr_l7_meta.h"
 #include "pr_linktype.h"
 #include "pr_log.h"
 
@@ -39,6 +42,20 @@ struct pr_lcore {
 	struct pr_ring_prod prod;
 	struct pr_flow_table *flows;
 	struct pr_filter *filter; /* NULL: no capture filter */
+	/*
+	 * L7: the core's parser context and, beside the flow table and
+	 * indexed like its entries, each flow's parser state and the flow
+	 * id that state was started for (0: none). A flow id that differs
+	 * from the packet's means the entry holds a new flow.
+	 */
+	struct pr_l7_ctx *l7;
+	struct pr_l7_state *l7_state;
+	uint64_t *l7_flow;
+	size_t l7_state_len;
+	size_t l7_flow_len;
+	uint64_t l7_meta_lost; /* META records the ring had no room for */
+	uint32_t l7_fields_cut; /* fields left out of META records for want of room */
+	struct pr_rec_meta *meta; /* one record being built */
 	bool offline;
 	uint32_t n_ifaces;
 	struct lcore_iface ifaces[MAX_IFACES];
@@ -60,6 +77,8 @@ struct pr_lcore {
 	uint64_t ts[PR_BURST];
 	uint16_t iface[PR_BURST];
 	uint64_t flow_id[PR_BURST];
+	uint32_t entry[PR_BURST];
+	uint8_t dir[PR_BURST];
 	uint16_t keep_idx[PR_BURST];
 	uint8_t verdict[PR_BURST];
 } PR_CACHE_ALIGNED;
@@ -132,12 +151,68 @@ static void *ring_reserve_ctl(struct pr_lcore *lc, uint32_t len)
 	return rec;
 }
 
+/* Copy the META record in lc->meta into the ring (final: wait like other control records). */
+static void emit_meta(struct pr_lcore *lc, bool final)
+{
+	uint32_t len = lc->meta->hdr.len;
+	void *slot;
+
+	if (final)
+		slot = ring_reserve_ctl(lc, len);
+	else if (lc->offline)
+		slot = ring_reserve(lc, len);
+	else
+		slot = pr_ring_prod_reserve(&lc->prod, len);
+
+	if (unlikely(!slot)) {
+		lc->l7_meta_lost++;
+		return;
+	}
+	memcpy(slot, lc->meta, len);
+	pr_ring_prod_commit(&lc->prod);
+}
+
+/* A parser finished a transaction: it goes out as one META record. */
+static void emit_txn(void *arg, const struct pr_l7_txn *txn)
+{
+	struct pr_lcore *lc = arg;
+
+	pr_l7_meta_encode(txn, lc->meta, (uint32_t)sizeof(*lc->meta) + PR_META_MAX_DATA,
+			  &lc->l7_fields_cut);
+	emit_meta(lc, false);
+}
+
+/*
+ * The flow of rec ends: its application goes out just before its FLOW
+ * record, and its parser state gives back what it holds.
+ */
+static void l7_flow_finish(struct pr_lcore *lc, const struct pr_rec_flow *rec, bool final)
+{
+	uint32_t idx;
+	uint8_t app;
+
+	if (!lc->l7)
+		return;
+	idx = pr_flow_emit_entry(lc->flows);
+	if (lc->l7_flow[idx] != rec->flow_id)
+		return;
+	app = pr_l7_flow_app(&lc->l7_state[idx]);
+	if (app != PR_L7_APP_NONE && app != PR_L7_APP_UNKNOWN) {
+		pr_l7_meta_app(rec->flow_id, rec->last_ts_ns, app, lc->meta);
+		emit_meta(lc, final);
+	}
+	pr_l7_flow_end(lc->l7, &lc->l7_state[idx]);
+	lc->l7_flow[idx] = 0;
+}
+
 static void emit_flow(void *ctx, const struct pr_rec_flow *rec)
 {
 	struct pr_lcore *lc = ctx;
-	void *slot = lc->offline ? ring_reserve(lc, sizeof(*rec)) :
-				   pr_ring_prod_reserve(&lc->prod, sizeof(*rec));
+	void *slot;
 
+	l7_flow_finish(lc, rec, false);
+	slot = lc->offline ? ring_reserve(lc, sizeof(*rec)) :
+			     pr_ring_prod_reserve(&lc->prod, sizeof(*rec));
 	lc->counters[PR_STAT_FLOWS_ENDED]++;
 	if (rec->end_reason == PR_FLOW_END_EVICTED)
 		lc->counters[PR_STAT_FLOWS_EVICTED]++;
@@ -154,7 +229,10 @@ static void emit_flow(void *ctx, const struct pr_rec_flow *rec)
 static void emit_flow_final(void *ctx, const struct pr_rec_flow *rec)
 {
 	struct pr_lcore *lc = ctx;
-	void *slot = ring_reserve_ctl(lc, sizeof(*rec));
+	void *slot;
+
+	l7_flow_finish(lc, rec, true);
+	slot = ring_reserve_ctl(lc, sizeof(*rec));
 
 	lc->counters[PR_STAT_FLOWS_ENDED]++;
 	if (!slot) {
@@ -235,6 +313,54 @@ static int announce_ifaces(struct pr_lcore *lc)
 	return 0;
 }
 
+static void l7_destroy(struct pr_lcore *lc)
+{
+	pr_l7_ctx_destroy(lc->l7);
+	lc->l7 = NULL;
+	if (lc->l7_state)
+		munmap(lc->l7_state, lc->l7_state_len);
+	if (lc->l7_flow)
+		munmap(lc->l7_flow, lc->l7_flow_len);
+	lc->l7_state = NULL;
+	lc->l7_flow = NULL;
+	free(lc->meta);
+	lc->meta = NULL;
+}
+
+/*
+ * The side arrays are mapped, not allocated: the kernel hands out zeroed
+ * pages as flows first touch them, so a table sized for 256 k flows costs
+ * memory only for the entries traffic uses.
+ */
+static int l7_create(struct pr_lcore *lc)
+{
+	struct pr_l7_cfg l7cfg = { 0 };
+	uint32_t n = lc->cfg.flow.max_flows;
+	int ret;
+
+	if (!n)
+		return -EINVAL;
+	lc->l7_state_len = (size_t)n * sizeof(*lc->l7_state);
+	lc->l7_flow_len = (size_t)n * sizeof(*lc->l7_flow);
+	lc->l7_state = mmap(NULL, lc->l7_state_len, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (lc->l7_state == MAP_FAILED) {
+		lc->l7_state = NULL;
+		return -ENOMEM;
+	}
+	lc->l7_flow = mmap(NULL, lc->l7_flow_len, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (lc->l7_flow == MAP_FAILED) {
+		lc->l7_flow = NULL;
+		return -ENOMEM;
+	}
+	lc->meta = malloc(sizeof(*lc->meta) + PR_META_MAX_DATA);
+	if (!lc->meta)
+		return -ENOMEM;
+	ret = pr_l7_ctx_create(&l7cfg, -1, &lc->l7);
+	return ret;
+}
+
 int pr_lcore_create(const struct pr_lcore_cfg *cfg, const struct pr_rx_ops *ops, struct pr_rx *rx,
 		    struct pr_ring_header *ring, struct pr_lcore **out, char *err, size_t errlen)
 {
@@ -279,9 +405,17 @@ int pr_lcore_create(const struct pr_lcore_cfg *cfg, const struct pr_rx_ops *ops,
 			 cfg->flow.max_flows, strerror(-ret));
 		goto err_free;
 	}
+	ret = l7_create(lc);
+	if (ret) {
+		snprintf(err, errlen, "core %u: l7 state (%u flows): %s", cfg->core_id,
+			 cfg->flow.max_flows, strerror(-ret));
+		goto err_free;
+	}
 	*out = lc;
 	return 0;
 err_free:
+	l7_destroy(lc);
+	pr_flow_table_destroy(lc->flows);
 	pr_filter_destroy(lc->filter);
 	free(lc);
 	return ret;
@@ -293,6 +427,7 @@ void pr_lcore_destroy(struct pr_lcore *lc)
 		return;
 	pr_filter_destroy(lc->filter);
 	pr_flow_table_destroy(lc->flows);
+	l7_destroy(lc);
 	free(lc);
 }
 
@@ -323,6 +458,74 @@ static inline bool emit_packet(struct pr_lcore *lc, const struct pr_rx_pkt *p, u
 	pr_ring_prod_commit(&lc->prod);
 	lc->counters[PR_STAT_EMITTED]++;
 	return true;
+}
+
+/*
+ * Hand the burst's payloads to the L7 parsers, in packet order (a flow's
+ * bytes must arrive in order). A flow whose parsers are done costs one
+ * test. TCP goes with its sequence numbers: the parsers put each
+ * direction's bytes in order themselves, drop retransmissions and stop a
+ * direction at a gap (within a bounded window). IP fragments are not
+ * reassembled yet: their flows are parsed from unfragmented packets only.
+ */
+static void l7_burst(struct pr_lcore *lc, uint16_t n)
+{
+	uint16_t i;
+
+	for (i = 0; i < n; i++) {
+		const struct pr_decoded *d = &lc->dec[i];
+		const uint8_t *frame = lc->pkts[lc->keep_idx[i]].data;
+		struct pr_l7_state *st;
+		struct pr_l7_pkt pk;
+		uint32_t idx;
+
+		if (!lc->flow_id[i] || (d->flags & (PR_DEC_FRAGMENT | PR_DEC_L4)) != PR_DEC_L4)
+			continue;
+		switch (d->ip_proto) {
+		case PR_L7_PROTO_TCP:
+			/* The SYN carries the ISN the parsers order the bytes by. */
+			if (!d->payload_len && !(d->tcp_flags & 0x02))
+				continue;
+			pk.data = frame + d->payload_off;
+			pk.len = d->payload_len;
+			break;
+		case PR_L7_PROTO_UDP:
+			if (!d->payload_len)
+				continue;
+			pk.data = frame + d->payload_off;
+			pk.len = d->payload_len;
+			break;
+		case PR_L7_PROTO_ICMP:
+		case PR_L7_PROTO_ICMPV6:
+			/* These parsers read the protocol's own header too. */
+			pk.data = frame + d->l4_off;
+			pk.len = d->payload_off + d->payload_len - d->l4_off;
+			break;
+		default:
+			continue;
+		}
+		idx = lc->entry[i];
+		st = &lc->l7_state[idx];
+		if (lc->l7_flow[idx] != lc->flow_id[i]) {
+			bool c2s = lc->dir[i] == 0;
+			bool ports = d->ip_proto == PR_L7_PROTO_TCP ||
+				     d->ip_proto == PR_L7_PROTO_UDP;
+
+			pr_l7_flow_init(st, d->ip_proto, ports ? (c2s ? d->sport : d->dport) : 0,
+					ports ? (c2s ? d->dport : d->sport) : 0);
+			lc->l7_flow[idx] = lc->flow_id[i];
+		}
+		if (pr_l7_flow_done(st))
+			continue;
+		pk.seq = d->tcp_seq;
+		pk.ts_ns = lc->ts[i];
+		pk.flow_id = lc->flow_id[i];
+		pk.dir = lc->dir[i];
+		pk.tcp_flags = d->tcp_flags;
+		pk.has_seq = d->ip_proto == PR_L7_PROTO_TCP;
+		pk.reserved = 0;
+		pr_l7_process(lc->l7, st, &pk, emit_txn, lc);
+	}
 }
 
 /*
@@ -409,8 +612,9 @@ static bool process_burst(struct pr_lcore *lc, uint16_t n, uint64_t burst_ts)
 	}
 	if (!granted)
 		return more;
-	pr_flow_lookup_burst(lc->flows, lc->dec, lc->wire_len, lc->ts, lc->iface, granted,
-			     lc->flow_id, emit_flow, lc);
+	pr_flow_lookup_burst_ex(lc->flows, lc->dec, lc->wire_len, lc->ts, lc->iface, granted,
+				lc->flow_id, lc->entry, lc->dir, emit_flow, lc);
+	l7_burst(lc, granted);
 	for (i = 0; i < granted; i++) {
 		const struct pr_decoded *d = &lc->dec[i];
 		uint16_t pflags = 0;

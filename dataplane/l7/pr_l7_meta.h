@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Transactions as META records (pr_record.h): the dataplane's side of the
+ * L7 metadata that travels to the control plane. Dataplane core only.
+ */
+#ifndef PR_L7_META_H
+#define PR_L7_META_H
+
+#include <stdint.h>
+
+#include "pr_l7.h"
+#include "pr_record.h"
+
+/*
+ * Fill rec (cap bytes, at least sizeof(*rec)) with txn's fields. Fields
+ * that do not fit in cap are left out and added to *dropped (may be
+ * NULL). Returns the record's length (rec->hdr.len).
+ */
+uint32_t pr_l7_meta_encode(const struct pr_l7_txn *txn, struct pr_rec_meta *rec, uint32_t cap,
+			   uint32_t *dropped);
+
+/* Fill rec with the "app" record of a flow (no fields). Returns its length. */
+uint32_t pr_l7_meta_app(uint64_t flow_id, uint64_t ts_ns, uint8_t app, struct pr_rec_meta *rec);
+
+#endif /* PR_L7_META_H */
