@@ -213,6 +213,9 @@ void pr_cli_session_json(struct pr_json *j, const struct pr_session_info *s);
 void pr_cli_sessions_text_header(void);
 void pr_cli_session_text(const struct pr_session_info *s);
 void pr_cli_flow_json(struct pr_json *j, const struct pr_store_flow *f);
+/* The same with the flow's L7 keys ("app", "tls", "dns", ...) from l7 (NULL: none). */
+struct pr_l7view;
+void pr_cli_flow_json_l7(struct pr_json *j, const struct pr_store_flow *f, struct pr_l7view *l7);
 void pr_cli_flows_text_header(void);
 void pr_cli_flow_text(const struct pr_store_flow *f);
 void pr_cli_packet_json(struct pr_json *j, const struct pr_query_pkt *p, bool show_data);

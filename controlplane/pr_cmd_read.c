@@ -5,6 +5,7 @@
  * session of any size is listed in constant memory. Main thread only.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 
 #include "pr_cli.h"
 #include "pr_json.h"
+#include "pr_l7view.h"
 #include "pr_record.h"
 
 /* Parse the options the three commands share; returns an exit code, or -1 to go on. */
@@ -172,6 +174,8 @@ struct flows_opts {
 	bool have_session;
 	uint64_t limit;
 	struct pr_json *j;
+	struct pr_store *st;
+	struct pr_l7view *l7; /* the L7 keys of each flow */
 };
 
 static void flows_usage(FILE *f)
@@ -212,7 +216,21 @@ static void ip_text(uint8_t ver, const uint8_t *ip, char *buf, size_t len)
 		snprintf(buf, len, "?");
 }
 
+static int l7_key_cb(void *ctx, const char *key, const char *json)
+{
+	struct pr_json *j = ctx;
+
+	pr_json_key(j, key);
+	pr_json_raw(j, json);
+	return 0;
+}
+
 void pr_cli_flow_json(struct pr_json *j, const struct pr_store_flow *f)
+{
+	pr_cli_flow_json_l7(j, f, NULL);
+}
+
+void pr_cli_flow_json_l7(struct pr_json *j, const struct pr_store_flow *f, struct pr_l7view *l7)
 {
 	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
 
@@ -236,14 +254,24 @@ void pr_cli_flow_json(struct pr_json *j, const struct pr_store_flow *f)
 	pr_json_kv_u64(j, "bytes_to_client", f->bytes[1]);
 	pr_json_kv_str(j, "tcp_state", pr_tcp_state_name(f->tcp_state));
 	pr_json_kv_str(j, "end_reason", pr_flow_end_name(f->end_reason));
+	if (l7) {
+		if (!pr_l7view_app(l7)) {
+			pr_json_key(j, "app");
+			pr_json_null(j);
+		}
+		pr_l7view_foreach(l7, l7_key_cb, j);
+	}
 	pr_json_obj_end(j);
 }
 
 static int flow_json_cb(void *ctx, const struct pr_store_flow *f)
 {
 	struct flows_opts *o = ctx;
+	int ret = pr_l7view_load(o->l7, o->st, o->session, f->flow_id);
 
-	pr_cli_flow_json(o->j, f);
+	if (ret < 0)
+		return ret;
+	pr_cli_flow_json_l7(o->j, f, o->l7);
 	return 0;
 }
 
@@ -321,6 +349,12 @@ int pr_cmd_flows(int argc, char **argv)
 		.limit = o.limit,
 	};
 	if (cli.json) {
+		if (pr_l7view_create(&o.l7)) {
+			pr_cli_error("flows: %s", strerror(ENOMEM));
+			rc = PR_EXIT_FAIL;
+			goto out;
+		}
+		o.st = st;
 		pr_json_init(&j, stdout);
 		pr_json_arr_begin(&j);
 		o.j = &j;
@@ -338,6 +372,7 @@ int pr_cmd_flows(int argc, char **argv)
 	}
 	rc = PR_EXIT_OK;
 out:
+	pr_l7view_destroy(o.l7);
 	pr_store_close(st);
 	pr_cli_fini(&cli);
 	return rc;

@@ -194,6 +194,12 @@ void pr_json_strn(struct pr_json *j, const char *s, size_t n)
 	put_escaped(j->f, s, n);
 }
 
+void pr_json_raw(struct pr_json *j, const char *json)
+{
+	before_value(j);
+	fputs(json, j->f);
+}
+
 void pr_json_u64(struct pr_json *j, uint64_t v)
 {
 	before_value(j);

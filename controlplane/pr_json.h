@@ -37,6 +37,8 @@ void pr_json_i64(struct pr_json *j, int64_t v);
 void pr_json_double(struct pr_json *j, double v);
 void pr_json_bool(struct pr_json *j, bool v);
 void pr_json_null(struct pr_json *j);
+/* A value that is already JSON text (the caller vouches that it is valid). */
+void pr_json_raw(struct pr_json *j, const char *json);
 /* Lowercase hex of n bytes, as a string. */
 void pr_json_hex(struct pr_json *j, const uint8_t *p, size_t n);
 

@@ -8,6 +8,7 @@
  * nothing else of the ingest but its lock-protected stop flag.
  */
 #include "pr_ingest.h"
+#include "pr_l7view.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -351,6 +352,33 @@ static void on_flow(struct pr_ingest *ig, const struct pr_rec_flow *r)
 	ig->s.flows++;
 }
 
+/* L7 metadata: the store keeps each META record as a row with its fields as JSON. */
+static void on_meta(struct pr_ingest *ig, const struct pr_rec_meta *r)
+{
+	struct pr_store_l7 m = {
+		.flow_id = r->flow_id,
+		.ts_ns = r->ts_ns,
+		.dir = r->dir,
+	};
+	char app[sizeof(r->app) + 1], kind[sizeof(r->kind) + 1], *fields = NULL;
+
+	memcpy(app, r->app, sizeof(r->app));
+	app[sizeof(r->app)] = 0;
+	memcpy(kind, r->kind, sizeof(r->kind));
+	kind[sizeof(r->kind)] = 0;
+	m.app = app;
+	m.kind = kind;
+	ig->s.metas++;
+	if (pr_l7view_fields_json(r, &fields)) {
+		ig->s.metas_bad++;
+		return;
+	}
+	m.fields = fields;
+	if (!ig->s.store_failed && pr_store_add_l7(ig->cfg.st, ig->cfg.session, &m))
+		store_fail(ig, "store l7 metadata");
+	free(fields);
+}
+
 static void on_stats(struct pr_ingest *ig, struct ring *rg, const struct pr_rec_stats *r)
 {
 	uint64_t d[PR_DROP_REASON_MAX];
@@ -414,6 +442,10 @@ static int poll_ring(struct pr_ingest *ig, uint32_t idx, unsigned int budget)
 		case PR_REC_FLOW:
 			if (h->len >= sizeof(struct pr_rec_flow))
 				on_flow(ig, (const struct pr_rec_flow *)h);
+			break;
+		case PR_REC_META:
+			if (h->len >= sizeof(struct pr_rec_meta))
+				on_meta(ig, (const struct pr_rec_meta *)h);
 			break;
 		case PR_REC_STATS:
 			if (h->len >= sizeof(struct pr_rec_stats))

@@ -61,6 +61,8 @@ struct pr_ingest_stats {
 	uint64_t bytes; /* their wire bytes */
 	uint64_t captured; /* their captured bytes */
 	uint64_t flows; /* flow records stored */
+	uint64_t metas; /* L7 metadata records seen */
+	uint64_t metas_bad; /* ... of which malformed, not stored */
 	uint64_t commits;
 	/*
 	 * The dataplane's counters summed over its cores: for each core the

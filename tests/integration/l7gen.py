@@ -1,0 +1,209 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""A generator of small L7 fixtures: one capture with a TLS handshake (a
+ClientHello with SNI and ALPN, a ServerHello), a DNS query and its answer,
+an HTTP request and response (the request split over two TCP segments,
+one segment retransmitted), an SSH banner exchange and an SMTP dialogue,
+each over a real TCP handshake (UDP for DNS). The expected values are
+computed here from the bytes written (the JA3 and JA3S strings and their
+MD5s by the JA3 rules), never taken from packetrecorder's output.
+
+  l7gen.py OUT.pcap        writes the capture, prints the expectations as JSON
+
+Python 3 standard library only."""
+import hashlib
+import json
+import struct
+import sys
+
+T0 = 1_700_000_000 * 10**9
+CLIENT, SERVER = bytes([10, 7, 0, 1]), bytes([10, 7, 0, 2])
+
+
+def csum(data):
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return (~s) & 0xFFFF
+
+
+def ip_frame(src, dst, proto, seg):
+    pseudo = src + dst + struct.pack("!BBH", 0, proto, len(seg))
+    off = 16 if proto == 6 else 6
+    c = csum(pseudo + seg) or 0xFFFF
+    seg = seg[:off] + struct.pack("!H", c) + seg[off + 2:]
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(seg), 1, 0x4000, 64, proto, 0, src, dst)
+    ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+    return b"\x02\0\0\0\0\x02" + b"\x02\0\0\0\0\x01" + b"\x08\x00" + ip + seg
+
+
+class Tcp:
+    """One TCP connection: handshake, then data segments in either direction."""
+
+    def __init__(self, frames, cport, sport):
+        self.f, self.cport, self.sport = frames, cport, sport
+        self.seq = [1000, 50000]  # next sequence number per direction (0: client)
+        self.seg(0, 0x02, b"")
+        self.seq[0] += 1
+        self.seg(1, 0x12, b"")
+        self.seq[1] += 1
+        self.seg(0, 0x10, b"")
+
+    def seg(self, d, flags, data, seq=None):
+        src, dst = (CLIENT, SERVER) if d == 0 else (SERVER, CLIENT)
+        sp, dp = (self.cport, self.sport) if d == 0 else (self.sport, self.cport)
+        s = self.seq[d] if seq is None else seq
+        ack = self.seq[1 - d] if flags != 0x02 else 0
+        hdr = struct.pack("!HHIIBBHHH", sp, dp, s, ack, 5 << 4, flags, 65535, 0, 0)
+        self.f.append(ip_frame(src, dst, 6, hdr + data))
+
+    def send(self, d, data):
+        self.seg(d, 0x18, data)
+        self.seq[d] += len(data)
+
+    def close(self):
+        self.seg(0, 0x11, b"")
+        self.seq[0] += 1
+        self.seg(1, 0x11, b"")
+        self.seq[1] += 1
+        self.seg(0, 0x10, b"")
+
+
+def udp(frames, d, cport, sport, data):
+    src, dst = (CLIENT, SERVER) if d == 0 else (SERVER, CLIENT)
+    sp, dp = (cport, sport) if d == 0 else (sport, cport)
+    frames.append(ip_frame(src, dst, 17, struct.pack("!HHHH", sp, dp, 8 + len(data), 0) + data))
+
+
+def ext(t, body):
+    return struct.pack("!HH", t, len(body)) + body
+
+
+def client_hello(sni):
+    ciphers = [0x1301, 0x1302, 0xC02B, 0xC02F, 0x009C, 0x002F]
+    groups = [0x001D, 0x0017, 0x0018]
+    ecpf = [0]
+    alpn = [b"h2", b"http/1.1"]
+    name = sni.encode()
+    exts = [
+        (0x0000, struct.pack("!HBH", len(name) + 3, 0, len(name)) + name),
+        (0x000A, struct.pack("!H", 2 * len(groups)) + b"".join(struct.pack("!H", g) for g in groups)),
+        (0x000B, bytes([len(ecpf)]) + bytes(ecpf)),
+        (0x000D, struct.pack("!HHH", 4, 0x0403, 0x0804)),
+        (0x0010, struct.pack("!H", sum(1 + len(a) for a in alpn)) +
+         b"".join(bytes([len(a)]) + a for a in alpn)),
+    ]
+    body = struct.pack("!H", 0x0303) + bytes(range(32)) + b"\0"
+    body += struct.pack("!H", 2 * len(ciphers)) + b"".join(struct.pack("!H", c) for c in ciphers)
+    body += b"\x01\x00"
+    eb = b"".join(ext(t, b) for t, b in exts)
+    body += struct.pack("!H", len(eb)) + eb
+    hs = b"\x01" + struct.pack("!I", len(body))[1:] + body
+    rec = b"\x16\x03\x01" + struct.pack("!H", len(hs)) + hs
+    ja3 = "771,%s,%s,%s,%s" % ("-".join(str(c) for c in ciphers), "-".join(str(t) for t, _ in exts),
+                               "-".join(str(g) for g in groups), "-".join(str(p) for p in ecpf))
+    return rec, ja3
+
+
+def server_hello():
+    cipher = 0xC02F
+    exts = [(0xFF01, b"\x00"), (0x0010, struct.pack("!H", 3) + b"\x02h2")]
+    body = struct.pack("!H", 0x0303) + bytes(range(32, 64)) + b"\0" + struct.pack("!HB", cipher, 0)
+    eb = b"".join(ext(t, b) for t, b in exts)
+    body += struct.pack("!H", len(eb)) + eb
+    hs = b"\x02" + struct.pack("!I", len(body))[1:] + body
+    rec = b"\x16\x03\x03" + struct.pack("!H", len(hs)) + hs
+    ja3s = "771,%d,%s" % (cipher, "-".join(str(t) for t, _ in exts))
+    return rec, ja3s
+
+
+def dns_name(n):
+    return b"".join(bytes([len(p)]) + p.encode() for p in n.split(".")) + b"\0"
+
+
+def build():
+    frames, want = [], {}
+
+    sni = "fixture.l7gen.example"
+    ch, ja3_string = client_hello(sni)
+    sh, ja3s_string = server_hello()
+    t = Tcp(frames, 40001, 443)
+    t.send(0, ch)
+    t.send(1, sh)
+    t.close()
+    want["tls"] = {"sni": sni, "ja3_string": ja3_string,
+                   "ja3": hashlib.md5(ja3_string.encode()).hexdigest(),
+                   "ja3s_string": ja3s_string,
+                   "ja3s": hashlib.md5(ja3s_string.encode()).hexdigest(),
+                   "alpn": ["h2", "http/1.1"], "version": "TLSv1.2", "dport": 443}
+
+    q = struct.pack("!HHHHHH", 0x1234, 0x0100, 1, 0, 0, 0) + dns_name("www.l7gen.example") + \
+        struct.pack("!HH", 1, 1)
+    r = struct.pack("!HHHHHH", 0x1234, 0x8180, 1, 1, 0, 0) + dns_name("www.l7gen.example") + \
+        struct.pack("!HH", 1, 1) + b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 300, 4) + \
+        bytes([192, 0, 2, 7])
+    udp(frames, 0, 40002, 53, q)
+    udp(frames, 1, 40002, 53, r)
+    want["dns"] = {"id": 0x1234, "qname": "www.l7gen.example", "qtype": 1, "rcode": 0,
+                   "answers": [{"name": "www.l7gen.example", "type": 1, "ttl": 300,
+                                "data": "192.0.2.7"}], "dport": 53}
+
+    t = Tcp(frames, 40003, 80)
+    req = (b"GET /l7gen/index.html?x=1 HTTP/1.1\r\nHost: www.l7gen.example\r\n"
+           b"User-Agent: l7gen/1.0\r\nAccept: */*\r\n\r\n")
+    # The request in two segments, the first one sent twice (a retransmission).
+    first = req[:20]
+    s0 = t.seq[0]
+    t.send(0, first)
+    t.seg(0, 0x18, first, seq=s0)
+    t.send(0, req[20:])
+    body = b"<html>l7gen</html>"
+    t.send(1, b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: %d\r\n\r\n" % len(body)
+           + body)
+    t.close()
+    want["http"] = {"method": "GET", "host": "www.l7gen.example", "uri": "/l7gen/index.html?x=1",
+                    "user_agent": "l7gen/1.0", "status": 200, "content_type": "text/html",
+                    "dport": 80}
+
+    t = Tcp(frames, 40004, 22)
+    t.send(1, b"SSH-2.0-l7genServer_1.0\r\n")
+    t.send(0, b"SSH-2.0-l7genClient_2.0\r\n")
+    t.close()
+    want["ssh"] = {"client_banner": "SSH-2.0-l7genClient_2.0",
+                   "server_banner": "SSH-2.0-l7genServer_1.0", "dport": 22}
+
+    t = Tcp(frames, 40005, 25)
+    for d, line in ((1, b"220 mx.l7gen.example ESMTP ready\r\n"), (0, b"EHLO client.l7gen.example\r\n"),
+                    (1, b"250 mx.l7gen.example\r\n"), (0, b"MAIL FROM:<alice@l7gen.example>\r\n"),
+                    (1, b"250 OK\r\n"), (0, b"RCPT TO:<bob@l7gen.example>\r\n"), (1, b"250 OK\r\n"),
+                    (0, b"RCPT TO:<carol@l7gen.example>\r\n"), (1, b"250 OK\r\n"),
+                    (0, b"STARTTLS\r\n"), (1, b"220 go ahead\r\n")):
+        t.send(d, line)
+    t.close()
+    want["smtp"] = {"helo": "client.l7gen.example", "mail_from": "alice@l7gen.example",
+                    "rcpt_to": ["bob@l7gen.example", "carol@l7gen.example"], "starttls": True,
+                    "dport": 25}
+    return frames, want
+
+
+def write_pcap(path, frames):
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B23C4D, 2, 4, 0, 0, 65535, 1))
+        for i, fr in enumerate(frames):
+            ts = T0 + i * 1000
+            f.write(struct.pack("<IIII", ts // 10**9, ts % 10**9, len(fr), len(fr)))
+            f.write(fr)
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit("usage: l7gen.py OUT.pcap")
+    frames, want = build()
+    write_pcap(sys.argv[1], frames)
+    print(json.dumps(want))
+
+
+if __name__ == "__main__":
+    main()

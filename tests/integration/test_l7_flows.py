@@ -1,0 +1,220 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""L7 metadata through the whole pipeline: `packetrecorder capture -r` (the
+dataplane's parsers, META records in the ring, the store's l7_meta table)
+and `flows --json` (the app key and one key per protocol).
+
+1. Generated fixture (tests/integration/l7gen.py): a TLS handshake, a DNS
+   query and answer, an HTTP exchange (request split over two segments,
+   one retransmitted), SSH banners and an SMTP dialogue with STARTTLS. Each
+   flow's keys must equal the values l7gen.py computed from the bytes it
+   wrote (JA3/JA3S strings and MD5s by the JA3 rules), and the store must
+   be encrypted with the key given.
+2. Corpus (../shared/corpus: tls, dns, http, ssh, smtp; skipped with a
+   message when absent): per capture, the sets of SNI, JA3, JA3S, leaf
+   certificate subjects, DNS query names, HTTP methods/hosts/URIs/user
+   agents, SSH banners and HASSH values in `flows --json` against tshark's
+   in <capture>.expect.json (the sets tests/l7/pr_l7_corpus.c builds).
+   pr_l7_corpus runs on the same captures: every field-capture the
+   parsers alone get equal to tshark must be equal through the pipeline
+   too, and the rate of equal field-captures is printed.
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import prtest as T  # noqa: E402
+import l7gen  # noqa: E402
+
+CORPUS = os.environ.get("PR_CORPUS") or os.path.join(T.SOURCE_DIR, "..", "shared", "corpus")
+DIRS = ("tls", "dns", "http", "ssh", "smtp")
+CAPTURE_EXT = (".pcap", ".pcapng", ".cap")
+
+
+def fixture_checks(c, tmp):
+    pcap = os.path.join(tmp, "l7gen.pcap")
+    frames, want = l7gen.build()
+    l7gen.write_pcap(pcap, frames)
+    db = os.path.join(tmp, "fixture.db")
+    summ, _ = T.capture_file(db, pcap, extra=["-q"])
+    c.eq(summ.get("packets"), len(frames), "fixture: every frame stored")
+    flows = T.flows(db, "1")
+    by_port = {f["dst_port"]: f for f in flows}
+    for proto, w in want.items():
+        f = by_port.get(w["dport"])
+        if not c.ok(f is not None, "fixture: %s flow (port %d) listed" % (proto, w["dport"])):
+            continue
+        c.eq(f.get("app"), proto, "fixture: %s flow has app %s" % (proto, proto))
+        got = f.get(proto)
+        if proto in ("dns", "http"):
+            if not c.ok(isinstance(got, list) and got, "fixture: %s is a non-empty list" % proto,
+                        "got %r" % (got,)):
+                continue
+            if proto == "dns":
+                resp = [m for m in got if m.get("response")]
+                qry = [m for m in got if not m.get("response")]
+                c.eq(len(qry), 1, "fixture: dns: one query")
+                c.eq(len(resp), 1, "fixture: dns: one response")
+                got = resp[0] if resp else {}
+            else:
+                c.eq(len(got), 1, "fixture: http: request and response in one element")
+                got = got[0]
+        for k, v in w.items():
+            if k == "dport":
+                continue
+            c.eq((got or {}).get(k), v, "fixture: %s.%s" % (proto, k))
+    # The metadata lives in the encrypted store: opened with a wrong key, nothing is listed.
+    r = T.run(["flows", "--session", "1", "--json"], db=db, key="not the key")
+    c.ok(r.rc != 0 and "fixture.l7gen.example" not in r.out,
+         "fixture: a wrong key reads no metadata", r.describe())
+
+
+# ---- corpus ----
+
+FIELDS = ("tls.sni", "tls.ja3", "tls.ja3s", "tls.cert_subject", "ssh.banner", "ssh.hassh",
+          "ssh.hassh_server", "dns.qname", "http.method", "http.host", "http.uri",
+          "http.user_agent")
+
+
+def tshark_sets(o):
+    s = {f: set() for f in FIELDS}
+    tls, ssh, dns, http = (o.get(k) or {} for k in ("tls", "ssh", "dns", "http"))
+    for ch in tls.get("client_hellos") or []:
+        for k in ("sni", "ja3"):
+            if ch.get(k):
+                s["tls." + k].add(ch[k])
+    for sh in tls.get("server_hellos") or []:
+        if sh.get("ja3s"):
+            s["tls.ja3s"].add(sh["ja3s"])
+    for ce in tls.get("certificates") or []:
+        if ce.get("from_server") is True and ce.get("subject"):
+            s["tls.cert_subject"].add(ce["subject"])
+    for b in ssh.get("banners") or []:
+        if b.get("banner"):
+            s["ssh.banner"].add(b["banner"])
+    for k in ("hassh", "hassh_server"):
+        for h in ssh.get(k) or []:
+            if h.get(k):
+                s["ssh." + k].add(h[k])
+    for e in dns.get("entries") or []:
+        q = e.get("questions")
+        if e.get("nested") is True or not isinstance(q, list):
+            continue
+        if q and q[0].get("name"):
+            s["dns.qname"].add(q[0]["name"])
+    for r in http.get("requests") or []:
+        for k in ("method", "host", "uri", "user_agent"):
+            if r.get(k):
+                s["http." + k].add(r[k])
+    return s
+
+
+def our_sets(flows):
+    s = {f: set() for f in FIELDS}
+    for f in flows:
+        for key in ("tls", "quic", "dtls"):
+            t = f.get(key) or {}
+            for k in ("sni", "ja3", "ja3s", "cert_subject"):
+                if t.get(k):
+                    s["tls." + k].add(t[k])
+        ssh = f.get("ssh") or {}
+        for k in ("client_banner", "server_banner"):
+            if ssh.get(k):
+                s["ssh.banner"].add(ssh[k])
+        for k in ("hassh", "hassh_server"):
+            if ssh.get(k):
+                s["ssh." + k].add(ssh[k])
+        for m in f.get("dns") or []:
+            if m.get("qname"):
+                s["dns.qname"].add(m["qname"])
+        for m in f.get("http") or []:
+            for k in ("method", "host", "uri", "user_agent"):
+                if m.get(k):
+                    s["http." + k].add(m[k])
+    return s
+
+
+def corpus_tool_diffs(rels):
+    """(capture, field) pairs pr_l7_corpus reports as DIFF or EXCEPTED."""
+    exe = None
+    for cand in ("dataplane/pr_l7_corpus", "tests/l7/pr_l7_corpus"):
+        p = os.path.join(T.BUILD_DIR, cand)
+        if os.path.exists(p):
+            exe = p
+    if not exe:
+        return None
+    r = subprocess.run([exe, "-v", CORPUS] + [d + "/" for d in DIRS], capture_output=True,
+                       text=True, timeout=1200)
+    out = set()
+    for line in r.stdout.splitlines():
+        for tag in ("DIFF ", "EXCEPTED "):
+            if line.startswith(tag) and ": " in line:
+                rel, field = line[len(tag):].split(": ", 1)
+                out.add((rel, field.strip()))
+    return out
+
+
+def corpus_checks(c, tmp):
+    if not os.path.isdir(CORPUS):
+        print("-- corpus: skipped: %s is absent" % CORPUS)
+        return
+    rels = []
+    for d in DIRS:
+        dd = os.path.join(CORPUS, d)
+        if not os.path.isdir(dd):
+            continue
+        for n in sorted(os.listdir(dd)):
+            if n.endswith(CAPTURE_EXT) and os.path.exists(os.path.join(dd, n + ".expect.json")):
+                rels.append(d + "/" + n)
+    if not rels:
+        print("-- corpus: skipped: no captures with .expect.json under %s" % CORPUS)
+        return
+    tool = corpus_tool_diffs(rels)
+    if tool is None:
+        print("-- corpus: pr_l7_corpus not built: pipeline checked against tshark only")
+        tool = set()
+    db = os.path.join(tmp, "corpus.db")
+    total = equal = 0
+    pipeline_only = []
+    for sid, rel in enumerate(rels, 1):
+        with open(os.path.join(CORPUS, rel + ".expect.json")) as fh:
+            oracle = json.load(fh)
+        r = T.run(["capture", "-r", os.path.join(CORPUS, rel), "-s", "262144", "-q", "--json"],
+                  db=db, key=None, timeout=600)
+        if not c.ok(r.rc == 0, "corpus %s: stored" % rel, r.describe()):
+            return
+        flows = T.run_json(["flows", "--session", str(sid)], db=db, key=None)[0]
+        want, got = tshark_sets(oracle), our_sets(flows)
+        for f in FIELDS:
+            if not want[f] and not got[f]:
+                continue
+            total += 1
+            if want[f] == got[f]:
+                equal += 1
+            elif (rel, f) not in tool:
+                pipeline_only.append("%s %s: missing %s, extra %s" % (
+                    rel, f, sorted(want[f] - got[f])[:3], sorted(got[f] - want[f])[:3]))
+    print("-- corpus: %d captures, %d field-captures, %d equal to tshark (%.1f %%), "
+          "%d differences pr_l7_corpus also has" % (
+              len(rels), total, equal, 100.0 * equal / max(total, 1),
+              total - equal - len(pipeline_only)))
+    c.ok(total > 0, "corpus: some field-captures compared")
+    c.ok(not pipeline_only, "corpus: no field-capture differs through the pipeline that the "
+         "parsers alone get right", "\n".join(pipeline_only))
+
+
+def main():
+    c = T.Checks("l7 metadata through capture, store and flows --json")
+    with tempfile.TemporaryDirectory(prefix="pr-l7-") as tmp:
+        with c.section("generated fixture"):
+            fixture_checks(c, tmp)
+        with c.section("corpus"):
+            corpus_checks(c, tmp)
+    c.finish()
+
+
+if __name__ == "__main__":
+    main()
