@@ -297,7 +297,7 @@ static int register_all(struct pr_sensor_metrics *sm)
 {
 	static const char *const l_proto[] = { "protocol" };
 	static const char *const l_drop[] = { "reason", "stage" };
-	static const char *const l_worker[] = { "worker" };
+	static const char *const l_worker[] = { "interface", "worker" };
 	static const char *const l_grpc[] = { "method", "code" };
 	static const char *const l_http[] = { "method", "route", "code" };
 	static const char *const l_route[] = { "route" };
@@ -351,7 +351,7 @@ static int register_all(struct pr_sensor_metrics *sm)
 	}
 	if (!err)
 		err = reg(m, PR_METRIC_GAUGE, "packetrecorder_ring_occupancy_ratio",
-			  "Share of each worker's record ring in use (0 to 1)", l_worker,
+			  "Share of each capture worker's record ring in use (0 to 1)", l_worker,
 			  N(l_worker), NULL, 0, &sm->ring_occupancy, NULL);
 	if (!err)
 		err = reg(m, PR_METRIC_HISTOGRAM, "packetrecorder_storage_write_seconds",
@@ -558,23 +558,24 @@ void pr_sensor_metrics_capture_drops(struct pr_sensor_metrics *sm, struct pr_sm_
 	}
 }
 
-void pr_sensor_metrics_ring(struct pr_sensor_metrics *sm, unsigned worker, double occupancy)
+void pr_sensor_metrics_ring(struct pr_sensor_metrics *sm, const char *iface, unsigned worker,
+			    double occupancy)
 {
 	struct pr_metric_series *s;
 	char w[16];
 
 	snprintf(w, sizeof(w), "%u", worker);
-	if (!pr_metric_series(sm->ring_occupancy, (const char *const[]){ w }, &s))
+	if (!pr_metric_series(sm->ring_occupancy, (const char *const[]){ iface, w }, &s))
 		pr_metric_set(s, occupancy);
 }
 
-void pr_sensor_metrics_ring_gone(struct pr_sensor_metrics *sm, unsigned worker)
+void pr_sensor_metrics_ring_gone(struct pr_sensor_metrics *sm, const char *iface, unsigned worker)
 {
 	struct pr_metric_series *s;
 	char w[16];
 
 	snprintf(w, sizeof(w), "%u", worker);
-	if (!pr_metric_series(sm->ring_occupancy, (const char *const[]){ w }, &s))
+	if (!pr_metric_series(sm->ring_occupancy, (const char *const[]){ iface, w }, &s))
 		pr_metric_series_hide(s);
 }
 

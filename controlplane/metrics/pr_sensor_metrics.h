@@ -96,7 +96,7 @@ struct pr_sensor_metrics {
 	struct pr_metric_series *packets[PR_SM_PROTO_MAX];
 	struct pr_metric_series *bytes[PR_SM_PROTO_MAX];
 	struct pr_metric_series *drops[PR_DROP_REASON_MAX]; /* labelled with their stage */
-	struct pr_metric *ring_occupancy; /* {worker}: look up per worker, hide when it goes */
+	struct pr_metric *ring_occupancy; /* {interface, worker}: hide when it goes */
 	struct pr_metric_series *flow_table_size;
 	struct pr_metric_series *packet_processing; /* seconds per packet record, ring to store */
 	struct pr_metric_series *storage_write; /* seconds per commit */
@@ -171,9 +171,14 @@ struct pr_sm_capture {
 void pr_sensor_metrics_capture_drops(struct pr_sensor_metrics *sm, struct pr_sm_capture *cap,
 				     const uint64_t drops[PR_DROP_REASON_MAX]);
 
-/* The occupancy (0..1) of worker's ring; hidden by pr_sensor_metrics_ring_gone(). Any thread. */
-void pr_sensor_metrics_ring(struct pr_sensor_metrics *sm, unsigned worker, double occupancy);
-void pr_sensor_metrics_ring_gone(struct pr_sensor_metrics *sm, unsigned worker);
+/*
+ * The occupancy (0..1) of the ring of worker (its index in the capture)
+ * of the capture on iface; hidden by pr_sensor_metrics_ring_gone() when
+ * the capture ends. Any thread.
+ */
+void pr_sensor_metrics_ring(struct pr_sensor_metrics *sm, const char *iface, unsigned worker,
+			    double occupancy);
+void pr_sensor_metrics_ring_gone(struct pr_sensor_metrics *sm, const char *iface, unsigned worker);
 
 struct pr_events;
 /*

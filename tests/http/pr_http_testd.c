@@ -11,7 +11,7 @@
  *   publish TYPE SESSION JSON   publish an event on the bus
  *   packets PROTO N BYTES       count N packets of BYTES wire bytes
  *   drops REASON N              count N drops (ring_full, kernel, ...)
- *   ring WORKER RATIO           set a worker's ring occupancy
+ *   ring IFACE WORKER RATIO     set a capture worker's ring occupancy
  *   commit SECONDS              observe a store commit
  *   process SECONDS             observe a packet's processing time
  *   flows N                     set the flow table size
@@ -109,13 +109,15 @@ static int command(char *line, struct pr_events *bus, struct pr_sensor_metrics *
 		}
 		pr_metric_inc(sm->drops[i], strtoull(n, NULL, 10));
 	} else if (!strcmp(verb, "ring")) {
-		char *w = strtok_r(NULL, " ", &save), *ratio = strtok_r(NULL, " \n", &save);
+		char *ifc = strtok_r(NULL, " ", &save), *w = strtok_r(NULL, " ", &save);
+		char *ratio = strtok_r(NULL, " \n", &save);
 
-		if (!w || !ratio) {
-			printf("error: ring WORKER RATIO\n");
+		if (!ifc || !w || !ratio) {
+			printf("error: ring IFACE WORKER RATIO\n");
 			return 0;
 		}
-		pr_sensor_metrics_ring(sm, (unsigned)strtoul(w, NULL, 10), strtod(ratio, NULL));
+		pr_sensor_metrics_ring(sm, ifc, (unsigned)strtoul(w, NULL, 10),
+				       strtod(ratio, NULL));
 	} else if (!strcmp(verb, "commit")) {
 		char *s = strtok_r(NULL, " \n", &save);
 

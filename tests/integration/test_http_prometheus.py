@@ -201,8 +201,8 @@ with prtest.tmpdir("prhttpprom-") as d:
                 fed[proto][1] += n * size
             srv.hook("drops ring_full %d" % (i + 1))
             srv.hook("drops kernel 2")
-            srv.hook("ring 0 %.2f" % (0.1 * (i % 5)))
-            srv.hook("ring 1 0.5")
+            srv.hook("ring veth0 0 %.2f" % (0.1 * (i % 5)))
+            srv.hook("ring veth0 1 0.5")
             srv.hook("commit 0.004")
             srv.hook("process 0.0000031")
             srv.hook("flows %d" % (40 + i))

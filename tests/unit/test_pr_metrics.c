@@ -470,9 +470,9 @@ static void test_sensor_metrics(void **state)
 	pr_sensor_metrics_packets(sm, pr_sm_proto_of(6, 58), 1, 90);
 	pr_sensor_metrics_packets(sm, pr_sm_proto_of(0, 0), 2, 120);
 	pr_metric_inc(sm->drops[PR_DROP_RING_FULL], 3);
-	pr_sensor_metrics_ring(sm, 0, 0.5);
-	pr_sensor_metrics_ring(sm, 1, 0.25);
-	pr_sensor_metrics_ring_gone(sm, 1);
+	pr_sensor_metrics_ring(sm, "eth0", 0, 0.5);
+	pr_sensor_metrics_ring(sm, "eth0", 1, 0.25);
+	pr_sensor_metrics_ring_gone(sm, "eth0", 1);
 	pr_metric_observe(sm->storage_write, 0.003);
 	pr_sensor_metrics_request(sm, PR_SM_API_HTTP, "GET", "/api/v1/sessions/{id}", "404", 0.002);
 	pr_sensor_metrics_request(sm, PR_SM_API_GRPC, "/packetrecorder.v1.Sensor/GetStats", NULL,
@@ -492,8 +492,11 @@ static void test_sensor_metrics(void **state)
 		strstr(text, "packetrecorder_drops_total{reason=\"kernel\",stage=\"rx\"} 0\n"));
 	assert_non_null(
 		strstr(text, "packetrecorder_drops_total{reason=\"store\",stage=\"storage\"} 0\n"));
-	assert_non_null(strstr(text, "packetrecorder_ring_occupancy_ratio{worker=\"0\"} 0.5\n"));
-	assert_null(strstr(text, "packetrecorder_ring_occupancy_ratio{worker=\"1\"}"));
+	assert_non_null(strstr(
+		text,
+		"packetrecorder_ring_occupancy_ratio{interface=\"eth0\",worker=\"0\"} 0.5\n"));
+	assert_null(strstr(text,
+			   "packetrecorder_ring_occupancy_ratio{interface=\"eth0\",worker=\"1\"}"));
 	assert_non_null(
 		strstr(text, "packetrecorder_storage_write_seconds_bucket{le=\"0.005\"} 1\n"));
 	assert_non_null(strstr(text, "packetrecorder_http_requests_total{method=\"GET\",route=\""
