@@ -42,10 +42,23 @@ struct ring {
 	bool ended;
 	uint32_t end_reason;
 	uint64_t counters[PR_STAT_MAX]; /* this core's latest STATS */
+	struct pr_metric_series *occupancy; /* with cfg.sm: this ring's gauge */
+};
+
+/* What the ingest adds to the daemon's metrics (cfg.sm), and has added. */
+struct ingest_metrics {
+	char iface[64];
+	uint32_t linktype[MAX_IFACES];
+	uint64_t packets[PR_SM_PROTO_MAX]; /* counted, not added yet: once per poll */
+	uint64_t bytes[PR_SM_PROTO_MAX];
+	struct pr_sm_capture cap;
+	double backlog; /* this capture's share of the gauges */
+	double flows;
 };
 
 struct pr_ingest {
 	struct pr_ingest_cfg cfg;
+	struct ingest_metrics m;
 	struct checkpointer ck;
 	uint32_t n_rings;
 	struct ring rings[PR_INGEST_MAX_RINGS];
@@ -147,6 +160,9 @@ int pr_ingest_create(const struct pr_ingest_cfg *cfg, struct pr_ingest **out)
 		return -ENOMEM;
 	ig->cfg = *cfg;
 	ig->cfg.checkpoint_cfg = NULL; /* borrowed only until now */
+	snprintf(ig->m.iface, sizeof(ig->m.iface), "%s",
+		 cfg->metrics_iface ? cfg->metrics_iface : "unknown");
+	ig->cfg.metrics_iface = ig->m.iface;
 	if (cfg->checkpoint_cfg)
 		checkpointer_start(&ig->ck, cfg->checkpoint_cfg);
 	ig->last_commit_ns = mono_ns();
@@ -160,6 +176,13 @@ void pr_ingest_destroy(struct pr_ingest *ig)
 		return;
 	checkpointer_stop(&ig->ck);
 	pr_store_checkpoint(ig->cfg.st, true);
+	if (ig->cfg.sm) {
+		/* Gone with the capture: its rings, its backlog, its open flows. */
+		for (uint32_t i = 0; i < ig->n_rings; i++)
+			pr_metric_series_hide(ig->rings[i].occupancy);
+		pr_metric_add(ig->cfg.sm->storage_backlog, -ig->m.backlog);
+		pr_metric_add(ig->cfg.sm->flow_table_size, -ig->m.flows);
+	}
 	free(ig);
 }
 
@@ -176,6 +199,15 @@ int pr_ingest_add_ring(struct pr_ingest *ig, struct pr_ring_header *ring)
 	if (ret)
 		return ret;
 	r->released = r->cons.tail;
+	if (ig->cfg.sm) {
+		char w[16];
+
+		/* Looked up once: the poll loop only stores into it. No series: no gauge. */
+		snprintf(w, sizeof(w), "%u", ig->n_rings);
+		if (pr_metric_series(ig->cfg.sm->ring_occupancy,
+				     (const char *const[]){ ig->m.iface, w }, &r->occupancy))
+			r->occupancy = NULL;
+	}
 	ig->n_rings++;
 	ig->s.rings = ig->n_rings;
 	ig->s.ring_capacity_bytes += (uint64_t)r->cons.slot_count * PR_RING_SLOT_SIZE;
@@ -290,6 +322,8 @@ static void on_iface(struct pr_ingest *ig, const struct pr_rec_iface *r)
 	snprintf(si.description, sizeof(si.description), "%s", r->description);
 	if (!ig->s.store_failed && pr_store_session_add_iface(ig->cfg.st, ig->cfg.session, &si))
 		store_fail(ig, "store interface");
+	if (r->iface < MAX_IFACES)
+		ig->m.linktype[r->iface] = r->linktype;
 	if (ig->cfg.on_iface)
 		ig->cfg.on_iface(ig->cfg.ctx, r);
 }
@@ -314,6 +348,13 @@ static void on_packet(struct pr_ingest *ig, const struct pr_rec_packet *r)
 	ig->s.bytes += r->wire_len;
 	ig->s.captured += r->cap_len;
 	ig->bytes_since_commit += r->cap_len;
+	if (ig->cfg.sm) {
+		enum pr_sm_proto proto = pr_sm_proto_of_packet(
+			r->iface < MAX_IFACES ? ig->m.linktype[r->iface] : 0, r->data, r->cap_len);
+
+		ig->m.packets[proto]++;
+		ig->m.bytes[proto] += r->wire_len;
+	}
 	if (ig->cfg.on_packet)
 		ig->cfg.on_packet(ig->cfg.ctx, r);
 }
@@ -391,6 +432,15 @@ static void on_stats(struct pr_ingest *ig, struct ring *rg, const struct pr_rec_
 	if (!ig->s.store_failed &&
 	    pr_store_stats_add(ig->cfg.st, ig->cfg.session, wall_ns(), d) < 0)
 		store_fail(ig, "store drop counters");
+	if (ig->cfg.sm) {
+		uint64_t made = ig->s.counters[PR_STAT_FLOWS_CREATED],
+			 ended = ig->s.counters[PR_STAT_FLOWS_ENDED];
+		double open = made > ended ? (double)(made - ended) : 0;
+
+		pr_sensor_metrics_capture_drops(ig->cfg.sm, &ig->m.cap, d);
+		pr_metric_add(ig->cfg.sm->flow_table_size, open - ig->m.flows);
+		ig->m.flows = open;
+	}
 }
 
 static void on_end(struct pr_ingest *ig, struct ring *rg, const struct pr_rec_end *e)
@@ -476,18 +526,39 @@ static int poll_ring(struct pr_ingest *ig, uint32_t idx, unsigned int budget)
 	return (int)n;
 }
 
+/* Hand the poll's counts to the metrics: a few atomic adds per poll, none per packet. */
+static void metrics_poll(struct pr_ingest *ig, uint64_t backlog, uint64_t t0, int records)
+{
+	struct pr_sensor_metrics *sm = ig->cfg.sm;
+
+	for (int p = 0; p < PR_SM_PROTO_MAX; p++)
+		if (ig->m.packets[p]) {
+			pr_sensor_metrics_packets(sm, (enum pr_sm_proto)p, ig->m.packets[p],
+						  ig->m.bytes[p]);
+			ig->m.packets[p] = ig->m.bytes[p] = 0;
+		}
+	pr_metric_add(sm->storage_backlog, (double)backlog - ig->m.backlog);
+	ig->m.backlog = (double)backlog;
+	/* The poll's time spread over its records: what one record costs, batch by batch. */
+	if (records > 0)
+		pr_metric_observe(sm->packet_processing,
+				  (double)(mono_ns() - t0) / 1e9 / (double)records);
+}
+
 int pr_ingest_poll(struct pr_ingest *ig, unsigned int budget)
 {
-	uint64_t backlog = 0;
+	uint64_t backlog = 0, t0 = ig->cfg.sm ? mono_ns() : 0;
 	int total = 0;
 
 	/* What waits for the store: filled slots not yet handed back, producer's view. */
 	for (uint32_t i = 0; i < ig->n_rings; i++) {
 		struct ring *rg = &ig->rings[i];
+		uint64_t held = atomic_load_explicit(&rg->cons.h->prod, memory_order_acquire) -
+				rg->released;
 
-		backlog += (atomic_load_explicit(&rg->cons.h->prod, memory_order_acquire) -
-			    rg->released) *
-			   PR_RING_SLOT_SIZE;
+		backlog += held * PR_RING_SLOT_SIZE;
+		if (rg->occupancy && rg->cons.slot_count)
+			pr_metric_set(rg->occupancy, (double)held / (double)rg->cons.slot_count);
 	}
 	ig->s.backlog_bytes = backlog;
 	if (backlog > ig->s.backlog_max_bytes)
@@ -499,6 +570,8 @@ int pr_ingest_poll(struct pr_ingest *ig, unsigned int budget)
 			return n;
 		total += n;
 	}
+	if (ig->cfg.sm)
+		metrics_poll(ig, backlog, t0, total);
 	return total;
 }
 
@@ -514,6 +587,8 @@ static int commit(struct pr_ingest *ig, uint64_t now_ns)
 	pr_ingest_drops_of(ig->s.counters, d);
 	pr_store_session_set_drops(ig->cfg.st, ig->cfg.session, d);
 	ret = pr_store_commit(ig->cfg.st);
+	if (ig->cfg.sm)
+		pr_metric_observe(ig->cfg.sm->storage_write, (double)(mono_ns() - now_ns) / 1e9);
 	if (ret) {
 		store_fail(ig, "commit");
 		return ret;

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "pr_ring.h"
+#include "pr_sensor_metrics.h"
 #include "pr_store.h"
 
 /* Rings one ingest consumes at most (the region's worker limit). */
@@ -54,6 +55,17 @@ struct pr_ingest_cfg {
 	void (*on_iface)(void *ctx, const struct pr_rec_iface *rec);
 	void (*on_packet)(void *ctx, const struct pr_rec_packet *rec);
 	void *ctx;
+	/*
+	 * Optional: the daemon's metrics (controlplane/metrics), kept up to
+	 * date as records go by: packets and bytes by protocol (added once per
+	 * poll), drops by reason and stage, ring occupancy of each worker
+	 * labelled with metrics_iface, control-plane time per record, commit
+	 * latency, and this capture's share of the storage backlog and of the
+	 * open flows (taken back out on destroy). Borrowed; must outlive the
+	 * ingest.
+	 */
+	struct pr_sensor_metrics *sm;
+	const char *metrics_iface; /* copied; NULL: "unknown" */
 };
 
 struct pr_ingest_stats {

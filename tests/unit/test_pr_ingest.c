@@ -28,6 +28,7 @@
 #include <cmocka.h>
 
 #include "pr_ingest.h"
+#include "pr_metrics.h"
 #include "pr_ring.h"
 #include "pr_store.h"
 
@@ -66,7 +67,8 @@ struct rig {
 	struct pr_ingest *ig;
 };
 
-static void rig_open(struct rig *r, const char *name, bool release_on_commit)
+static void rig_open_sm(struct rig *r, const char *name, bool release_on_commit,
+			struct pr_sensor_metrics *sm)
 {
 	char path[512];
 	struct pr_store_cfg scfg = { .path = path, .create = true };
@@ -75,6 +77,8 @@ static void rig_open(struct rig *r, const char *name, bool release_on_commit)
 		.commit_interval_ms = 1000,
 		.commit_max_bytes = 1 << 20,
 		.release_on_commit = release_on_commit,
+		.sm = sm,
+		.metrics_iface = "veth0",
 	};
 
 	memset(r, 0, sizeof(*r));
@@ -95,6 +99,11 @@ static void rig_open(struct rig *r, const char *name, bool release_on_commit)
 	assert_int_equal(pr_ingest_create(&icfg, &r->ig), 0);
 	for (uint32_t i = 0; i < 2; i++)
 		assert_int_equal(pr_ingest_add_ring(r->ig, pr_shm_ring(r->base, i)), 0);
+}
+
+static void rig_open(struct rig *r, const char *name, bool release_on_commit)
+{
+	rig_open_sm(r, name, release_on_commit, NULL);
 }
 
 static void rig_close(struct rig *r)
@@ -370,12 +379,109 @@ static void test_backlog(void **state)
 	rig_close(&r);
 }
 
+/* An Ethernet frame of len bytes: IPv4 with protocol proto. */
+static void put_ip_packet(struct pr_ring_prod *p, uint64_t ts, uint8_t proto, uint32_t len)
+{
+	uint8_t buf[sizeof(struct pr_rec_packet) + 256];
+	struct pr_rec_packet *r = (struct pr_rec_packet *)buf;
+
+	memset(buf, 0, sizeof(buf));
+	r->hdr.type = PR_REC_PACKET;
+	r->hdr.len = (uint32_t)sizeof(*r) + len;
+	r->ts_ns = ts;
+	r->wire_len = len;
+	r->cap_len = len;
+	r->data[12] = 0x08;
+	r->data[14] = 0x45;
+	r->data[14 + 9] = proto;
+	put(p, r, r->hdr.len);
+}
+
+static double value(struct pr_metric *fam, const char *const *labels)
+{
+	struct pr_metric_series *s;
+
+	assert_int_equal(pr_metric_series(fam, labels, &s), 0);
+	return pr_metric_series_value(s, NULL);
+}
+
+/*
+ * With the daemon's metrics: packets by protocol from their bytes, drops
+ * and open flows from the STATS records, ring occupancy per worker, a
+ * commit's latency, the backlog; what the capture added to the gauges goes
+ * when it is destroyed.
+ */
+static void test_metrics(void **state)
+{
+	struct pr_sensor_metrics *sm;
+	struct pr_metrics *reg;
+	struct pr_rec_stats st = { .hdr = { .type = PR_REC_STATS, .len = sizeof(st) } };
+	struct timespec ts;
+	char *text;
+	struct rig r;
+	double sum;
+
+	(void)state;
+	assert_int_equal(pr_metrics_create(&reg), 0);
+	assert_int_equal(pr_sensor_metrics_create(reg, NULL, &sm), 0);
+	rig_open_sm(&r, "metrics.db", false, sm);
+	put_iface(&r.prod[0]);
+	for (int i = 0; i < 4; i++)
+		put_ip_packet(&r.prod[0], 100 + (uint64_t)i, 6, 100);
+	put_ip_packet(&r.prod[1], 200, 17, 80);
+	put_packet(&r.prod[1], 201, 0, 60); /* bytes 0xab: not IP */
+	st.counters[PR_STAT_DROP_RING_FULL] = 7;
+	st.counters[PR_STAT_DROP_KERNEL] = 2;
+	st.counters[PR_STAT_FLOWS_CREATED] = 10;
+	st.counters[PR_STAT_FLOWS_ENDED] = 4;
+	put(&r.prod[0], &st, sizeof(st));
+	/* Two records wait in ring 1 (of 4096 slots) when the first poll looks. */
+	assert_int_equal(pr_ingest_poll(r.ig, 2), 4);
+	assert_int_equal(value(sm->ring_occupancy, (const char *const[]){ "veth0", "1" }) > 0, 1);
+	assert_int_equal(drain(r.ig), 4);
+	assert_true(value(sm->ring_occupancy, (const char *const[]){ "veth0", "0" }) == 0);
+	assert_true(pr_metric_series_value(sm->packets[PR_SM_PROTO_TCP], NULL) == 4);
+	assert_true(pr_metric_series_value(sm->bytes[PR_SM_PROTO_TCP], NULL) == 400);
+	assert_true(pr_metric_series_value(sm->packets[PR_SM_PROTO_UDP], NULL) == 1);
+	assert_true(pr_metric_series_value(sm->packets[PR_SM_PROTO_NON_IP], NULL) == 1);
+	assert_true(pr_metric_series_value(sm->drops[PR_DROP_RING_FULL], NULL) == 7);
+	assert_true(pr_metric_series_value(sm->drops[PR_DROP_KERNEL], NULL) == 2);
+	assert_true(pr_metric_series_value(sm->flow_table_size, NULL) == 6);
+	assert_true(pr_metric_series_value(sm->packet_processing, &sum) >= 1 && sum > 0);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	assert_int_equal(pr_ingest_tick(r.ig, (uint64_t)ts.tv_sec * 1000000000ull +
+						      (uint64_t)ts.tv_nsec + 2000000000ull),
+			 1);
+	assert_true(pr_metric_series_value(sm->storage_write, NULL) == 1);
+	/* Later counters of the same core: only the growth is added. */
+	st.counters[PR_STAT_DROP_RING_FULL] = 9;
+	st.counters[PR_STAT_FLOWS_ENDED] = 10;
+	put(&r.prod[0], &st, sizeof(st));
+	assert_int_equal(drain(r.ig), 1);
+	assert_true(pr_metric_series_value(sm->drops[PR_DROP_RING_FULL], NULL) == 9);
+	assert_true(pr_metric_series_value(sm->flow_table_size, NULL) == 0);
+	put_end(&r.prod[0], 0, PR_END_EOF, "");
+	put_end(&r.prod[1], 1, PR_END_EOF, "");
+	assert_int_equal(drain(r.ig), 2);
+	assert_int_equal(pr_ingest_finish(r.ig), 0);
+	rig_close(&r);
+	/* The capture is gone: its rings are no longer shown, its gauges are back to 0. */
+	assert_int_equal(pr_metrics_render(reg, &text, NULL), 0);
+	assert_null(strstr(text, "packetrecorder_ring_occupancy_ratio{"));
+	assert_non_null(strstr(text, "\npacketrecorder_storage_backlog_bytes 0\n"));
+	assert_non_null(strstr(text, "\npacketrecorder_flow_table_size 0\n"));
+	assert_non_null(strstr(text, "packetrecorder_packets_total{protocol=\"tcp\"} 4\n"));
+	free(text);
+	pr_sensor_metrics_destroy(sm);
+	pr_metrics_destroy(reg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_two_rings),    cmocka_unit_test(test_error_wins),
 		cmocka_unit_test(test_corrupt_ring), cmocka_unit_test(test_release_on_commit),
-		cmocka_unit_test(test_backlog),
+		cmocka_unit_test(test_backlog),	     cmocka_unit_test(test_metrics),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
