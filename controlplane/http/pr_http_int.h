@@ -2,8 +2,9 @@
 /*
  * Internal to controlplane/http: the server object, the per-request
  * state and the response helpers every handler uses. pr_http_server.c
- * holds the daemon, the request life cycle, auth, limits and routing;
- * pr_http_api.c the /api/v1 handlers; pr_http_pcap.c the downloads;
+ * holds the daemon, the request life cycle and routing; pr_http_admit.c
+ * client certificates, API keys and the rate limit; pr_http_resp.c the
+ * responses; pr_http_api.c the /api/v1 handlers; pr_http_pcap.c the downloads;
  * pr_http_sse.c the event stream. No other module includes this header
  * (but the fuzz target of the request decoding).
  */
@@ -25,6 +26,13 @@
 struct json_object;
 
 /* ---- the server ---- */
+
+/* A token bucket of the rate limit (pr_http_admit.c). */
+struct pr_http_bucket {
+	uint64_t id; /* digest of the key; 0: free */
+	double tokens;
+	uint64_t last_ns;
+};
 
 struct pr_http_server {
 	struct MHD_Daemon *d;
@@ -115,6 +123,18 @@ enum MHD_Result pr_http_resp_error(struct pr_http_req *r, unsigned status, const
 /* Takes ownership of buf (malloc'd). */
 enum MHD_Result pr_http_resp_buf(struct pr_http_req *r, unsigned status, const char *ctype,
 				 char *buf, size_t len);
+/*
+ * A header for the next response queued on this thread (Allow,
+ * WWW-Authenticate, Retry-After); name NULL forgets one set before.
+ */
+void pr_http_set_header(const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/*
+ * Client certificate, API key and rate limit of a request whose route is
+ * known (/health and /metrics may be open). 0 to go on, or -1 with the
+ * refusal (403, 401, 429) queued into *ret. pr_http_admit.c.
+ */
+int pr_http_admit(struct pr_http_req *r, enum MHD_Result *ret);
 /* Queue resp (adding the headers every response gets) and destroy our reference. */
 enum MHD_Result pr_http_resp_queue(struct pr_http_req *r, unsigned status,
 				   struct MHD_Response *resp);

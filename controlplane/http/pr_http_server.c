@@ -3,18 +3,17 @@
  * The HTTP server (pr_http.h): our own listening socket handed to
  * libmicrohttpd (so port 0 works and the port is known), its internal
  * polling thread plus one thread per connection, TLS through its GnuTLS
- * options, and the life of a request: route, client certificate, API
- * key, rate limit, body, handler, and the count in the metrics when it
- * completes. Checks come before the body is read, so a refused request
- * never gets to send one. Runs on libmicrohttpd's threads; create and
- * destroy on the daemon's main thread.
+ * options, and the life of a request: route, admission (client
+ * certificate, API key, rate limit: pr_http_admit.c), body, handler, and
+ * the count in the metrics when it completes. Checks come before the body
+ * is read, so a refused request never gets to send one. Runs on
+ * libmicrohttpd's threads; create and destroy on the daemon's main thread.
  */
 #define _GNU_SOURCE
 #include "pr_http_int.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
@@ -23,13 +22,11 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <gnutls/gnutls.h>
 #include <json-c/json.h>
 #include <openssl/crypto.h>
 
@@ -51,12 +48,6 @@
 #define CONN_MEMORY (128u * 1024u)
 #define MAX_TLS_FILE (1u << 20)
 #define RATE_BUCKETS 256u
-
-struct pr_http_bucket {
-	uint64_t id; /* digest of the key; 0: free */
-	double tokens;
-	uint64_t last_ns;
-};
 
 uint64_t pr_http_wall_ns(void)
 {
@@ -112,325 +103,6 @@ const char *pr_http_arg(struct pr_http_req *r, const char *name)
 const char *pr_http_header(struct pr_http_req *r, const char *name)
 {
 	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
-}
-
-/* ---- responses ---- */
-
-static const char *reason_phrase(unsigned status)
-{
-	switch (status) {
-	case 200:
-		return "OK";
-	case 201:
-		return "Created";
-	case 202:
-		return "Accepted";
-	case 400:
-		return "Bad Request";
-	case 401:
-		return "Unauthorized";
-	case 403:
-		return "Forbidden";
-	case 404:
-		return "Not Found";
-	case 405:
-		return "Method Not Allowed";
-	case 409:
-		return "Conflict";
-	case 413:
-		return "Content Too Large";
-	case 415:
-		return "Unsupported Media Type";
-	case 429:
-		return "Too Many Requests";
-	case 500:
-		return "Internal Server Error";
-	case 501:
-		return "Not Implemented";
-	case 503:
-		return "Service Unavailable";
-	default:
-		return status < 400 ? "OK" : status < 500 ? "Client Error" : "Server Error";
-	}
-}
-
-/* A header the next response carries (Allow, WWW-Authenticate, Retry-After). */
-struct extra_hdr {
-	const char *name;
-	char value[96];
-};
-
-static _Thread_local struct extra_hdr next_hdr;
-
-static void set_next_header(const char *name, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void set_next_header(const char *name, const char *fmt, ...)
-{
-	va_list ap;
-
-	next_hdr.name = name;
-	va_start(ap, fmt);
-	vsnprintf(next_hdr.value, sizeof(next_hdr.value), fmt, ap);
-	va_end(ap);
-}
-
-enum MHD_Result pr_http_resp_queue(struct pr_http_req *r, unsigned status,
-				   struct MHD_Response *resp)
-{
-	enum MHD_Result ret;
-
-	if (!resp) {
-		next_hdr.name = NULL;
-		return MHD_NO; /* out of memory: libmicrohttpd closes the connection */
-	}
-	/* Captures carry other people's traffic: nothing here may be cached. */
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-	if (next_hdr.name) {
-		MHD_add_response_header(resp, next_hdr.name, next_hdr.value);
-		next_hdr.name = NULL;
-	}
-	ret = MHD_queue_response(r->conn, status, resp);
-	MHD_destroy_response(resp);
-	if (ret == MHD_YES) {
-		r->status = status;
-		/* Streams count to their start: their length is the client's. */
-		r->resp_ns = pr_http_mono_ns();
-	}
-	return ret;
-}
-
-enum MHD_Result pr_http_resp_buf(struct pr_http_req *r, unsigned status, const char *ctype,
-				 char *buf, size_t len)
-{
-	struct MHD_Response *resp =
-		MHD_create_response_from_buffer(len, buf, MHD_RESPMEM_MUST_FREE);
-
-	if (!resp) {
-		free(buf);
-		return MHD_NO;
-	}
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
-	return pr_http_resp_queue(r, status, resp);
-}
-
-enum MHD_Result pr_http_resp_json(struct pr_http_req *r, unsigned status, struct json_object *obj)
-{
-	const char *s;
-	size_t len;
-	char *copy;
-
-	s = obj ? json_object_to_json_string_length(
-			  obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len) :
-		  NULL;
-	if (!s) {
-		json_object_put(obj);
-		return MHD_NO;
-	}
-	copy = malloc(len + 2);
-	if (copy) {
-		memcpy(copy, s, len);
-		copy[len++] = '\n';
-		copy[len] = 0;
-	}
-	json_object_put(obj);
-	if (!copy)
-		return MHD_NO;
-	return pr_http_resp_buf(r, status, "application/json", copy, len);
-}
-
-enum MHD_Result pr_http_resp_error(struct pr_http_req *r, unsigned status, const char *fmt, ...)
-{
-	struct json_object *o = json_object_new_object();
-	char msg[2048];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (!o)
-		return MHD_NO;
-	json_object_object_add(o, "code", json_object_new_int((int)status));
-	json_object_object_add(o, "error", json_object_new_string(reason_phrase(status)));
-	json_object_object_add(o, "message", json_object_new_string(msg));
-	return pr_http_resp_json(r, status, o);
-}
-
-/* ---- auth and limits ---- */
-
-/*
- * The API key of the request: x-api-key, else "Authorization: Bearer
- * KEY" (the scheme in any case). NULL when neither is there.
- */
-static const char *request_key(struct pr_http_req *r, size_t *len)
-{
-	const char *k = pr_http_header(r, "x-api-key");
-
-	if (!k) {
-		const char *a = pr_http_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
-
-		if (a && !strncasecmp(a, "Bearer", 6) && (a[6] == ' ' || a[6] == '\t')) {
-			k = a + 6;
-			while (*k == ' ' || *k == '\t')
-				k++;
-		}
-	}
-	if (!k || !*k)
-		return NULL;
-	*len = strlen(k);
-	return k;
-}
-
-/* FNV-1a, so that the rate table never holds a key itself. */
-static uint64_t digest(const char *s, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
-	return h ? h : 1;
-}
-
-/*
- * Take a token from id's bucket. Returns 0, or the seconds to wait
- * before one is there. The table holds the RATE_BUCKETS most recently
- * seen keys; a new key takes the slot of the one seen longest ago.
- */
-static unsigned rate_take(struct pr_http_server *srv, uint64_t id)
-{
-	double rate = srv->cfg.rate_limit_per_s, burst = srv->cfg.rate_limit_burst;
-	struct pr_http_bucket *b = NULL, *oldest = NULL;
-	uint64_t now = pr_http_mono_ns();
-	unsigned wait = 0;
-
-	pthread_mutex_lock(&srv->rl_lock);
-	for (unsigned i = 0; i < srv->n_buckets; i++) {
-		struct pr_http_bucket *c = &srv->buckets[i];
-
-		if (c->id == id) {
-			b = c;
-			break;
-		}
-		if (!oldest || c->last_ns < oldest->last_ns)
-			oldest = c;
-	}
-	if (!b) {
-		b = oldest;
-		b->id = id;
-		b->tokens = burst;
-		b->last_ns = now;
-	}
-	b->tokens += rate * (double)(now - b->last_ns) / 1e9;
-	if (b->tokens > burst)
-		b->tokens = burst;
-	b->last_ns = now;
-	if (b->tokens >= 1)
-		b->tokens -= 1;
-	else
-		wait = (unsigned)ceil((1 - b->tokens) / rate);
-	pthread_mutex_unlock(&srv->rl_lock);
-	return wait;
-}
-
-/* The client's address as text, for rate limiting without keys. */
-static void client_addr(struct pr_http_req *r, char *buf, size_t len)
-{
-	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
-
-	snprintf(buf, len, "?");
-	if (sa && sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, buf,
-			  (socklen_t)len);
-	else if (sa && sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
-			  buf, (socklen_t)len);
-}
-
-/* With --tls-client-ca: is the client's certificate one of ours? 0, or an error queued. */
-static int client_cert_check(struct pr_http_req *r, enum MHD_Result *ret)
-{
-	const union MHD_ConnectionInfo *ci;
-	unsigned status = 0;
-	int rc;
-
-	if (!r->srv->mtls)
-		return 0;
-	ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
-	if (!ci || !ci->tls_session) {
-		*ret = pr_http_resp_error(r, 403, "a client certificate is required");
-		return -1;
-	}
-	rc = gnutls_certificate_verify_peers2((gnutls_session_t)ci->tls_session, &status);
-	if (rc == GNUTLS_E_NO_CERTIFICATE_FOUND) {
-		*ret = pr_http_resp_error(r, 403, "a client certificate is required");
-		return -1;
-	}
-	if (rc < 0 || status) {
-		gnutls_datum_t why = { NULL, 0 };
-
-		if (rc >= 0)
-			gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &why,
-								     0);
-		*ret = pr_http_resp_error(r, 403, "the client certificate is not trusted: %s",
-					  rc < 0   ? gnutls_strerror(rc) :
-					  why.data ? (const char *)why.data :
-						     "verification failed");
-		gnutls_free(why.data);
-		return -1;
-	}
-	return 0;
-}
-
-/* Auth and the rate limit. 0 to go on, or an error was queued into *ret. */
-static int request_admit(struct pr_http_req *r, enum MHD_Result *ret)
-{
-	struct pr_http_server *srv = r->srv;
-	bool open = (r->route == PR_ROUTE_HEALTH && srv->cfg.open_health) ||
-		    (r->route == PR_ROUTE_METRICS && srv->cfg.open_metrics);
-	const char *key = NULL;
-	size_t klen = 0;
-	uint64_t id;
-
-	if (client_cert_check(r, ret))
-		return -1;
-	if (srv->cfg.auth && !open) {
-		key = request_key(r, &klen);
-		if (!key || srv->cfg.auth(srv->cfg.auth_ctx, key, klen)) {
-			if (srv->cfg.sm)
-				pr_sensor_metrics_auth_failure(srv->cfg.sm, PR_SM_API_HTTP, !key);
-			set_next_header(MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-					"Bearer realm=\"packetrecorder\"");
-			*ret = pr_http_resp_error(
-				r, 401,
-				key ? "the API key is not valid" :
-				      "an API key is required: send it as x-api-key or "
-				      "\"Authorization: Bearer KEY\"");
-			return -1;
-		}
-	}
-	if (srv->cfg.rate_limit_per_s > 0 && r->route != PR_ROUTE_HEALTH) {
-		unsigned wait;
-
-		if (key) {
-			id = digest(key, klen);
-		} else {
-			char addr[INET6_ADDRSTRLEN];
-
-			client_addr(r, addr, sizeof(addr));
-			id = digest(addr, strlen(addr));
-		}
-		if ((wait = rate_take(srv, id))) {
-			set_next_header(MHD_HTTP_HEADER_RETRY_AFTER, "%u", wait);
-			*ret = pr_http_resp_error(r, 429,
-						  "rate limit of %g requests per second exceeded; "
-						  "retry in %u s",
-						  srv->cfg.rate_limit_per_s, wait);
-			return -1;
-		}
-	}
-	return 0;
 }
 
 /* ---- routing ---- */
@@ -593,12 +265,12 @@ static enum MHD_Result request_begin(struct pr_http_req *r, const char *url, boo
 	*answered = true;
 	r->route = pr_http_route_match(url, &r->id, &seg, &seg_len);
 	/* Admission first: without a key, a client learns nothing, not even what exists. */
-	if (request_admit(r, &ret))
+	if (pr_http_admit(r, &ret))
 		return ret;
 	if (r->route == PR_ROUTE_NONE)
 		return pr_http_resp_error(r, 404, "no such resource");
 	if (!method_allowed(r->route, r->method)) {
-		set_next_header(MHD_HTTP_HEADER_ALLOW, "%s", route_allow[r->route]);
+		pr_http_set_header(MHD_HTTP_HEADER_ALLOW, "%s", route_allow[r->route]);
 		return pr_http_resp_error(r, 405, "%s answers %s, not %s",
 					  pr_http_route_name(r->route), route_allow[r->route],
 					  r->method);
@@ -640,7 +312,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 		bool answered;
 
 		/* A header set for a response that never went out must not reach this one. */
-		next_hdr.name = NULL;
+		pr_http_set_header(NULL, "%s", "");
 		r = calloc(1, sizeof(*r));
 		if (!r)
 			return MHD_NO;
