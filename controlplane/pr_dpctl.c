@@ -253,7 +253,16 @@ int pr_dp_spawn(struct pr_dp *dp, const char *const *args, char *err, size_t err
 	if (pid == 0) {
 		int e;
 
+		sigset_t none;
+
 		close(pipefd[0]);
+		/*
+		 * A mask survives exec: the daemon blocks SIGTERM and SIGINT in
+		 * every thread (it takes them with sigtimedwait), and the
+		 * dataplane must still get them, the death signal below too.
+		 */
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
 		setpgid(0, 0);
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		{
