@@ -48,6 +48,11 @@ enum {
 	O_CHUNK,
 	O_INTERFACE,
 	O_CAPTURE,
+	O_BACKEND,
+	O_MAX_PACKETS,
+	O_DURATION,
+	O_NAME,
+	O_SNAPLEN,
 };
 
 struct manage {
@@ -61,6 +66,11 @@ struct manage {
 	const char *format;
 	const char *filter;
 	const char *interface;
+	const char *backend; /* start-capture */
+	const char *name;
+	uint64_t max_packets;
+	uint64_t duration_s;
+	uint64_t snaplen;
 	uint64_t limit;
 	uint64_t chunk;
 	int64_t capture;
@@ -91,9 +101,14 @@ static void usage(FILE *f)
 		"  stats                           the store and the daemon\n"
 		"  health                          is the daemon serving\n"
 		"  list-interfaces                 the sensor's capture interfaces\n"
-		"  start-capture --interface IF [--filter F], stop-capture --capture-id ID,\n"
-		"  status, events, tap             capture control and live streams (the daemon\n"
-		"                                  says when it does not serve them)\n"
+		"  start-capture --interface IF    start a capture on the sensor (--filter F\n"
+		"                                  --backend pcap|afxdp|dpdk --name NAME\n"
+		"                                  --max-packets N --duration S --snaplen N); it\n"
+		"                                  runs until stop-capture, N or S\n"
+		"  stop-capture --capture-id ID    stop it; answers once its session is stored\n"
+		"  status [--capture-id ID]        the daemon's captures (running and finished)\n"
+		"  events, tap                     live streams (the daemon says when it does not\n"
+		"                                  serve them)\n"
 		"\n"
 		"  -e, --endpoint HOST:PORT   the daemon\n"
 		"      --api-key KEY          API key (default $PACKETRECORDER_API_KEY); sent as\n"
@@ -737,6 +752,74 @@ static int ignore_msg(void *ctx, const ProtobufCMessage *msg)
 	return 0;
 }
 
+static void capture_json(struct pr_json *j, const Packetrecorder__V1__CaptureStatus *c)
+{
+	pr_json_obj_begin(j);
+	pr_json_kv_i64(j, "capture_id", c->capture_id);
+	pr_json_kv_i64(j, "session_id", c->session_id);
+	pr_json_kv_str(j, "interface", c->interface);
+	pr_json_kv_str(j, "backend", c->backend);
+	pr_json_kv_str(j, "filter", c->filter);
+	pr_json_kv_str(j, "state", c->state);
+	pr_json_kv_u64(j, "started_ts", c->started_ts);
+	pr_json_kv_u64(j, "packets", c->packets);
+	pr_json_kv_u64(j, "bytes", c->bytes);
+	pr_json_kv_u64(j, "drops", c->drops);
+	pr_json_kv_str(j, "end_reason", c->end_reason);
+	pr_json_kv_str(j, "message", c->message);
+	pr_json_obj_end(j);
+}
+
+static void capture_print(const Packetrecorder__V1__CaptureStatus *c)
+{
+	printf("capture %lld on %s (%s%s%s): %s, session %lld, %llu packets (%llu bytes), "
+	       "%llu dropped%s%s%s%s\n",
+	       (long long)c->capture_id, c->interface, c->backend, c->filter[0] ? ", filter " : "",
+	       c->filter, c->state, (long long)c->session_id, (unsigned long long)c->packets,
+	       (unsigned long long)c->bytes, (unsigned long long)c->drops,
+	       c->end_reason[0] ? "; ended: " : "", c->end_reason, c->message[0] ? ": " : "",
+	       c->message);
+}
+
+/* A capture-control answer, as JSON or a line per capture. */
+static void capture_show(struct manage *m, const ProtobufCMessage *resp)
+{
+	struct pr_json j;
+
+	if (resp->descriptor == &packetrecorder__v1__capture_status__descriptor) {
+		const Packetrecorder__V1__CaptureStatus *c = (const void *)resp;
+
+		if (m->cli.json) {
+			pr_json_init(&j, stdout);
+			capture_json(&j, c);
+			pr_json_end(&j);
+		} else {
+			capture_print(c);
+		}
+		return;
+	}
+	if (resp->descriptor == &packetrecorder__v1__get_capture_status_response__descriptor) {
+		const Packetrecorder__V1__GetCaptureStatusResponse *r = (const void *)resp;
+
+		if (m->cli.json) {
+			pr_json_init(&j, stdout);
+			pr_json_obj_begin(&j);
+			pr_json_key(&j, "captures");
+			pr_json_arr_begin(&j);
+			for (size_t i = 0; i < r->n_captures; i++)
+				capture_json(&j, r->captures[i]);
+			pr_json_arr_end(&j);
+			pr_json_obj_end(&j);
+			pr_json_end(&j);
+		} else if (!r->n_captures) {
+			pr_cli_note(&m->cli, "no captures");
+		} else {
+			for (size_t i = 0; i < r->n_captures; i++)
+				capture_print(r->captures[i]);
+		}
+	}
+}
+
 /* Capture control and live streams: the daemon's answer, whatever it is. */
 static int cmd_capture(struct manage *m)
 {
@@ -754,6 +837,11 @@ static int cmd_capture(struct manage *m)
 		}
 		req.interface = (char *)(uintptr_t)m->interface;
 		req.filter = (char *)(uintptr_t)(m->filter ? m->filter : "");
+		req.backend = (char *)(uintptr_t)(m->backend ? m->backend : "");
+		req.name = (char *)(uintptr_t)(m->name ? m->name : "");
+		req.max_packets = m->max_packets;
+		req.duration_s = m->duration_s;
+		req.snaplen = (uint32_t)m->snaplen;
 		ret = pr_grpc_client_unary(m->cl, SVC "StartCapture", &req.base,
 					   &packetrecorder__v1__capture_status__descriptor, &resp,
 					   &st);
@@ -789,6 +877,8 @@ static int cmd_capture(struct manage *m)
 					    &packetrecorder__v1__packet__descriptor, ignore_msg,
 					    NULL, &st);
 	}
+	if (!ret && resp)
+		capture_show(m, resp);
 	if (resp)
 		protobuf_c_message_free_unpacked(resp, NULL);
 	return ret ? call_failed(m, m->cmd, ret, &st) : PR_EXIT_OK;
@@ -857,6 +947,11 @@ static int parse_opts(struct manage *m, int argc, char **argv)
 		{ "format", required_argument, NULL, O_FORMAT },
 		{ "filter", required_argument, NULL, O_FILTER },
 		{ "interface", required_argument, NULL, O_INTERFACE },
+		{ "backend", required_argument, NULL, O_BACKEND },
+		{ "name", required_argument, NULL, O_NAME },
+		{ "max-packets", required_argument, NULL, O_MAX_PACKETS },
+		{ "duration", required_argument, NULL, O_DURATION },
+		{ "snaplen", required_argument, NULL, O_SNAPLEN },
 		{ "limit", required_argument, NULL, O_LIMIT },
 		{ "chunk-bytes", required_argument, NULL, O_CHUNK },
 		{ "show-data", no_argument, NULL, O_SHOW_DATA },
@@ -944,6 +1039,27 @@ static int parse_opts(struct manage *m, int argc, char **argv)
 			break;
 		case O_INTERFACE:
 			m->interface = optarg;
+			break;
+		case O_BACKEND:
+			m->backend = optarg;
+			break;
+		case O_NAME:
+			m->name = optarg;
+			break;
+		case O_MAX_PACKETS:
+			if (pr_cli_parse_u64("--max-packets", optarg, &m->max_packets))
+				return PR_EXIT_USAGE;
+			break;
+		case O_DURATION:
+			if (pr_cli_parse_u64("--duration", optarg, &m->duration_s))
+				return PR_EXIT_USAGE;
+			break;
+		case O_SNAPLEN:
+			if (pr_cli_parse_u64("--snaplen", optarg, &m->snaplen) ||
+			    m->snaplen > UINT32_MAX) {
+				pr_cli_error("--snaplen: a number of bytes");
+				return PR_EXIT_USAGE;
+			}
 			break;
 		case 'n':
 		case O_LIMIT:

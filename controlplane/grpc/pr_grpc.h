@@ -36,6 +36,8 @@
 
 struct pr_auth;
 struct pr_store_pool;
+struct pr_capctl_req;
+struct pr_capctl_info;
 
 /*
  * Told of every answered call (on a worker thread): the full method name
@@ -47,6 +49,21 @@ struct pr_store_pool;
 typedef void (*pr_grpc_call_fn)(void *ctx, const char *method, const char *code, double seconds);
 /* Told of every refused key (on a worker thread): missing, or given and wrong. */
 typedef void (*pr_grpc_auth_fail_fn)(void *ctx, bool missing);
+
+/*
+ * Capture control, provided by the daemon (controlplane/capctl, whose
+ * calls and errnos these are: pr_capctl.h). Called on worker threads,
+ * concurrently; stop blocks until the capture has flushed.
+ */
+struct pr_grpc_capture_ops {
+	int (*start)(void *ctx, const struct pr_capctl_req *req, struct pr_capctl_info *out,
+		     char *msg, size_t msg_len);
+	int (*stop)(void *ctx, int64_t capture_id, struct pr_capctl_info *out, char *msg,
+		    size_t msg_len);
+	int (*get)(void *ctx, int64_t capture_id, struct pr_capctl_info *out);
+	int (*list)(void *ctx, struct pr_capctl_info **out, size_t *n); /* *out: free() it */
+	void *ctx;
+};
 
 struct pr_grpc_server_cfg {
 	/* "HOST:PORT", "[V6]:PORT", ":PORT" (every address); port 0 picks a free one. */
@@ -60,6 +77,8 @@ struct pr_grpc_server_cfg {
 	struct pr_auth *auth; /* NULL: no key is asked for (serve decides if that is allowed) */
 	bool health_open; /* grpc.health.v1 without a key (load balancer probes) */
 	struct pr_store_pool *pool; /* the store */
+	/* Capture control (borrowed; outlives the server); NULL: those calls are UNIMPLEMENTED. */
+	const struct pr_grpc_capture_ops *captures;
 
 	unsigned threads; /* workers; 0: 2 */
 	unsigned max_streams; /* server streams open at once, daemon-wide; 0: 64 */

@@ -63,6 +63,8 @@ unsigned pr_grpc_session_holders(struct pr_grpc_server *srv, int64_t session);
 
 /* Server-wide things a method may read. */
 struct pr_store_pool *pr_grpc_server_pool(struct pr_grpc_server *srv);
+/* Capture control, NULL when the daemon gave none. */
+const struct pr_grpc_capture_ops *pr_grpc_server_captures(struct pr_grpc_server *srv);
 uint32_t pr_grpc_server_chunk_bytes(const struct pr_grpc_server *srv);
 double pr_grpc_server_uptime_s(const struct pr_grpc_server *srv);
 bool pr_grpc_server_stopping(const struct pr_grpc_server *srv);

@@ -10,12 +10,14 @@
 #define PR_LOG_MODULE "grpc"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "grpc/health/v1/health.pb-c.h"
 #include "packetrecorder.pb-c.h"
+#include "pr_capctl.h"
 #include "pr_grpc_conv.h"
 #include "pr_grpc_int.h"
 #include "pr_log.h"
@@ -672,6 +674,169 @@ static void free_state(struct pr_grpc_ctx *c)
 	c->state = NULL;
 }
 
+/* ---- capture control (controlplane/capctl) ---- */
+
+static void capture_to_pb(const struct pr_capctl_info *in, Packetrecorder__V1__CaptureStatus *m)
+{
+	packetrecorder__v1__capture_status__init(m);
+	m->capture_id = in->capture_id;
+	m->session_id = in->session_id;
+	/* Borrowed: the message is packed before in goes out of scope. */
+	m->interface = (char *)(uintptr_t)in->interface;
+	m->state = (char *)(uintptr_t)pr_capctl_state_name(in->state);
+	m->started_ts = in->started_ns;
+	m->packets = in->packets;
+	m->bytes = in->bytes;
+	m->drops = in->drops;
+	m->message = (char *)(uintptr_t)in->message;
+	m->backend = (char *)(uintptr_t)in->backend;
+	m->filter = (char *)(uintptr_t)in->filter;
+	m->end_reason = (char *)(uintptr_t)in->end_reason;
+}
+
+/* The status of a capture-control errno (pr_capctl.h), with its message. */
+static int capture_fail(struct pr_grpc_status *st, int err, const char *msg)
+{
+	grpc_status_code code;
+
+	switch (err) {
+	case -EINVAL:
+	case -ENODEV:
+		code = GRPC_STATUS_INVALID_ARGUMENT;
+		break;
+	case -ENOENT:
+		code = GRPC_STATUS_NOT_FOUND;
+		break;
+	case -ENOSPC:
+	case -ENOMEM:
+		code = GRPC_STATUS_RESOURCE_EXHAUSTED;
+		break;
+	case -ESHUTDOWN:
+		code = GRPC_STATUS_UNAVAILABLE;
+		break;
+	case -EIO:
+		code = GRPC_STATUS_FAILED_PRECONDITION;
+		break;
+	default:
+		code = GRPC_STATUS_INTERNAL;
+	}
+	return pr_grpc_fail(st, code, "%s", msg[0] ? msg : strerror(-err));
+}
+
+static const struct pr_grpc_capture_ops *capctl_of(struct pr_grpc_ctx *c, struct pr_grpc_status *st)
+{
+	const struct pr_grpc_capture_ops *cc = pr_grpc_server_captures(c->srv);
+
+	if (!cc)
+		pr_grpc_fail(st, GRPC_STATUS_UNIMPLEMENTED,
+			     "%s: this server does not control captures", c->method->name);
+	return cc;
+}
+
+static int start_capture(struct pr_grpc_ctx *c, const ProtobufCMessage *req,
+			 grpc_byte_buffer **resp, struct pr_grpc_status *st)
+{
+	const Packetrecorder__V1__StartCaptureRequest *r = (const void *)req;
+	const struct pr_grpc_capture_ops *cc = capctl_of(c, st);
+	Packetrecorder__V1__CaptureStatus m;
+	struct pr_capctl_req cr = {
+		.interface = r->interface,
+		.filter = r->filter,
+		.name = r->name,
+		.backend = r->backend,
+		.max_packets = r->max_packets,
+		.duration_s = r->duration_s,
+		.snaplen = r->snaplen,
+	};
+	struct pr_capctl_info info;
+	char msg[1024];
+	int ret;
+
+	if (!cc)
+		return -1;
+	ret = cc->start(cc->ctx, &cr, &info, msg, sizeof(msg));
+	if (ret)
+		return capture_fail(st, ret, msg);
+	capture_to_pb(&info, &m);
+	*resp = pr_grpc_pack(&m.base);
+	return 0;
+}
+
+static int stop_capture(struct pr_grpc_ctx *c, const ProtobufCMessage *req, grpc_byte_buffer **resp,
+			struct pr_grpc_status *st)
+{
+	const Packetrecorder__V1__StopCaptureRequest *r = (const void *)req;
+	const struct pr_grpc_capture_ops *cc = capctl_of(c, st);
+	Packetrecorder__V1__CaptureStatus m;
+	struct pr_capctl_info info;
+	char msg[1024];
+	int ret;
+
+	if (!cc)
+		return -1;
+	if (r->capture_id <= 0)
+		return pr_grpc_fail(st, GRPC_STATUS_INVALID_ARGUMENT,
+				    "capture_id: a capture id (1 or more) is required");
+	ret = cc->stop(cc->ctx, r->capture_id, &info, msg, sizeof(msg));
+	if (ret)
+		return capture_fail(st, ret, msg);
+	capture_to_pb(&info, &m);
+	*resp = pr_grpc_pack(&m.base);
+	return 0;
+}
+
+static int get_capture_status(struct pr_grpc_ctx *c, const ProtobufCMessage *req,
+			      grpc_byte_buffer **resp, struct pr_grpc_status *st)
+{
+	const Packetrecorder__V1__GetCaptureStatusRequest *r = (const void *)req;
+	Packetrecorder__V1__GetCaptureStatusResponse m =
+		PACKETRECORDER__V1__GET_CAPTURE_STATUS_RESPONSE__INIT;
+	const struct pr_grpc_capture_ops *cc = capctl_of(c, st);
+	Packetrecorder__V1__CaptureStatus *msgs = NULL, **ptrs = NULL;
+	struct pr_capctl_info *infos = NULL, one;
+	size_t n = 0;
+	char msg[128];
+	int ret = 0;
+
+	if (!cc)
+		return -1;
+	if (r->capture_id < 0)
+		return pr_grpc_fail(st, GRPC_STATUS_INVALID_ARGUMENT,
+				    "capture_id: 0 (every capture) or a capture id");
+	if (r->capture_id) {
+		if (cc->get(cc->ctx, r->capture_id, &one)) {
+			snprintf(msg, sizeof(msg), "capture_id: no capture %lld",
+				 (long long)r->capture_id);
+			return capture_fail(st, -ENOENT, msg);
+		}
+		infos = &one;
+		n = 1;
+	} else if (cc->list(cc->ctx, &infos, &n)) {
+		return pr_grpc_fail(st, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+	}
+	if (n) {
+		msgs = calloc(n, sizeof(*msgs));
+		ptrs = calloc(n, sizeof(*ptrs));
+		if (!msgs || !ptrs) {
+			ret = pr_grpc_fail(st, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+			goto out;
+		}
+		for (size_t i = 0; i < n; i++) {
+			capture_to_pb(&infos[i], &msgs[i]);
+			ptrs[i] = &msgs[i];
+		}
+	}
+	m.n_captures = n;
+	m.captures = ptrs;
+	*resp = pr_grpc_pack(&m.base);
+out:
+	free(msgs);
+	free(ptrs);
+	if (infos != &one)
+		free(infos);
+	return ret;
+}
+
 /* ---- not served (yet) ---- */
 
 static int capture_unary(struct pr_grpc_ctx *c, const ProtobufCMessage *req,
@@ -680,8 +845,8 @@ static int capture_unary(struct pr_grpc_ctx *c, const ProtobufCMessage *req,
 	(void)req;
 	(void)resp;
 	return pr_grpc_fail(st, GRPC_STATUS_UNIMPLEMENTED,
-			    "%s: this daemon does not control captures or replays yet; use "
-			    "`packetrecorder capture` and `packetrecorder replay` on the sensor",
+			    "%s: this daemon does not schedule replays yet; use "
+			    "`packetrecorder replay` on the sensor",
 			    c->method->name);
 }
 
@@ -719,11 +884,12 @@ const struct pr_grpc_method pr_grpc_methods[] = {
 	UNARY(P("ListInterfaces"), "ListInterfaces",
 	      packetrecorder__v1__list_interfaces_request__descriptor, false, list_interfaces),
 	UNARY(P("StartCapture"), "StartCapture",
-	      packetrecorder__v1__start_capture_request__descriptor, false, capture_unary),
+	      packetrecorder__v1__start_capture_request__descriptor, false, start_capture),
 	UNARY(P("StopCapture"), "StopCapture", packetrecorder__v1__stop_capture_request__descriptor,
-	      false, capture_unary),
+	      false, stop_capture),
 	UNARY(P("GetCaptureStatus"), "GetCaptureStatus",
-	      packetrecorder__v1__get_capture_status_request__descriptor, false, capture_unary),
+	      packetrecorder__v1__get_capture_status_request__descriptor, false,
+	      get_capture_status),
 	UNARY(P("ListSessions"), "ListSessions",
 	      packetrecorder__v1__list_sessions_request__descriptor, true, list_sessions),
 	UNARY(P("GetSession"), "GetSession", packetrecorder__v1__get_session_request__descriptor,

@@ -326,6 +326,11 @@ struct pr_store_pool *pr_grpc_server_pool(struct pr_grpc_server *srv)
 	return srv->cfg.pool;
 }
 
+const struct pr_grpc_capture_ops *pr_grpc_server_captures(struct pr_grpc_server *srv)
+{
+	return srv->cfg.captures;
+}
+
 uint32_t pr_grpc_server_chunk_bytes(const struct pr_grpc_server *srv)
 {
 	return srv->cfg.chunk_bytes;

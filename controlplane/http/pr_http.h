@@ -61,9 +61,14 @@ struct pr_http_capture_req {
 struct pr_http_capture_info {
 	int64_t capture_id; /* what DELETE /api/v1/captures/{id} takes */
 	int64_t session_id; /* the store session it writes, 0: none yet */
-	char interface[64];
+	char interface[256];
 	char state[16]; /* "starting", "running", "stopping", "stopped", "failed" */
 	uint64_t started_ns; /* wall clock */
+	uint64_t packets; /* stored so far */
+	uint64_t bytes; /* their wire bytes */
+	uint64_t drops;
+	char end_reason[16]; /* how it ended, "" while running */
+	char message[512]; /* why it failed, or how it ended */
 };
 
 /*

@@ -526,6 +526,11 @@ static struct json_object *capture_info_json(const struct pr_http_capture_info *
 	json_object_object_add(o, "interface", json_object_new_string(ci->interface));
 	json_object_object_add(o, "state", json_object_new_string(ci->state));
 	json_object_object_add(o, "started_ts", json_object_new_uint64(ci->started_ns));
+	json_object_object_add(o, "packets", json_object_new_uint64(ci->packets));
+	json_object_object_add(o, "bytes", json_object_new_uint64(ci->bytes));
+	json_object_object_add(o, "drops", json_object_new_uint64(ci->drops));
+	json_object_object_add(o, "end_reason", json_object_new_string(ci->end_reason));
+	json_object_object_add(o, "message", json_object_new_string(ci->message));
 	return o;
 }
 

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "pr_auth.h"
+#include "pr_capctl.h"
 #include "pr_cli.h"
 #include "pr_events.h"
 #include "pr_grpc.h"
@@ -73,6 +74,9 @@ struct serve {
 	struct pr_metrics *metrics;
 	struct pr_sensor_metrics *sm;
 	struct pr_events *events;
+	struct pr_capctl *capctl;
+	struct pr_grpc_capture_ops grpc_captures;
+	struct pr_http_capture_ops http_captures;
 	struct pr_grpc_server *grpc;
 	struct pr_http_server *http;
 };
@@ -306,6 +310,105 @@ static int metrics_open(struct serve *s)
 	return 0;
 }
 
+/* ---- capture control: the engine, and the two front ends' views of it ---- */
+
+static int cap_start(void *ctx, const struct pr_capctl_req *req, struct pr_capctl_info *out,
+		     char *msg, size_t msg_len)
+{
+	return pr_capctl_start(ctx, req, out, msg, msg_len);
+}
+
+static int cap_stop(void *ctx, int64_t id, struct pr_capctl_info *out, char *msg, size_t msg_len)
+{
+	return pr_capctl_stop(ctx, id, out, msg, msg_len);
+}
+
+static int cap_get(void *ctx, int64_t id, struct pr_capctl_info *out)
+{
+	return pr_capctl_get(ctx, id, out);
+}
+
+static int cap_list(void *ctx, struct pr_capctl_info **out, size_t *n)
+{
+	return pr_capctl_list(ctx, out, n);
+}
+
+static void http_capture_info(const struct pr_capctl_info *in, struct pr_http_capture_info *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->capture_id = in->capture_id;
+	out->session_id = in->session_id;
+	snprintf(out->interface, sizeof(out->interface), "%s", in->interface);
+	snprintf(out->state, sizeof(out->state), "%s", pr_capctl_state_name(in->state));
+	out->started_ns = in->started_ns;
+	out->packets = in->packets;
+	out->bytes = in->bytes;
+	out->drops = in->drops;
+	snprintf(out->end_reason, sizeof(out->end_reason), "%s", in->end_reason);
+	snprintf(out->message, sizeof(out->message), "%s", in->message);
+}
+
+static int http_cap_start(void *ctx, const struct pr_http_capture_req *hr,
+			  struct pr_http_capture_info *out, char *msg, size_t msg_len)
+{
+	struct pr_capctl_req req = {
+		.interface = hr->interface,
+		.filter = hr->filter,
+		.name = hr->name,
+		.backend = hr->backend,
+		.max_packets = hr->max_packets,
+		.duration_s = hr->duration_s,
+		.snaplen = hr->snaplen,
+	};
+	struct pr_capctl_info info;
+	int ret = pr_capctl_start(ctx, &req, &info, msg, msg_len);
+
+	if (!ret)
+		http_capture_info(&info, out);
+	return ret;
+}
+
+static int http_cap_stop(void *ctx, int64_t id, struct pr_http_capture_info *out, char *msg,
+			 size_t msg_len)
+{
+	struct pr_capctl_info info;
+	int ret = pr_capctl_stop(ctx, id, &info, msg, msg_len);
+
+	if (!ret)
+		http_capture_info(&info, out);
+	return ret;
+}
+
+static int capctl_open(struct serve *s)
+{
+	struct pr_capctl_cfg cc = {
+		.cfg = &s->cli.cfg,
+		.db_path = s->cli.db_path,
+		.db_key = s->cli.key,
+		.events = s->events,
+		.sm = s->sm,
+	};
+	int ret = pr_capctl_create(&cc, &s->capctl);
+
+	if (ret) {
+		pr_cli_error("serve: capture control: %s", strerror(-ret));
+		return PR_EXIT_FAIL;
+	}
+	s->grpc_captures = (struct pr_grpc_capture_ops){
+		.start = cap_start,
+		.stop = cap_stop,
+		.get = cap_get,
+		.list = cap_list,
+		.ctx = s->capctl,
+	};
+	s->http_captures = (struct pr_http_capture_ops){
+		.start = http_cap_start,
+		.stop = http_cap_stop,
+		.ctx = s->capctl,
+	};
+	return 0;
+}
+
 static int http_open(struct serve *s)
 {
 	const struct pr_config *cfg = &s->cli.cfg;
@@ -329,8 +432,7 @@ static int http_open(struct serve *s)
 		.sm = s->sm,
 		.events = s->events,
 		.pool = s->pool,
-		/* Capture control is not in the daemon yet: 501, as the server says without it. */
-		.captures = NULL,
+		.captures = &s->http_captures,
 	};
 	char err[1024];
 	int ret;
@@ -360,6 +462,7 @@ static int grpc_open(struct serve *s)
 		.auth = pr_auth_enabled(s->auth) ? s->auth : NULL,
 		.health_open = cfg->health_open != 0,
 		.pool = s->pool,
+		.captures = &s->grpc_captures,
 		.threads = cfg->grpc_threads,
 		.max_streams = cfg->grpc_max_streams,
 		.max_recv_bytes = (uint32_t)cfg->grpc_max_message_bytes,
@@ -488,6 +591,12 @@ static void run(struct serve *s, const sigset_t *set)
 
 static void serve_close(struct serve *s)
 {
+	/*
+	 * Captures first: each stops, flushes and ends its session while the
+	 * servers still run (a StopCapture in flight gets its answer; a new
+	 * StartCapture is refused), and the bus still takes their events.
+	 */
+	pr_capctl_shutdown(s->capctl);
 	/* Event streams and downloads end, every connection thread is joined. */
 	pr_http_server_destroy(s->http);
 	s->http = NULL;
@@ -496,6 +605,7 @@ static void serve_close(struct serve *s)
 		pr_grpc_server_destroy(s->grpc);
 		s->grpc = NULL;
 	}
+	pr_capctl_destroy(s->capctl);
 	pr_sensor_metrics_destroy(s->sm);
 	pr_events_destroy(s->events);
 	pr_metrics_destroy(s->metrics);
@@ -610,8 +720,8 @@ int pr_cmd_serve(int argc, char **argv)
 	else if (s.cli.quiet < 0)
 		pr_log_set_level(s.cli.quiet < -1 ? PR_LOG_DEBUG : PR_LOG_INFO);
 	if ((rc = auth_open(&s)) || (rc = check_settings(&s)) || (rc = lock_take(&s)) ||
-	    (rc = pool_open(&s)) || (rc = metrics_open(&s)) || (rc = grpc_open(&s)) ||
-	    (rc = http_open(&s)))
+	    (rc = pool_open(&s)) || (rc = metrics_open(&s)) || (rc = capctl_open(&s)) ||
+	    (rc = grpc_open(&s)) || (rc = http_open(&s)))
 		goto out;
 	pr_sd_notifyf("READY=1\nMAINPID=%ld\nSTATUS=serving: gRPC %s (port %u), HTTP %s (port %u)",
 		      (long)getpid(), s.cli.cfg.grpc_addr, s.grpc ? pr_grpc_server_port(s.grpc) : 0,
