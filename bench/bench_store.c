@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * bench_store: the sustained rate of the store's write path alone, in
- * one thread, as the capture's ring consumer drives it: N packets of S
- * bytes into a new store, a commit every 64 MiB of packet bytes (the
- * capture's default commit_max_bytes), the session ended, the WAL
- * truncated and the store closed: timed to its final sync. Prints one
- * JSON object. Used by bench/bench_store.py beside dd and tcpdump.
+ * bench_store: the store's write path alone, and its queries, for
+ * bench/bench_store.py (beside dd, tcpdump and netsniff-ng).
+ *
+ * Write: N packets of S bytes into a new store in one thread, as the
+ * capture's ring consumer drives it: a commit every 64 MiB of packet
+ * bytes (the capture's default commit_max_bytes), the session ended,
+ * the WAL truncated and the store closed: timed to its final sync.
  *
  *   bench_store --db PATH --packets N --size S --mode segments|db [--key HEX64]
  *               [--commit-mb MB]   (default 64, as capture's commit_max_bytes)
@@ -15,6 +16,13 @@
  *               [--flow-run N]     flow ids in runs of N packets (default: 1000
  *                                  flows interleaved)
  *               [--ts-step NS]     time between packets (default 1000 ns)
+ *
+ * Query: open the store read-only, read the packets of session 1 that a
+ * query wants through the block index (no output), close: timed whole.
+ *
+ *   bench_store --db PATH --key HEX64 --query flow=ID|time=FROM_NS:TO_NS|last=N
+ *
+ * Prints one JSON object; exit 0 on success.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -42,9 +50,57 @@ static double cpu_s(void)
 	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
+static int run_query(const char *db, const char *key, const char *query)
+{
+	struct pr_store_cfg cfg = { .path = db, .key = key, .readonly = true };
+	struct pr_store_pkt_query q = { 0 };
+	struct pr_store_pkt_iter *it = NULL;
+	unsigned long long a = 0, b = 0, packets = 0, bytes = 0;
+	uint64_t rd = 0, sk = 0;
+	struct pr_store *st = NULL;
+	struct pr_block_pkt pkt;
+	double t0, t1;
+	int rc;
+
+	if (sscanf(query, "flow=%llu", &a) == 1) {
+		q.has_flow = true;
+		q.flow_id = a;
+	} else if (sscanf(query, "time=%llu:%llu", &a, &b) == 2) {
+		q.from_ns = a;
+		q.to_ns = b;
+	} else if (sscanf(query, "last=%llu", &a) == 1) {
+		q.last_n = a;
+	} else {
+		fprintf(stderr, "bench_store: --query flow=ID|time=FROM:TO|last=N\n");
+		return 3;
+	}
+	t0 = now_s();
+	if (pr_store_open(&cfg, &st)) {
+		fprintf(stderr, "bench_store: %s\n", pr_store_open_error());
+		return 1;
+	}
+	rc = pr_store_pkt_iter_create_query(st, 1, &q, &it);
+	while (!rc && (rc = pr_store_pkt_iter_next(it, &pkt)) == 1) {
+		packets++;
+		bytes += pkt.cap_len;
+		rc = 0;
+	}
+	if (rc < 0)
+		fprintf(stderr, "bench_store: %s\n", pr_store_errmsg(st));
+	if (it)
+		pr_store_pkt_iter_stats(it, &rd, &sk);
+	pr_store_pkt_iter_destroy(it);
+	pr_store_close(st);
+	t1 = now_s();
+	printf("{\"query\":\"%s\",\"packets\":%llu,\"bytes\":%llu,\"blocks_read\":%llu,"
+	       "\"blocks_skipped\":%llu,\"seconds\":%.4f}\n",
+	       query, packets, bytes, (unsigned long long)rd, (unsigned long long)sk, t1 - t0);
+	return rc < 0 ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
-	const char *db = NULL, *key = NULL, *mode = "segments", *commit = "wait";
+	const char *db = NULL, *key = NULL, *mode = "segments", *commit = "wait", *query = NULL;
 	unsigned long long n = 1000000, size = 1500, commit_bytes = 64u << 20;
 	unsigned long long flow_run = 0, ts_step = 1000;
 	struct pr_session_info info = { .name = "bench", .source_kind = "file", .snaplen = 65535 };
@@ -76,11 +132,17 @@ int main(int argc, char **argv)
 			commit = argv[i + 1];
 		else if (!strcmp(argv[i], "--commit-mb"))
 			commit_bytes = strtoull(argv[i + 1], NULL, 10) << 20;
+		else if (!strcmp(argv[i], "--query"))
+			query = argv[i + 1];
 	}
+	if (db && query)
+		return run_query(db, key, query);
 	if (!db || size < 14 || size > 65535 || (strcmp(mode, "segments") && strcmp(mode, "db")) ||
 	    (strcmp(commit, "wait") && strcmp(commit, "async"))) {
 		fprintf(stderr, "usage: bench_store --db PATH --packets N --size S "
-				"--mode segments|db [--key HEX64] [--commit wait|async]\n");
+				"--mode segments|db [--key HEX64] [--commit wait|async]\n"
+				"       bench_store --db PATH [--key HEX64] --query "
+				"flow=ID|time=FROM:TO|last=N\n");
 		return 3;
 	}
 	buf = malloc(size);
@@ -136,8 +198,9 @@ int main(int argc, char **argv)
 	pr_store_close(st);
 	t1 = now_s();
 	c1 = cpu_s();
-	printf("{\"mode\":\"%s\",\"commit\":\"%s\",\"encrypted\":%s,\"packets\":%llu,\"size\":%llu,\"bytes\":%llu,"
-	       "\"seconds\":%.3f,\"cpu_seconds\":%.3f,\"mb_per_s\":%.1f,\"kpps\":%.1f}\n",
+	printf("{\"mode\":\"%s\",\"commit\":\"%s\",\"encrypted\":%s,\"packets\":%llu,\"size\":%llu,"
+	       "\"bytes\":%llu,\"seconds\":%.3f,\"cpu_seconds\":%.3f,\"mb_per_s\":%.1f,"
+	       "\"kpps\":%.1f}\n",
 	       mode, commit, key ? "true" : "false", n, size, n * size, t1 - t0, c1 - c0,
 	       (double)(n * size) / 1e6 / (t1 - t0), (double)n / 1e3 / (t1 - t0));
 	free(buf);

@@ -30,7 +30,8 @@ packages=(
 	sqlcipher tcpdump tshark iproute2 procps
 	# the slow-disk test: a loop device with ext4 (losetup, mount, mkfs.ext4)
 	util-linux mount e2fsprogs
-	# live-capture benchmark peers and generator (bench/bench_live.py)
+	# benchmark peer and generator: live capture (bench/bench_live.py), and
+	# writing a pcap beside the store (bench/bench_store.py)
 	netsniff-ng
 	# the replay benchmark's peer (bench/bench_replay.py)
 	tcpreplay
