@@ -26,6 +26,7 @@
 #define HDR_RESERVED 12
 #define HDR_FIRST_TS 16
 #define HDR_LAST_TS 24
+#define HDR_FIRST_SEQ 32 /* version 2 */
 
 #define PKT_TS 0
 #define PKT_FLOW_ID 8
@@ -33,11 +34,14 @@
 #define PKT_WIRE_LEN 20
 #define PKT_IFACE 24
 #define PKT_PFLAGS 26
+#define PKT_SEQ_DELTA 28 /* version 2 */
 
 /* First allocation: enough for a few full-size frames without regrowing. */
 #define BUILDER_MIN_CAP 16384u
 
 PR_STATIC_ASSERT(PR_BLOCK_PKT_HDR_LEN % 4 == 0, "entries stay 4-byte aligned");
+PR_STATIC_ASSERT(PR_BLOCK_PKT_HDR_LEN_SEQ % 4 == 0 && PR_BLOCK_HDR_LEN_SEQ % 4 == 0,
+		 "version 2 entries stay 4-byte aligned");
 
 static inline void put16(uint8_t *p, uint16_t v)
 {
@@ -94,6 +98,7 @@ void pr_block_builder_init(struct pr_block_builder *b)
 void pr_block_builder_fini(struct pr_block_builder *b)
 {
 	free(b->buf);
+	free(b->alt);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -104,6 +109,9 @@ void pr_block_builder_reset(struct pr_block_builder *b)
 	b->first_ts_ns = 0;
 	b->last_ts_ns = 0;
 	b->wire_bytes = 0;
+	b->first_seq = 0;
+	b->last_seq = 0;
+	b->with_seq = false;
 }
 
 /*
@@ -136,16 +144,74 @@ out:
 	return err;
 }
 
+/*
+ * Rewrite the version 1 entries so far as version 2 ones (4 more bytes
+ * each, after a header 8 bytes longer), through the spare buffer. It
+ * happens once per block, and with interleaved classes at its second or
+ * third packet, so it copies little.
+ */
+static int turn_seq(struct pr_block_builder *b)
+{
+	size_t need = b->len + (PR_BLOCK_HDR_LEN_SEQ - PR_BLOCK_HDR_LEN) +
+		      (size_t)b->count * (PR_BLOCK_PKT_HDR_LEN_SEQ - PR_BLOCK_PKT_HDR_LEN);
+	size_t in = PR_BLOCK_HDR_LEN, out = PR_BLOCK_HDR_LEN_SEQ;
+	uint8_t *tmp;
+	size_t cap;
+
+	if (b->alt_cap < need) {
+		cap = b->cap > need ? b->cap : need;
+		tmp = realloc(b->alt, cap);
+		if (!tmp)
+			return -ENOMEM;
+		b->alt = tmp;
+		b->alt_cap = cap;
+	}
+	for (uint32_t i = 0; i < b->count; i++) {
+		size_t data_len = pad4(get32(b->buf + in + PKT_CAP_LEN));
+
+		memcpy(b->alt + out, b->buf + in, PR_BLOCK_PKT_HDR_LEN);
+		put32(b->alt + out + PKT_SEQ_DELTA, i);
+		memcpy(b->alt + out + PR_BLOCK_PKT_HDR_LEN_SEQ, b->buf + in + PR_BLOCK_PKT_HDR_LEN,
+		       data_len);
+		in += PR_BLOCK_PKT_HDR_LEN + data_len;
+		out += PR_BLOCK_PKT_HDR_LEN_SEQ + data_len;
+	}
+	tmp = b->buf;
+	cap = b->cap;
+	b->buf = b->alt;
+	b->cap = b->alt_cap;
+	b->alt = tmp;
+	b->alt_cap = cap;
+	b->len = out;
+	b->with_seq = true;
+	return 0;
+}
+
 int pr_block_builder_add(struct pr_block_builder *b, const struct pr_block_pkt *pkt)
 {
-	size_t start = b->len ? b->len : PR_BLOCK_HDR_LEN;
-	size_t data_len = pad4(pkt->cap_len);
-	uint8_t *p;
-	int err;
+	return pr_block_builder_add_seq(b, pkt, b->count ? b->last_seq + 1 : 0);
+}
 
+int pr_block_builder_add_seq(struct pr_block_builder *b, const struct pr_block_pkt *pkt,
+			     uint64_t seq)
+{
+	size_t start, data_len = pad4(pkt->cap_len), hdr;
+	uint8_t *p;
+	int err = 0;
+
+	if (b->count && (seq <= b->last_seq || seq - b->first_seq > UINT32_MAX)) {
+		err = -ERANGE;
+		goto out;
+	}
+	if (b->count && !b->with_seq && seq != b->last_seq + 1) {
+		err = turn_seq(b);
+		if (err)
+			goto out;
+	}
+	hdr = b->with_seq ? PR_BLOCK_PKT_HDR_LEN_SEQ : PR_BLOCK_PKT_HDR_LEN;
+	start = b->len ? b->len : PR_BLOCK_HDR_LEN;
 	/* The count field is 32 bits: a block can never hold more. */
-	err = b->count == UINT32_MAX ? -ENOMEM :
-				       reserve(b, start + PR_BLOCK_PKT_HDR_LEN + data_len);
+	err = b->count == UINT32_MAX ? -ENOMEM : reserve(b, start + hdr + data_len);
 	if (err)
 		goto out;
 
@@ -156,7 +222,9 @@ int pr_block_builder_add(struct pr_block_builder *b, const struct pr_block_pkt *
 	put32(p + PKT_WIRE_LEN, pkt->wire_len);
 	put16(p + PKT_IFACE, pkt->iface);
 	put16(p + PKT_PFLAGS, pkt->pflags);
-	p += PR_BLOCK_PKT_HDR_LEN;
+	if (b->with_seq)
+		put32(p + PKT_SEQ_DELTA, (uint32_t)(seq - b->first_seq));
+	p += hdr;
 	if (pkt->cap_len)
 		memcpy(p, pkt->data, pkt->cap_len);
 	/* Zero the padding so a block's bytes depend only on its packets. */
@@ -172,9 +240,12 @@ int pr_block_builder_add(struct pr_block_builder *b, const struct pr_block_pkt *
 		b->first_ts_ns = pkt->ts_ns;
 	if (!b->count || pkt->ts_ns > b->last_ts_ns)
 		b->last_ts_ns = pkt->ts_ns;
+	if (!b->count)
+		b->first_seq = seq;
+	b->last_seq = seq;
 	b->count++;
 	b->wire_bytes += pkt->wire_len;
-	b->len = start + PR_BLOCK_PKT_HDR_LEN + data_len;
+	b->len = start + hdr + data_len;
 out:
 	return err;
 }
@@ -191,12 +262,14 @@ const uint8_t *pr_block_builder_finish(struct pr_block_builder *b, size_t *len)
 		b->len = PR_BLOCK_HDR_LEN;
 	}
 	put32(b->buf + HDR_MAGIC, PR_BLOCK_MAGIC);
-	put16(b->buf + HDR_VERSION, PR_BLOCK_VERSION);
+	put16(b->buf + HDR_VERSION, b->with_seq ? PR_BLOCK_VERSION_SEQ : PR_BLOCK_VERSION);
 	put16(b->buf + HDR_FLAGS, 0);
 	put32(b->buf + HDR_COUNT, b->count);
 	put32(b->buf + HDR_RESERVED, 0);
 	put64(b->buf + HDR_FIRST_TS, b->first_ts_ns);
 	put64(b->buf + HDR_LAST_TS, b->last_ts_ns);
+	if (b->with_seq)
+		put64(b->buf + HDR_FIRST_SEQ, b->first_seq);
 	*len = b->len;
 	out = b->buf;
 out:
@@ -205,29 +278,41 @@ out:
 
 int pr_block_iter_init(struct pr_block_iter *it, const uint8_t *buf, size_t len)
 {
+	size_t hdr = PR_BLOCK_HDR_LEN;
+	uint16_t version;
 	uint32_t count;
 	int err = -EBADMSG;
 
 	memset(it, 0, sizeof(*it));
 	if (!buf || len < PR_BLOCK_HDR_LEN)
 		goto out;
+	version = get16(buf + HDR_VERSION);
 	if (get32(buf + HDR_MAGIC) != PR_BLOCK_MAGIC ||
-	    get16(buf + HDR_VERSION) != PR_BLOCK_VERSION)
+	    (version != PR_BLOCK_VERSION && version != PR_BLOCK_VERSION_SEQ))
 		goto out;
+	if (version == PR_BLOCK_VERSION_SEQ) {
+		hdr = PR_BLOCK_HDR_LEN_SEQ;
+		if (len < hdr)
+			goto out;
+		it->first_seq = get64(buf + HDR_FIRST_SEQ);
+	}
 	/*
-	 * No flag is defined in version 1. A set one would mean an encoding
-	 * (compression, say) that this reader does not know; refuse rather
-	 * than hand out garbage.
+	 * No flag is defined in versions 1 and 2. A set one would mean an
+	 * encoding (compression, say) that this reader does not know; refuse
+	 * rather than hand out garbage.
 	 */
 	if (get16(buf + HDR_FLAGS))
 		goto out;
+	it->version = version;
+	it->entry_hdr = version == PR_BLOCK_VERSION_SEQ ? PR_BLOCK_PKT_HDR_LEN_SEQ :
+							  PR_BLOCK_PKT_HDR_LEN;
 	count = get32(buf + HDR_COUNT);
 	/* Each entry takes at least its header: a larger count cannot fit. */
-	if ((uint64_t)count * PR_BLOCK_PKT_HDR_LEN > len - PR_BLOCK_HDR_LEN)
+	if ((uint64_t)count * it->entry_hdr > len - hdr)
 		goto out;
 	it->buf = buf;
 	it->len = len;
-	it->off = PR_BLOCK_HDR_LEN;
+	it->off = hdr;
 	it->count = count;
 	it->first_ts_ns = get64(buf + HDR_FIRST_TS);
 	it->last_ts_ns = get64(buf + HDR_LAST_TS);
@@ -236,10 +321,17 @@ out:
 	return err;
 }
 
+void pr_block_iter_set_first_seq(struct pr_block_iter *it, uint64_t first_seq)
+{
+	if (it->version == PR_BLOCK_VERSION)
+		it->first_seq = first_seq;
+}
+
 int pr_block_iter_next(struct pr_block_iter *it, struct pr_block_pkt *pkt)
 {
 	const uint8_t *p;
 	uint32_t cap_len;
+	uint64_t seq;
 	size_t left;
 	int ret = -EBADMSG;
 
@@ -252,13 +344,23 @@ int pr_block_iter_next(struct pr_block_iter *it, struct pr_block_pkt *pkt)
 		ret = left ? -EBADMSG : 0;
 		goto out;
 	}
-	if (left < PR_BLOCK_PKT_HDR_LEN)
+	if (left < it->entry_hdr)
 		goto out;
 	p = it->buf + it->off;
 	cap_len = get32(p + PKT_CAP_LEN);
 	/* Compare in size_t on the remaining bytes: no sum can overflow. */
-	if (pad4(cap_len) > left - PR_BLOCK_PKT_HDR_LEN)
+	if (pad4(cap_len) > left - it->entry_hdr)
 		goto out;
+	if (it->version == PR_BLOCK_VERSION_SEQ) {
+		uint32_t delta = get32(p + PKT_SEQ_DELTA);
+
+		/* The first entry is the header's packet; later ones only grow. */
+		if (it->seen ? it->first_seq + delta <= it->seq : delta != 0)
+			goto out;
+		seq = it->first_seq + delta;
+	} else {
+		seq = it->first_seq + it->seen;
+	}
 
 	pkt->ts_ns = get64(p + PKT_TS);
 	pkt->flow_id = get64(p + PKT_FLOW_ID);
@@ -266,8 +368,10 @@ int pr_block_iter_next(struct pr_block_iter *it, struct pr_block_pkt *pkt)
 	pkt->wire_len = get32(p + PKT_WIRE_LEN);
 	pkt->iface = get16(p + PKT_IFACE);
 	pkt->pflags = get16(p + PKT_PFLAGS);
-	pkt->data = p + PR_BLOCK_PKT_HDR_LEN;
-	it->off += PR_BLOCK_PKT_HDR_LEN + pad4(cap_len);
+	pkt->data = p + it->entry_hdr;
+	pkt->seq = seq;
+	it->seq = seq;
+	it->off += it->entry_hdr + pad4(cap_len);
 	it->seen++;
 	ret = 1;
 out:

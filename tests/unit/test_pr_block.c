@@ -7,6 +7,8 @@
  * -EBADMSG and never read past the buffer. Damaged inputs are copied into
  * exactly-sized heap buffers so AddressSanitizer sees any overread. The
  * group setup builds the small reference block the damage tests start from.
+ * Version 2 (packets with gaps between them): the turn from version 1,
+ * numbers read back, the limits, and damaged numbers.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -307,7 +309,7 @@ static void test_corrupted_header(void **state)
 	b[0] ^= 0x01; /* magic */
 	expect_bad_init(b, r->len);
 	memcpy(b, r->bytes, r->len);
-	b[4] = 2; /* version */
+	b[4] = 3; /* version: 1 and 2 exist */
 	expect_bad_init(b, r->len);
 	memcpy(b, r->bytes, r->len);
 	b[6] = 1; /* an unknown flag */
@@ -420,6 +422,141 @@ static void test_iter_sticky_end(void **state)
 	assert_int_equal(pr_block_iter_next(&it, &pkt), -EBADMSG);
 }
 
+/* Build pkts[i] numbered seqs[i] with add_seq; returns a malloc'd copy of the block. */
+static uint8_t *build_seq(const struct pr_block_pkt *pkts, const uint64_t *seqs, uint32_t n,
+			  size_t *len)
+{
+	struct pr_block_builder b;
+	const uint8_t *out;
+	uint8_t *copy;
+
+	pr_block_builder_init(&b);
+	for (uint32_t i = 0; i < n; i++)
+		assert_int_equal(pr_block_builder_add_seq(&b, &pkts[i], seqs[i]), 0);
+	out = pr_block_builder_finish(&b, len);
+	assert_non_null(out);
+	copy = dup_exact(out, *len);
+	pr_block_builder_fini(&b);
+	return copy;
+}
+
+/* Packets of one class among others: version 2, every number read back. */
+static void test_seq_gaps(void **state)
+{
+	static const uint64_t seqs[5] = { 1000, 1001, 1005, 70000, 4294968295ull };
+	static const uint32_t lens[5] = { 0, 7, 60, 1, 1514 };
+	static uint8_t payload[1514];
+	struct pr_block_pkt pkts[5], got;
+	struct pr_block_iter it;
+	uint8_t *blk;
+	size_t len;
+	uint32_t n = 0;
+
+	(void)state;
+	for (uint32_t i = 0; i < sizeof(payload); i++)
+		payload[i] = (uint8_t)(i * 7);
+	for (uint32_t i = 0; i < 5; i++)
+		fill_pkt(&pkts[i], i, lens[i], payload);
+	blk = build_seq(pkts, seqs, 5, &len);
+	/* Header 40, five 32-byte entries, data padded to 4 bytes. */
+	assert_int_equal(len, 40 + 5 * 32 + 0 + 8 + 60 + 4 + 1516);
+	assert_int_equal(blk[4], 2);
+	assert_int_equal(pr_block_iter_init(&it, blk, len), 0);
+	/* A version 2 block keeps its own first number. */
+	pr_block_iter_set_first_seq(&it, 7);
+	while (pr_block_iter_next(&it, &got) == 1) {
+		assert_pkt_equal(&got, &pkts[n]);
+		assert_int_equal(got.seq, seqs[n]);
+		n++;
+	}
+	assert_int_equal(n, 5);
+	free(blk);
+}
+
+/* Consecutive numbers stay version 1, byte for byte what pr_block_builder_add() writes. */
+static void test_seq_consecutive(void **state)
+{
+	struct ref_block *r = *state;
+	static const uint64_t seqs[3] = { 41, 42, 43 };
+	struct pr_block_iter it;
+	struct pr_block_pkt got;
+	uint8_t *blk;
+	size_t len;
+	uint32_t n = 0;
+
+	blk = build_seq(r->pkts, seqs, 3, &len);
+	assert_int_equal(len, r->len);
+	assert_memory_equal(blk, r->bytes, len);
+	assert_int_equal(pr_block_iter_init(&it, blk, len), 0);
+	pr_block_iter_set_first_seq(&it, 41);
+	while (pr_block_iter_next(&it, &got) == 1)
+		assert_int_equal(got.seq, seqs[n++]);
+	assert_int_equal(n, 3);
+	free(blk);
+}
+
+/* Numbers that do not grow, or grow too far, are refused and leave the block as it was. */
+static void test_seq_limits(void **state)
+{
+	struct ref_block *r = *state;
+	struct pr_block_builder b;
+	const uint8_t *out;
+	size_t len;
+
+	pr_block_builder_init(&b);
+	assert_int_equal(pr_block_builder_add_seq(&b, &r->pkts[0], 10), 0);
+	assert_int_equal(pr_block_builder_add_seq(&b, &r->pkts[1], 12), 0);
+	assert_int_equal(pr_block_builder_add_seq(&b, &r->pkts[2], 12), -ERANGE);
+	assert_int_equal(pr_block_builder_add_seq(&b, &r->pkts[2], 11), -ERANGE);
+	assert_int_equal(pr_block_builder_add_seq(&b, &r->pkts[2], 10 + (1ull << 32)), -ERANGE);
+	assert_int_equal(b.count, 2);
+	out = pr_block_builder_finish(&b, &len);
+	assert_int_equal(iterate(out, len, r->pkts, 2, &(int){ 0 }), 2);
+	/* After a reset the next block may start anywhere, as version 1. */
+	pr_block_builder_reset(&b);
+	assert_int_equal(pr_block_builder_add_seq(&b, &r->pkts[0], 5), 0);
+	out = pr_block_builder_finish(&b, &len);
+	assert_int_equal(out[4], 1);
+	pr_block_builder_fini(&b);
+}
+
+/* Damaged numbers, and a version 2 block cut at every length. */
+static void test_seq_damaged(void **state)
+{
+	struct ref_block *r = *state;
+	static const uint64_t seqs[3] = { 100, 102, 103 };
+	size_t second, len;
+	uint8_t *blk, *b;
+	int res, n;
+
+	blk = build_seq(r->pkts, seqs, 3, &len);
+	for (size_t cut = 0; cut < len; cut++) {
+		n = iterate(blk, cut, r->pkts, 3, &res);
+		assert_int_equal(res, -EBADMSG);
+		assert_true(n < 3);
+	}
+	assert_int_equal(iterate(blk, len, r->pkts, 3, &res), 3);
+	assert_int_equal(res, 0);
+	/* The first entry must be the header's packet. */
+	b = dup_exact(blk, len);
+	b[40 + 28] = 1;
+	assert_int_equal(iterate(b, len, r->pkts, 3, &res), 0);
+	assert_int_equal(res, -EBADMSG);
+	/* A later entry may not go back to, or repeat, a number. */
+	memcpy(b, blk, len);
+	second = 40 + 32; /* the first packet has no data */
+	b[second + 28] = 0;
+	assert_int_equal(iterate(b, len, r->pkts, 3, &res), 1);
+	assert_int_equal(res, -EBADMSG);
+	/* A count that fits version 1 entries but not version 2 ones. */
+	memcpy(b, blk, len);
+	b[8] = (uint8_t)((len - 40) / 32 + 1);
+	assert_int_equal(iterate(b, len, r->pkts, 3, &res), 0);
+	assert_int_equal(res, -EBADMSG);
+	free(b);
+	free(blk);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -435,6 +572,10 @@ int main(void)
 		cmocka_unit_test(test_count_beyond_entries),
 		cmocka_unit_test(test_cap_len_beyond_end),
 		cmocka_unit_test(test_iter_sticky_end),
+		cmocka_unit_test(test_seq_gaps),
+		cmocka_unit_test(test_seq_consecutive),
+		cmocka_unit_test(test_seq_limits),
+		cmocka_unit_test(test_seq_damaged),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
