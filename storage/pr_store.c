@@ -64,8 +64,10 @@ void pr_store_txn_abort(struct pr_store *st)
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 	st->in_txn = false;
 	st->have_cur = false;
-	pr_block_builder_reset(&st->blk);
-	st->n_blk_flows = 0;
+	for (uint32_t i = 0; i < MAX_LANES; i++) {
+		pr_block_builder_reset(&st->lanes[i].blk);
+		st->lanes[i].n_flows = 0;
+	}
 	/* Rows waiting for their bytes go too: their counters were part of the pending data. */
 	st->n_pend_blocks = 0;
 	st->n_pend_flow_ids = 0;
@@ -139,8 +141,10 @@ void pr_store_close(struct pr_store *st)
 		st->sink->ops->destroy(st->sink);
 	/* An open transaction is rolled back by the close: only commits persist. */
 	sqlite3_close_v2(st->db);
-	pr_block_builder_fini(&st->blk);
-	free(st->blk_flows);
+	for (uint32_t i = 0; i < MAX_LANES; i++) {
+		pr_block_builder_fini(&st->lanes[i].blk);
+		free(st->lanes[i].flows);
+	}
 	free(st->pend_blocks);
 	free(st->pend_flow_ids);
 	free(st->pend_flows);

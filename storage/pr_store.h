@@ -62,6 +62,12 @@ struct pr_store_cfg {
 	uint32_t block_max_packets; /* 0 = 256 */
 	uint32_t block_max_bytes; /* 0 = 1 MiB */
 	/*
+	 * Traffic classes written to blocks of their own (pr_store_int.h,
+	 * lanes), so that filters skip the blocks of the others: 0 = 8, at
+	 * most 8; 1 = every packet in one block at a time, as before.
+	 */
+	uint32_t block_lanes;
+	/*
 	 * Do not checkpoint the WAL on commit: the caller runs
 	 * pr_store_checkpoint() on another connection (usually another thread),
 	 * so the writer never stalls in the checkpoint's copy and fsync.

@@ -487,6 +487,7 @@ static int verify_block_data(struct verify *v, sqlite3_stmt *s, const struct whe
 	uint64_t first_ts = (uint64_t)sqlite3_column_int64(s, 3);
 	uint64_t last_ts = (uint64_t)sqlite3_column_int64(s, 4);
 	uint64_t bytes = (uint64_t)sqlite3_column_int64(s, 5);
+	uint64_t last_seq = (uint64_t)sqlite3_column_int64(s, 12);
 	uint64_t n = 0, wire = 0, lo = 0, hi = 0;
 	struct pr_block_iter it;
 	struct pr_block_pkt pkt;
@@ -495,6 +496,11 @@ static int verify_block_data(struct verify *v, sqlite3_stmt *s, const struct whe
 	if (pr_block_iter_init(&it, data, len))
 		return problem(v, PR_PROBLEM_BLOCK_DAMAGED, -EBADMSG, w,
 			       "damaged packet block: bad header");
+	pr_block_iter_set_first_seq(&it, w->first_seq);
+	if (it.first_seq != w->first_seq)
+		return problem(v, PR_PROBLEM_BLOCK_INDEX, -EBADMSG, w,
+			       "starts at packet %" PRIu64 ", the index says %" PRIu64,
+			       it.first_seq, w->first_seq);
 	while ((rc = pr_block_iter_next(&it, &pkt)) == 1) {
 		if (!n || pkt.ts_ns < lo)
 			lo = pkt.ts_ns;
@@ -521,6 +527,10 @@ static int verify_block_data(struct verify *v, sqlite3_stmt *s, const struct whe
 			       "packets from %" PRIu64 " to %" PRIu64 " ns, the index says %" PRIu64
 			       " to %" PRIu64,
 			       lo, hi, first_ts, last_ts);
+	if (n && it.seq != last_seq)
+		return problem(v, PR_PROBLEM_BLOCK_INDEX, -EBADMSG, w,
+			       "ends at packet %" PRIu64 ", the index says %" PRIu64, it.seq,
+			       last_seq);
 	v->res->blocks_ok++;
 	v->res->packets_ok += n;
 	return 0;
@@ -528,24 +538,29 @@ static int verify_block_data(struct verify *v, sqlite3_stmt *s, const struct whe
 
 /*
  * Every block of session in index order; *indexed gets the packets the
- * index names. The rows follow each other without a gap from the first
- * packet that retention left (expired).
+ * index names. The rows cover the packets without a gap from the first
+ * packet that retention left (expired). Blocks of different lanes
+ * interleave (each holds one class's packets with others between them:
+ * fewer packets than its range); blocks of consecutive packets may not
+ * overlap each other.
  */
 static int verify_blocks(struct verify *v, int64_t session, uint64_t expired, uint64_t *indexed)
 {
 	struct pr_store *st = v->st;
-	uint64_t next = expired;
+	uint64_t next = expired, next_dense = expired;
 	sqlite3_stmt *s = NULL;
+	char sql[512];
 	int rc, ret = 0;
 
 	*indexed = 0;
-	rc = sqlite3_prepare_v2(st->db,
-				"SELECT b.id, b.first_seq, b.pkt_count, b.first_ts, b.last_ts, "
-				"b.bytes, b.segment_id, b.seg_offset, b.seg_len, b.seg_seq, "
-				"CASE WHEN b.segment_id = 0 THEN b.data END, g.file "
-				"FROM packet_blocks b LEFT JOIN segments g ON g.id = b.segment_id "
-				"WHERE b.session_id = ? ORDER BY b.first_seq, b.id",
-				-1, &s, NULL);
+	snprintf(sql, sizeof(sql),
+		 "SELECT b.id, b.first_seq, b.pkt_count, b.first_ts, b.last_ts, "
+		 "b.bytes, b.segment_id, b.seg_offset, b.seg_len, b.seg_seq, "
+		 "CASE WHEN b.segment_id = 0 THEN b.data END, g.file, %s "
+		 "FROM packet_blocks b LEFT JOIN segments g ON g.id = b.segment_id "
+		 "WHERE b.session_id = ? ORDER BY b.first_seq, b.id",
+		 LAST_SEQ_SQL(st));
+	rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
 	if (rc != SQLITE_OK) {
 		ret = pr_store_sql_fail(st, rc, "verify: blocks of session %lld",
 					(long long)session);
@@ -560,6 +575,7 @@ static int verify_blocks(struct verify *v, int64_t session, uint64_t expired, ui
 			.seq = (uint64_t)sqlite3_column_int64(s, 9),
 		};
 		uint64_t count = (uint64_t)sqlite3_column_int64(s, 2);
+		uint64_t last = (uint64_t)sqlite3_column_int64(s, 12);
 		struct where w = {
 			.session = session,
 			.block = sqlite3_column_int64(s, 0),
@@ -573,16 +589,25 @@ static int verify_blocks(struct verify *v, int64_t session, uint64_t expired, ui
 
 		v->res->blocks++;
 		*indexed += count;
-		if (w.first_seq > next)
+		if (!count || last < w.first_seq || last - w.first_seq >= UINT32_MAX ||
+		    count > last - w.first_seq + 1)
+			ret = problem(v, PR_PROBLEM_BLOCK_INDEX, -EBADMSG, &w,
+				      "%" PRIu64 " packets cannot lie between packets %" PRIu64
+				      " and %" PRIu64,
+				      count, w.first_seq, last);
+		else if (w.first_seq > next)
 			ret = problem(v, PR_PROBLEM_BLOCK_INDEX, -EBADMSG, &w,
 				      "packets %" PRIu64 " to %" PRIu64
 				      " of the session are in no block",
 				      next, w.first_seq - 1);
-		else if (w.first_seq < next)
+		else if (w.first_seq < next_dense && count == last - w.first_seq + 1)
 			ret = problem(v, PR_PROBLEM_BLOCK_INDEX, -EBADMSG, &w,
 				      "starts at packet %" PRIu64 ", inside the block before it",
 				      w.first_seq);
-		next = w.first_seq + count;
+		if (!ret && last + 1 > next)
+			next = last + 1;
+		if (!ret && count == last - w.first_seq + 1 && last + 1 > next_dense)
+			next_dense = last + 1;
 		if (ret || (ref.segment_id && dead_has(v, ref.segment_id)))
 			continue;
 		if (ref.segment_id && !w.file) {
@@ -592,7 +617,7 @@ static int verify_blocks(struct verify *v, int64_t session, uint64_t expired, ui
 		}
 		if (ref.segment_id) {
 			/* The sink authenticates it; its message names segment and block. */
-			err = st->sink->ops->get(st->sink, &ref, NULL, 0, &data, &len);
+			err = st->sink->ops->get(st->sink, &ref, NULL, 0, NULL, &data, &len);
 			if (err) {
 				ret = problem(v,
 					      err == -EBADMSG ? PR_PROBLEM_BLOCK_DAMAGED :

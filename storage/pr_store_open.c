@@ -672,7 +672,11 @@ int pr_store_open(const struct pr_store_cfg *cfg, struct pr_store **out)
 	st->block_max_packets = cfg->block_max_packets ? cfg->block_max_packets :
 							 DEFAULT_BLOCK_PACKETS;
 	st->block_max_bytes = cfg->block_max_bytes ? cfg->block_max_bytes : DEFAULT_BLOCK_BYTES;
-	pr_block_builder_init(&st->blk);
+	for (uint32_t i = 0; i < MAX_LANES; i++)
+		pr_block_builder_init(&st->lanes[i].blk);
+	st->n_lanes = cfg->block_lanes ? cfg->block_lanes : DEFAULT_LANES;
+	if (st->n_lanes > MAX_LANES)
+		st->n_lanes = MAX_LANES;
 
 	/* Reads only, with every file of the store left as it is: see probe_file(). */
 	err = probe_file(st->path, key, &fp);
@@ -756,6 +760,7 @@ int pr_store_open(const struct pr_store_cfg *cfg, struct pr_store **out)
 	}
 	if (err)
 		goto out;
+	st->schema_version = version;
 	if (st->readonly) {
 		err = sink_open(st, cfg);
 		goto out;
@@ -775,6 +780,7 @@ int pr_store_open(const struct pr_store_cfg *cfg, struct pr_store **out)
 		if (version)
 			PR_NOTICE("%s: schema migrated from version %d to %d", st->path, version,
 				  PR_STORE_SCHEMA_VERSION);
+		st->schema_version = PR_STORE_SCHEMA_VERSION;
 	}
 	err = sink_open(st, cfg);
 out:

@@ -7,6 +7,7 @@
 #define PR_LOG_MODULE "store"
 
 #include <arpa/inet.h>
+#include <endian.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -277,7 +278,7 @@ int pr_store_pkt_iter_create_query(struct pr_store *st, int64_t session,
 {
 	struct pr_session_info info;
 	struct pr_store_pkt_iter *it = NULL;
-	char sql[512];
+	char sql[512], last[96] = "";
 	int rc, err;
 
 	*out = NULL;
@@ -291,6 +292,7 @@ int pr_store_pkt_iter_create_query(struct pr_store *st, int64_t session,
 	}
 	it->st = st;
 	it->session = session;
+	it->retire = -1;
 	if (q)
 		it->q = *q;
 	if (it->q.last_n && info.packets > it->q.last_n)
@@ -299,12 +301,13 @@ int pr_store_pkt_iter_create_query(struct pr_store *st, int64_t session,
 	 * The index rows only: a block's bytes are fetched (db) or read and
 	 * decrypted (segments) once the block is known to be wanted.
 	 */
+	if (it->first_seq)
+		snprintf(last, sizeof(last), " AND %s >= ?4", LAST_SEQ_SQL(st));
 	snprintf(sql, sizeof(sql),
 		 "SELECT id, pkt_count, segment_id, seg_offset, seg_len, seg_seq, first_seq, "
 		 "flow_ids FROM packet_blocks WHERE session_id = ?1%s%s%s ORDER BY first_seq",
 		 it->q.from_ns ? " AND last_ts >= ?2" : "",
-		 it->q.to_ns ? " AND first_ts <= ?3" : "",
-		 it->first_seq ? " AND first_seq + pkt_count > ?4" : "");
+		 it->q.to_ns ? " AND first_ts <= ?3" : "", last);
 	rc = sqlite3_prepare_v2(st->db, sql, -1, &it->stmt, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_prepare_v2(st->db, "SELECT data FROM packet_blocks WHERE id = ?", -1,
@@ -336,13 +339,22 @@ int pr_store_pkt_iter_create(struct pr_store *st, int64_t session, struct pr_sto
 
 uint64_t pr_store_pkt_iter_index(const struct pr_store_pkt_iter *it)
 {
-	return it->seq ? it->seq - 1 : 0;
+	return it->index;
 }
 
 void pr_store_pkt_iter_stats(const struct pr_store_pkt_iter *it, uint64_t *read, uint64_t *skipped)
 {
 	*read = it->blocks_read;
 	*skipped = it->blocks_skipped;
+}
+
+/* Entry i of a little-endian flow id list. */
+static uint64_t flow_at(const uint8_t *p, size_t i)
+{
+	uint64_t v;
+
+	memcpy(&v, p + i * 8, sizeof(v));
+	return le64toh(v);
 }
 
 /* Does a block's sorted little-endian flow id list hold id? NULL list: maybe. */
@@ -356,10 +368,8 @@ static bool block_has_flow(const void *list, int len, uint64_t id)
 	hi = (size_t)len / 8;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		uint64_t v = 0;
+		uint64_t v = flow_at(p, mid);
 
-		for (int k = 7; k >= 0; k--)
-			v = v << 8 | p[mid * 8 + (size_t)k];
 		if (v == id)
 			return true;
 		if (v < id)
@@ -379,10 +389,8 @@ static bool block_all_skipped(const void *list, int len, const uint64_t *skip, s
 	if (!n || !n_skip)
 		return false;
 	for (size_t i = 0; i < n; i++) {
-		uint64_t v = 0;
+		uint64_t v = flow_at(p, i);
 
-		for (int k = 7; k >= 0; k--)
-			v = v << 8 | p[i * 8 + (size_t)k];
 		while (j < n_skip && skip[j] < v)
 			j++;
 		if (j == n_skip || skip[j] != v)
@@ -391,82 +399,115 @@ static bool block_all_skipped(const void *list, int len, const uint64_t *skip, s
 	return true;
 }
 
-/* Is packet number seq with *pkt one the query wants? */
-static bool wanted(const struct pr_store_pkt_iter *it, uint64_t seq, const struct pr_block_pkt *pkt)
+/* Is packet *pkt one the query wants? */
+static bool wanted(const struct pr_store_pkt_iter *it, const struct pr_block_pkt *pkt)
 {
 	const struct pr_store_pkt_query *q = &it->q;
 
-	return seq >= it->first_seq && (!q->from_ns || pkt->ts_ns >= q->from_ns) &&
+	return pkt->seq >= it->first_seq && (!q->from_ns || pkt->ts_ns >= q->from_ns) &&
 	       (!q->to_ns || pkt->ts_ns <= q->to_ns) &&
 	       (!q->has_flow || pkt->flow_id == q->flow_id);
 }
 
-static int iter_damaged(struct pr_store_pkt_iter *it, const char *why)
+static int iter_damaged(struct pr_store_pkt_iter *it, int64_t block, const char *why)
 {
 	it->err = pr_store_fail(it->st, -EBADMSG,
 				"session %lld block %lld: damaged packet block: %s",
-				(long long)it->session, (long long)it->block_id, why);
+				(long long)it->session, (long long)block, why);
 	return it->err;
 }
 
 /*
- * A db block's bytes are read in place from the data statement: the
- * pointer stays valid until its next reset, which comes only once the
- * block is used up, so no copy is needed. A segment block sits in the
- * sink's read buffer until the next get.
+ * The bytes of the block of row r, into b: a segment block is read and
+ * opened in b's buffer; a db block is copied out of SQLite, whose
+ * pointer dies with the data statement's next row.
  */
-static int load_block(struct pr_store_pkt_iter *it, const uint8_t **data, size_t *len)
+static int load_block(struct pr_store_pkt_iter *it, const struct iter_row *r, struct iter_block *b,
+		      const uint8_t **data, size_t *len)
 {
-	struct pr_sink_ref ref = {
-		.segment_id = sqlite3_column_int64(it->stmt, 2),
-		.offset = (uint64_t)sqlite3_column_int64(it->stmt, 3),
-		.length = (uint32_t)sqlite3_column_int64(it->stmt, 4),
-		.seq = (uint64_t)sqlite3_column_int64(it->stmt, 5),
-	};
+	const void *blob;
 	int rc;
 
-	if (ref.segment_id)
-		return it->st->sink->ops->get(it->st->sink, &ref, NULL, 0, data, len);
+	if (r->ref.segment_id)
+		return it->st->sink->ops->get(it->st->sink, &r->ref, NULL, 0, &b->buf, data, len);
 	sqlite3_reset(it->data_stmt);
-	sqlite3_bind_int64(it->data_stmt, 1, it->block_id);
+	sqlite3_bind_int64(it->data_stmt, 1, r->id);
 	rc = sqlite3_step(it->data_stmt);
 	if (rc != SQLITE_ROW)
 		return pr_store_sql_fail(it->st, rc == SQLITE_DONE ? SQLITE_CORRUPT : rc,
 					 "session %lld block %lld: read", (long long)it->session,
-					 (long long)it->block_id);
-	*data = sqlite3_column_blob(it->data_stmt, 0);
+					 (long long)r->id);
+	blob = sqlite3_column_blob(it->data_stmt, 0);
 	*len = (size_t)sqlite3_column_bytes(it->data_stmt, 0);
+	if (*len > b->copy_cap) {
+		uint8_t *p = realloc(b->copy, *len);
+
+		if (!p)
+			return pr_store_fail(it->st, -ENOMEM, "read packets: %s", strerror(ENOMEM));
+		b->copy = p;
+		b->copy_cap = *len;
+	}
+	if (*len)
+		memcpy(b->copy, blob, *len);
+	*data = b->copy;
 	return 0;
 }
 
-int pr_store_pkt_iter_next(struct pr_store_pkt_iter *it, struct pr_block_pkt *pkt)
+/* Open the block of row r in a free slot and read its first packet. */
+static int open_block(struct pr_store_pkt_iter *it, const struct iter_row *r)
 {
+	struct iter_block *b = NULL;
 	const uint8_t *data;
 	size_t len;
-	int rc, ret = it->err;
+	int ret;
 
-	while (!ret) {
-		if (it->in_block) {
-			ret = pr_block_iter_next(&it->bit, pkt);
-			if (ret < 0)
-				ret = iter_damaged(it, "bad packet entry");
-			if (ret > 0 && !wanted(it, it->seq++, pkt)) {
-				ret = 0;
-				continue;
-			}
-			if (ret)
-				goto out;
-			it->in_block = false;
-		}
+	for (uint32_t i = 0; i < ITER_MAX_BLOCKS && !b; i++)
+		if (!it->blocks[i].used)
+			b = &it->blocks[i];
+	it->block_id = r->id;
+	if (!b)
+		return iter_damaged(it, r->id, "more blocks overlap than lanes exist");
+	b->id = r->id;
+	ret = load_block(it, r, b, &data, &len);
+	if (ret)
+		return it->err = ret;
+	it->blocks_read++;
+	if (pr_block_iter_init(&b->bit, data, len))
+		return iter_damaged(it, b->id, "bad header");
+	if (b->bit.count != r->count)
+		return iter_damaged(it, b->id, "packet count differs from the index");
+	pr_block_iter_set_first_seq(&b->bit, r->first_seq);
+	if (b->bit.first_seq != r->first_seq)
+		return iter_damaged(it, b->id, "first packet differs from the index");
+	ret = pr_block_iter_next(&b->bit, &b->cur);
+	if (ret < 0)
+		return iter_damaged(it, b->id, "bad packet entry");
+	if (ret) {
+		b->used = true;
+		it->n_open++;
+	}
+	return 0;
+}
+
+/*
+ * Read index rows ahead: the blocks the index rules out are counted and
+ * dropped, the others queued and their bytes asked of the disk.
+ */
+static int read_ahead(struct pr_store_pkt_iter *it)
+{
+	struct iter_row *r;
+	int rc;
+
+	while (!it->rows_done && it->ahead_n < ITER_AHEAD && it->ahead_bytes < ITER_AHEAD_BYTES) {
 		rc = sqlite3_step(it->stmt);
-		if (rc == SQLITE_DONE)
-			goto out;
-		if (rc != SQLITE_ROW) {
-			ret = it->err = pr_store_sql_fail(
-				it->st, rc, "read packets of session %lld", (long long)it->session);
-			goto out;
+		if (rc == SQLITE_DONE) {
+			it->rows_done = true;
+			break;
 		}
-		it->block_id = sqlite3_column_int64(it->stmt, 0);
+		if (rc != SQLITE_ROW)
+			return it->err = pr_store_sql_fail(it->st, rc,
+							   "read packets of session %lld",
+							   (long long)it->session);
 		if ((it->q.has_flow &&
 		     !block_has_flow(sqlite3_column_blob(it->stmt, 7),
 				     sqlite3_column_bytes(it->stmt, 7), it->q.flow_id)) ||
@@ -476,19 +517,106 @@ int pr_store_pkt_iter_next(struct pr_store_pkt_iter *it, struct pr_block_pkt *pk
 			it->blocks_skipped++;
 			continue;
 		}
-		ret = load_block(it, &data, &len);
-		if (ret) {
-			it->err = ret;
+		r = &it->ahead[(it->ahead_head + it->ahead_n) % ITER_AHEAD];
+		*r = (struct iter_row){
+			.id = sqlite3_column_int64(it->stmt, 0),
+			.count = (uint64_t)sqlite3_column_int64(it->stmt, 1),
+			.first_seq = (uint64_t)sqlite3_column_int64(it->stmt, 6),
+			.ref = {
+				.segment_id = sqlite3_column_int64(it->stmt, 2),
+				.offset = (uint64_t)sqlite3_column_int64(it->stmt, 3),
+				.length = (uint32_t)sqlite3_column_int64(it->stmt, 4),
+				.seq = (uint64_t)sqlite3_column_int64(it->stmt, 5),
+			},
+		};
+		it->ahead_n++;
+		it->ahead_bytes += r->ref.length;
+		if (r->ref.segment_id && it->st->sink->ops->prefetch)
+			it->st->sink->ops->prefetch(it->st->sink, &r->ref);
+	}
+	return 0;
+}
+
+/* The open block whose next packet comes first; NULL when none is open. */
+static struct iter_block *first_open(struct pr_store_pkt_iter *it)
+{
+	struct iter_block *m = NULL;
+
+	for (uint32_t i = 0; i < ITER_MAX_BLOCKS; i++)
+		if (it->blocks[i].used && (!m || it->blocks[i].cur.seq < m->cur.seq))
+			m = &it->blocks[i];
+	return m;
+}
+
+static void close_block(struct pr_store_pkt_iter *it, struct iter_block *b)
+{
+	b->used = false;
+	it->n_open--;
+}
+
+/*
+ * Packets in session order across the blocks whose packets interleave
+ * (one per lane): rows come by first packet, so a row is opened only
+ * once the open blocks have nothing before its first packet.
+ */
+int pr_store_pkt_iter_next(struct pr_store_pkt_iter *it, struct pr_block_pkt *pkt)
+{
+	struct iter_block *m;
+	int rc, ret = it->err;
+
+	if (ret)
+		goto out;
+	/* Its last packet was returned: its bytes are no longer needed. */
+	if (it->retire >= 0) {
+		close_block(it, &it->blocks[it->retire]);
+		it->retire = -1;
+	}
+	for (;;) {
+		for (;;) {
+			struct iter_row *r;
+
+			if (!it->ahead_n) {
+				ret = read_ahead(it);
+				if (ret || !it->ahead_n)
+					break;
+			}
+			r = &it->ahead[it->ahead_head];
+			m = first_open(it);
+			if (m && r->first_seq > m->cur.seq)
+				break;
+			it->ahead_head = (it->ahead_head + 1) % ITER_AHEAD;
+			it->ahead_n--;
+			it->ahead_bytes -= r->ref.length;
+			ret = open_block(it, r);
+			if (ret)
+				goto out;
+			/* Keep the disk busy with the blocks after it. */
+			if (it->ahead_n < ITER_AHEAD / 2) {
+				ret = read_ahead(it);
+				if (ret)
+					goto out;
+			}
+		}
+		if (ret)
+			goto out;
+		m = first_open(it);
+		if (!m)
+			goto out; /* 0: the end */
+		*pkt = m->cur;
+		rc = pr_block_iter_next(&m->bit, &m->cur);
+		if (rc < 0) {
+			ret = iter_damaged(it, m->id, "bad packet entry");
 			goto out;
 		}
-		it->blocks_read++;
-		it->seq = (uint64_t)sqlite3_column_int64(it->stmt, 6);
-		if (pr_block_iter_init(&it->bit, data, len))
-			ret = iter_damaged(it, "bad header");
-		else if (it->bit.count != (uint64_t)sqlite3_column_int64(it->stmt, 1))
-			ret = iter_damaged(it, "packet count differs from the index");
-		else
-			it->in_block = true;
+		if (wanted(it, pkt)) {
+			if (!rc)
+				it->retire = (int)(m - it->blocks);
+			it->index = pkt->seq;
+			ret = 1;
+			goto out;
+		}
+		if (!rc)
+			close_block(it, m);
 	}
 out:
 	return ret;
@@ -500,5 +628,9 @@ void pr_store_pkt_iter_destroy(struct pr_store_pkt_iter *it)
 		return;
 	sqlite3_finalize(it->stmt);
 	sqlite3_finalize(it->data_stmt);
+	for (uint32_t i = 0; i < ITER_MAX_BLOCKS; i++) {
+		pr_sink_buf_fini(&it->blocks[i].buf);
+		free(it->blocks[i].copy);
+	}
 	free(it);
 }

@@ -165,12 +165,21 @@ static const char migration_4[] =
 	" fields TEXT NOT NULL);"
 	"CREATE INDEX l7_meta_flow ON l7_meta(session_id, flow_id);";
 
+/*
+ * Version 5: lanes. A block may hold one traffic class's packets with
+ * others between them (block version 2): first_seq and pkt_count no
+ * longer give its last packet, last_seq does. NULL in rows written
+ * before: their last packet is first_seq + pkt_count - 1.
+ */
+static const char migration_5[] = "ALTER TABLE packet_blocks ADD COLUMN last_seq INTEGER;";
+
 /* migrations[i] takes a database from version i to version i + 1. */
 static const char *const migrations[] = {
 	migration_1,
 	migration_2,
 	migration_3,
 	migration_4,
+	migration_5,
 };
 
 PR_STATIC_ASSERT(PR_ARRAY_SIZE(migrations) == PR_STORE_SCHEMA_VERSION,

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pr_compiler.h"
 #include "pr_record.h"
 #include "pr_store_int.h"
 
@@ -34,20 +35,20 @@ static int cmp_u64(const void *a, const void *b)
  * The block's distinct flow ids, sorted, little-endian in place: the
  * flow_ids column of its index row. Returns how many.
  */
-static uint32_t block_flow_ids(struct pr_store *st)
+static uint32_t block_flow_ids(struct lane *ln)
 {
 	uint32_t n = 0;
 
-	if (!st->n_blk_flows)
+	if (!ln->n_flows)
 		return 0;
-	qsort(st->blk_flows, st->n_blk_flows, sizeof(uint64_t), cmp_u64);
-	for (uint32_t i = 0; i < st->n_blk_flows; i++)
-		if (!n || st->blk_flows[i] != st->blk_flows[n - 1])
-			st->blk_flows[n++] = st->blk_flows[i];
-	st->n_blk_flows = n;
+	qsort(ln->flows, ln->n_flows, sizeof(uint64_t), cmp_u64);
+	for (uint32_t i = 0; i < ln->n_flows; i++)
+		if (!n || ln->flows[i] != ln->flows[n - 1])
+			ln->flows[n++] = ln->flows[i];
+	ln->n_flows = n;
 	for (uint32_t i = 0; i < n; i++) {
-		uint64_t v = st->blk_flows[i];
-		uint8_t *p = (uint8_t *)&st->blk_flows[i];
+		uint64_t v = ln->flows[i];
+		uint8_t *p = (uint8_t *)&ln->flows[i];
 
 		for (int k = 0; k < 8; k++)
 			p[k] = (uint8_t)(v >> (8 * k));
@@ -56,21 +57,117 @@ static uint32_t block_flow_ids(struct pr_store *st)
 }
 
 /* Remember the flow of a packet added to the block (runs of one flow count once). */
-static int note_flow(struct pr_store *st, uint64_t flow_id)
+static int note_flow(struct lane *ln, uint64_t flow_id)
 {
-	if (st->n_blk_flows && st->blk_flows[st->n_blk_flows - 1] == flow_id)
+	if (ln->n_flows && ln->flows[ln->n_flows - 1] == flow_id)
 		return 0;
-	if (st->n_blk_flows == st->cap_blk_flows) {
-		uint32_t cap = st->cap_blk_flows ? st->cap_blk_flows * 2 : 256;
-		uint64_t *p = realloc(st->blk_flows, cap * sizeof(*p));
+	if (ln->n_flows == ln->cap_flows) {
+		uint32_t cap = ln->cap_flows ? ln->cap_flows * 2 : 256;
+		uint64_t *p = realloc(ln->flows, cap * sizeof(*p));
 
 		if (!p)
 			return -ENOMEM;
-		st->blk_flows = p;
-		st->cap_blk_flows = cap;
+		ln->flows = p;
+		ln->cap_flows = cap;
 	}
-	st->blk_flows[st->n_blk_flows++] = flow_id;
+	ln->flows[ln->n_flows++] = flow_id;
 	return 0;
+}
+
+static uint16_t be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/*
+ * The traffic class of a frame: IP protocol and service port (the lower
+ * of the two ports of TCP, UDP and SCTP), as a non-zero key; 0 for what
+ * is not IP or is cut short. Only a layout choice: which flows a block
+ * holds is in its index row whatever class its packets were given.
+ */
+static uint32_t traffic_class(uint32_t linktype, const uint8_t *p, uint32_t n)
+{
+	uint16_t et = 0, sp, dp;
+	uint32_t hl;
+	uint8_t proto;
+
+	switch (linktype) {
+	case 1: /* Ethernet, with up to two VLAN tags */
+		if (n < 14)
+			return 0;
+		et = be16(p + 12);
+		p += 14;
+		n -= 14;
+		for (int i = 0; i < 2 && (et == 0x8100 || et == 0x88a8) && n >= 4; i++) {
+			et = be16(p + 2);
+			p += 4;
+			n -= 4;
+		}
+		break;
+	case 113: /* Linux cooked */
+		if (n < 16)
+			return 0;
+		et = be16(p + 14);
+		p += 16;
+		n -= 16;
+		break;
+	case 12: /* raw IP */
+	case 101:
+		if (n < 1)
+			return 0;
+		et = (p[0] >> 4) == 6 ? 0x86dd : 0x0800;
+		break;
+	default:
+		return 0;
+	}
+	if (et == 0x0800 && n >= 20 && (p[0] >> 4) == 4) {
+		hl = (p[0] & 15u) * 4;
+		proto = p[9];
+		/* Fragments after the first have no ports. */
+		if (hl < 20 || n < hl || (be16(p + 6) & 0x1fff))
+			return 1u << 24 | (uint32_t)proto << 16;
+	} else if (et == 0x86dd && n >= 40 && (p[0] >> 4) == 6) {
+		hl = 40;
+		proto = p[6];
+	} else {
+		return 0;
+	}
+	p += hl;
+	n -= hl;
+	if ((proto != 6 && proto != 17 && proto != 132) || n < 4)
+		return 1u << 24 | (uint32_t)proto << 16;
+	sp = be16(p);
+	dp = be16(p + 2);
+	return 1u << 24 | (uint32_t)proto << 16 | (sp < dp ? sp : dp);
+}
+
+/* The lane of a packet: its class's, given to a class when first seen. */
+static uint32_t lane_of(struct pr_store *st, const struct pr_block_pkt *pkt)
+{
+	uint32_t key, h, lt;
+
+	if (st->n_lanes < 2)
+		return 0;
+	lt = pkt->iface < PR_ARRAY_SIZE(st->linktype) ? st->linktype[pkt->iface] : 0;
+	key = traffic_class(lt, pkt->data, pkt->cap_len);
+	if (!key)
+		return 0;
+	h = (key * 2654435761u) >> 22; /* 10 bits: LANE_MAP_SIZE */
+	for (uint32_t i = 0; i < LANE_MAP_SIZE; i++) {
+		uint32_t *e = &st->lane_map[(h + i) % LANE_MAP_SIZE];
+
+		if (*e >> 4 == key)
+			return *e & 15u;
+		if (*e)
+			continue;
+		/* Half full: later classes share lanes by hash rather than probe far. */
+		if (st->lane_map_used >= LANE_MAP_SIZE / 2)
+			break;
+		*e = key << 4 | (1 + st->lane_next++ % (st->n_lanes - 1));
+		st->lane_map_used++;
+		return *e & 15u;
+	}
+	return 1 + h % (st->n_lanes - 1);
 }
 
 static int settle_all(struct pr_store *st);
@@ -94,13 +191,14 @@ static int insert_block(struct pr_store *st, const struct pend_block *pb, const 
 		err = pr_store_prepare(
 			st, &st->ins_block,
 			"INSERT INTO packet_blocks(session_id, first_seq, pkt_count, first_ts, "
-			"last_ts, bytes, data, segment_id, seg_offset, seg_len, seg_seq, flow_ids) "
-			"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+			"last_ts, bytes, data, segment_id, seg_offset, seg_len, seg_seq, flow_ids, "
+			"last_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 	if (err)
 		return err;
 	s = st->ins_block;
 	sqlite3_bind_int64(s, 1, pb->session);
 	sqlite3_bind_int64(s, 2, (int64_t)pb->first_seq);
+	sqlite3_bind_int64(s, 13, (int64_t)pb->last_seq);
 	sqlite3_bind_int64(s, 3, pb->count);
 	sqlite3_bind_int64(s, 4, (int64_t)pb->first_ts_ns);
 	sqlite3_bind_int64(s, 5, (int64_t)pb->last_ts_ns);
@@ -159,46 +257,65 @@ static int pend_block_add(struct pr_store *st, const struct pend_block *pb, cons
 	return 0;
 }
 
-static int flush_block(struct pr_store *st)
+static int flush_lane(struct pr_store *st, struct lane *ln)
 {
 	struct pend_block pb;
 	const uint8_t *data;
 	size_t len;
 	int err = 0;
 
-	if (!st->blk.count)
+	if (!ln->blk.count)
 		goto out;
 	/* A new segment's row (with its key) goes into the transaction. */
 	err = pr_store_txn_begin(st);
 	if (err)
 		goto out;
-	data = pr_block_builder_finish(&st->blk, &len);
+	data = pr_block_builder_finish(&ln->blk, &len);
 	if (!data) {
 		err = pr_store_fail(st, -ENOMEM, "insert packet block: %s", strerror(ENOMEM));
 		goto out;
 	}
-	/* The segment sink seals and appends it; the db sink leaves it to the row. */
-	err = st->sink->ops->put(st->sink, st->cur.id, data, len, &pb.ref);
+	/*
+	 * The segment sink seals and appends it; the db sink leaves it to the
+	 * row. A new segment starts only where every earlier packet is in an
+	 * earlier block, so that retention, which deletes whole segments,
+	 * deletes the oldest packets and no later ones.
+	 */
+	err = st->sink->ops->put(st->sink, st->cur.id, data, len, st->seg_boundary, &pb.ref);
 	if (err)
 		goto out;
+	st->seg_boundary = st->n_lanes < 2;
 	pb.session = st->cur.id;
-	pb.first_seq = st->cur.packets - st->blk.count;
-	pb.count = st->blk.count;
-	pb.first_ts_ns = st->blk.first_ts_ns;
-	pb.last_ts_ns = st->blk.last_ts_ns;
-	pb.wire_bytes = st->blk.wire_bytes;
-	pb.nflows = block_flow_ids(st);
+	pb.first_seq = ln->blk.first_seq;
+	pb.last_seq = ln->blk.last_seq;
+	pb.count = ln->blk.count;
+	pb.first_ts_ns = ln->blk.first_ts_ns;
+	pb.last_ts_ns = ln->blk.last_ts_ns;
+	pb.wire_bytes = ln->blk.wire_bytes;
+	pb.nflows = block_flow_ids(ln);
 	pb.flows_at = 0;
 	/* Only a row naming segment bytes waits: a db block is its row. */
 	if (st->pipelined && pb.ref.segment_id)
-		err = pend_block_add(st, &pb, st->blk_flows);
+		err = pend_block_add(st, &pb, ln->flows);
 	else
-		err = insert_block(st, &pb, data, len, st->blk_flows);
+		err = insert_block(st, &pb, data, len, ln->flows);
 	if (!err) {
-		pr_block_builder_reset(&st->blk);
-		st->n_blk_flows = 0;
+		pr_block_builder_reset(&ln->blk);
+		ln->n_flows = 0;
 	}
 out:
+	return err;
+}
+
+/* Every lane's open block, lanes in order: then every packet added is in a block. */
+static int flush_block(struct pr_store *st)
+{
+	int err = 0;
+
+	for (uint32_t i = 0; !err && i < st->n_lanes; i++)
+		err = flush_lane(st, &st->lanes[i]);
+	if (!err)
+		st->seg_boundary = true;
 	return err;
 }
 
@@ -241,6 +358,30 @@ out:
 	return err;
 }
 
+/* The link types of the session's interfaces, which lane_of() reads frames by. */
+static int load_linktypes(struct pr_store *st, int64_t session)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, err = 0;
+
+	memset(st->linktype, 0, sizeof(st->linktype));
+	rc = sqlite3_prepare_v2(st->db, "SELECT idx, linktype FROM interfaces WHERE session_id = ?",
+				-1, &s, NULL);
+	if (rc != SQLITE_OK)
+		return pr_store_sql_fail(st, rc, "interfaces of session %lld", (long long)session);
+	sqlite3_bind_int64(s, 1, session);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int64_t idx = sqlite3_column_int64(s, 0);
+
+		if (idx >= 0 && idx < (int64_t)PR_ARRAY_SIZE(st->linktype))
+			st->linktype[idx] = (uint32_t)sqlite3_column_int64(s, 1);
+	}
+	if (rc != SQLITE_DONE)
+		err = pr_store_sql_fail(st, rc, "interfaces of session %lld", (long long)session);
+	sqlite3_finalize(s);
+	return err;
+}
+
 /*
  * Make session the current one. Switching writes the previous session's
  * block and counters first (into the open transaction): a block holds
@@ -280,6 +421,7 @@ static int session_use(struct pr_store *st, int64_t session)
 	st->cur.flows = info.flows;
 	memcpy(st->cur.drops, info.drops, sizeof(st->cur.drops));
 	st->have_cur = true;
+	err = load_linktypes(st, session);
 out:
 	return err;
 }
@@ -484,6 +626,7 @@ uint64_t pr_store_committed_point(const struct pr_store *st)
 int pr_store_add_packet(struct pr_store *st, int64_t session, const struct pr_block_pkt *pkt)
 {
 	struct cur_session *c = &st->cur;
+	struct lane *ln;
 	int err;
 
 	err = pr_store_check_writable(st);
@@ -497,10 +640,22 @@ int pr_store_add_packet(struct pr_store *st, int64_t session, const struct pr_bl
 				    pkt->cap_len, PR_MAX_SNAPLEN);
 		goto out;
 	}
+	ln = &st->lanes[lane_of(st, pkt)];
 	/* A flow noted for a packet that then fails to go in only widens the index. */
-	err = note_flow(st, pkt->flow_id);
+	err = note_flow(ln, pkt->flow_id);
 	if (!err)
-		err = pr_block_builder_add(&st->blk, pkt);
+		err = pr_block_builder_add_seq(&ln->blk, pkt, c->packets);
+	/* 2^32 packets of other lanes since this block began: it ends here. */
+	if (err == -ERANGE) {
+		err = flush_lane(st, ln);
+		if (err) {
+			err = pr_store_write_fail(st, err);
+			goto out;
+		}
+		err = note_flow(ln, pkt->flow_id);
+		if (!err)
+			err = pr_block_builder_add_seq(&ln->blk, pkt, c->packets);
+	}
 	if (err) {
 		err = pr_store_fail(st, err, "add packet: %s", strerror(-err));
 		goto out;
@@ -513,8 +668,8 @@ int pr_store_add_packet(struct pr_store *st, int64_t session, const struct pr_bl
 	c->bytes += pkt->wire_len;
 	c->captured_bytes += pkt->cap_len;
 	c->dirty = true;
-	if (st->blk.count >= st->block_max_packets || st->blk.len >= st->block_max_bytes) {
-		err = flush_block(st);
+	if (ln->blk.count >= st->block_max_packets || ln->blk.len >= st->block_max_bytes) {
+		err = flush_lane(st, ln);
 		if (err)
 			err = pr_store_write_fail(st, err);
 	}
@@ -708,6 +863,8 @@ int pr_store_session_add_iface(struct pr_store *st, int64_t session,
 		err = pr_store_write_fail(
 			st, pr_store_sql_fail(st, rc, "insert interface %u of session %lld",
 					      iface->index, (long long)session));
+	else if (iface->index < PR_ARRAY_SIZE(st->linktype))
+		st->linktype[iface->index] = iface->linktype;
 out:
 	sqlite3_finalize(s);
 	return err;

@@ -39,15 +39,30 @@ struct pr_sink_repair {
 
 struct pr_sink;
 
+/*
+ * A reader's own buffers for get(): a block read into them stays valid
+ * until they are used or freed again, so a reader can hold several.
+ */
+struct pr_sink_buf {
+	uint8_t *p; /* the block as read, opened in place */
+	size_t cap;
+	uint8_t *z; /* the block decompressed */
+	size_t zcap;
+};
+
+void pr_sink_buf_fini(struct pr_sink_buf *b);
+
 struct pr_sink_ops {
 	const char *name;
 	/*
 	 * Store a block of len bytes of session. Fills ref; the db sink sets
 	 * segment_id 0 and the caller keeps the bytes in the row. Inside the
-	 * store's open transaction (it may add rows of its own).
+	 * store's open transaction (it may add rows of its own). boundary:
+	 * every packet added before this block's is in an earlier block, so a
+	 * full segment may end here (without, it may grow to twice its size).
 	 */
 	int (*put)(struct pr_sink *sk, int64_t session, const uint8_t *blk, size_t len,
-		   struct pr_sink_ref *ref);
+		   bool boundary, struct pr_sink_ref *ref);
 	/* Make every block put so far durable; called before the index commits. */
 	int (*sync)(struct pr_sink *sk);
 	/*
@@ -65,12 +80,19 @@ struct pr_sink_ops {
 	 */
 	int (*sync_poll)(struct pr_sink *sk, uint64_t until, bool wait, uint64_t *durable);
 	/*
-	 * The block of ref (row/row_len: the row's inline blob). *out stays
-	 * valid until the next get. -EBADMSG: damaged or tampered, -ENOKEY:
-	 * the segment's key was destroyed, -ENOENT: its file is gone.
+	 * The block of ref (row/row_len: the row's inline blob, which the db
+	 * sink returns as it is). A segment block is read into buf, or with
+	 * buf NULL into the sink's own buffer, valid until the next such
+	 * get. -EBADMSG: damaged or tampered, -ENOKEY: the segment's key was
+	 * destroyed, -ENOENT: its file is gone.
 	 */
 	int (*get)(struct pr_sink *sk, const struct pr_sink_ref *ref, const void *row,
-		   size_t row_len, const uint8_t **out, size_t *out_len);
+		   size_t row_len, struct pr_sink_buf *buf, const uint8_t **out, size_t *out_len);
+	/*
+	 * A hint that the block of ref will be read soon: start reading it
+	 * into the page cache. NULL where there is nothing to read ahead.
+	 */
+	void (*prefetch)(struct pr_sink *sk, const struct pr_sink_ref *ref);
 	/*
 	 * After a writer died: cut each segment of session to the end of its
 	 * last committed block, and remove segment files with no committed

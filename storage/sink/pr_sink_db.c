@@ -10,11 +10,12 @@
 #include "pr_sink.h"
 
 static int db_put(struct pr_sink *sk, int64_t session, const uint8_t *blk, size_t len,
-		  struct pr_sink_ref *ref)
+		  bool boundary, struct pr_sink_ref *ref)
 {
 	(void)sk;
 	(void)session;
 	(void)blk;
+	(void)boundary;
 	*ref = (struct pr_sink_ref){ .length = (uint32_t)len };
 	return 0;
 }
@@ -26,10 +27,11 @@ static int db_sync(struct pr_sink *sk)
 }
 
 static int db_get(struct pr_sink *sk, const struct pr_sink_ref *ref, const void *row,
-		  size_t row_len, const uint8_t **out, size_t *out_len)
+		  size_t row_len, struct pr_sink_buf *buf, const uint8_t **out, size_t *out_len)
 {
 	(void)sk;
 	(void)ref;
+	(void)buf;
 	*out = row;
 	*out_len = row_len;
 	return 0;

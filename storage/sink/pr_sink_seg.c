@@ -792,7 +792,7 @@ int pr_sink_seg_block_open(struct pr_seal *seal, const uint8_t key[PR_SEAL_KEY_L
 }
 
 static int seg_put(struct pr_sink *sk, int64_t session, const uint8_t *blk, size_t len,
-		   struct pr_sink_ref *ref)
+		   bool boundary, struct pr_sink_ref *ref)
 {
 	struct seg_sink *s = (struct seg_sink *)sk;
 	uint32_t raw_len = 0;
@@ -825,7 +825,9 @@ static int seg_put(struct pr_sink *sk, int64_t session, const uint8_t *blk, size
 		}
 	}
 	need = align_up(BLK_HDR_LEN + (uint64_t)len + PR_SEAL_TAG_LEN);
-	if (!s->w.id || s->w.session != session || s->w.size + need > SEG_MAX_BYTES) {
+	if (!s->w.id || s->w.session != session ||
+	    (s->w.size + need > SEG_MAX_BYTES &&
+	     (boundary || s->w.size + need > 2 * SEG_MAX_BYTES))) {
 		err = seg_start(s, session);
 		if (err)
 			return err;
@@ -842,9 +844,10 @@ static int seg_put(struct pr_sink *sk, int64_t session, const uint8_t *blk, size
 
 		/* Not past the segment's end: the rest would only be trimmed off at its close. */
 		if (s->w.alloc + more > SEG_MAX_BYTES)
-			more = SEG_MAX_BYTES - s->w.alloc;
+			more = s->w.alloc < SEG_MAX_BYTES ? SEG_MAX_BYTES - s->w.alloc : 0;
+		/* Past it (waiting for a boundary) in small steps. */
 		if (more < need)
-			more = align_up(need);
+			more = align_up(need) > PREALLOC_BYTES ? align_up(need) : PREALLOC_BYTES;
 
 		if (!fallocate(s->w.fd, 0, (off_t)s->w.alloc, (off_t)more))
 			s->w.alloc += more;
@@ -924,10 +927,19 @@ out:
 	return err;
 }
 
+void pr_sink_buf_fini(struct pr_sink_buf *b)
+{
+	free(b->p);
+	free(b->z);
+	memset(b, 0, sizeof(*b));
+}
+
 static int seg_get(struct pr_sink *sk, const struct pr_sink_ref *ref, const void *row,
-		   size_t row_len, const uint8_t **out, size_t *out_len)
+		   size_t row_len, struct pr_sink_buf *buf, const uint8_t **out, size_t *out_len)
 {
 	struct seg_sink *s = (struct seg_sink *)sk;
+	uint8_t **rbuf = buf ? &buf->p : &s->rbuf, **zbuf = buf ? &buf->z : &s->zbuf;
+	size_t *rcap = buf ? &buf->cap : &s->rcap, *zcap = buf ? &buf->zcap : &s->zcap;
 	const char *why = "";
 	ssize_t n;
 	int err;
@@ -949,10 +961,10 @@ static int seg_get(struct pr_sink *sk, const struct pr_sink_ref *ref, const void
 		if (err)
 			return err;
 	}
-	err = buf_reserve(&s->rbuf, &s->rcap, ref->length, 0);
+	err = buf_reserve(rbuf, rcap, ref->length, 0);
 	if (err)
 		return seg_fail(s, err, "read buffer: %s", strerror(-err));
-	n = pread(s->r.fd, s->rbuf, ref->length, (off_t)ref->offset);
+	n = pread(s->r.fd, *rbuf, ref->length, (off_t)ref->offset);
 	if (n < 0)
 		return seg_fail(s, -errno, "segment %" PRId64 ": read: %s", ref->segment_id,
 				strerror(errno));
@@ -961,7 +973,7 @@ static int seg_get(struct pr_sink *sk, const struct pr_sink_ref *ref, const void
 				"segment %" PRId64 " block %" PRIu64
 				": cut short (%zd of %u bytes)",
 				ref->segment_id, ref->seq, n, ref->length);
-	err = pr_sink_seg_block_open(s->seal, s->r.key, ref->segment_id, ref->seq, s->rbuf,
+	err = pr_sink_seg_block_open(s->seal, s->r.key, ref->segment_id, ref->seq, *rbuf,
 				     ref->length, out, out_len, &why);
 	if (err == -EBADMSG)
 		return seg_fail(s, -EBADMSG,
@@ -971,8 +983,8 @@ static int seg_get(struct pr_sink *sk, const struct pr_sink_ref *ref, const void
 		return seg_fail(s, err, "segment %" PRId64 ": open block: library failure",
 				ref->segment_id);
 	/* The header is authenticated: its flags and length can be trusted now. */
-	if (get16(s->rbuf + 6) & BLK_F_ZSTD) {
-		uint32_t raw = get32(s->rbuf + 36);
+	if (get16(*rbuf + 6) & BLK_F_ZSTD) {
+		uint32_t raw = get32(*rbuf + 36);
 		size_t got;
 
 		if (raw > MAX_RAW_BLOCK)
@@ -982,19 +994,39 @@ static int seg_get(struct pr_sink *sk, const struct pr_sink_ref *ref, const void
 					ref->segment_id, ref->seq, raw);
 		if (!s->zd && !(s->zd = ZSTD_createDCtx()))
 			return seg_fail(s, -ENOMEM, "decompression: %s", strerror(ENOMEM));
-		err = buf_reserve(&s->zbuf, &s->zcap, raw ? raw : 1, 0);
+		err = buf_reserve(zbuf, zcap, raw ? raw : 1, 0);
 		if (err)
 			return seg_fail(s, err, "decompression buffer: %s", strerror(-err));
-		got = ZSTD_decompressDCtx(s->zd, s->zbuf, raw, *out, *out_len);
+		got = ZSTD_decompressDCtx(s->zd, *zbuf, raw, *out, *out_len);
 		if (ZSTD_isError(got) || got != raw)
 			return seg_fail(s, -EBADMSG,
 					"segment %" PRId64 " block %" PRIu64
 					": does not decompress",
 					ref->segment_id, ref->seq);
-		*out = s->zbuf;
+		*out = *zbuf;
 		*out_len = raw;
 	}
 	return 0;
+}
+
+/*
+ * Ask the kernel to start reading a block that the reader will want
+ * soon: with blocks skipped by the index the reads are no longer
+ * sequential, and the kernel's own read-ahead stops. Only in the segment
+ * being read (or the first one): switching would cost the current reads
+ * their descriptor.
+ */
+static void seg_prefetch(struct pr_sink *sk, const struct pr_sink_ref *ref)
+{
+	struct seg_sink *s = (struct seg_sink *)sk;
+
+	if (!ref->segment_id || ref->segment_id == s->w.id)
+		return;
+	/* The first blocks of a read are asked for before any is read. */
+	if (!s->r.id && read_open(s, ref->segment_id))
+		return;
+	if (ref->segment_id == s->r.id)
+		posix_fadvise(s->r.fd, (off_t)ref->offset, ref->length, POSIX_FADV_WILLNEED);
 }
 
 /* Cut one segment file to end bytes; count what went. */
@@ -1133,6 +1165,7 @@ static const struct pr_sink_ops seg_ops = {
 	.sync_start = seg_sync_start,
 	.sync_poll = seg_sync_poll,
 	.get = seg_get,
+	.prefetch = seg_prefetch,
 	.repair = seg_repair,
 	.finish = seg_finish,
 	.delete_segment = seg_delete_segment,

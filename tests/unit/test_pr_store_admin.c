@@ -454,11 +454,24 @@ static void test_verify_db_mode(void **state)
 	assert_int_equal(res.packets_ok, 260);
 	raw_exec(path, NULL, "UPDATE packet_blocks SET pkt_count = 49 WHERE first_seq = 50");
 	verify_store(path, NULL, 0, &seen, &res);
-	/* The block differs from its row, the next row starts inside it... and the total. */
+	/* The block differs from its row (its last_seq still covers 50-99), and the total. */
 	assert_int_equal(seen.kinds[0], PR_PROBLEM_BLOCK_INDEX);
-	assert_int_equal(seen.kinds[1], PR_PROBLEM_BLOCK_INDEX);
-	assert_int_equal(seen.kinds[2], PR_PROBLEM_SESSION_COUNT);
+	assert_int_equal(seen.kinds[1], PR_PROBLEM_SESSION_COUNT);
+	assert_int_equal(res.problems, 2);
+	/* A row whose range leaves packets out, and one that starts inside the one before. */
+	raw_exec(path, NULL,
+		 "UPDATE packet_blocks SET pkt_count = 50, last_seq = 98 WHERE first_seq = 50");
+	verify_store(path, NULL, 0, &seen, &res);
+	assert_int_equal(seen.kinds[0], PR_PROBLEM_BLOCK_INDEX); /* 50 in a range of 49 */
+	assert_int_equal(seen.kinds[1], PR_PROBLEM_BLOCK_INDEX); /* ends at 99, not 98 */
+	assert_int_equal(seen.kinds[2], PR_PROBLEM_BLOCK_INDEX); /* packet 99 in no block */
 	assert_int_equal(res.problems, 3);
+	raw_exec(path, NULL,
+		 "UPDATE packet_blocks SET last_seq = 99 WHERE first_seq = 50;"
+		 "UPDATE packet_blocks SET first_seq = 99 WHERE first_seq = 100");
+	verify_store(path, NULL, 0, &seen, &res);
+	assert_int_equal(seen.kinds[0], PR_PROBLEM_BLOCK_INDEX);
+	assert_int_equal(res.problems >= 1, 1);
 }
 
 /* ---- delete-session ---- */
