@@ -266,13 +266,21 @@ static size_t put_ip_l4(uint8_t *p, const struct pr_filter_flow *f, bool rev)
 	return l3 + l4;
 }
 
+/*
+ * A flow seen under a VLAN tag is tried with that tag in front: a simple
+ * expression looks for IP at the Ethernet type, so it matches no tagged
+ * frame, and such flows are ruled out as exactly as the others (a tenth
+ * of the flows of `generate`'s mix, whose blocks were read for every
+ * filter while tagged flows counted as "may match").
+ */
 bool pr_filter_flow_may_match(const struct pr_filter *f, const struct pr_filter_flow *flow)
 {
-	uint8_t pkt[14 + 40 + 20];
+	uint8_t pkt[18 + 40 + 20];
+	size_t l2 = flow->vlan ? 18 : 14;
 
 	if (f->accept_all)
 		return true;
-	if ((flow->ip_version != 4 && flow->ip_version != 6) || flow->vlan ||
+	if ((flow->ip_version != 4 && flow->ip_version != 6) ||
 	    flow->iface >= PR_FILTER_MAX_IFACES || f->state[flow->iface] == IF_NONE ||
 	    !pr_filter_is_simple(f->expr))
 		return true;
@@ -281,9 +289,14 @@ bool pr_filter_flow_may_match(const struct pr_filter *f, const struct pr_filter_
 
 		memset(pkt, 0, sizeof(pkt));
 		memset(pkt, 2, 12);
-		pkt[12] = flow->ip_version == 4 ? 0x08 : 0x86;
-		pkt[13] = flow->ip_version == 4 ? 0x00 : 0xdd;
-		len = (uint32_t)(14 + put_ip_l4(pkt + 14, flow, rev));
+		if (flow->vlan) {
+			pkt[12] = 0x81;
+			pkt[14] = (uint8_t)(flow->vlan >> 8 & 0x0f);
+			pkt[15] = (uint8_t)flow->vlan;
+		}
+		pkt[l2 - 2] = flow->ip_version == 4 ? 0x08 : 0x86;
+		pkt[l2 - 1] = flow->ip_version == 4 ? 0x00 : 0xdd;
+		len = (uint32_t)(l2 + put_ip_l4(pkt + l2, flow, rev));
 		if (pr_filter_match(f, flow->iface, pkt, len, len))
 			return true;
 	}

@@ -82,7 +82,7 @@ struct pr_filter_flow {
 	uint32_t iface;
 	uint8_t ip_version; /* 4 or 6; anything else: may match */
 	uint8_t ip_proto;
-	uint16_t vlan; /* a VLAN tag: may match (the built packet has none) */
+	uint16_t vlan; /* outermost VLAN id, 0: untagged (the built packet carries it) */
 	uint8_t src_ip[16]; /* IPv4 in the first 4 bytes */
 	uint8_t dst_ip[16];
 	uint16_t src_port; /* ICMP: type << 8 | code */
@@ -92,9 +92,9 @@ struct pr_filter_flow {
 /*
  * Can a packet of this flow (on an Ethernet interface), in either
  * direction, pass a simple filter? Evaluated on an Ethernet/IP/L4 packet
- * built from the flow's addresses, protocol and ports. true whenever it
- * cannot tell: an expression that is not simple, a flow that is not IP,
- * a VLAN, an interface never added.
+ * built from the flow's VLAN tag, addresses, protocol and ports. true
+ * whenever it cannot tell: an expression that is not simple, a flow that
+ * is not IP, an interface never added.
  */
 bool pr_filter_flow_may_match(const struct pr_filter *f, const struct pr_filter_flow *flow);
 

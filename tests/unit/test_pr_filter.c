@@ -173,10 +173,17 @@ static void test_flow_may_match(void **state)
 	fl.src_port = 80;
 	assert_true(pr_filter_flow_may_match(f, &fl));
 	fl.src_port = 40000;
-	/* A tagged flow or a non-IP one: the built packet would not be like its packets. */
+	/*
+	 * A tagged flow is built with its tag: a simple filter matches no
+	 * tagged frame, whatever its ports (as tcpdump without "vlan").
+	 */
 	fl.vlan = 7;
-	assert_true(pr_filter_flow_may_match(f, &fl));
+	assert_false(pr_filter_flow_may_match(f, &fl));
+	fl.src_port = 80;
+	assert_false(pr_filter_flow_may_match(f, &fl));
+	fl.src_port = 40000;
 	fl.vlan = 0;
+	/* A non-IP one: the built packet would not be like its packets. */
 	fl.ip_version = 0;
 	assert_true(pr_filter_flow_may_match(f, &fl));
 	pr_filter_destroy(f);
