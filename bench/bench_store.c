@@ -16,6 +16,9 @@
  *               [--flow-run N]     flow ids in runs of N packets (default: 1000
  *                                  flows interleaved)
  *               [--ts-step NS]     time between packets (default 1000 ns)
+ *               [--lanes N]        the store's block_lanes (default 0: the store's)
+ * Packets are Ethernet/IPv4/UDP frames of one service (port 9000) from
+ * one client address per flow.
  *
  * Query: open the store read-only, read the packets of session 1 that a
  * query wants through the block index (no output), close: timed whole.
@@ -102,7 +105,7 @@ int main(int argc, char **argv)
 {
 	const char *db = NULL, *key = NULL, *mode = "segments", *commit = "wait", *query = NULL;
 	unsigned long long n = 1000000, size = 1500, commit_bytes = 64u << 20;
-	unsigned long long flow_run = 0, ts_step = 1000;
+	unsigned long long flow_run = 0, ts_step = 1000, lanes = 0;
 	struct pr_session_info info = { .name = "bench", .source_kind = "file", .snaplen = 65535 };
 	struct pr_store_cfg cfg = { .create = true };
 	struct pr_store *st = NULL;
@@ -134,10 +137,12 @@ int main(int argc, char **argv)
 			commit_bytes = strtoull(argv[i + 1], NULL, 10) << 20;
 		else if (!strcmp(argv[i], "--query"))
 			query = argv[i + 1];
+		else if (!strcmp(argv[i], "--lanes"))
+			lanes = strtoull(argv[i + 1], NULL, 10);
 	}
 	if (db && query)
 		return run_query(db, key, query);
-	if (!db || size < 14 || size > 65535 || (strcmp(mode, "segments") && strcmp(mode, "db")) ||
+	if (!db || size < 42 || size > 65535 || (strcmp(mode, "segments") && strcmp(mode, "db")) ||
 	    (strcmp(commit, "wait") && strcmp(commit, "async"))) {
 		fprintf(stderr, "usage: bench_store --db PATH --packets N --size S "
 				"--mode segments|db [--key HEX64] [--commit wait|async]\n"
@@ -150,8 +155,17 @@ int main(int argc, char **argv)
 		return 1;
 	for (unsigned long long i = 0; i < size; i++)
 		buf[i] = (uint8_t)(i * 131 + 7);
+	/* Ethernet, IPv4 10.0.x.y -> 192.0.2.1, UDP 20000 -> 9000. */
+	memcpy(buf + 12, "\x08\x00\x45\x00", 4);
+	buf[16] = (uint8_t)((size - 14) >> 8);
+	buf[17] = (uint8_t)(size - 14);
+	memcpy(buf + 18, "\x00\x00\x00\x00\x40\x11\x00\x00\x0a\x00", 10);
+	memcpy(buf + 30, "\xc0\x00\x02\x01\x4e\x20\x23\x28", 8);
+	buf[38] = (uint8_t)((size - 34) >> 8);
+	buf[39] = (uint8_t)(size - 34);
 	cfg.path = db;
 	cfg.key = key;
+	cfg.block_lanes = (uint32_t)lanes;
 	cfg.store_mode = strcmp(mode, "db") ? PR_STORE_MODE_SEGMENTS : PR_STORE_MODE_DB;
 	t0 = now_s();
 	c0 = cpu_s();
@@ -176,9 +190,11 @@ int main(int argc, char **argv)
 			.wire_len = (uint32_t)size,
 			.data = buf,
 		};
-		/* Vary the bytes: no two packets alike, as on a real link. */
-		buf[12] = (uint8_t)i;
-		buf[13] = (uint8_t)(i >> 8);
+		/* The flow's client address; and no two packets alike, as on a real link. */
+		buf[28] = (uint8_t)(pkt.flow_id >> 8);
+		buf[29] = (uint8_t)pkt.flow_id;
+		buf[42] = (uint8_t)i;
+		buf[43] = (uint8_t)(i >> 8);
 		err = pr_store_add_packet(st, id, &pkt);
 		pending += size;
 		if (!err && pending >= commit_bytes) {
