@@ -275,6 +275,8 @@ int pr_store_ifaces_foreach(struct pr_store *st, int64_t session, pr_store_iface
 typedef int (*pr_store_flow_fn)(void *ctx, const struct pr_store_flow *flow);
 /* The session's flows ordered by first timestamp, then flow id. */
 int pr_store_flows_foreach(struct pr_store *st, int64_t session, pr_store_flow_fn fn, void *ctx);
+/* The session's flows in no particular order: the cheapest way to see them all. */
+int pr_store_flows_scan(struct pr_store *st, int64_t session, pr_store_flow_fn fn, void *ctx);
 /*
  * The same flows one at a time, for a caller that cannot take callbacks
  * (a network stream that sends one and waits): next returns 1 with *flow,

@@ -186,7 +186,9 @@ struct pr_store_flow_iter {
 	int64_t session;
 };
 
-int pr_store_flow_iter_create(struct pr_store *st, int64_t session, struct pr_store_flow_iter **out)
+/* ordered: by first timestamp, then flow id; otherwise as stored. */
+static int flow_iter_create(struct pr_store *st, int64_t session, bool ordered,
+			    struct pr_store_flow_iter **out)
 {
 	struct pr_store_flow_iter *it = calloc(1, sizeof(*it));
 	int rc;
@@ -197,11 +199,16 @@ int pr_store_flow_iter_create(struct pr_store *st, int64_t session, struct pr_st
 	it->st = st;
 	it->session = session;
 	rc = sqlite3_prepare_v2(st->db,
-				"SELECT flow_id, ip_version, ip_proto, src_ip, src_port, dst_ip, "
-				"dst_port, vlan, iface, first_ts, last_ts, packets_ts, packets_tc, "
-				"bytes_ts, bytes_tc, tcp_state, end_reason, tcp_flags_ts, "
-				"tcp_flags_tc, app FROM flows WHERE session_id = ? "
-				"ORDER BY first_ts, flow_id",
+				ordered ? "SELECT flow_id, ip_version, ip_proto, src_ip, src_port, "
+					  "dst_ip, dst_port, vlan, iface, first_ts, last_ts, "
+					  "packets_ts, packets_tc, bytes_ts, bytes_tc, tcp_state, "
+					  "end_reason, tcp_flags_ts, tcp_flags_tc, app FROM flows "
+					  "WHERE session_id = ? ORDER BY first_ts, flow_id" :
+					  "SELECT flow_id, ip_version, ip_proto, src_ip, src_port, "
+					  "dst_ip, dst_port, vlan, iface, first_ts, last_ts, "
+					  "packets_ts, packets_tc, bytes_ts, bytes_tc, tcp_state, "
+					  "end_reason, tcp_flags_ts, tcp_flags_tc, app FROM flows "
+					  "NOT INDEXED WHERE session_id = ?",
 				-1, &it->s, NULL);
 	if (rc != SQLITE_OK) {
 		free(it);
@@ -210,6 +217,11 @@ int pr_store_flow_iter_create(struct pr_store *st, int64_t session, struct pr_st
 	sqlite3_bind_int64(it->s, 1, session);
 	*out = it;
 	return 0;
+}
+
+int pr_store_flow_iter_create(struct pr_store *st, int64_t session, struct pr_store_flow_iter **out)
+{
+	return flow_iter_create(st, session, true, out);
 }
 
 int pr_store_flow_iter_next(struct pr_store_flow_iter *it, struct pr_store_flow *f)
@@ -254,13 +266,14 @@ void pr_store_flow_iter_destroy(struct pr_store_flow_iter *it)
 	free(it);
 }
 
-int pr_store_flows_foreach(struct pr_store *st, int64_t session, pr_store_flow_fn fn, void *ctx)
+static int flows_foreach(struct pr_store *st, int64_t session, bool ordered, pr_store_flow_fn fn,
+			 void *ctx)
 {
 	struct pr_store_flow_iter *it;
 	struct pr_store_flow f;
 	int ret;
 
-	ret = pr_store_flow_iter_create(st, session, &it);
+	ret = flow_iter_create(st, session, ordered, &it);
 	if (ret)
 		return ret;
 	while ((ret = pr_store_flow_iter_next(it, &f)) == 1) {
@@ -270,6 +283,22 @@ int pr_store_flows_foreach(struct pr_store *st, int64_t session, pr_store_flow_f
 	}
 	pr_store_flow_iter_destroy(it);
 	return ret;
+}
+
+int pr_store_flows_foreach(struct pr_store *st, int64_t session, pr_store_flow_fn fn, void *ctx)
+{
+	return flows_foreach(st, session, true, fn, ctx);
+}
+
+/*
+ * The table in its own order reads each page once. In time order it
+ * jumps between pages through the index, each one read and decrypted
+ * again once the page cache lost it: 111 against 71 ms for 147,000
+ * flows in the sqlcipher shell, more through the store.
+ */
+int pr_store_flows_scan(struct pr_store *st, int64_t session, pr_store_flow_fn fn, void *ctx)
+{
+	return flows_foreach(st, session, false, fn, ctx);
 }
 
 int pr_store_pkt_iter_create_query(struct pr_store *st, int64_t session,
@@ -390,9 +419,21 @@ static bool block_all_skipped(const void *list, int len, const uint64_t *skip, s
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		uint64_t v = flow_at(p, i);
+		size_t hi = n_skip;
 
-		while (j < n_skip && skip[j] < v)
-			j++;
+		/*
+		 * Binary search from where the last id was found: a walk along
+		 * the list cost each block the whole list (41 % of a DNS export
+		 * of 2 million packets, 147,000 flows).
+		 */
+		while (j < hi) {
+			size_t mid = j + (hi - j) / 2;
+
+			if (skip[mid] < v)
+				j = mid + 1;
+			else
+				hi = mid;
+		}
 		if (j == n_skip || skip[j] != v)
 			return false;
 	}
