@@ -425,7 +425,8 @@ static void filter_skip_flows(struct pr_query_pkts *q, int64_t session, const ch
 
 	if (!filter || !filter[0] || !pr_filter_is_simple(filter) || !q->all_ethernet)
 		return;
-	if (pr_store_flows_foreach(q->st, session, skip_flow_cb, &c) < 0 || c.failed) {
+	/* Any order: the list is sorted below. */
+	if (pr_store_flows_scan(q->st, session, skip_flow_cb, &c) < 0 || c.failed) {
 		free(c.ids);
 		return;
 	}

@@ -24,6 +24,7 @@ enum iface_state {
 
 struct pr_filter {
 	bool accept_all;
+	bool simple; /* pr_filter_is_simple(expr), asked once per flow of a skip list */
 	uint32_t compiled, rejecting;
 	char *expr;
 	uint8_t state[PR_FILTER_MAX_IFACES];
@@ -93,6 +94,7 @@ int pr_filter_create(const char *expr, struct pr_filter **out, char *err, size_t
 		return -ENOMEM;
 	}
 	f->accept_all = !f->expr[0];
+	f->simple = pr_filter_is_simple(f->expr);
 	*out = f;
 	return 0;
 }
@@ -281,8 +283,7 @@ bool pr_filter_flow_may_match(const struct pr_filter *f, const struct pr_filter_
 	if (f->accept_all)
 		return true;
 	if ((flow->ip_version != 4 && flow->ip_version != 6) ||
-	    flow->iface >= PR_FILTER_MAX_IFACES || f->state[flow->iface] == IF_NONE ||
-	    !pr_filter_is_simple(f->expr))
+	    flow->iface >= PR_FILTER_MAX_IFACES || f->state[flow->iface] == IF_NONE || !f->simple)
 		return true;
 	for (int rev = 0; rev < 2; rev++) {
 		uint32_t len;
