@@ -17,6 +17,9 @@
  *                                  flows interleaved)
  *               [--ts-step NS]     time between packets (default 1000 ns)
  *               [--lanes N]        the store's block_lanes (default 0: the store's)
+ * The JSON line also gives store_wait_s/store_waits: the time the writer
+ * waited for the disk up to the final checkpoint (pr_store_get_io_stats()),
+ * which tells a disk-bound run from a CPU-bound one.
  * Packets are Ethernet/IPv4/UDP frames of one service (port 9000) from
  * one client address per flow.
  *
@@ -108,6 +111,7 @@ int main(int argc, char **argv)
 	unsigned long long flow_run = 0, ts_step = 1000, lanes = 0;
 	struct pr_session_info info = { .name = "bench", .source_kind = "file", .snaplen = 65535 };
 	struct pr_store_cfg cfg = { .create = true };
+	struct pr_store_io_stats io = { 0 };
 	struct pr_store *st = NULL;
 	struct pr_block_pkt pkt;
 	unsigned long long pending = 0;
@@ -209,6 +213,7 @@ int main(int argc, char **argv)
 		err = pr_store_session_end(st, id, PR_SESSION_COMPLETED, "bench");
 	if (!err)
 		err = pr_store_checkpoint(st, true);
+	pr_store_get_io_stats(st, &io);
 	if (err)
 		fprintf(stderr, "bench_store: %s\n", pr_store_errmsg(st));
 	pr_store_close(st);
@@ -216,9 +221,10 @@ int main(int argc, char **argv)
 	c1 = cpu_s();
 	printf("{\"mode\":\"%s\",\"commit\":\"%s\",\"encrypted\":%s,\"packets\":%llu,\"size\":%llu,"
 	       "\"bytes\":%llu,\"seconds\":%.3f,\"cpu_seconds\":%.3f,\"mb_per_s\":%.1f,"
-	       "\"kpps\":%.1f}\n",
+	       "\"kpps\":%.1f,\"store_wait_s\":%.3f,\"store_waits\":%llu}\n",
 	       mode, commit, key ? "true" : "false", n, size, n * size, t1 - t0, c1 - c0,
-	       (double)(n * size) / 1e6 / (t1 - t0), (double)n / 1e3 / (t1 - t0));
+	       (double)(n * size) / 1e6 / (t1 - t0), (double)n / 1e3 / (t1 - t0),
+	       (double)io.wait_ns / 1e9, (unsigned long long)io.waits);
 	free(buf);
 	return err ? 1 : 0;
 }
