@@ -151,9 +151,12 @@ def bench_write(a, bs, work, report):
                   "pr_store_commit(). The peers read a pcap of the same packets from the "
                   "page cache and write a pcap; their output is fsync'ed inside the timing.")
     report.append("")
+    report.append("`disk wait s`: the time bench_store's writer waited for the disk "
+                  "(pr_store_get_io_stats(): free write buffers, syncs, SQLite's COMMIT).")
+    report.append("")
     report.append("| packets | writer | MB/s | kpps | vs dd | CPU s | CPU s per GB | "
-                  "runs, wall s |")
-    report.append("|---|---|---:|---:|---:|---:|---:|---|")
+                  "disk wait s | runs, wall s |")
+    report.append("|---|---|---:|---:|---:|---:|---:|---:|---|")
     sizes = [(64, max(1, a.write_mb * 10**6 // 6 // 64)), (1500, a.write_mb * 10**6 // 1500)]
     for size, n in sizes:
         vol = n * size
@@ -190,10 +193,11 @@ def bench_write(a, bs, work, report):
                     os.unlink(out)
                 if key in ("tcpdump", "netsniff"):
                     warm(pc)
-                dt, cpu, _ = timed(cmd, sync=sync)
+                dt, cpu, out = timed(cmd, sync=sync)
                 if key == "dd":
                     dt = dt * vol / (max(1, vol >> 20) << 20)  # dd wrote whole MiB
-                rows.setdefault(key, []).append((dt, cpu))
+                wait = json.loads(out).get("store_wait_s") if cmd[0] == bs else None
+                rows.setdefault(key, []).append((dt, cpu, wait))
         clean(db)
         if os.path.exists(out):
             os.unlink(out)
@@ -203,9 +207,11 @@ def bench_write(a, bs, work, report):
             walls = [x[0] for x in rows[key]]
             secs = median(walls)
             cpu = median([x[1] for x in rows[key]])
-            report.append("| %d B | %s | %.0f | %.0f | %.2fx | %.2f | %.2f | %s |" % (
+            waits = [x[2] for x in rows[key] if x[2] is not None]
+            report.append("| %d B | %s | %.0f | %.0f | %.2fx | %.2f | %.2f | %s | %s |" % (
                 size, label, vol / 1e6 / secs, n / 1e3 / secs, dd_s / secs, cpu,
-                cpu / (vol / 1e9), runs_text(walls)))
+                cpu / (vol / 1e9), "%.2f" % median(waits) if waits else "-",
+                runs_text(walls)))
     report.append("")
 
 
