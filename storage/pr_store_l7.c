@@ -50,6 +50,9 @@ int pr_store_l7_foreach(struct pr_store *st, int64_t session, uint64_t flow_id, 
 	struct pr_store_l7 m;
 	int rc, ret = 0;
 
+	/* A store opened read-only below schema 4 was not migrated: no table, no metadata. */
+	if (st->schema_version < 4)
+		return 0;
 	rc = sqlite3_prepare_v2(st->db,
 				"SELECT flow_id, ts, app, kind, dir, fields FROM l7_meta "
 				"WHERE session_id = ?1 AND (?2 = 0 OR flow_id = ?2) "
