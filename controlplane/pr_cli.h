@@ -237,6 +237,7 @@ int pr_cmd_capture(int argc, char **argv);
 int pr_cmd_sessions(int argc, char **argv);
 int pr_cmd_query(int argc, char **argv);
 int pr_cmd_flows(int argc, char **argv);
+int pr_cmd_metadata(int argc, char **argv);
 int pr_cmd_export(int argc, char **argv);
 int pr_cmd_replay(int argc, char **argv);
 int pr_cmd_list_interfaces(int argc, char **argv);

@@ -24,6 +24,8 @@ static const struct command commands[] = {
 	  "capture from an interface or a pcap/pcapng file into the store" },
 	{ "sessions", pr_cmd_sessions, "list capture sessions" },
 	{ "flows", pr_cmd_flows, "list the flows of a session" },
+	{ "metadata", pr_cmd_metadata,
+	  "list the L7 transactions of a session (TLS, DNS, HTTP, ...)" },
 	{ "query", pr_cmd_query, "list the packets of a session (BPF filter, hex data)" },
 	{ "export", pr_cmd_export, "write a session to a pcap or pcapng file" },
 	{ "replay", pr_cmd_replay,

@@ -8,8 +8,9 @@ and `flows --json` (the app key and one key per protocol).
    query and answer, an HTTP exchange (request split over two segments,
    one retransmitted), SSH banners and an SMTP dialogue with STARTTLS. Each
    flow's keys must equal the values l7gen.py computed from the bytes it
-   wrote (JA3/JA3S strings and MD5s by the JA3 rules), and the store must
-   be encrypted with the key given.
+   wrote (JA3/JA3S strings and MD5s by the JA3 rules); `metadata` lists the
+   same transactions one by one, by protocol and by flow; and a wrong key
+   reads nothing.
 2. Corpus (../shared/corpus: tls, dns, http, ssh, smtp; skipped with a
    message when absent): per capture, the sets of SNI, JA3, JA3S, leaf
    certificate subjects, DNS query names, HTTP methods/hosts/URIs/user
@@ -66,6 +67,21 @@ def fixture_checks(c, tmp):
             if k == "dport":
                 continue
             c.eq((got or {}).get(k), v, "fixture: %s.%s" % (proto, k))
+    # metadata: the stored transactions one by one, by protocol and by flow.
+    rows = T.run_json(["metadata", "--session", "1", "--protocol", "dns"], db=db)[0]
+    c.eq(sorted((r["kind"], r["dir"], r["fields"].get("qname")) for r in rows),
+         [("app", "to_server", None), ("message", "to_client", "www.l7gen.example"),
+          ("message", "to_server", "www.l7gen.example")],
+         "metadata --protocol dns: the query, the response and the flow's app row")
+    http_flow = by_port.get(80, {}).get("flow_id")
+    rows = T.run_json(["metadata", "--session", "1", "--flow", str(http_flow)], db=db)[0]
+    c.eq([(r["app"], r["kind"], r["flow_id"]) for r in rows],
+         [("http", "request", http_flow), ("http", "response", http_flow),
+          ("http", "app", http_flow)],
+         "metadata --flow: only that flow's rows, in order, the app row last")
+    rows = T.run_json(["metadata", "--session", "1"], db=db)[0]
+    c.eq(sorted({r["app"] for r in rows if r["kind"] != "app"}),
+         ["dns", "http", "smtp", "ssh", "tls"], "metadata: every protocol of the fixture")
     # The metadata lives in the encrypted store: opened with a wrong key, nothing is listed.
     r = T.run(["flows", "--session", "1", "--json"], db=db, key="not the key")
     c.ok(r.rc != 0 and "fixture.l7gen.example" not in r.out,

@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * `packetrecorder metadata`: the L7 transactions of a session, one per
+ * row of the store's l7_meta table (a TLS hello, a DNS message, an HTTP
+ * request, ...), optionally of one protocol or one flow, as text or JSON.
+ * Main thread only.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pr_cli.h"
+#include "pr_json.h"
+
+struct md_opts {
+	int64_t session;
+	bool have_session;
+	const char *protocol; /* NULL: all */
+	uint64_t flow_id; /* 0: all */
+	struct pr_json *j;
+	uint64_t rows;
+};
+
+static void md_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: packetrecorder metadata --session ID [--protocol P] [--flow ID] "
+		"[-d DB] [--json]\n"
+		"\n"
+		"List the L7 transactions of a session in the order they were stored: TLS\n"
+		"hellos and certificates, DNS messages, HTTP requests and responses, SSH banners\n"
+		"and key exchanges, SMTP commands, ... (flows --json shows them merged per flow).\n"
+		"\n"
+		"  -S, --session ID       the session (see `packetrecorder sessions`)\n"
+		"  -p, --protocol P       only protocol P (tls, dns, http, ssh, smtp, quic, ...)\n"
+		"      --flow ID          only flow ID (see `flows`)\n"
+		"  -d, --database FILE    the store (default packets.db)\n"
+		"      --json             a JSON array: {flow_id, ts, app, kind, dir, fields}\n");
+	pr_cli_key_help(f);
+	fprintf(f, "  -h, --help             this help\n");
+}
+
+static int row_cb(void *ctx, const struct pr_store_l7 *m)
+{
+	struct md_opts *o = ctx;
+
+	o->rows++;
+	if (o->j) {
+		pr_json_obj_begin(o->j);
+		pr_json_kv_u64(o->j, "flow_id", m->flow_id);
+		pr_json_kv_u64(o->j, "ts", m->ts_ns);
+		pr_json_kv_str(o->j, "app", m->app);
+		pr_json_kv_str(o->j, "kind", m->kind);
+		pr_json_kv_str(o->j, "dir", m->dir ? "to_client" : "to_server");
+		/* The store wrote fields as a JSON object itself (pr_l7view_fields_json). */
+		pr_json_key(o->j, "fields");
+		pr_json_raw(o->j, m->fields);
+		pr_json_obj_end(o->j);
+	} else {
+		char ts[64];
+
+		pr_cli_format_ts(m->ts_ns, ts, sizeof(ts));
+		printf("%-20" PRIu64 " %-30s %-6s %-14s %-2s %s\n", m->flow_id, ts, m->app, m->kind,
+		       m->dir ? "<" : ">", m->fields);
+	}
+	return 0;
+}
+
+int pr_cmd_metadata(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "session", required_argument, NULL, 'S' },
+		{ "protocol", required_argument, NULL, 'p' },
+		{ "flow", required_argument, NULL, PR_OPT_FLOW }, /* into cli.range */
+		PR_CLI_COMMON_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
+	struct md_opts o = { 0 };
+	struct pr_session_info si;
+	struct pr_store *st = NULL;
+	struct pr_json j;
+	struct pr_cli cli;
+	int opt, rc, ret;
+
+	pr_cli_init(&cli, "metadata");
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "S:p:" PR_CLI_COMMON_SHORT, longopts, NULL)) != -1) {
+		ret = pr_cli_common_opt(&cli, opt, optarg);
+		if (ret < 0) {
+			rc = -ret;
+			goto out;
+		}
+		if (ret)
+			continue;
+		switch (opt) {
+		case 'h':
+			md_usage(stdout);
+			rc = PR_EXIT_OK;
+			goto out;
+		case 'S':
+			if (pr_cli_parse_session(optarg, &o.session)) {
+				rc = PR_EXIT_USAGE;
+				goto out;
+			}
+			o.have_session = true;
+			break;
+		case 'p':
+			o.protocol = optarg;
+			break;
+		default:
+			rc = pr_cli_usage_error(&cli);
+			goto out;
+		}
+	}
+	if (optind < argc) {
+		pr_cli_error("metadata: unexpected argument \"%s\"", argv[optind]);
+		rc = pr_cli_usage_error(&cli);
+		goto out;
+	}
+	if (cli.range.has_flow) {
+		if (!cli.range.flow_id) {
+			pr_cli_error("metadata: --flow: flow ids start at 1");
+			rc = pr_cli_usage_error(&cli);
+			goto out;
+		}
+		o.flow_id = cli.range.flow_id;
+	}
+	if (!o.have_session) {
+		pr_cli_error("metadata: --session ID is required");
+		rc = pr_cli_usage_error(&cli);
+		goto out;
+	}
+	if ((rc = pr_cli_prepare(&cli)) || (rc = pr_cli_open_store(&cli, false, &st)) ||
+	    (rc = pr_cli_get_session(&cli, st, o.session, &si)))
+		goto out;
+	if (cli.json) {
+		pr_json_init(&j, stdout);
+		pr_json_arr_begin(&j);
+		o.j = &j;
+	}
+	ret = pr_store_l7_foreach(st, o.session, o.flow_id, o.protocol, row_cb, &o);
+	if (cli.json) {
+		pr_json_arr_end(&j);
+		pr_json_end(&j);
+	}
+	if (ret < 0) {
+		pr_cli_error("%s: %s", cli.db_path, pr_store_errmsg(st));
+		rc = PR_EXIT_FAIL;
+		goto out;
+	}
+	rc = PR_EXIT_OK;
+out:
+	pr_store_close(st);
+	pr_cli_fini(&cli);
+	return rc;
+}
