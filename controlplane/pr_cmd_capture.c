@@ -27,6 +27,7 @@
 #include "pr_ingest.h"
 #include "pr_json.h"
 #include "pr_pcapw.h"
+#include "pr_shm.h"
 
 static volatile sig_atomic_t stop_signals;
 
@@ -40,6 +41,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: packetrecorder capture (-i IF | -r FILE) [options]\n"
+		"       packetrecorder capture --attach NAME [-d DB] [--name NAME] [--json]\n"
 		"\n"
 		"Capture packets live from an interface, or read a pcap/pcapng file through the\n"
 		"same pipeline, into a new session of the encrypted store.\n"
@@ -71,6 +73,12 @@ static void usage(FILE *f)
 		"      --workers N        worker cores, one per rx queue (default 1; alias\n"
 		"                         --queues): pcap spreads packets over them by a\n"
 		"                         symmetric flow hash (kernel fan-out); -r takes 1\n"
+		"      --instance NAME    run the dataplane as instance NAME, detached: it goes on\n"
+		"                         capturing if this process dies, and `capture --attach\n"
+		"                         NAME` goes on storing into the same session\n"
+		"      --attach NAME      store what instance NAME captures (a dataplane started\n"
+		"                         with --instance, or packetrecorder-dataplane --instance),\n"
+		"                         going on with its session if it has one\n"
 		"      --store-mode MODE  for a new store: segments (default; sealed segment files\n"
 		"                         beside the database) or db (one portable file)\n"
 		"      --compress         for a new segment store: zstd each block before sealing\n"
@@ -105,6 +113,7 @@ struct capture {
 	int pcap_idx[256]; /* writer interface of each of ours, -1: not written */
 	bool pcap_warned;
 	struct pr_dp_cfg dpc; /* the dataplane's settings, handed over in the region */
+	char attach_db[PATH_MAX]; /* --attach: the store the instance's session is in */
 	char started_note[1600]; /* "SOURCE with filter F": said once the dataplane runs */
 	bool started;
 };
@@ -250,6 +259,7 @@ static int retention_start(struct capture *c, bool from_flags)
 static void consume(struct capture *c, bool progress)
 {
 	uint64_t start = mono_ns(), last_progress = start, last_retention = start;
+	uint64_t last_alive = start;
 	int stops_sent = 0, status;
 	bool exited = false, stop_for_store = false;
 
@@ -269,9 +279,9 @@ static void consume(struct capture *c, bool progress)
 		if (!c->started && pr_dp_started(c->dp)) {
 			/* Said only now: traffic sent after this line is captured. */
 			c->started = true;
-			if (!c->cli.json)
-				pr_cli_note(&c->cli, "session %lld: capturing from %s into %s",
-					    (long long)c->session, c->started_note, c->cli.db_path);
+			/* On stderr with --json too: a script waits for it before sending. */
+			pr_cli_note(&c->cli, "session %lld: capturing from %s into %s",
+				    (long long)c->session, c->started_note, c->cli.db_path);
 		}
 		pr_ingest_get_stats(c->ig, &s);
 		if (s.store_failed && !stop_for_store) {
@@ -292,22 +302,29 @@ static void consume(struct capture *c, bool progress)
 			last_progress = now;
 			print_progress(c, start, false);
 		}
+		/*
+		 * Is the dataplane still there? Asked at least every 100 ms even
+		 * while records flow, so that its death is seen at once; what it
+		 * left in the rings is stored before the capture ends.
+		 */
+		if (!exited && (!n || now - last_alive >= 100000000ull)) {
+			exited = pr_dp_exited(c->dp, &status);
+			last_alive = now;
+		}
 		if (!n) {
 			struct timespec pause = { 0, 200000 };
 
 			if (exited) {
 				/* It is gone and the rings are drained: no END will come. */
-				char how[128], msg[256];
+				char how[192], msg[256];
 
-				pr_dp_describe_status(status, how, sizeof(how));
+				pr_dp_describe_exit(c->dp, how, sizeof(how));
 				snprintf(msg, sizeof(msg), "the dataplane %s before it finished",
 					 how);
 				pr_ingest_set_error(c->ig, -EPIPE, msg);
 				break;
 			}
-			exited = pr_dp_exited(c->dp, &status);
-			if (!exited)
-				nanosleep(&pause, NULL);
+			nanosleep(&pause, NULL);
 		}
 	}
 	if (progress)
@@ -364,6 +381,8 @@ static void print_summary(struct capture *c, const struct pr_ingest_stats *is,
 		pr_json_kv_u64(&j, "captured_bytes", si->captured_bytes);
 		pr_json_kv_u64(&j, "flows", si->flows);
 		pr_json_kv_u64(&j, "workers", is->rings);
+		if (pr_dp_instance(c->dp)[0])
+			pr_json_kv_str(&j, "instance", pr_dp_instance(c->dp));
 		pr_json_kv_u64(&j, "filtered", ctr[PR_STAT_FILTERED]);
 		pr_json_kv_u64(&j, "truncated", ctr[PR_STAT_DEC_TRUNCATED]);
 		pr_json_kv_u64(&j, "malformed", ctr[PR_STAT_DEC_MALFORMED]);
@@ -460,6 +479,94 @@ static int check_store_dir(const char *db)
 	return rc;
 }
 
+/*
+ * capture --attach NAME, before the store is opened: take the instance's
+ * region as its consumer, adopt its settings, and find the store its
+ * session is in. Returns an exit code.
+ */
+static int attach_prepare(struct capture *c, const char *name, const char *setting, bool db_given)
+{
+	char err[1024], path[sizeof(c->attach_db)];
+	int64_t id;
+	int rc, ret;
+
+	if (setting) {
+		pr_cli_error("--attach %s: %s is the dataplane's, chosen when it started", name,
+			     setting);
+		return PR_EXIT_USAGE;
+	}
+	if ((rc = pr_cli_prepare(&c->cli)))
+		return rc;
+	ret = pr_dp_attach(name, &c->dp, err, sizeof(err));
+	if (ret) {
+		pr_cli_error("%s", err);
+		return ret == -ENOENT ? PR_EXIT_NOTFOUND : PR_EXIT_FAIL;
+	}
+	c->dpc = *pr_dp_cfg(c->dp);
+	if (pr_dpcfg_check(&c->dpc, err, sizeof(err)) || c->dpc.mode != PR_DP_MODE_CAPTURE) {
+		pr_cli_error("instance %s: settings: %s", name,
+			     c->dpc.mode != PR_DP_MODE_CAPTURE ? "not a capture" : err);
+		return PR_EXIT_FAIL;
+	}
+	id = pr_dp_session(c->dp, path, sizeof(path));
+	if (id) {
+		char real[PATH_MAX];
+
+		/* Its session lives in one store: going on elsewhere would split it. */
+		if (db_given && (!realpath(c->cli.db_path, real) || strcmp(real, path))) {
+			pr_cli_error("instance %s stores into session %lld of %s: give -d %s or no "
+				     "-d",
+				     name, (long long)id, path, path);
+			return PR_EXIT_USAGE;
+		}
+		snprintf(c->attach_db, sizeof(c->attach_db), "%s", path);
+		c->cli.db_path = c->attach_db;
+	}
+	return check_store_dir(c->cli.db_path);
+}
+
+/*
+ * capture --attach, with the store open: go on with the instance's
+ * session (an earlier control plane's, interrupted when it died) or begin
+ * one from the instance's settings. Fills si. Returns an exit code.
+ */
+static int attach_session(struct capture *c, const char *name, struct pr_session_info *si,
+			  bool *resumed)
+{
+	int64_t id = pr_dp_session(c->dp, NULL, 0);
+	const struct pr_dp_cfg *d = &c->dpc;
+	int ret;
+
+	if (id) {
+		ret = pr_store_session_resume(c->st, id);
+		if (ret) {
+			pr_cli_error("%s: session %lld: %s", c->cli.db_path, (long long)id,
+				     pr_store_errmsg(c->st));
+			return ret == -ENOENT ? PR_EXIT_NOTFOUND : PR_EXIT_FAIL;
+		}
+		c->session = id;
+		*resumed = true;
+		if (pr_cli_get_session(&c->cli, c->st, id, si))
+			return PR_EXIT_FAIL;
+		pr_cli_note(&c->cli,
+			    "instance %s: going on with session %lld (%llu packets stored)",
+			    pr_dp_instance(c->dp), (long long)id, (unsigned long long)si->packets);
+		return 0;
+	}
+	snprintf(si->name, sizeof(si->name), "%s", name ? name : pr_dp_instance(c->dp));
+	snprintf(si->source, sizeof(si->source), "%.*s", (int)sizeof(si->source) - 1,
+		 d->interface[0] ? d->interface : d->read_path);
+	snprintf(si->source_kind, sizeof(si->source_kind), "%s",
+		 d->interface[0] ? "interface" : "file");
+	snprintf(si->filter, sizeof(si->filter), "%s", d->filter);
+	si->snaplen = d->snaplen;
+	if (pr_store_session_begin(c->st, si, &c->session)) {
+		pr_cli_error("%s: start session: %s", c->cli.db_path, pr_store_errmsg(c->st));
+		return PR_EXIT_FAIL;
+	}
+	return 0;
+}
+
 int pr_cmd_capture(int argc, char **argv)
 {
 	enum {
@@ -474,6 +581,8 @@ int pr_cmd_capture(int argc, char **argv)
 		O_RETENTION_DAYS,
 		O_RETENTION_BYTES,
 		O_WORKERS,
+		O_INSTANCE,
+		O_ATTACH,
 	};
 	struct pr_session_info *lim = NULL; /* only for the sizes of its fields */
 	static const struct option longopts[] = {
@@ -497,6 +606,8 @@ int pr_cmd_capture(int argc, char **argv)
 		{ "retention-bytes", required_argument, NULL, O_RETENTION_BYTES },
 		{ "workers", required_argument, NULL, O_WORKERS },
 		{ "queues", required_argument, NULL, O_WORKERS },
+		{ "instance", required_argument, NULL, O_INSTANCE },
+		{ "attach", required_argument, NULL, O_ATTACH },
 		{ "file-mode", required_argument, NULL, PR_OPT_FILE_MODE },
 		PR_CLI_COMMON_OPTIONS,
 		{ NULL, 0, NULL, 0 },
@@ -512,7 +623,11 @@ int pr_cmd_capture(int argc, char **argv)
 	bool promisc = true;
 	struct pr_session_info si;
 	struct sigaction sa = { .sa_handler = on_stop_signal };
-	char err[512];
+	char err[1024];
+	const char *instance = NULL, *attach = NULL;
+	/* With --attach the settings are the running dataplane's: the first one given. */
+	const char *setting = NULL;
+	bool db_given = false, resumed = false;
 	uint64_t start;
 	int ret, opt, rc = PR_EXIT_FAIL;
 
@@ -524,6 +639,12 @@ int pr_cmd_capture(int argc, char **argv)
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "i:r:f:c:t:s:b:p:" PR_CLI_COMMON_SHORT, longopts,
 				  NULL)) != -1) {
+		if (opt == 'd')
+			db_given = true;
+		if (strchr("ifrctsbp", opt) || opt == O_PROMISC || opt == O_NO_PROMISC ||
+		    opt == O_BACKEND || opt == O_BACKEND_ARGS || opt == O_DPDK_ARGS ||
+		    opt == O_WORKERS || opt == O_INSTANCE)
+			setting = argv[optind - 1 - (optarg && optarg == argv[optind - 1])];
 		ret = pr_cli_common_opt(&c->cli, opt, optarg);
 		if (ret < 0) {
 			rc = -ret;
@@ -640,6 +761,19 @@ int pr_cmd_capture(int argc, char **argv)
 				goto out;
 			}
 			break;
+		case O_INSTANCE:
+		case O_ATTACH:
+			if (!pr_shm_instance_valid(optarg)) {
+				pr_cli_error(
+					"%s: \"%s\": 1 to %d letters, digits, '.', '_' or '-', "
+					"not starting with '.' or '-'",
+					opt == O_ATTACH ? "--attach" : "--instance", optarg,
+					PR_INSTANCE_MAX);
+				rc = PR_EXIT_USAGE;
+				goto out;
+			}
+			*(opt == O_ATTACH ? &attach : &instance) = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			rc = PR_EXIT_OK;
@@ -654,6 +788,12 @@ int pr_cmd_capture(int argc, char **argv)
 			     argv[optind]);
 		rc = pr_cli_usage_error(&c->cli);
 		goto out;
+	}
+	if (attach) {
+		rc = attach_prepare(c, attach, setting, db_given);
+		if (rc)
+			goto out;
+		goto open_store;
 	}
 	/* --dpdk-args is --backend dpdk --backend-args ARGS, said the way DPDK users say it. */
 	if (dpdk_args) {
@@ -757,11 +897,20 @@ int pr_cmd_capture(int argc, char **argv)
 		rc = PR_EXIT_USAGE;
 		goto out;
 	}
+open_store:
 	c->cli.manual_checkpoint = true;
 	if ((rc = pr_cli_open_store(&c->cli, true, &c->st)))
 		goto out;
 
 	memset(&si, 0, sizeof(si));
+	if (attach) {
+		/* Before the session goes on: a store that cannot take the limits gets nothing. */
+		if ((rc = retention_start(c, have_ret_days || have_ret_bytes)) ||
+		    (rc = attach_session(c, name, &si, &resumed)))
+			goto out;
+		filter = c->dpc.filter;
+		goto have_session;
+	}
 	if (!name) {
 		char tmp[512];
 
@@ -787,26 +936,33 @@ int pr_cmd_capture(int argc, char **argv)
 		rc = PR_EXIT_FAIL;
 		goto out;
 	}
-	{
-		struct pr_store_cfg ckcfg = { .path = c->cli.db_path, .key = c->cli.key };
-		struct pr_ingest_cfg icfg = {
-			.st = c->st,
-			.session = c->session,
-			.commit_interval_ms = c->cli.cfg.commit_interval_ms,
-			.commit_max_bytes = c->cli.cfg.commit_max_bytes,
-			.checkpoint_cfg = &ckcfg,
-			.on_iface = tee_iface,
-			.on_packet = tee_packet,
-			.ctx = c,
-		};
+have_session : {
+	struct pr_store_cfg ckcfg = { .path = c->cli.db_path, .key = c->cli.key };
+	struct pr_ingest_cfg icfg = {
+		.st = c->st,
+		.session = c->session,
+		.commit_interval_ms = c->cli.cfg.commit_interval_ms,
+		.commit_max_bytes = c->cli.cfg.commit_max_bytes,
+		.checkpoint_cfg = &ckcfg,
+		/*
+			 * A capture that outlives its control plane hands ring slots
+			 * back only once committed: the next control plane re-reads
+			 * what this one read but did not store.
+			 */
+		.release_on_commit = attach || instance,
+		.resume = resumed,
+		.on_iface = tee_iface,
+		.on_packet = tee_packet,
+		.ctx = c,
+	};
 
-		if (pr_ingest_create(&icfg, &c->ig)) {
-			pr_cli_error("capture: %s", strerror(ENOMEM));
-			pr_store_session_end(c->st, c->session, PR_SESSION_FAILED, "out of memory");
-			rc = PR_EXIT_FAIL;
-			goto out;
-		}
+	if (pr_ingest_create(&icfg, &c->ig)) {
+		pr_cli_error("capture: %s", strerror(ENOMEM));
+		pr_store_session_end(c->st, c->session, PR_SESSION_FAILED, "out of memory");
+		rc = PR_EXIT_FAIL;
+		goto out;
 	}
+}
 	if (c->pcap_path) {
 		size_t l = strlen(c->pcap_path);
 		struct pr_pcapw_cfg wc = {
@@ -827,28 +983,41 @@ int pr_cmd_capture(int argc, char **argv)
 		}
 	}
 
-	ret = pr_dp_create(&c->cli.cfg, &c->dpc, 0, &c->dp, err, sizeof(err));
+	ret = c->dp ? 0 :
+		      pr_dp_create_instance(&c->cli.cfg, &c->dpc, 0, instance, &c->dp, err,
+					    sizeof(err));
+	if (!ret) {
+		char real[PATH_MAX];
+
+		/* The next control plane (capture --attach) finds the session and store here. */
+		pr_dp_set_session(c->dp, c->session,
+				  realpath(c->cli.db_path, real) ? real : c->cli.db_path);
+	}
 	for (uint32_t i = 0; !ret && i < pr_dp_rx_rings(c->dp); i++)
 		if (pr_ingest_add_ring(c->ig, pr_dp_rx_ring(c->dp, i)))
 			ret = -EPROTO;
 	if (ret) {
+		if (ret == -EPROTO)
+			snprintf(err, sizeof(err), "shared memory: a worker ring is not valid");
 		pr_cli_error("%s", err);
 		pr_store_session_end(c->st, c->session, PR_SESSION_FAILED, err);
-		rc = PR_EXIT_FAIL;
+		rc = ret == -EEXIST ? PR_EXIT_USAGE : PR_EXIT_FAIL;
 		goto out;
 	}
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	start = mono_ns();
-	ret = pr_dp_spawn(c->dp, NULL, err, sizeof(err));
+	ret = attach ? 0 : pr_dp_spawn(c->dp, NULL, err, sizeof(err));
 	if (ret) {
 		pr_cli_error("%s", err);
 		pr_store_session_end(c->st, c->session, PR_SESSION_FAILED, err);
 		rc = PR_EXIT_FAIL;
 		goto out;
 	}
-	snprintf(c->started_note, sizeof(c->started_note), "%s%s%s", si.source,
-		 filter[0] ? " with filter " : "", filter);
+	snprintf(c->started_note, sizeof(c->started_note), "%s%s%s%s%s%s", si.source,
+		 filter[0] ? " with filter " : "", filter,
+		 pr_dp_instance(c->dp)[0] ? " (instance " : "", pr_dp_instance(c->dp),
+		 pr_dp_instance(c->dp)[0] ? ")" : "");
 	consume(c, isatty(STDERR_FILENO) && c->cli.quiet <= 0 && !c->cli.json);
 	pr_dp_wait(c->dp, 5000);
 
@@ -856,6 +1025,8 @@ int pr_cmd_capture(int argc, char **argv)
 		struct pr_ingest_stats is;
 
 		ret = pr_ingest_finish(c->ig);
+		/* The dataplane is gone and its records stored: nobody needs the region. */
+		pr_dp_consumed(c->dp);
 		/* What this capture added may take the store over its limits: apply them once more. */
 		if (!ret && c->retention)
 			retention_apply(c);

@@ -33,8 +33,6 @@ struct opt {
 #define SIZE(f) sizeof(((struct pr_config *)0)->f)
 
 static const struct opt opts[] = {
-	{ "ring_bytes", T_SIZE, OFF(ring_bytes), 1 << 20, 1ull << 34, "64m",
-	  "size of the shared-memory record ring of each capture core (power of two; k/m/g)" },
 	{ NULL, T_DATAPLANE, 0, 0, 0, NULL, NULL },
 	{ "block_max_packets", T_U32, OFF(block_max_packets), 1, 65536, "256",
 	  "packets per stored block (one database row)" },
@@ -301,11 +299,6 @@ int pr_config_parse(struct pr_config *cfg, const char *text, size_t len, const c
 					o->type == T_SIZE ? ", k/m/g suffixes allowed" : "");
 			return -EINVAL;
 		}
-	}
-	if (cfg->ring_bytes & (cfg->ring_bytes - 1)) {
-		snprintf(err, errlen, "%s: ring_bytes: %llu is not a power of two", name,
-			 (unsigned long long)cfg->ring_bytes);
-		return -EINVAL;
 	}
 	return 0;
 }

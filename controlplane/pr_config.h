@@ -16,7 +16,6 @@
 #include "pr_dpcfg.h"
 
 struct pr_config {
-	uint64_t ring_bytes; /* size of each record ring */
 	/*
 	 * The dataplane's settings (pr_dpcfg.h): the file's dataplane keys
 	 * (workers, snaplen, buffer_size, flow_*, ...) land here, and capture

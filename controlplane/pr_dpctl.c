@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * Implementation of pr_dpctl.h. The region lives in /dev/shm under a name
- * made of our pid and a random part; the control socket sits in the run
- * directory ($XDG_RUNTIME_DIR, else /tmp) under the same name.
+ * Implementation of pr_dpctl.h. A private region lives in /dev/shm under a
+ * name made of our pid and a random part, a named instance under
+ * "packetrecorder.NAME"; the control socket sits in the run directory
+ * ($XDG_RUNTIME_DIR, else /tmp) under the same name (pr_shm.h).
  */
 #define _GNU_SOURCE /* pipe2 */
 #define PR_LOG_MODULE "dpctl"
@@ -17,7 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -28,28 +31,24 @@
 #include <unistd.h>
 
 #include "pr_log.h"
+#include "pr_shm.h"
 
 struct pr_dp {
-	char shm_name[64];
-	char ctl_path[108];
+	char shm_name[PR_SHM_NAME_MAX];
+	char ctl_path[PR_SHM_CTL_MAX];
 	char dataplane[PATH_MAX];
 	void *base;
 	size_t size;
-	pid_t pid;
-	bool reaped;
-	int status;
+	pid_t pid; /* the dataplane: our child, or (attached) the region's */
+	bool child; /* we started it */
+	bool detached; /* it outlives us: own session, no die-with-parent */
+	int pidfd; /* attached: a pidfd of the dataplane, -1 without */
+	bool reaped; /* it has exited (child: and we reaped it) */
+	int status; /* child: its wait status */
+	bool keep_region; /* destroy leaves the region (it still holds records) */
 	struct pr_ring_cons report; /* the tx core's */
 	struct pr_ring_prod tx;
 };
-
-static uint32_t pow2_floor(uint64_t v)
-{
-	uint32_t p = 1;
-
-	while ((uint64_t)p * 2 <= v && p < (1u << 30))
-		p *= 2;
-	return p;
-}
 
 static void copy_str(char *out, size_t len, const char *src)
 {
@@ -142,82 +141,137 @@ static void sweep_stale(const char *dir, const char *suffix)
 	closedir(d);
 }
 
-int pr_dp_create(const struct pr_config *cfg, const struct pr_dp_cfg *dpc, uint64_t tx_ring_bytes,
-		 struct pr_dp **out, char *err, size_t errlen)
+static struct pr_dp *dp_new(void)
 {
-	uint32_t workers = dpc->mode == PR_DP_MODE_CAPTURE ? dpc->workers : 1;
 	struct pr_dp *dp = calloc(1, sizeof(*dp));
-	uint32_t rnd = 0, rx_slots, tx_slots;
-	const char *rundir = getenv("XDG_RUNTIME_DIR");
-	int fd = -1, ret;
 
-	*out = NULL;
 	if (!dp)
-		return -ENOMEM;
+		return NULL;
 	dp->base = MAP_FAILED;
 	dp->pid = -1;
-	if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
-		rnd = (uint32_t)time(NULL);
-	snprintf(dp->shm_name, sizeof(dp->shm_name), "/packetrecorder-%d-%08x", (int)getpid(), rnd);
-	if (!rundir || !rundir[0] || access(rundir, W_OK))
-		rundir = "/tmp";
-	snprintf(dp->ctl_path, sizeof(dp->ctl_path), "%s/packetrecorder-%d-%08x.sock", rundir,
-		 (int)getpid(), rnd);
+	dp->pidfd = -1;
+	return dp;
+}
+
+int pr_dp_create_instance(const struct pr_config *cfg, const struct pr_dp_cfg *dpc,
+			  uint64_t tx_ring_bytes, const char *instance, struct pr_dp **out,
+			  char *err, size_t errlen)
+{
+	struct pr_dp *dp;
+	int ret;
+
+	*out = NULL;
+	if (instance && !pr_shm_instance_valid(instance)) {
+		snprintf(err, errlen,
+			 "instance \"%s\": 1 to %d letters, digits, '.', '_' or '-', not "
+			 "starting with '.' or '-'",
+			 instance, PR_INSTANCE_MAX);
+		return -EINVAL;
+	}
+	dp = dp_new();
+	if (!dp)
+		return -ENOMEM;
+	pr_shm_names(instance, dp->shm_name, sizeof(dp->shm_name), dp->ctl_path,
+		     sizeof(dp->ctl_path));
+	dp->detached = instance != NULL;
 	find_dataplane(cfg, dp->dataplane, sizeof(dp->dataplane));
 	sweep_stale("/dev/shm", "");
-	sweep_stale(rundir, ".sock");
+	{
+		/* The socket's directory: everything before its last '/'. */
+		char dir[PR_SHM_CTL_MAX];
 
-	rx_slots = pow2_floor(cfg->ring_bytes / PR_RING_SLOT_SIZE);
-	tx_slots = pow2_floor((tx_ring_bytes ? tx_ring_bytes : 65536) / PR_RING_SLOT_SIZE);
-	ret = pr_dpcfg_check(dpc, err, errlen);
+		snprintf(dir, sizeof(dir), "%s", dp->ctl_path);
+		*strrchr(dir, '/') = 0;
+		sweep_stale(dir, ".sock");
+	}
+	ret = pr_shm_create(dp->shm_name, dpc, tx_ring_bytes, dp->detached ? PR_SHM_F_DETACHED : 0,
+			    instance, dp->ctl_path, &dp->base, &dp->size, err, errlen);
 	if (ret) {
+		if (ret == -EEXIST && instance)
+			snprintf(err, errlen,
+				 "instance %s exists (shared memory /dev/shm%s): a dataplane runs "
+				 "under that name, or left records; `capture --attach %s` stores "
+				 "them and removes it",
+				 instance, dp->shm_name, instance);
+		dp->base = MAP_FAILED;
 		free(dp);
 		return ret;
 	}
-	dp->size = pr_shm_size(workers, rx_slots, tx_slots);
-	fd = shm_open(dp->shm_name, O_RDWR | O_CREAT | O_EXCL, 0600);
-	if (fd < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "shared memory %s: %s", dp->shm_name, strerror(errno));
-		goto err;
-	}
-	/*
-	 * Allocate the pages now: a sparse region on a small /dev/shm would
-	 * kill both processes with SIGBUS on first touch instead of failing here.
-	 */
-	ret = ftruncate(fd, (off_t)dp->size) ? errno : posix_fallocate(fd, 0, (off_t)dp->size);
-	if (ret) {
-		snprintf(
-			err, errlen,
-			"shared memory %s: %zu bytes: %s (make /dev/shm larger or lower ring_bytes)",
-			dp->shm_name, dp->size, strerror(ret));
-		ret = -ret;
-		goto err;
-	}
-	dp->base = mmap(NULL, dp->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (dp->base == MAP_FAILED) {
-		ret = -errno;
-		snprintf(err, errlen, "shared memory %s: map: %s", dp->shm_name, strerror(errno));
-		goto err;
-	}
-	close(fd);
-	fd = -1;
-	ret = pr_shm_format_cfg(dp->base, dp->size, dpc, workers, rx_slots, tx_slots);
-	if (!ret)
-		ret = pr_ring_cons_init(&dp->report, pr_shm_report_ring(dp->base), PR_RING_ROLE_RX);
+	/* We consume its rings from the start: a dataplane that waits for room knows we live. */
+	atomic_store(&((struct pr_shm_header *)dp->base)->consumer_pid, (int32_t)getpid());
+	ret = pr_ring_cons_init(&dp->report, pr_shm_report_ring(dp->base), PR_RING_ROLE_RX);
 	if (!ret)
 		ret = pr_ring_prod_init(&dp->tx, pr_shm_tx_ring(dp->base), PR_RING_ROLE_TX);
 	if (ret) {
 		snprintf(err, errlen, "shared memory %s: layout failed", dp->shm_name);
-		goto err;
+		pr_dp_destroy(dp);
+		return ret;
 	}
 	*out = dp;
 	return 0;
-err:
-	if (fd >= 0)
-		close(fd);
-	pr_dp_destroy(dp);
-	return ret;
+}
+
+int pr_dp_create(const struct pr_config *cfg, const struct pr_dp_cfg *dpc, uint64_t tx_ring_bytes,
+		 struct pr_dp **out, char *err, size_t errlen)
+{
+	return pr_dp_create_instance(cfg, dpc, tx_ring_bytes, NULL, out, err, errlen);
+}
+
+int pr_dp_attach(const char *instance, struct pr_dp **out, char *err, size_t errlen)
+{
+	struct pr_shm_header *sh;
+	struct pr_dp *dp;
+	int32_t holder = 0, pid;
+	int ret;
+
+	*out = NULL;
+	if (!pr_shm_instance_valid(instance)) {
+		snprintf(err, errlen, "instance \"%s\": not a valid instance name", instance);
+		return -EINVAL;
+	}
+	dp = dp_new();
+	if (!dp)
+		return -ENOMEM;
+	pr_shm_names(instance, dp->shm_name, sizeof(dp->shm_name), dp->ctl_path,
+		     sizeof(dp->ctl_path));
+	ret = pr_shm_open(dp->shm_name, &dp->base, &dp->size, err, errlen);
+	if (ret) {
+		dp->base = MAP_FAILED;
+		if (ret == -ENOENT)
+			snprintf(err, errlen, "no instance %s (no /dev/shm%s)", instance,
+				 dp->shm_name);
+		free(dp);
+		return ret;
+	}
+	sh = dp->base;
+	dp->detached = true;
+	dp->keep_region = true; /* until what it holds is stored */
+	if (sh->ctl_path[0] && memchr(sh->ctl_path, 0, sizeof(sh->ctl_path)))
+		snprintf(dp->ctl_path, sizeof(dp->ctl_path), "%s", sh->ctl_path);
+	ret = pr_shm_consumer_claim(dp->base, &holder);
+	if (ret) {
+		snprintf(err, errlen, "instance %s: process %d is storing it already", instance,
+			 (int)holder);
+		pr_shm_close(dp->base, dp->size);
+		free(dp);
+		return ret;
+	}
+	/*
+	 * Watch the dataplane through a pidfd: it is not our child, and a pid
+	 * number could be reused by the time we look.
+	 */
+	pid = atomic_load(&sh->dataplane_pid);
+	if (pid > 0) {
+		dp->pid = pid;
+		dp->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+		if (dp->pidfd < 0 && errno == ESRCH)
+			dp->reaped = true;
+	} else {
+		/* Made but never run, or it ended and went: nothing will come. */
+		dp->reaped = atomic_load(&sh->state) != PR_SHM_STATE_INIT || pid == 0;
+	}
+	*out = dp;
+	return 0;
 }
 
 int pr_dp_spawn(struct pr_dp *dp, const char *const *args, char *err, size_t errlen)
@@ -233,7 +287,8 @@ int pr_dp_spawn(struct pr_dp *dp, const char *const *args, char *err, size_t err
 	argv[n++] = dp->shm_name;
 	argv[n++] = "--ctl";
 	argv[n++] = dp->ctl_path;
-	argv[n++] = "--die-with-parent";
+	if (!dp->detached)
+		argv[n++] = "--die-with-parent";
 	for (size_t i = 0; args && args[i] && n < 63; i++)
 		argv[n++] = args[i];
 	argv[n] = NULL;
@@ -263,8 +318,16 @@ int pr_dp_spawn(struct pr_dp *dp, const char *const *args, char *err, size_t err
 		 */
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		setpgid(0, 0);
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (dp->detached) {
+			/*
+			 * Its own session: no terminal's hangup or Ctrl-C reaches it,
+			 * and it lives on when we die; a later control plane attaches.
+			 */
+			setsid();
+		} else {
+			setpgid(0, 0);
+			prctl(PR_SET_PDEATHSIG, SIGTERM);
+		}
 		{
 			/* execvp's prototype predates const; it does not write argv. */
 			union {
@@ -291,6 +354,7 @@ int pr_dp_spawn(struct pr_dp *dp, const char *const *args, char *err, size_t err
 	}
 	close(pipefd[0]);
 	dp->pid = pid;
+	dp->child = true;
 	return 0;
 }
 
@@ -319,16 +383,33 @@ int pr_dp_exited(struct pr_dp *dp, int *status)
 
 	if (dp->pid <= 0)
 		return 1;
-	if (!dp->reaped) {
+	if (!dp->reaped && dp->child) {
 		r = waitpid(dp->pid, &dp->status, WNOHANG);
 		if (r == dp->pid)
 			dp->reaped = true;
 		else if (r < 0 && errno == ECHILD)
 			dp->reaped = true;
+	} else if (!dp->reaped) {
+		/* Not ours to wait for: its pidfd becomes readable when it exits. */
+		if (dp->pidfd >= 0) {
+			struct pollfd pfd = { .fd = dp->pidfd, .events = POLLIN };
+
+			dp->reaped = poll(&pfd, 1, 0) > 0;
+		} else {
+			dp->reaped = !pr_shm_pid_alive(dp->pid);
+		}
 	}
 	if (dp->reaped && status)
 		*status = dp->status;
 	return dp->reaped;
+}
+
+void pr_dp_describe_exit(const struct pr_dp *dp, char *buf, size_t len)
+{
+	if (dp->child)
+		pr_dp_describe_status(dp->status, buf, len);
+	else
+		snprintf(buf, len, "(pid %d, not started by this process) is gone", (int)dp->pid);
 }
 
 void pr_dp_describe_status(int status, char *buf, size_t len)
@@ -354,7 +435,13 @@ int pr_dp_wait(struct pr_dp *dp, int timeout_ms)
 	}
 	if (dp->pid > 0 && !dp->reaped) {
 		kill(dp->pid, SIGKILL);
-		waitpid(dp->pid, &dp->status, 0);
+		if (dp->child) {
+			waitpid(dp->pid, &dp->status, 0);
+		} else if (dp->pidfd >= 0) {
+			struct pollfd pfd = { .fd = dp->pidfd, .events = POLLIN };
+
+			poll(&pfd, 1, 1000);
+		}
 		dp->reaped = true;
 	}
 	return dp->status;
@@ -392,17 +479,62 @@ struct pr_ring_prod *pr_dp_tx_prod(struct pr_dp *dp)
 	return &dp->tx;
 }
 
+void pr_dp_set_session(struct pr_dp *dp, int64_t session, const char *store_path)
+{
+	struct pr_shm_header *sh = dp->base;
+
+	snprintf(sh->store_path, sizeof(sh->store_path), "%s", store_path);
+	/* The id publishes the path: a reader that sees the id sees the path. */
+	atomic_store_explicit(&sh->session_id, session, memory_order_release);
+}
+
+int64_t pr_dp_session(const struct pr_dp *dp, char *store_path, size_t len)
+{
+	const struct pr_shm_header *sh = dp->base;
+	int64_t id = atomic_load_explicit(&sh->session_id, memory_order_acquire);
+
+	if (id && store_path)
+		snprintf(store_path, len, "%.*s", (int)sizeof(sh->store_path), sh->store_path);
+	return id;
+}
+
+const struct pr_dp_cfg *pr_dp_cfg(const struct pr_dp *dp)
+{
+	return pr_shm_cfg(dp->base);
+}
+
+const char *pr_dp_instance(const struct pr_dp *dp)
+{
+	return ((const struct pr_shm_header *)dp->base)->instance;
+}
+
+void pr_dp_consumed(struct pr_dp *dp)
+{
+	dp->keep_region = false;
+}
+
 void pr_dp_destroy(struct pr_dp *dp)
 {
 	if (!dp)
 		return;
-	if (dp->pid > 0 && !dp->reaped) {
+	/*
+	 * A dataplane we started and that still runs is stopped the hard way
+	 * (we only get here after asking nicely, or on a failure before it
+	 * mattered), except one that is to outlive us holding records.
+	 */
+	if (dp->child && dp->pid > 0 && !dp->reaped && !dp->keep_region) {
 		kill(dp->pid, SIGKILL);
 		waitpid(dp->pid, NULL, 0);
 	}
-	if (dp->base != MAP_FAILED)
+	if (dp->base != MAP_FAILED) {
+		pr_shm_consumer_release(dp->base);
 		munmap(dp->base, dp->size);
-	shm_unlink(dp->shm_name);
-	unlink(dp->ctl_path);
+	}
+	if (!dp->keep_region) {
+		shm_unlink(dp->shm_name);
+		unlink(dp->ctl_path);
+	}
+	if (dp->pidfd >= 0)
+		close(dp->pidfd);
 	free(dp);
 }

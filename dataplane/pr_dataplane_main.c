@@ -36,6 +36,7 @@
 #include "pr_log.h"
 #include "pr_ring.h"
 #include "pr_rx.h"
+#include "pr_shm.h"
 #include "pr_txcore.h"
 #include "pr_workers.h"
 
@@ -47,6 +48,7 @@ static atomic_bool stop_flag;
 
 struct dp_opts {
 	const char *shm;
+	const char *instance; /* run on its own under this name: make the region */
 	const char *ctl;
 	bool die_with_parent;
 	/* settings given on the command line (a region made by hand, later) */
@@ -89,12 +91,16 @@ static void usage(FILE *f)
 
 	fprintf(f,
 		"usage: packetrecorder-dataplane --shm NAME [--ctl PATH] [--die-with-parent] [-v]\n"
+		"       packetrecorder-dataplane --instance NAME (-i IF | -r FILE) [settings] [-v]\n"
 		"\n"
-		"The capture process of packetrecorder. It is started by `packetrecorder capture`\n"
-		"and `packetrecorder replay`, which put its settings in the shared-memory region\n"
-		"NAME; run it by hand only to debug.\n"
+		"The capture process of packetrecorder. `packetrecorder capture` and `replay`\n"
+		"start it on a shared-memory region holding its settings (--shm). With\n"
+		"--instance it runs on its own: it makes the region itself, from the settings\n"
+		"below, and captures into it until stopped; `packetrecorder capture --attach\n"
+		"NAME` stores what it captures, and may come, go and come back meanwhile.\n"
 		"\n"
-		"  --shm NAME               shared-memory region made by the control plane (required)\n"
+		"  --shm NAME               shared-memory region made by the control plane\n"
+		"  --instance NAME          run on its own as instance NAME\n"
 		"  --ctl PATH               unix socket for commands (stop, ping)\n"
 		"  --die-with-parent        stop when the parent process dies\n"
 		"  -v, --verbose            more messages\n"
@@ -122,6 +128,7 @@ static int parse_opts(int argc, char **argv, struct dp_opts *o)
 {
 	enum {
 		O_SHM = 256,
+		O_INSTANCE,
 		O_CTL,
 		O_TX,
 		O_NO_PROMISC,
@@ -131,6 +138,7 @@ static int parse_opts(int argc, char **argv, struct dp_opts *o)
 	};
 	static const struct option fixed[] = {
 		{ "shm", required_argument, NULL, O_SHM },
+		{ "instance", required_argument, NULL, O_INSTANCE },
 		{ "ctl", required_argument, NULL, O_CTL },
 		{ "tx", no_argument, NULL, O_TX },
 		{ "no-promisc", no_argument, NULL, O_NO_PROMISC },
@@ -169,6 +177,9 @@ static int parse_opts(int argc, char **argv, struct dp_opts *o)
 		switch (c) {
 		case O_SHM:
 			o->shm = optarg;
+			continue;
+		case O_INSTANCE:
+			o->instance = optarg;
 			continue;
 		case O_CTL:
 			o->ctl = optarg;
@@ -222,9 +233,27 @@ static int parse_opts(int argc, char **argv, struct dp_opts *o)
 		PR_ERR("unexpected argument \"%s\"", argv[optind]);
 		return -EINVAL;
 	}
-	if (!o->shm) {
-		PR_ERR("--shm is required (this program is started by packetrecorder)");
+	if (!o->shm == !o->instance) {
+		PR_ERR("give --shm NAME (a region packetrecorder made) or --instance NAME (run on "
+		       "its own)");
 		return -EINVAL;
+	}
+	if (o->instance) {
+		if (!pr_shm_instance_valid(o->instance)) {
+			PR_ERR("--instance \"%s\": 1 to %d letters, digits, '.', '_' or '-', not "
+			       "starting with '.' or '-'",
+			       o->instance, PR_INSTANCE_MAX);
+			return -EINVAL;
+		}
+		if (o->die_with_parent) {
+			PR_ERR("--instance runs on its own: no --die-with-parent");
+			return -EINVAL;
+		}
+		if (pr_dpcfg_check(&o->cfg, err, sizeof(err))) {
+			PR_ERR("%s", err);
+			return -EINVAL;
+		}
+		return 0;
 	}
 	if (o->n_settings) {
 		/* One place holds the settings: the region. Two could disagree. */
@@ -308,10 +337,10 @@ int main(int argc, char **argv)
 	struct pr_shm_header *sh;
 	struct sigaction sa = { .sa_handler = on_signal };
 	pthread_t ctl_tid;
-	struct stat sb;
-	char err[512] = "";
+	char err[512] = "", shm_name[PR_SHM_NAME_MAX], ctl_path[PR_SHM_CTL_MAX];
 	void *base = MAP_FAILED;
-	int ctl_fd = -1, shm_fd = -1, ret, rc = 1;
+	size_t size = 0;
+	int ctl_fd = -1, ret, rc = 1;
 
 	pid_t parent = getppid();
 
@@ -328,24 +357,41 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	shm_fd = shm_open(o.shm, O_RDWR, 0);
-	if (shm_fd < 0 || fstat(shm_fd, &sb)) {
-		PR_ERR("shared memory %s: %s", o.shm, strerror(errno));
-		goto out;
-	}
-	base = mmap(NULL, (size_t)sb.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, shm_fd, 0);
-	if (base == MAP_FAILED) {
-		PR_ERR("shared memory %s: map: %s", o.shm, strerror(errno));
-		goto out;
-	}
-	if (pr_shm_check(base, (size_t)sb.st_size)) {
-		PR_ERR("shared memory %s: not a packetrecorder region of this version", o.shm);
-		goto out;
+	if (o.instance) {
+		/* On its own: the region is ours to make, named so a control plane finds it. */
+		pr_shm_names(o.instance, shm_name, sizeof(shm_name), ctl_path, sizeof(ctl_path));
+		ret = pr_shm_create(shm_name, &o.cfg, 0, PR_SHM_F_DETACHED, o.instance, ctl_path,
+				    &base, &size, err, sizeof(err));
+		if (ret) {
+			if (ret == -EEXIST)
+				PR_ERR("instance %s exists (/dev/shm%s): a dataplane runs under "
+				       "that name, or left records that `packetrecorder capture "
+				       "--attach %s` stores and removes",
+				       o.instance, shm_name, o.instance);
+			else
+				PR_ERR("%s", err);
+			base = MAP_FAILED;
+			goto out;
+		}
+		o.shm = shm_name;
+		if (!o.ctl)
+			o.ctl = ctl_path;
+		PR_NOTICE(
+			"instance %s: capturing into /dev/shm%s; `packetrecorder capture --attach "
+			"%s` stores it",
+			o.instance, shm_name, o.instance);
+	} else {
+		ret = pr_shm_open(o.shm, &base, &size, err, sizeof(err));
+		if (ret) {
+			PR_ERR("%s", err);
+			base = MAP_FAILED;
+			goto out;
+		}
 	}
 	sh = base;
 	atomic_fetch_add(&sh->generation, 1);
-	sh->dataplane_pid = (uint32_t)getpid();
-	cfg = pr_shm_cfg(base);
+	atomic_store(&sh->dataplane_pid, (int32_t)getpid());
+	cfg = pr_shm_cfg(base); /* --instance: a copy of o.cfg, made above */
 	if (pr_dpcfg_check(cfg, err, sizeof(err))) {
 		pr_workers_fail_rings(base, -EINVAL, err);
 		PR_ERR("shared memory %s: settings: %s", o.shm, err);
@@ -445,12 +491,13 @@ out:
 	pr_workers_destroy(ws);
 	if (ops && rx)
 		ops->close(rx);
-	if (base != MAP_FAILED)
-		munmap(base, (size_t)sb.st_size);
-	/* The control plane created the region and removes it; if it died, we do. */
+	pr_shm_close(base, size);
+	/*
+	 * The control plane created the region and removes it; if it died, we
+	 * do. A detached region stays: it holds what the next control plane
+	 * stores, and that one removes it.
+	 */
 	if (o.die_with_parent && o.shm && getppid() != parent)
 		shm_unlink(o.shm);
-	if (shm_fd >= 0)
-		close(shm_fd);
 	return rc;
 }

@@ -178,6 +178,15 @@ int pr_store_recover(struct pr_store *st);
 
 /* Start a session from info (id, status, counters ignored). Writes *id. Commits. */
 int pr_store_session_begin(struct pr_store *st, const struct pr_session_info *info, int64_t *id);
+/*
+ * Take over an interrupted session (its writer died; recovery marked it):
+ * running again, with this process as its writer, its counters and packet
+ * numbering going on from what was committed. For a capture that a new
+ * control plane continues (capture --attach). Commits. Returns 0,
+ * -EALREADY when the session is not interrupted (pr_store_errmsg() says
+ * what it is), -ENOENT, or another negative errno.
+ */
+int pr_store_session_resume(struct pr_store *st, int64_t session);
 int pr_store_session_add_iface(struct pr_store *st, int64_t session,
 			       const struct pr_store_iface *iface);
 /*

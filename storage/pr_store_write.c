@@ -829,6 +829,61 @@ out:
 	return err;
 }
 
+int pr_store_session_resume(struct pr_store *st, int64_t session)
+{
+	char host[256] = "", boot[64];
+	sqlite3_stmt *s = NULL;
+	int rc, err;
+
+	err = pr_store_check_writable(st);
+	if (!err)
+		err = pr_store_txn_begin(st);
+	if (err)
+		goto out;
+	rc = sqlite3_prepare_v2(st->db,
+				"UPDATE sessions SET status = ?, end_ts = 0, message = '', "
+				"writer_pid = ?, writer_host = ?, writer_boot_id = ?, "
+				"writer_start = ? WHERE id = ? AND status = ?",
+				-1, &s, NULL);
+	if (rc != SQLITE_OK) {
+		err = pr_store_sql_fail(st, rc, "resume session %lld", (long long)session);
+		goto out;
+	}
+	gethostname(host, sizeof(host) - 1);
+	pr_store_boot_id(boot, sizeof(boot));
+	sqlite3_bind_int(s, 1, PR_SESSION_RUNNING);
+	sqlite3_bind_int64(s, 2, getpid());
+	sqlite3_bind_text(s, 3, host, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, boot, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 5, pr_store_proc_start(getpid()));
+	sqlite3_bind_int64(s, 6, session);
+	sqlite3_bind_int(s, 7, PR_SESSION_INTERRUPTED);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_DONE) {
+		err = pr_store_write_fail(st, pr_store_sql_fail(st, rc, "resume session %lld",
+								(long long)session));
+		goto out;
+	}
+	if (!sqlite3_changes(st->db)) {
+		struct pr_session_info info;
+
+		err = pr_store_session_load(st, session, &info);
+		if (!err)
+			err = pr_store_fail(st, -EALREADY,
+					    "session %lld is %s, not interrupted: it cannot go on",
+					    (long long)session,
+					    pr_session_status_name(info.status));
+		goto out;
+	}
+	/* The counters come from the row (recovery recounted them) at the next packet. */
+	if (st->have_cur && st->cur.id == session)
+		st->have_cur = false;
+	err = pr_store_commit(st);
+out:
+	sqlite3_finalize(s);
+	return err;
+}
+
 int pr_store_session_add_iface(struct pr_store *st, int64_t session,
 			       const struct pr_store_iface *iface)
 {

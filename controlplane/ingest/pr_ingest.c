@@ -148,6 +148,16 @@ static uint64_t wall_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* An interface the session already has (resume). */
+static int mark_iface(void *ctx, const struct pr_store_iface *iface)
+{
+	struct pr_ingest *ig = ctx;
+
+	if (iface->index < MAX_IFACES)
+		ig->iface_seen[iface->index] = true;
+	return 0;
+}
+
 int pr_ingest_create(const struct pr_ingest_cfg *cfg, struct pr_ingest **out)
 {
 	struct pr_ingest *ig;
@@ -163,6 +173,10 @@ int pr_ingest_create(const struct pr_ingest_cfg *cfg, struct pr_ingest **out)
 	snprintf(ig->m.iface, sizeof(ig->m.iface), "%s",
 		 cfg->metrics_iface ? cfg->metrics_iface : "unknown");
 	ig->cfg.metrics_iface = ig->m.iface;
+	if (cfg->resume && pr_store_ifaces_foreach(cfg->st, cfg->session, mark_iface, ig) < 0) {
+		free(ig);
+		return -EIO;
+	}
 	if (cfg->checkpoint_cfg)
 		checkpointer_start(&ig->ck, cfg->checkpoint_cfg);
 	ig->last_commit_ns = mono_ns();

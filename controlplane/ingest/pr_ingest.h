@@ -48,6 +48,12 @@ struct pr_ingest_cfg {
 	 */
 	bool release_on_commit;
 	/*
+	 * The session goes on from an earlier control plane's (capture
+	 * --attach): interfaces it already stored are not stored again when
+	 * the rings announce them once more.
+	 */
+	bool resume;
+	/*
 	 * Optional: called for each interface the first time it is announced
 	 * (after it is stored), and for each stored packet (after it is
 	 * added), e.g. for capture's --pcap copy. Same thread as the ingest.
@@ -111,7 +117,8 @@ struct pr_ingest;
 /*
  * Create an ingest for cfg->session. Starts the checkpointer thread when
  * cfg->checkpoint_cfg is set (a failure to start it is not an error: the
- * writer then checkpoints itself). Returns 0, -EINVAL or -ENOMEM.
+ * writer then checkpoints itself). Returns 0, -EINVAL, -ENOMEM, or -EIO
+ * when a resumed session's interfaces cannot be read.
  */
 int pr_ingest_create(const struct pr_ingest_cfg *cfg, struct pr_ingest **out);
 /*

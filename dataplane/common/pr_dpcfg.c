@@ -18,6 +18,9 @@
 #define OFF(f) offsetof(struct pr_dp_cfg, f), sizeof(((struct pr_dp_cfg *)0)->f)
 
 static const struct pr_dpcfg_opt opts[] = {
+	{ "ring_bytes", PR_DPCFG_SIZE, OFF(ring_bytes), 1 << 20, 1ull << 34, "64m",
+	  PR_DPCFG_F_CONFIG | PR_DPCFG_F_POW2,
+	  "size of the shared-memory record ring of each capture core (power of two; k/m/g)" },
 	{ "workers", PR_DPCFG_U32, OFF(workers), 1, PR_SHM_MAX_WORKERS, "1", PR_DPCFG_F_CONFIG,
 	  "capture worker cores, one per rx queue, each with its own ring, flow table and "
 	  "counters (capture --workers; a capture file is read by one)" },
@@ -163,7 +166,8 @@ static int set_value(struct pr_dp_cfg *cfg, const struct pr_dpcfg_opt *o, const 
 		*(uint64_t *)field = n;
 		return 0;
 	default:
-		if (parse_u64(v, o->type == PR_DPCFG_SIZE, &n) || n < o->min || n > o->max)
+		if (parse_u64(v, o->type == PR_DPCFG_SIZE, &n) || n < o->min || n > o->max ||
+		    ((o->flags & PR_DPCFG_F_POW2) && (n & (n - 1))))
 			return -EINVAL;
 		if (o->type == PR_DPCFG_U32)
 			*(uint32_t *)field = (uint32_t)n;
@@ -199,8 +203,9 @@ static void describe(const struct pr_dpcfg_opt *o, const char *v, int ret, char 
 			 o->key, v, (unsigned long long)o->max);
 		break;
 	default:
-		snprintf(err, len, "%s: bad value \"%.64s\" (a number from %llu to %llu%s)", o->key,
-			 v, (unsigned long long)o->min, (unsigned long long)o->max,
+		snprintf(err, len, "%s: bad value \"%.64s\" (a %s from %llu to %llu%s)", o->key, v,
+			 o->flags & PR_DPCFG_F_POW2 ? "power of two" : "number",
+			 (unsigned long long)o->min, (unsigned long long)o->max,
 			 o->type == PR_DPCFG_SIZE ? ", k/m/g suffixes allowed" : "");
 		break;
 	}
@@ -288,7 +293,7 @@ int pr_dpcfg_check(const struct pr_dp_cfg *cfg, char *err, size_t errlen)
 			v = *(const uint64_t *)field;
 			break;
 		}
-		if (v < o->min || v > o->max) {
+		if (v < o->min || v > o->max || ((o->flags & PR_DPCFG_F_POW2) && (v & (v - 1)))) {
 			snprintf(err, errlen, "%s: %llu is not from %llu to %llu", o->key,
 				 (unsigned long long)v, (unsigned long long)o->min,
 				 (unsigned long long)o->max);

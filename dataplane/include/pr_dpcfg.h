@@ -43,6 +43,7 @@ struct pr_dp_cfg {
 	uint32_t flow_tcp_closed_timeout_s;
 	uint32_t stats_interval_ms; /* how often each worker sends its counters */
 	uint32_t reserved;
+	uint64_t ring_bytes; /* each worker's record ring (a power of two), when a region is made */
 };
 
 enum pr_dpcfg_type {
@@ -56,6 +57,7 @@ enum pr_dpcfg_type {
 
 /* pr_dpcfg_opt.flags */
 #define PR_DPCFG_F_CONFIG 0x1u /* also a key of the configuration file */
+#define PR_DPCFG_F_POW2 0x2u /* a number that must be a power of two */
 
 struct pr_dpcfg_opt {
 	const char *key; /* config key; packetrecorder-dataplane's option is "--" + key, '_' -> '-' */

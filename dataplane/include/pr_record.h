@@ -30,7 +30,7 @@
 #include "pr_compiler.h"
 
 #define PR_SHM_MAGIC 0x50524d31u /* "PRM1" */
-#define PR_SHM_VERSION 3u
+#define PR_SHM_VERSION 4u
 #define PR_RING_MAGIC 0x50524731u /* "PRG1" */
 #define PR_RING_VERSION 1u
 #define PR_RING_SLOT_SIZE 64u
@@ -63,8 +63,8 @@ struct pr_shm_header {
 	uint32_t rx_slot_count; /* slots per rx ring (power of two) */
 	uint32_t tx_slot_count; /* slots of the tx ring (power of two) */
 	uint32_t worker_count; /* worker cores = their rx rings 0 .. worker_count - 1 */
-	uint32_t dataplane_pid;
-	uint32_t reserved1;
+	_Atomic int32_t dataplane_pid; /* written by the dataplane when it attaches */
+	uint32_t flags; /* PR_SHM_F_*, set by the maker */
 	/*
 	 * Bumped by every dataplane that attaches. The control plane remembers
 	 * the value it saw: a different one means the dataplane restarted and
@@ -74,8 +74,32 @@ struct pr_shm_header {
 	_Atomic uint32_t state; /* enum pr_shm_state */
 	uint32_t cfg_size; /* sizeof(struct pr_dp_cfg) of the writer */
 	uint64_t cfg_offset; /* where the settings block starts */
+	/*
+	 * The consumer: the control plane storing what the worker rings hold.
+	 * It sets consumer_pid (compare-and-swap from 0 or a dead pid) when it
+	 * attaches and clears it when it is done; the dataplane reads it to
+	 * know whether anyone will make room in a full ring. session_id and
+	 * store_path name the session it stores into (written before
+	 * session_id, which publishes them), so a control plane that takes
+	 * over after a crash goes on with the same session.
+	 */
+	_Atomic int32_t consumer_pid;
+	uint32_t reserved2;
+	_Atomic int64_t session_id; /* 0: no session yet */
+	char store_path[512];
+	char instance[64]; /* the instance name, "" for a private region */
+	char ctl_path[108]; /* the dataplane's control socket */
+	uint8_t pad[4];
 	uint64_t ring_offset[PR_SHM_MAX_RINGS]; /* from the start of the region */
 } PR_CACHE_ALIGNED;
+
+/* pr_shm_header.flags */
+/*
+ * The dataplane outlives its control plane: started detached (no
+ * die-with-parent), it keeps capturing when the control plane dies, and
+ * the region stays until a control plane has stored what it holds.
+ */
+#define PR_SHM_F_DETACHED 0x1u
 
 /*
  * Producer and consumer indices count slots, never wrap (64 bits), and sit

@@ -245,23 +245,24 @@ static inline int pr_ring_cons_init(struct pr_ring_cons *c, struct pr_ring_heade
 }
 
 /*
- * Reserve room for a record of len bytes (header included) and return where
- * to write it, or NULL when the ring has no room now (or never can: len
- * larger than the ring). The caller fills the record, sets hdr.len = len,
- * then calls pr_ring_prod_commit(). Nothing is visible before publish.
+ * Reserve room for a record, leaving at least keep slots free after it
+ * (ignored when keep is half the ring or more): a producer keeps the last
+ * slots of its ring for records that must get through when the ring is
+ * otherwise full (its final counters and END). See pr_ring_prod_reserve().
  */
-static inline void *pr_ring_prod_reserve(struct pr_ring_prod *p, uint32_t len)
+static inline void *pr_ring_prod_reserve_keep(struct pr_ring_prod *p, uint32_t len, uint32_t keep)
 {
 	uint32_t need = pr_ring_slots_of(len);
 	uint32_t idx = (uint32_t)(p->head & p->mask);
 	uint32_t room_to_end = p->slot_count - idx;
 	uint32_t total = need <= room_to_end ? need : room_to_end + need;
+	uint64_t limit = p->slot_count - (keep < p->slot_count / 2 ? keep : 0);
 
 	if (unlikely(need > p->slot_count / 2))
 		return NULL;
-	if (p->head + total - p->cons_cache > p->slot_count) {
+	if (p->head + total - p->cons_cache > limit) {
 		p->cons_cache = atomic_load_explicit(&p->h->cons, memory_order_acquire);
-		if (p->head + total - p->cons_cache > p->slot_count)
+		if (p->head + total - p->cons_cache > limit)
 			return NULL;
 	}
 	if (need > room_to_end) {
@@ -276,6 +277,17 @@ static inline void *pr_ring_prod_reserve(struct pr_ring_prod *p, uint32_t len)
 	}
 	p->reserved = need;
 	return p->slots + (size_t)idx * PR_RING_SLOT_SIZE;
+}
+
+/*
+ * Reserve room for a record of len bytes (header included) and return where
+ * to write it, or NULL when the ring has no room now (or never can: len
+ * larger than half the ring). The caller fills the record, sets hdr.len =
+ * len, then calls pr_ring_prod_commit(). Nothing is visible before publish.
+ */
+static inline void *pr_ring_prod_reserve(struct pr_ring_prod *p, uint32_t len)
+{
+	return pr_ring_prod_reserve_keep(p, len, 0);
 }
 
 static inline void pr_ring_prod_commit(struct pr_ring_prod *p)

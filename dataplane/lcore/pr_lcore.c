@@ -27,6 +27,7 @@
 #include "pr_l7_meta.h"
 #include "pr_linktype.h"
 #include "pr_log.h"
+#include "pr_shm.h"
 
 #define MAX_IFACES 256
 #define EXPIRE_SCAN 64
@@ -65,8 +66,7 @@ struct pr_lcore {
 	atomic_bool *stop;
 	_Atomic uint64_t *budget; /* cfg.budget, or own_budget for max_packets, or NULL */
 	_Atomic uint64_t own_budget;
-	pid_t parent; /* the consumer's process when we started */
-	bool consumer_gone; /* it died: stop waiting for ring room */
+	bool consumer_gone; /* waiting for it got stuck once: do not wait again */
 	uint32_t end_reason;
 	int end_error;
 	char end_msg[256];
@@ -100,42 +100,54 @@ static uint64_t now_ns(clockid_t clk)
 }
 
 /*
- * The consumer is our parent (the control plane). Once it is gone nobody
- * will ever make room in the ring, so waiting must end at once.
+ * Slots at the end of the ring that only the final STATS and END records
+ * may use: however full the ring got while nobody consumed it (a control
+ * plane that died, a store that stalled), the next consumer learns how
+ * the capture ended and what it lost. 16 slots hold both (3 + 5).
+ */
+#define KEEP_FINAL 16u
+
+/*
+ * Is someone consuming the ring? The region names its consumer (the
+ * control plane that attached last); a consumer that is gone will never
+ * make room. Slow path only (a full ring): one kill(pid, 0).
  */
 static bool consumer_alive(struct pr_lcore *lc)
 {
-	if (!lc->consumer_gone && getppid() != lc->parent)
-		lc->consumer_gone = true;
-	return !lc->consumer_gone;
+	return !lc->consumer_gone && lc->cfg.consumer_pid &&
+	       pr_shm_pid_alive(atomic_load_explicit(lc->cfg.consumer_pid, memory_order_relaxed));
 }
 
 /*
  * Reserve ring room. Offline sources wait (publishing what is pending so
- * the consumer can make progress); live ones give up at once.
+ * the consumer can make progress) until there is room or a stop request:
+ * a file can always be read later, and a consumer that died (die-with-
+ * parent) stops us, while a detached dataplane waits for the next one.
+ * Live ones give up at once.
  */
 static void *ring_reserve(struct pr_lcore *lc, uint32_t len)
 {
-	void *rec = pr_ring_prod_reserve(&lc->prod, len);
+	void *rec = pr_ring_prod_reserve_keep(&lc->prod, len, KEEP_FINAL);
 	struct timespec pause = { 0, 200000 };
 
 	while (!rec && lc->offline && len <= PR_RING_SLOT_SIZE * (lc->prod.slot_count / 2)) {
 		pr_ring_prod_publish(&lc->prod);
-		if (atomic_load_explicit(lc->stop, memory_order_relaxed) || !consumer_alive(lc))
+		if (atomic_load_explicit(lc->stop, memory_order_relaxed))
 			return NULL;
 		nanosleep(&pause, NULL);
-		rec = pr_ring_prod_reserve(&lc->prod, len);
+		rec = pr_ring_prod_reserve_keep(&lc->prod, len, KEEP_FINAL);
 	}
 	return rec;
 }
 
 /*
- * Control records (flows, stats, end) must not be lost when the loop ends:
- * wait for room while the consumer lives, up to 5 s per record.
+ * Control records (interfaces, flows at the end, final counters, end)
+ * must not be lost: wait for room while a consumer lives, up to 5 s per
+ * record. keep: slots to leave (KEEP_FINAL for all but the last two).
  */
-static void *ring_reserve_ctl(struct pr_lcore *lc, uint32_t len)
+static void *ring_reserve_ctl(struct pr_lcore *lc, uint32_t len, uint32_t keep)
 {
-	void *rec = pr_ring_prod_reserve(&lc->prod, len);
+	void *rec = pr_ring_prod_reserve_keep(&lc->prod, len, keep);
 	struct timespec pause = { 0, 1000000 };
 	int tries = 0;
 
@@ -146,7 +158,7 @@ static void *ring_reserve_ctl(struct pr_lcore *lc, uint32_t len)
 		}
 		pr_ring_prod_publish(&lc->prod);
 		nanosleep(&pause, NULL);
-		rec = pr_ring_prod_reserve(&lc->prod, len);
+		rec = pr_ring_prod_reserve_keep(&lc->prod, len, keep);
 	}
 	return rec;
 }
@@ -158,11 +170,11 @@ static void emit_meta(struct pr_lcore *lc, bool final)
 	void *slot;
 
 	if (final)
-		slot = ring_reserve_ctl(lc, len);
+		slot = ring_reserve_ctl(lc, len, KEEP_FINAL);
 	else if (lc->offline)
 		slot = ring_reserve(lc, len);
 	else
-		slot = pr_ring_prod_reserve(&lc->prod, len);
+		slot = pr_ring_prod_reserve_keep(&lc->prod, len, KEEP_FINAL);
 
 	if (unlikely(!slot)) {
 		lc->l7_meta_lost++;
@@ -212,7 +224,7 @@ static void emit_flow(void *ctx, const struct pr_rec_flow *rec)
 
 	l7_flow_finish(lc, rec, false);
 	slot = lc->offline ? ring_reserve(lc, sizeof(*rec)) :
-			     pr_ring_prod_reserve(&lc->prod, sizeof(*rec));
+			     pr_ring_prod_reserve_keep(&lc->prod, sizeof(*rec), KEEP_FINAL);
 	lc->counters[PR_STAT_FLOWS_ENDED]++;
 	if (rec->end_reason == PR_FLOW_END_EVICTED)
 		lc->counters[PR_STAT_FLOWS_EVICTED]++;
@@ -232,7 +244,7 @@ static void emit_flow_final(void *ctx, const struct pr_rec_flow *rec)
 	void *slot;
 
 	l7_flow_finish(lc, rec, true);
-	slot = ring_reserve_ctl(lc, sizeof(*rec));
+	slot = ring_reserve_ctl(lc, sizeof(*rec), KEEP_FINAL);
 
 	lc->counters[PR_STAT_FLOWS_ENDED]++;
 	if (!slot) {
@@ -254,8 +266,8 @@ static void emit_stats(struct pr_lcore *lc, bool final)
 		lc->counters[PR_STAT_DROP_KERNEL] = rs.kernel_drops;
 		lc->counters[PR_STAT_DROP_IFACE] = rs.iface_drops;
 	}
-	st = final ? ring_reserve_ctl(lc, sizeof(*st)) :
-		     pr_ring_prod_reserve(&lc->prod, sizeof(*st));
+	st = final ? ring_reserve_ctl(lc, sizeof(*st), 0) :
+		     pr_ring_prod_reserve_keep(&lc->prod, sizeof(*st), KEEP_FINAL);
 	if (!st)
 		return; /* counters are cumulative: the next one carries the news */
 	st->hdr.type = PR_REC_STATS;
@@ -293,7 +305,7 @@ static int announce_ifaces(struct pr_lcore *lc)
 			if (ret < 0)
 				return ret;
 		}
-		rec = ring_reserve_ctl(lc, sizeof(*rec));
+		rec = ring_reserve_ctl(lc, sizeof(*rec), KEEP_FINAL);
 		if (!rec)
 			return -ENOBUFS;
 		memset(rec, 0, sizeof(*rec));
@@ -384,7 +396,6 @@ int pr_lcore_create(const struct pr_lcore_cfg *cfg, const struct pr_rx_ops *ops,
 	lc->ops = ops;
 	lc->rx = rx;
 	lc->offline = ops->is_offline && ops->is_offline(rx);
-	lc->parent = getppid();
 	ret = pr_ring_prod_init(&lc->prod, ring, PR_RING_ROLE_RX);
 	if (ret) {
 		snprintf(err, errlen, "core %u: ring header check failed", cfg->core_id);
@@ -436,8 +447,9 @@ static inline bool emit_packet(struct pr_lcore *lc, const struct pr_rx_pkt *p, u
 			       uint64_t flow_id, uint16_t pflags)
 {
 	uint32_t len = (uint32_t)sizeof(struct pr_rec_packet) + p->cap_len;
-	struct pr_rec_packet *rec = lc->offline ? ring_reserve(lc, len) :
-						  pr_ring_prod_reserve(&lc->prod, len);
+	struct pr_rec_packet *rec = lc->offline ?
+					    ring_reserve(lc, len) :
+					    pr_ring_prod_reserve_keep(&lc->prod, len, KEEP_FINAL);
 
 	if (unlikely(!rec)) {
 		lc->counters[PR_STAT_DROP_RING_FULL]++;
@@ -655,7 +667,7 @@ static void finish(struct pr_lcore *lc, uint32_t reason, int error)
 	pr_flow_table_stats(lc->flows, &fs);
 	lc->counters[PR_STAT_FLOWS_CREATED] = fs.created;
 	emit_stats(lc, true);
-	end = ring_reserve_ctl(lc, sizeof(*end));
+	end = ring_reserve_ctl(lc, sizeof(*end), 0);
 	if (end) {
 		memset(end, 0, sizeof(*end));
 		end->hdr.type = PR_REC_END;

@@ -46,6 +46,11 @@ struct pr_lcore_cfg {
 	uint64_t start_ns;
 	struct pr_flow_cfg flow;
 	uint32_t stats_interval_ms; /* how often a STATS record goes out (live) */
+	/*
+	 * The region's consumer_pid (pr_record.h), or NULL: whether anyone
+	 * will make room in a full ring, so that final records wait for it.
+	 */
+	const _Atomic int32_t *consumer_pid;
 };
 
 struct pr_lcore;

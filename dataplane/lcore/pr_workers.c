@@ -139,6 +139,7 @@ int pr_workers_create(const struct pr_workers_cfg *cfg, void *region, struct pr_
 		struct pr_lcore_cfg lc = cfg->lcore;
 
 		lc.core_id = (uint16_t)i;
+		lc.consumer_pid = &((struct pr_shm_header *)region)->consumer_pid;
 		lc.budget = cfg->lcore.max_packets ? &ws->budget : NULL;
 		/*
 		 * Every queue is open: from now on each packet reaches exactly

@@ -30,7 +30,8 @@ static int is_pow2(uint64_t v)
 
 static void check_ranges(const struct pr_config *c)
 {
-	check(c->ring_bytes >= 1u << 20 && c->ring_bytes <= 1ull << 34 && is_pow2(c->ring_bytes));
+	check(c->dp.ring_bytes >= 1u << 20 && c->dp.ring_bytes <= 1ull << 34 &&
+	      is_pow2(c->dp.ring_bytes));
 	check(c->dp.flow_max >= 64 && c->dp.flow_max <= 1u << 26);
 	check(c->dp.flow_idle_timeout_s >= 1 && c->dp.flow_idle_timeout_s <= 86400 * 7);
 	check(c->dp.flow_active_timeout_s <= 86400 * 7);
@@ -69,7 +70,7 @@ static void check_roundtrip(const struct pr_config *c)
 	}
 	pr_config_defaults(&again);
 	check(pr_config_parse(&again, buf, len, "dump", err, sizeof(err)) == 0);
-	check(again.ring_bytes == c->ring_bytes && again.dp.flow_max == c->dp.flow_max &&
+	check(again.dp.ring_bytes == c->dp.ring_bytes && again.dp.flow_max == c->dp.flow_max &&
 	      again.dp.flow_idle_timeout_s == c->dp.flow_idle_timeout_s &&
 	      again.dp.flow_active_timeout_s == c->dp.flow_active_timeout_s &&
 	      again.dp.flow_tcp_closed_timeout_s == c->dp.flow_tcp_closed_timeout_s &&

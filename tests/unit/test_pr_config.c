@@ -85,7 +85,7 @@ static void write_file(const char *path, const char *text, size_t len)
 
 static void expect_equal(const struct pr_config *a, const struct pr_config *b)
 {
-	assert_int_equal(a->ring_bytes, b->ring_bytes);
+	assert_int_equal(a->dp.ring_bytes, b->dp.ring_bytes);
 	assert_int_equal(a->dp.flow_max, b->dp.flow_max);
 	assert_int_equal(a->dp.flow_idle_timeout_s, b->dp.flow_idle_timeout_s);
 	assert_int_equal(a->dp.flow_active_timeout_s, b->dp.flow_active_timeout_s);
@@ -129,7 +129,7 @@ static void test_defaults(void **state)
 	(void)state;
 	memset(&cfg, 0xa5, sizeof(cfg));
 	pr_config_defaults(&cfg);
-	assert_int_equal(cfg.ring_bytes, 64 * MiB);
+	assert_int_equal(cfg.dp.ring_bytes, 64 * MiB);
 	assert_int_equal(cfg.dp.flow_max, 262144);
 	assert_int_equal(cfg.dp.flow_idle_timeout_s, 300);
 	assert_int_equal(cfg.dp.flow_active_timeout_s, 3600);
@@ -143,7 +143,7 @@ static void test_defaults(void **state)
 	assert_string_equal(cfg.dataplane_path, "");
 	/* An empty file changes nothing. */
 	assert_int_equal(parse(&cfg, ""), 0);
-	assert_int_equal(cfg.ring_bytes, 64 * MiB);
+	assert_int_equal(cfg.dp.ring_bytes, 64 * MiB);
 	assert_string_equal(cfg.dataplane_path, "");
 }
 
@@ -165,7 +165,7 @@ static void test_every_key(void **state)
 				     "buffer_size = 65536\n"
 				     "dataplane_path = /usr/lib/pr/packetrecorder-dataplane\n"),
 			 0);
-	assert_int_equal(cfg.ring_bytes, 2 * MiB);
+	assert_int_equal(cfg.dp.ring_bytes, 2 * MiB);
 	assert_int_equal(cfg.dp.flow_max, 1000);
 	assert_int_equal(cfg.dp.flow_idle_timeout_s, 60);
 	assert_int_equal(cfg.dp.flow_active_timeout_s, 0);
@@ -186,7 +186,7 @@ static void test_every_key(void **state)
 			    "block_max_bytes = 64m\ncommit_interval_ms = 60000\n"
 			    "commit_max_bytes = 4g\nsnaplen = 262144\nbuffer_size = 2147483647\n"),
 		0);
-	assert_int_equal(cfg.ring_bytes, 16 * GiB);
+	assert_int_equal(cfg.dp.ring_bytes, 16 * GiB);
 	assert_int_equal(cfg.dp.flow_max, 1u << 26);
 	assert_int_equal(cfg.dp.flow_idle_timeout_s, 604800);
 	assert_int_equal(cfg.dp.flow_active_timeout_s, 604800);
@@ -200,7 +200,7 @@ static void test_every_key(void **state)
 	assert_int_equal(parse(&cfg, "ring_bytes = 1m\nflow_max = 64\nsnaplen = 1\n"
 				     "flow_idle_timeout_s = 1\n"),
 			 0);
-	assert_int_equal(cfg.ring_bytes, 1 * MiB);
+	assert_int_equal(cfg.dp.ring_bytes, 1 * MiB);
 	assert_int_equal(cfg.dp.flow_max, 64);
 	assert_int_equal(cfg.dp.snaplen, 1);
 	assert_int_equal(cfg.dp.flow_idle_timeout_s, 1);
@@ -230,7 +230,7 @@ static void test_syntax(void **state)
 	/* The last line had no newline. */
 	assert_int_equal(cfg.commit_interval_ms, 250);
 	/* Untouched keys keep their defaults. */
-	assert_int_equal(cfg.ring_bytes, 64 * MiB);
+	assert_int_equal(cfg.dp.ring_bytes, 64 * MiB);
 
 	/* CRLF line ends. */
 	assert_int_equal(parse(&cfg, "flow_max = 77\r\nsnaplen = 99\r\n"), 0);
@@ -264,18 +264,18 @@ static void test_sizes(void **state)
 	assert_int_equal(parse(&cfg, "ring_bytes = 4096k\nbuffer_size = 65536\n"
 				     "commit_max_bytes = 1G\nblock_max_bytes = 8K\n"),
 			 0);
-	assert_int_equal(cfg.ring_bytes, 4 * MiB);
+	assert_int_equal(cfg.dp.ring_bytes, 4 * MiB);
 	assert_int_equal(cfg.dp.buffer_size, 65536);
 	assert_int_equal(cfg.commit_max_bytes, 1 * GiB);
 	assert_int_equal(cfg.block_max_bytes, 8 * KiB);
 	assert_int_equal(parse(&cfg, "ring_bytes = 1048576\nbuffer_size = 64k\n"
 				     "commit_max_bytes = 3M\n"),
 			 0);
-	assert_int_equal(cfg.ring_bytes, 1 * MiB);
+	assert_int_equal(cfg.dp.ring_bytes, 1 * MiB);
 	assert_int_equal(cfg.dp.buffer_size, 64 * KiB);
 	assert_int_equal(cfg.commit_max_bytes, 3 * MiB);
 	assert_int_equal(parse(&cfg, "ring_bytes = \"8m\"\n"), 0);
-	assert_int_equal(cfg.ring_bytes, 8 * MiB);
+	assert_int_equal(cfg.dp.ring_bytes, 8 * MiB);
 
 	expect_error("buffer_size = 1t\n", "buffer_size", "t.conf:1");
 	expect_error("buffer_size = 1mb\n", "buffer_size", NULL);
@@ -409,7 +409,7 @@ static void test_ring_bytes_pow2(void **state)
 
 		snprintf(text, sizeof(text), "ring_bytes = %llu\n", 1ull << shift);
 		assert_int_equal(parse(&cfg, text), 0);
-		assert_int_equal(cfg.ring_bytes, 1ull << shift);
+		assert_int_equal(cfg.dp.ring_bytes, 1ull << shift);
 	}
 }
 
@@ -425,7 +425,7 @@ static void test_load_file(void **state)
 	pr_config_defaults(&cfg);
 	assert_int_equal(pr_config_load(&cfg, path, g_err, sizeof(g_err)), 0);
 	assert_int_equal(cfg.dp.flow_max, 4096);
-	assert_int_equal(cfg.ring_bytes, 128 * MiB);
+	assert_int_equal(cfg.dp.ring_bytes, 128 * MiB);
 
 	/* The error names the path and the line. */
 	snprintf(path, sizeof(path), "%s/bad.conf", g_dir);
