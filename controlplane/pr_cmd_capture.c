@@ -266,6 +266,13 @@ static void consume(struct capture *c, bool progress)
 	while (!pr_ingest_done(c->ig)) {
 		struct pr_ingest_stats s;
 		uint64_t now;
+		/*
+		 * Seen gone before this poll: whatever it wrote before it went is
+		 * visible to the poll, so empty rings then mean nothing more comes.
+		 * Seen gone only after an empty poll, it may have written its last
+		 * records (a whole small file, and END) in between.
+		 */
+		bool gone = exited;
 		int n = pr_ingest_poll(c->ig, 8192);
 
 		if (n < 0)
@@ -314,7 +321,7 @@ static void consume(struct capture *c, bool progress)
 		if (!n) {
 			struct timespec pause = { 0, 200000 };
 
-			if (exited) {
+			if (gone) {
 				/* It is gone and the rings are drained: no END will come. */
 				char how[192], msg[256];
 
