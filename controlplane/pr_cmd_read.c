@@ -77,6 +77,8 @@ void pr_cli_session_json(struct pr_json *j, const struct pr_session_info *s)
 	pr_json_kv_u64(j, "packets", s->packets);
 	pr_json_kv_u64(j, "bytes", s->bytes);
 	pr_json_kv_u64(j, "captured_bytes", s->captured_bytes);
+	pr_json_kv_u64(j, "received", s->received);
+	pr_json_kv_u64(j, "filtered", s->filtered);
 	pr_json_kv_u64(j, "drops", pr_query_session_drops(s));
 	pr_json_key(j, "drops_by_reason");
 	pr_json_obj_begin(j);

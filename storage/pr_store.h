@@ -83,13 +83,23 @@ enum pr_session_status {
 	PR_SESSION_STATUS_MAX,
 };
 
-/* Drop counters kept per session, by reason. */
+/*
+ * Drop counters kept per session, by reason: every packet that reached the
+ * capture point and was neither stored nor rejected by a filter is in
+ * exactly one of them, so received = packets + filtered + the sum of drops.
+ */
 enum pr_drop_reason {
-	PR_DROP_RING_FULL = 0,
-	PR_DROP_KERNEL,
-	PR_DROP_IFACE,
-	PR_DROP_TOO_BIG,
-	PR_DROP_STORE, /* the writer could not keep up (reserved; 0 today) */
+	PR_DROP_RING_FULL = 0, /* the ring to the control plane was full, none consuming */
+	PR_DROP_KERNEL, /* the kernel's socket buffer (pcap) */
+	PR_DROP_IFACE, /* the interface or its driver (pcap's ifdrop) */
+	PR_DROP_TOO_BIG, /* longer than a ring record may be */
+	PR_DROP_STORE, /* storage backlog: the ring was full while the store writer consumed */
+	PR_DROP_NO_SOCKET, /* AF_XDP: no capture socket on the frame's rx queue */
+	PR_DROP_XSK_RX, /* AF_XDP: no free UMEM frame, or a frame too large */
+	PR_DROP_XSK_RING_FULL, /* AF_XDP: the socket's rx ring was full */
+	PR_DROP_NIC_MISSED, /* DPDK imissed: no free rx descriptor on the NIC */
+	PR_DROP_NIC_NOMBUF, /* DPDK rx_nombuf: no mbuf to receive into */
+	PR_DROP_NIC_ERRORS, /* DPDK ierrors: frames received with an error */
 	PR_DROP_REASON_MAX,
 };
 
@@ -107,6 +117,14 @@ struct pr_session_info {
 	uint64_t bytes; /* their wire bytes */
 	uint64_t captured_bytes; /* their captured bytes */
 	uint64_t drops[PR_DROP_REASON_MAX];
+	/*
+	 * Packets that reached the capture point (the interface, the XDP
+	 * program, the NIC) and those a filter rejected (the BPF capture
+	 * filter, early-drop rules): received = packets + filtered + drops.
+	 * 0 and 0 in stores older than schema 6.
+	 */
+	uint64_t received;
+	uint64_t filtered;
 	uint64_t flows;
 	uint32_t snaplen;
 	uint32_t status; /* enum pr_session_status */
@@ -198,6 +216,9 @@ int pr_store_add_flow(struct pr_store *st, int64_t session, const struct pr_stor
 /* Set the drop counters (absolute values). Stored at the next commit. */
 int pr_store_session_set_drops(struct pr_store *st, int64_t session,
 			       const uint64_t drops[PR_DROP_REASON_MAX]);
+/* Set received and filtered (absolute values, see pr_session_info). Stored at the next commit. */
+int pr_store_session_set_received(struct pr_store *st, int64_t session, uint64_t received,
+				  uint64_t filtered);
 /*
  * Write the current block, the session counters, and commit. Returns 0 or
  * a negative errno (-ENOSPC: disk full; what was committed before stays).

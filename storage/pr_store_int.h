@@ -71,6 +71,7 @@ struct cur_session {
 	uint64_t last_ts_ns;
 	uint64_t flows;
 	uint64_t drops[PR_DROP_REASON_MAX];
+	uint64_t received, filtered;
 	bool dirty;
 };
 
@@ -221,10 +222,25 @@ struct pr_store_pkt_iter {
 	((st)->schema_version >= 5 ? "coalesce(last_seq, first_seq + pkt_count - 1)" : \
 				     "(first_seq + pkt_count - 1)")
 
-#define SESSION_COLS                                                                           \
+/* The first schema with received, filtered and the backends' drop columns (migration_6). */
+#define PR_STORE_SCHEMA_ACCOUNTING 6
+
+/* The drop_ columns of sessions and drop_stats, in enum pr_drop_reason order. */
+#define DROP_COLS                                                                  \
+	"drops_ring_full, drops_kernel, drops_iface, drops_too_big, drops_store, " \
+	"drops_no_socket, drops_xsk_rx, drops_xsk_ring_full, drops_nic_missed, "   \
+	"drops_nic_nombuf, drops_nic_errors"
+/* The same for a store of schema 5 or older, read where it cannot be migrated. */
+#define DROP_COLS_V3                                                                           \
+	"drops_ring_full, drops_kernel, drops_iface, drops_too_big, drops_store, 0, 0, 0, 0, " \
+	"0, 0"
+#define SESSION_COLS_HEAD                                                                      \
 	"id, name, source, source_kind, filter, start_ts, end_ts, first_pkt_ts, last_pkt_ts, " \
-	"packets, bytes, captured_bytes, drops_ring_full, drops_kernel, drops_iface, "         \
-	"drops_too_big, drops_store, flows, snaplen, status, writer_pid, writer_host, message"
+	"packets, bytes, captured_bytes, flows, snaplen, status, writer_pid, writer_host, "    \
+	"message, "
+/* SELECT SESSION_COLS: what session_from_row() reads (the store's schema decides which). */
+#define SESSION_COLS SESSION_COLS_HEAD "received, filtered, " DROP_COLS
+#define SESSION_COLS_V3 SESSION_COLS_HEAD "0, 0, " DROP_COLS_V3
 
 /* Save "<fmt>" as the store's last error; returns err. */
 int pr_store_fail(struct pr_store *st, int err, const char *fmt, ...)

@@ -24,7 +24,8 @@ static const char *const status_names[PR_SESSION_STATUS_MAX] = {
 };
 
 static const char *const drop_names[PR_DROP_REASON_MAX] = {
-	"ring_full", "kernel", "interface", "too_big", "store",
+	"ring_full",	  "kernel",	      "interface",  "too_big",	  "store",	"no_socket",
+	"xsk_rx_dropped", "xsk_rx_ring_full", "nic_missed", "nic_nombuf", "nic_errors",
 };
 
 const char *pr_session_status_name(uint32_t status)
@@ -65,13 +66,15 @@ static void session_from_row(sqlite3_stmt *stmt, struct pr_session_info *s)
 	s->packets = col_u64(stmt, 9);
 	s->bytes = col_u64(stmt, 10);
 	s->captured_bytes = col_u64(stmt, 11);
+	s->flows = col_u64(stmt, 12);
+	s->snaplen = (uint32_t)sqlite3_column_int64(stmt, 13);
+	s->status = (uint32_t)sqlite3_column_int64(stmt, 14);
+	s->writer_pid = (int32_t)sqlite3_column_int64(stmt, 15);
+	text_copy(s->message, sizeof(s->message), stmt, 17);
+	s->received = col_u64(stmt, 18);
+	s->filtered = col_u64(stmt, 19);
 	for (int i = 0; i < PR_DROP_REASON_MAX; i++)
-		s->drops[i] = col_u64(stmt, 12 + i);
-	s->flows = col_u64(stmt, 17);
-	s->snaplen = (uint32_t)sqlite3_column_int64(stmt, 18);
-	s->status = (uint32_t)sqlite3_column_int64(stmt, 19);
-	s->writer_pid = (int32_t)sqlite3_column_int64(stmt, 20);
-	text_copy(s->message, sizeof(s->message), stmt, 22);
+		s->drops[i] = col_u64(stmt, 20 + i);
 }
 
 /* Load the committed row of a session. -ENOENT if there is none. */
@@ -80,8 +83,11 @@ int pr_store_session_load(struct pr_store *st, int64_t session, struct pr_sessio
 	sqlite3_stmt *stmt = NULL;
 	int rc, err = 0;
 
-	rc = sqlite3_prepare_v2(st->db, "SELECT " SESSION_COLS " FROM sessions WHERE id = ?", -1,
-				&stmt, NULL);
+	rc = sqlite3_prepare_v2(st->db,
+				st->schema_version >= PR_STORE_SCHEMA_ACCOUNTING ?
+					"SELECT " SESSION_COLS " FROM sessions WHERE id = ?" :
+					"SELECT " SESSION_COLS_V3 " FROM sessions WHERE id = ?",
+				-1, &stmt, NULL);
 	if (rc != SQLITE_OK) {
 		err = pr_store_sql_fail(st, rc, "read session %lld", (long long)session);
 		goto out;
@@ -111,8 +117,11 @@ int pr_store_sessions_foreach(struct pr_store *st, pr_store_session_fn fn, void 
 	sqlite3_stmt *s = NULL;
 	int rc, ret = 0;
 
-	rc = sqlite3_prepare_v2(st->db, "SELECT " SESSION_COLS " FROM sessions ORDER BY id", -1, &s,
-				NULL);
+	rc = sqlite3_prepare_v2(st->db,
+				st->schema_version >= PR_STORE_SCHEMA_ACCOUNTING ?
+					"SELECT " SESSION_COLS " FROM sessions ORDER BY id" :
+					"SELECT " SESSION_COLS_V3 " FROM sessions ORDER BY id",
+				-1, &s, NULL);
 	if (rc != SQLITE_OK) {
 		ret = pr_store_sql_fail(st, rc, "list sessions");
 		goto out;

@@ -173,6 +173,29 @@ static const char migration_4[] =
  */
 static const char migration_5[] = "ALTER TABLE packet_blocks ADD COLUMN last_seq INTEGER;";
 
+/*
+ * Version 6: drop accounting that adds up. A session keeps what reached
+ * the capture point (received) and what filters rejected (filtered), and
+ * drops of the AF_XDP and DPDK backends by reason, so that received =
+ * packets + filtered + every drops_ column. drop_stats gets the same
+ * reasons.
+ */
+static const char migration_6[] =
+	"ALTER TABLE sessions ADD COLUMN received INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE sessions ADD COLUMN filtered INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE sessions ADD COLUMN drops_no_socket INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE sessions ADD COLUMN drops_xsk_rx INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE sessions ADD COLUMN drops_xsk_ring_full INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE sessions ADD COLUMN drops_nic_missed INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE sessions ADD COLUMN drops_nic_nombuf INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE sessions ADD COLUMN drops_nic_errors INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE drop_stats ADD COLUMN drops_no_socket INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE drop_stats ADD COLUMN drops_xsk_rx INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE drop_stats ADD COLUMN drops_xsk_ring_full INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE drop_stats ADD COLUMN drops_nic_missed INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE drop_stats ADD COLUMN drops_nic_nombuf INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE drop_stats ADD COLUMN drops_nic_errors INTEGER NOT NULL DEFAULT 0;";
+
 /* migrations[i] takes a database from version i to version i + 1. */
 static const char *const migrations[] = {
 	migration_1,
@@ -180,6 +203,7 @@ static const char *const migrations[] = {
 	migration_3,
 	migration_4,
 	migration_5,
+	migration_6,
 };
 
 PR_STATIC_ASSERT(PR_ARRAY_SIZE(migrations) == PR_STORE_SCHEMA_VERSION,

@@ -15,7 +15,7 @@
 #include <sqlcipher/sqlite3.h>
 
 /* The newest schema this build writes, and the oldest it can read. */
-#define PR_STORE_SCHEMA_VERSION 5
+#define PR_STORE_SCHEMA_VERSION 6
 #define PR_STORE_SCHEMA_MIN_READ 1
 
 /*

@@ -65,9 +65,11 @@ int pr_store_stats_add(struct pr_store *st, int64_t session, uint64_t wall_ts_ns
 		goto out;
 	/* The last two rows: is the last one already the latest observation of its counters? */
 	rc = sqlite3_prepare_v2(st->db,
-				"SELECT rowid, drops_ring_full, drops_kernel, drops_iface, "
-				"drops_too_big, drops_store FROM drop_stats WHERE session_id = ? "
-				"ORDER BY rowid DESC LIMIT 2",
+				st->schema_version >= PR_STORE_SCHEMA_ACCOUNTING ?
+					"SELECT rowid, " DROP_COLS " FROM drop_stats "
+					"WHERE session_id = ? ORDER BY rowid DESC LIMIT 2" :
+					"SELECT rowid, " DROP_COLS_V3 " FROM drop_stats "
+					"WHERE session_id = ? ORDER BY rowid DESC LIMIT 2",
 				-1, &s, NULL);
 	if (rc != SQLITE_OK) {
 		err = pr_store_sql_fail(st, rc, "read drop counters");
@@ -111,9 +113,8 @@ int pr_store_stats_add(struct pr_store *st, int64_t session, uint64_t wall_ts_ns
 	else
 		rc = sqlite3_prepare_v2(
 			st->db,
-			"INSERT INTO drop_stats(session_id, wall_ts, pkt_ts, packets, "
-			"drops_ring_full, drops_kernel, drops_iface, drops_too_big, "
-			"drops_store) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+			"INSERT INTO drop_stats(session_id, wall_ts, pkt_ts, packets, " DROP_COLS
+			") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
 			-1, &s, NULL);
 	if (rc != SQLITE_OK) {
 		err = pr_store_sql_fail(st, rc, "record drop counters");
@@ -149,9 +150,11 @@ int pr_store_stats_get(struct pr_store *st, int64_t session, struct pr_store_dro
 	if (!have_table(st))
 		goto out;
 	rc = sqlite3_prepare_v2(st->db,
-				"SELECT wall_ts, pkt_ts, packets, drops_ring_full, drops_kernel, "
-				"drops_iface, drops_too_big, drops_store FROM drop_stats "
-				"WHERE session_id = ? ORDER BY rowid",
+				st->schema_version >= PR_STORE_SCHEMA_ACCOUNTING ?
+					"SELECT wall_ts, pkt_ts, packets, " DROP_COLS
+					" FROM drop_stats WHERE session_id = ? ORDER BY rowid" :
+					"SELECT wall_ts, pkt_ts, packets, " DROP_COLS_V3
+					" FROM drop_stats WHERE session_id = ? ORDER BY rowid",
 				-1, &s, NULL);
 	if (rc != SQLITE_OK) {
 		err = pr_store_sql_fail(st, rc, "read drop counters");

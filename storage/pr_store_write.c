@@ -332,10 +332,12 @@ static int session_write(struct pr_store *st, struct cur_session *c)
 		goto out;
 	err = pr_store_prepare(
 		st, &st->upd_session,
-		"UPDATE sessions SET packets = ?, bytes = ?, captured_bytes = ?, "
-		"first_pkt_ts = ?, last_pkt_ts = ?, flows = ?, drops_ring_full = ?, "
-		"drops_kernel = ?, drops_iface = ?, drops_too_big = ?, drops_store = ? "
-		"WHERE id = ?");
+		"UPDATE sessions SET packets = ?1, bytes = ?2, captured_bytes = ?3, "
+		"first_pkt_ts = ?4, last_pkt_ts = ?5, flows = ?6, received = ?7, filtered = ?8, "
+		"drops_ring_full = ?9, drops_kernel = ?10, drops_iface = ?11, "
+		"drops_too_big = ?12, drops_store = ?13, drops_no_socket = ?14, "
+		"drops_xsk_rx = ?15, drops_xsk_ring_full = ?16, drops_nic_missed = ?17, "
+		"drops_nic_nombuf = ?18, drops_nic_errors = ?19 WHERE id = ?20");
 	if (err)
 		goto out;
 	s = st->upd_session;
@@ -345,9 +347,11 @@ static int session_write(struct pr_store *st, struct cur_session *c)
 	sqlite3_bind_int64(s, 4, (int64_t)c->first_ts_ns);
 	sqlite3_bind_int64(s, 5, (int64_t)c->last_ts_ns);
 	sqlite3_bind_int64(s, 6, (int64_t)c->flows);
+	sqlite3_bind_int64(s, 7, (int64_t)c->received);
+	sqlite3_bind_int64(s, 8, (int64_t)c->filtered);
 	for (int i = 0; i < PR_DROP_REASON_MAX; i++)
-		sqlite3_bind_int64(s, 7 + i, (int64_t)c->drops[i]);
-	sqlite3_bind_int64(s, 12, c->id);
+		sqlite3_bind_int64(s, 9 + i, (int64_t)c->drops[i]);
+	sqlite3_bind_int64(s, 9 + PR_DROP_REASON_MAX, c->id);
 	rc = sqlite3_step(s);
 	if (rc != SQLITE_DONE)
 		err = pr_store_sql_fail(st, rc, "update session %lld", (long long)c->id);
@@ -420,6 +424,8 @@ static int session_use(struct pr_store *st, int64_t session)
 	st->cur.last_ts_ns = info.last_pkt_ts_ns;
 	st->cur.flows = info.flows;
 	memcpy(st->cur.drops, info.drops, sizeof(st->cur.drops));
+	st->cur.received = info.received;
+	st->cur.filtered = info.filtered;
 	st->have_cur = true;
 	err = load_linktypes(st, session);
 out:
@@ -779,6 +785,22 @@ int pr_store_session_set_drops(struct pr_store *st, int64_t session,
 	st->cur.dirty = true;
 out:
 	return err;
+}
+
+int pr_store_session_set_received(struct pr_store *st, int64_t session, uint64_t received,
+				  uint64_t filtered)
+{
+	int err;
+
+	err = pr_store_check_writable(st);
+	if (!err)
+		err = session_use(st, session);
+	if (err)
+		return err;
+	st->cur.received = received;
+	st->cur.filtered = filtered;
+	st->cur.dirty = true;
+	return 0;
 }
 
 int pr_store_session_begin(struct pr_store *st, const struct pr_session_info *info, int64_t *id)

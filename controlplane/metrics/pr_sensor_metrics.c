@@ -181,6 +181,12 @@ enum pr_sm_stage pr_sm_stage_of(enum pr_drop_reason reason)
 	switch (reason) {
 	case PR_DROP_KERNEL:
 	case PR_DROP_IFACE:
+	case PR_DROP_NO_SOCKET:
+	case PR_DROP_XSK_RX:
+	case PR_DROP_XSK_RING_FULL:
+	case PR_DROP_NIC_MISSED:
+	case PR_DROP_NIC_NOMBUF:
+	case PR_DROP_NIC_ERRORS:
 		return PR_SM_STAGE_RX;
 	case PR_DROP_STORE:
 		return PR_SM_STAGE_STORAGE;

@@ -492,6 +492,11 @@ static void test_sensor_metrics(void **state)
 		strstr(text, "packetrecorder_drops_total{reason=\"kernel\",stage=\"rx\"} 0\n"));
 	assert_non_null(
 		strstr(text, "packetrecorder_drops_total{reason=\"store\",stage=\"storage\"} 0\n"));
+	/* The backends' own losses happen before the dataplane sees the frame. */
+	assert_non_null(strstr(
+		text, "packetrecorder_drops_total{reason=\"xsk_rx_ring_full\",stage=\"rx\"} 0\n"));
+	assert_non_null(
+		strstr(text, "packetrecorder_drops_total{reason=\"nic_missed\",stage=\"rx\"} 0\n"));
 	assert_non_null(strstr(
 		text,
 		"packetrecorder_ring_occupancy_ratio{interface=\"eth0\",worker=\"0\"} 0.5\n"));

@@ -268,7 +268,13 @@ static const struct pr_store_iface test_ifaces[2] = {
 	  .description = "" },
 };
 
-static const uint64_t test_drops[PR_DROP_REASON_MAX] = { 11, 22, 33, 44, 0 };
+/* Every reason its own value: a column read or written in the wrong place shows. */
+static const uint64_t test_drops[PR_DROP_REASON_MAX] = { 11, 22, 33, 44,  55, 66,
+							 77, 88, 99, 111, 122 };
+#define TEST_FILTERED 7
+/* received = packets + filtered + drops, as capture stores it */
+#define TEST_RECEIVED \
+	(NPKTS + TEST_FILTERED + 11 + 22 + 33 + 44 + 55 + 66 + 77 + 88 + 99 + 111 + 122)
 
 /* Write the reference session: 2 interfaces, NPKTS packets over several blocks, 3 flows. */
 static int64_t write_session(const char *path, const char *key)
@@ -306,6 +312,7 @@ static int64_t write_session(const char *path, const char *key)
 		assert_int_equal(pr_store_add_flow(st, id, &f), 0);
 	}
 	assert_int_equal(pr_store_session_set_drops(st, id, test_drops), 0);
+	assert_int_equal(pr_store_session_set_received(st, id, TEST_RECEIVED, TEST_FILTERED), 0);
 	assert_int_equal(pr_store_session_end(st, id, PR_SESSION_COMPLETED, "end of file"), 0);
 	pr_store_close(st);
 	free(buf);
@@ -438,6 +445,8 @@ static void verify_session(const char *path, const char *key, int64_t id, bool r
 	assert_int_equal(s.first_pkt_ts_ns, 1700000000000000089ull);
 	assert_int_equal(s.last_pkt_ts_ns, 1700000000000000089ull + (NPKTS - 1) * 1234567ull);
 	assert_memory_equal(s.drops, test_drops, sizeof(test_drops));
+	assert_int_equal(s.received, TEST_RECEIVED);
+	assert_int_equal(s.filtered, TEST_FILTERED);
 	assert_int_equal(s.flows, 3);
 	assert_int_equal(s.snaplen, 65535);
 	assert_int_equal(s.writer_pid, getpid());
