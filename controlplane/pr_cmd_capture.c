@@ -382,7 +382,7 @@ static void print_summary(struct capture *c, const struct pr_ingest_stats *is,
 		}
 		if (msg[0])
 			pr_json_kv_str(&j, "message", msg);
-		pr_json_kv_u64(&j, "received", ctr[PR_STAT_RX_PACKETS]);
+		pr_json_kv_u64(&j, "received", si->received);
 		pr_json_kv_u64(&j, "packets", si->packets);
 		pr_json_kv_u64(&j, "bytes", si->bytes);
 		pr_json_kv_u64(&j, "captured_bytes", si->captured_bytes);
@@ -390,7 +390,7 @@ static void print_summary(struct capture *c, const struct pr_ingest_stats *is,
 		pr_json_kv_u64(&j, "workers", is->rings);
 		if (pr_dp_instance(c->dp)[0])
 			pr_json_kv_str(&j, "instance", pr_dp_instance(c->dp));
-		pr_json_kv_u64(&j, "filtered", ctr[PR_STAT_FILTERED]);
+		pr_json_kv_u64(&j, "filtered", si->filtered);
 		pr_json_kv_u64(&j, "truncated", ctr[PR_STAT_DEC_TRUNCATED]);
 		pr_json_kv_u64(&j, "malformed", ctr[PR_STAT_DEC_MALFORMED]);
 		pr_json_kv_u64(&j, "non_ip", ctr[PR_STAT_DEC_NON_IP]);
@@ -418,10 +418,22 @@ static void print_summary(struct capture *c, const struct pr_ingest_stats *is,
 	if (c->cli.quiet > 0)
 		return;
 	pr_cli_note(&c->cli,
-		    "session %lld \"%s\": %" PRIu64 " packets (%" PRIu64 " bytes) stored, %" PRIu64
-		    " flows, %" PRIu64 " dropped, %" PRIu64 " filtered out; %s in %.2f s -> %s",
-		    (long long)si->id, si->name, si->packets, si->bytes, si->flows, drops,
-		    ctr[PR_STAT_FILTERED], end, secs, c->cli.db_path);
+		    "session %lld \"%s\": %" PRIu64 " received, %" PRIu64 " packets (%" PRIu64
+		    " bytes) stored, %" PRIu64 " flows, %" PRIu64 " dropped, %" PRIu64
+		    " filtered out; %s in %.2f s -> %s",
+		    (long long)si->id, si->name, si->received, si->packets, si->bytes, si->flows,
+		    drops, si->filtered, end, secs, c->cli.db_path);
+	if (drops) {
+		char by[512] = "";
+		size_t off = 0;
+
+		for (int i = 0; i < PR_DROP_REASON_MAX && off < sizeof(by); i++)
+			if (si->drops[i])
+				off += (size_t)snprintf(by + off, sizeof(by) - off, "%s%s %" PRIu64,
+							off ? ", " : "", pr_drop_reason_name(i),
+							si->drops[i]);
+		pr_cli_note(&c->cli, "session %lld: dropped by reason: %s", (long long)si->id, by);
+	}
 	/* Drops with a backlog: say where the packets waited and what the store waited for. */
 	if (drops && is->backlog_max_bytes)
 		pr_cli_note(&c->cli,
@@ -440,6 +452,25 @@ static int set_str(char *dst, size_t cap, const char *opt, const char *v)
 	}
 	memcpy(dst, v, strlen(v) + 1);
 	return 0;
+}
+
+/*
+ * Every packet that reached the capture point is stored, filtered or
+ * counted as a drop. A capture that ended in order and does not add up
+ * has a bug somewhere: say so rather than let the figures pass for exact.
+ */
+static void accounting_check(const struct pr_ingest_stats *is, const struct pr_session_info *si)
+{
+	uint64_t sum = si->packets + si->filtered;
+
+	for (int i = 0; i < PR_DROP_REASON_MAX; i++)
+		sum += si->drops[i];
+	if (is->store_failed || is->end_reason == PR_END_ERROR || sum == si->received)
+		return;
+	pr_cli_warn("session %lld: %" PRIu64 " received, but %" PRIu64 " stored + %" PRIu64
+		    " filtered + %" PRIu64 " dropped = %" PRIu64 ": the accounting does not add up",
+		    (long long)si->id, si->received, si->packets, si->filtered,
+		    sum - si->packets - si->filtered, sum);
 }
 
 /*
@@ -1058,6 +1089,7 @@ have_session : {
 				c->pcap_failed = true;
 		}
 		print_summary(c, &is, &si, (double)(mono_ns() - start) / 1e9);
+		accounting_check(&is, &si);
 		if (is.store_failed) {
 			pr_cli_error("%s: %s", c->cli.db_path, is.store_err);
 			rc = PR_EXIT_FAIL;

@@ -43,6 +43,7 @@ struct ring {
 	uint32_t end_reason;
 	uint64_t counters[PR_STAT_MAX]; /* this core's latest STATS */
 	struct pr_metric_series *occupancy; /* with cfg.sm: this ring's gauge */
+	bool have_stats; /* counters holds a STATS record of this core */
 };
 
 /* What the ingest adds to the daemon's metrics (cfg.sm), and has added. */
@@ -244,6 +245,38 @@ void pr_ingest_drops_of(const uint64_t counters[PR_STAT_MAX], uint64_t drops[PR_
 	drops[PR_DROP_KERNEL] = counters[PR_STAT_DROP_KERNEL];
 	drops[PR_DROP_IFACE] = counters[PR_STAT_DROP_IFACE];
 	drops[PR_DROP_TOO_BIG] = counters[PR_STAT_DROP_TOO_BIG];
+	drops[PR_DROP_STORE] = counters[PR_STAT_DROP_BACKLOG];
+	drops[PR_DROP_NO_SOCKET] = counters[PR_STAT_DROP_NO_SOCKET];
+	drops[PR_DROP_XSK_RX] = counters[PR_STAT_DROP_XSK_RX];
+	drops[PR_DROP_XSK_RING_FULL] = counters[PR_STAT_DROP_XSK_RING_FULL];
+	drops[PR_DROP_NIC_MISSED] = counters[PR_STAT_DROP_NIC_MISSED];
+	drops[PR_DROP_NIC_NOMBUF] = counters[PR_STAT_DROP_NIC_NOMBUF];
+	drops[PR_DROP_NIC_ERRORS] = counters[PR_STAT_DROP_NIC_ERRORS];
+}
+
+/*
+ * Have all cores reported their counters? Until then the sum is short of
+ * the cores not heard from: a control plane that attached to a running
+ * dataplane would overwrite its predecessor's figures with smaller ones.
+ */
+static bool all_stats(const struct pr_ingest *ig)
+{
+	for (uint32_t r = 0; r < ig->n_rings; r++)
+		if (!ig->rings[r].have_stats)
+			return false;
+	return true;
+}
+
+/* The session's accounting (received, filtered, drops) from the cores' counters. */
+static void set_accounting(struct pr_ingest *ig)
+{
+	uint64_t d[PR_DROP_REASON_MAX];
+
+	pr_ingest_drops_of(ig->s.counters, d);
+	pr_store_session_set_drops(ig->cfg.st, ig->cfg.session, d);
+	pr_store_session_set_received(ig->cfg.st, ig->cfg.session, ig->s.counters[PR_STAT_RECEIVED],
+				      ig->s.counters[PR_STAT_FILTERED] +
+					      ig->s.counters[PR_STAT_FILTERED_EARLY]);
 }
 
 const char *pr_ingest_end_reason_name(uint32_t reason)
@@ -440,6 +473,7 @@ static void on_stats(struct pr_ingest *ig, struct ring *rg, const struct pr_rec_
 
 	/* Cumulative per core: the latest replaces this core's, then all cores are summed. */
 	memcpy(rg->counters, r->counters, sizeof(rg->counters));
+	rg->have_stats = true;
 	sum_counters(ig);
 	/* The completeness map: each change of the drop counters. */
 	pr_ingest_drops_of(ig->s.counters, d);
@@ -591,15 +625,14 @@ int pr_ingest_poll(struct pr_ingest *ig, unsigned int budget)
 
 static int commit(struct pr_ingest *ig, uint64_t now_ns)
 {
-	uint64_t d[PR_DROP_REASON_MAX];
 	int ret;
 
 	ig->last_commit_ns = now_ns;
 	ig->bytes_since_commit = 0;
 	if (ig->s.store_failed)
 		return -EIO;
-	pr_ingest_drops_of(ig->s.counters, d);
-	pr_store_session_set_drops(ig->cfg.st, ig->cfg.session, d);
+	if (all_stats(ig))
+		set_accounting(ig);
 	ret = pr_store_commit(ig->cfg.st);
 	if (ig->cfg.sm)
 		pr_metric_observe(ig->cfg.sm->storage_write, (double)(mono_ns() - now_ns) / 1e9);
@@ -641,7 +674,6 @@ bool pr_ingest_done(const struct pr_ingest *ig)
 
 int pr_ingest_finish(struct pr_ingest *ig)
 {
-	uint64_t d[PR_DROP_REASON_MAX];
 	const char *msg;
 	uint32_t status;
 	int ret;
@@ -659,8 +691,13 @@ int pr_ingest_finish(struct pr_ingest *ig)
 		      ig->s.end_reason == PR_END_DURATION ? "duration reached" :
 							    "stopped";
 	}
-	pr_ingest_drops_of(ig->s.counters, d);
-	pr_store_session_set_drops(ig->cfg.st, ig->cfg.session, d);
+	/*
+	 * A new session takes what the cores said, even if some said nothing
+	 * (a dataplane that died); a resumed one keeps its predecessor's
+	 * figures unless every core has reported since.
+	 */
+	if (!ig->cfg.resume || all_stats(ig))
+		set_accounting(ig);
 	ret = pr_store_session_end(ig->cfg.st, ig->cfg.session, status, msg);
 	if (ret) {
 		store_fail(ig, "finish session");

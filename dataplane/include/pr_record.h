@@ -231,13 +231,19 @@ struct pr_rec_flow {
 	uint32_t reserved;
 };
 
-/* Per-core counters. Cumulative since the dataplane started; the reader sums cores. */
+/*
+ * Per-core counters. Cumulative since the dataplane started; the reader sums
+ * cores. Every packet that reached the capture point is counted once in
+ * RECEIVED and once more in exactly one of: EMITTED (handed to the ring),
+ * FILTERED, FILTERED_EARLY, or a DROP_ counter; so RECEIVED = EMITTED +
+ * FILTERED + FILTERED_EARLY + the DROP_ counters.
+ */
 enum pr_stat {
 	PR_STAT_RX_PACKETS = 0, /* packets the backend delivered */
 	PR_STAT_RX_BYTES, /* their wire bytes */
 	PR_STAT_FILTERED, /* rejected by the BPF capture filter (not a drop) */
 	PR_STAT_EMITTED, /* packet records written to the ring */
-	PR_STAT_DROP_RING_FULL, /* lost: the ring to the control plane was full */
+	PR_STAT_DROP_RING_FULL, /* lost: the ring was full and no consumer was there */
 	PR_STAT_DROP_KERNEL, /* lost in the kernel (pcap_stats ps_drop) */
 	PR_STAT_DROP_IFACE, /* lost by the interface (pcap_stats ps_ifdrop) */
 	PR_STAT_DROP_TOO_BIG, /* lost: cap_len above PR_MAX_SNAPLEN */
@@ -252,6 +258,16 @@ enum pr_stat {
 	PR_STAT_TX_PACKETS, /* replayed packets sent */
 	PR_STAT_TX_BYTES,
 	PR_STAT_TX_ERRORS, /* replayed packets the backend refused */
+	/* what reached the capture point: RX_PACKETS + FILTERED_EARLY + the backend's drops */
+	PR_STAT_RECEIVED,
+	PR_STAT_FILTERED_EARLY, /* dropped on purpose before delivery (XDP early-drop rules) */
+	PR_STAT_DROP_BACKLOG, /* lost: the ring was full while its consumer was storing */
+	PR_STAT_DROP_NO_SOCKET, /* AF_XDP: no capture socket on the frame's queue */
+	PR_STAT_DROP_XSK_RX, /* AF_XDP: no free frame, or a frame too large */
+	PR_STAT_DROP_XSK_RING_FULL, /* AF_XDP: the socket's rx ring was full */
+	PR_STAT_DROP_NIC_MISSED, /* DPDK imissed */
+	PR_STAT_DROP_NIC_NOMBUF, /* DPDK rx_nombuf */
+	PR_STAT_DROP_NIC_ERRORS, /* DPDK ierrors */
 	PR_STAT_MAX,
 };
 
@@ -396,11 +412,13 @@ static inline const char *pr_flow_end_name(uint32_t r)
 static inline const char *pr_stat_name(uint32_t s)
 {
 	static const char *const n[PR_STAT_MAX] = {
-		"rx_packets",	  "rx_bytes",	 "filtered",	  "emitted",
-		"drop_ring_full", "drop_kernel", "drop_iface",	  "drop_too_big",
-		"truncated",	  "malformed",	 "non_ip",	  "fragments",
-		"flows_created",  "flows_ended", "flows_evicted", "flow_records_lost",
-		"tx_packets",	  "tx_bytes",	 "tx_errors",
+		"rx_packets",	      "rx_bytes",	 "filtered",	    "emitted",
+		"drop_ring_full",     "drop_kernel",	 "drop_iface",	    "drop_too_big",
+		"truncated",	      "malformed",	 "non_ip",	    "fragments",
+		"flows_created",      "flows_ended",	 "flows_evicted",   "flow_records_lost",
+		"tx_packets",	      "tx_bytes",	 "tx_errors",	    "received",
+		"filtered_early",     "drop_backlog",	 "drop_no_socket",  "drop_xsk_rx",
+		"drop_xsk_ring_full", "drop_nic_missed", "drop_nic_nombuf", "drop_nic_errors",
 	};
 	return s < PR_STAT_MAX ? n[s] : "unknown";
 }

@@ -67,6 +67,13 @@ struct pr_lcore {
 	_Atomic uint64_t *budget; /* cfg.budget, or own_budget for max_packets, or NULL */
 	_Atomic uint64_t own_budget;
 	bool consumer_gone; /* waiting for it got stuck once: do not wait again */
+	/*
+	 * A consumer was there at the last STATS: a full ring then means the
+	 * store did not keep up (drop_backlog), not that nobody stored
+	 * (drop_ring_full). Refreshed once per stats interval, never per packet.
+	 */
+	bool consumer_there;
+	uint64_t backend_lost; /* the backend's drops, as of its last stats */
 	uint32_t end_reason;
 	int end_error;
 	char end_msg[256];
@@ -115,6 +122,13 @@ static uint64_t now_ns(clockid_t clk)
 static bool consumer_alive(struct pr_lcore *lc)
 {
 	return !lc->consumer_gone && lc->cfg.consumer_pid &&
+	       pr_shm_pid_alive(atomic_load_explicit(lc->cfg.consumer_pid, memory_order_relaxed));
+}
+
+/* Is a consumer attached now (whether or not waiting for it ever got stuck)? */
+static bool consumer_present(const struct pr_lcore *lc)
+{
+	return lc->cfg.consumer_pid &&
 	       pr_shm_pid_alive(atomic_load_explicit(lc->cfg.consumer_pid, memory_order_relaxed));
 }
 
@@ -263,9 +277,31 @@ static void emit_stats(struct pr_lcore *lc, bool final)
 	struct pr_rx_stats rs;
 
 	if (lc->ops->stats && lc->ops->stats(lc->rx, &rs) == 0) {
-		lc->counters[PR_STAT_DROP_KERNEL] = rs.kernel_drops;
-		lc->counters[PR_STAT_DROP_IFACE] = rs.iface_drops;
+		uint64_t *c = lc->counters;
+		uint64_t xdp = rs.no_socket + rs.xsk_rx_dropped + rs.xsk_rx_ring_full;
+		uint64_t nic = rs.nic_missed + rs.nic_nombuf + rs.nic_errors;
+
+		/*
+		 * The backend's losses by reason; kernel_drops and iface_drops
+		 * of afxdp and dpdk are the sums of theirs, so what is left of
+		 * them is pcap's own (ps_drop, ps_ifdrop). No packet in two.
+		 */
+		c[PR_STAT_DROP_NO_SOCKET] = rs.no_socket;
+		c[PR_STAT_DROP_XSK_RX] = rs.xsk_rx_dropped;
+		c[PR_STAT_DROP_XSK_RING_FULL] = rs.xsk_rx_ring_full;
+		c[PR_STAT_DROP_KERNEL] = rs.kernel_drops > xdp ? rs.kernel_drops - xdp : 0;
+		c[PR_STAT_DROP_NIC_MISSED] = rs.nic_missed;
+		c[PR_STAT_DROP_NIC_NOMBUF] = rs.nic_nombuf;
+		c[PR_STAT_DROP_NIC_ERRORS] = rs.nic_errors;
+		c[PR_STAT_DROP_IFACE] = rs.iface_drops > nic ? rs.iface_drops - nic : 0;
+		c[PR_STAT_FILTERED_EARLY] = rs.rule_proto + rs.rule_port + rs.rule_prefix;
+		lc->backend_lost = c[PR_STAT_DROP_KERNEL] + c[PR_STAT_DROP_IFACE] + xdp + nic;
 	}
+	/* Delivered, or rejected or lost before delivery: everything that arrived. */
+	lc->counters[PR_STAT_RECEIVED] = lc->counters[PR_STAT_RX_PACKETS] +
+					 lc->counters[PR_STAT_FILTERED_EARLY] + lc->backend_lost;
+	/* Once per interval: is a consumer there to blame a full ring on the store? */
+	lc->consumer_there = consumer_present(lc);
 	st = final ? ring_reserve_ctl(lc, sizeof(*st), 0) :
 		     pr_ring_prod_reserve_keep(&lc->prod, sizeof(*st), KEEP_FINAL);
 	if (!st)
@@ -452,7 +488,7 @@ static inline bool emit_packet(struct pr_lcore *lc, const struct pr_rx_pkt *p, u
 					    pr_ring_prod_reserve_keep(&lc->prod, len, KEEP_FINAL);
 
 	if (unlikely(!rec)) {
-		lc->counters[PR_STAT_DROP_RING_FULL]++;
+		lc->counters[lc->consumer_there ? PR_STAT_DROP_BACKLOG : PR_STAT_DROP_RING_FULL]++;
 		return false;
 	}
 	rec->hdr.type = PR_REC_PACKET;
@@ -696,6 +732,7 @@ int pr_lcore_run(struct pr_lcore *lc, atomic_bool *stop)
 
 	lc->stop = stop;
 	lc->last_stats_ns = start;
+	lc->consumer_there = consumer_present(lc);
 	ret = announce_ifaces(lc);
 	if (ret) {
 		reason = PR_END_ERROR;

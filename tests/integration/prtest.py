@@ -45,9 +45,10 @@ SESSION_KEYS = ("session_id", "name", "source", "source_kind", "filter", "start_
                 "first_packet_ts", "last_packet_ts", "packets", "bytes", "captured_bytes",
                 "drops", "drops_by_reason", "flows", "status", "message")
 CAPTURE_KEYS = ("session_id", "name", "source", "source_kind", "filter", "status", "end_reason",
-                "packets", "bytes", "captured_bytes", "flows", "filtered", "truncated",
+                "received", "packets", "bytes", "captured_bytes", "flows", "filtered", "truncated",
                 "malformed", "drops", "drops_total", "duration_s", "encrypted")
-DROP_KEYS = ("ring_full", "kernel", "interface", "too_big", "store")
+DROP_KEYS = ("ring_full", "kernel", "interface", "too_big", "store", "no_socket", "xsk_rx_dropped",
+             "xsk_rx_ring_full", "nic_missed", "nic_nombuf", "nic_errors")
 QUERY_KEYS = ("index", "ts", "cap_len", "wire_len", "iface", "linktype", "flow_id")
 
 
@@ -173,12 +174,42 @@ def run(args, db=None, key=KEY, timeout=60, stdin=None, env=None, key_opt="--enc
                   p.stderr.decode("utf-8", "replace"), time.monotonic() - t0)
 
 
+def accounting_error(obj):
+    """None when a capture summary (or a `sessions --json` row) adds up:
+    received = packets (stored) + filtered + the sum of drops by reason;
+    otherwise what does not. Every capture that ends in order must add up."""
+    drops = obj.get("drops")
+    if not isinstance(drops, dict):
+        drops = obj.get("drops_by_reason")
+    if not isinstance(drops, dict) or "received" not in obj:
+        return "no received/drops by reason in %r" % sorted(obj)
+    total = obj.get("packets", 0) + obj.get("filtered", 0) + sum(drops.values())
+    if obj["received"] != total:
+        return "received %s != packets %s + filtered %s + drops %s (= %s)" % (
+            obj["received"], obj.get("packets"), obj.get("filtered"), drops, total)
+    return None
+
+
+def check_accounting(ck, obj, label):
+    """received = stored + filtered + drops, as a check of ck."""
+    err = accounting_error(obj)
+    ck.ok(err is None, "%s: received %s = stored + filtered + drops" % (
+        label, obj.get("received")), err or "")
+
+
 def run_json(args, db=None, key=KEY, **kw):
-    """Run with --json; exit 0 and a JSON document on stdout are required."""
+    """Run with --json; exit 0 and a JSON document on stdout are required. A
+    capture that completed must add up (accounting_error()), or it fails."""
     r = run(list(args) + ["--json"], db=db, key=key, **kw)
     if r.rc != 0:
         raise TestError("exit %s, expected 0\n%s" % (r.rc, r.describe()))
-    return r.json(), r
+    obj = r.json()
+    if args and args[0] == "capture" and isinstance(obj, dict) and \
+            obj.get("status") == "completed":
+        err = accounting_error(obj)
+        if err:
+            raise TestError("capture does not add up: %s\n%s" % (err, r.describe()))
+    return obj, r
 
 
 def capture_file(db, path, extra=(), key=KEY, timeout=60):

@@ -299,6 +299,7 @@ with prtest.tmpdir() as tmp:
         r = prtest.run(["capture", "-r", prtest.fixture(name), "-f", expr, "--json"], db=db)
         if ck.rc(r, 0, "capture -r %s -f %r" % (name, expr)):
             obj = r.json()
+            prtest.check_accounting(ck, obj, "multi_if capture -f")
             n = fx["filter_counts"][expr]
             ck.eq(obj.get("packets"), n, "multi_if capture -f: packets (model)")
             ck.eq(obj.get("filtered"), fx["packets"] - n, "multi_if capture -f: filtered")

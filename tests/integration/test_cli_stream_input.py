@@ -203,6 +203,7 @@ def session_matches(label, db, summ):
     ck.eq(s.get("message"), "stopped", "%s: stored session message" % label)
     ck.eq(s.get("packets"), summ.get("packets"), "%s: stored packets equal the summary's" % label)
     ck.eq(s.get("bytes"), summ.get("bytes"), "%s: stored bytes equal the summary's" % label)
+    prtest.check_accounting(ck, summ, label)
     return s
 
 

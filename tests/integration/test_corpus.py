@@ -46,6 +46,7 @@ import time
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import corpus_lib as L  # noqa: E402
+import prtest as P  # noqa: E402
 
 # Snap length for `capture -r`: libpcap's maximum, so no corpus frame is cut
 # (ipv6/ipv6_jumbogram_1.pcap has a 65590-byte frame, above the 65535
@@ -141,6 +142,9 @@ def _check(res, path, rel, corpus, exe, oracle, tmp, verbose):
 		res["details"] = fails + ["capture --json: bad JSON: %s" % e]
 		return
 	res["packets"] = summ.get("packets", 0)
+	# every packet of the file is stored, filtered or counted as a drop
+	if summ.get("status") == "completed" and P.accounting_error(summ):
+		fails.append("capture does not add up: " + P.accounting_error(summ))
 
 	# --- packet counts and bytes (must be exact) ---
 	for ours_key, their_key in (("packets", "packets"), ("bytes", "bytes_wire"),

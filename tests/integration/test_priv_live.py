@@ -136,7 +136,12 @@ def finish_capture(p, cmd, timeout):
                       err.decode("utf-8", "replace"), 0)
     if r.rc != 0:
         raise TestError("exit %s\n%s" % (r.rc, r.describe()))
-    return r.json(), r
+    obj = r.json()
+    # Every packet on the link is stored, filtered or counted as dropped.
+    err = prtest.accounting_error(obj)
+    if err:
+        raise TestError("the capture does not add up: %s" % err)
+    return obj, r
 
 
 def seqs_of(rows):

@@ -68,6 +68,10 @@ def stop_with(sig, db, session, port):
         fail(f"{sig.name}: unexpected summary {summary}")
     if summary["packets"] != 40:
         fail(f"{sig.name}: stored {summary['packets']} packets, sent 40")
+    total = summary["packets"] + summary["filtered"] + sum(summary["drops"].values())
+    if summary["received"] != total:
+        fail(f"{sig.name}: received {summary['received']} != stored + filtered + drops "
+             f"({total}): {summary}")
     flows = json.loads(run("flows", "-d", db, "--encryption-key", KEY, "--session",
                            str(session), "--json").stdout)
     if len(flows) != 1 or flows[0]["packets"] != 40 or flows[0]["dst_port"] != port:

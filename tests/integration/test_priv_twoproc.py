@@ -8,8 +8,9 @@ generator there sends an exact number of numbered UDP datagrams.
    (ring_bytes 1m), SIGKILL while the generator runs. The dataplane goes on
    (same pid); its ring fills and it drops. `capture --attach T` goes on
    with the same session and store: afterwards every datagram sent is
-   either stored once (no duplicate, none twice) or counted as a ring
-   drop: stored + ring_full = sent.
+   either stored once (no duplicate, none twice) or counted as a drop
+   (ring_full while no control plane consumed): stored + drops = sent,
+   and received = stored + filtered + drops in the summary and the store.
 2. Dataplane killed (our child): `capture -i`, SIGKILL of the dataplane:
    capture notices and ends by itself, exit 1, status failed, the message
    says the dataplane was killed by signal 9; the session in the store
@@ -240,6 +241,11 @@ def test_control_plane_killed(tmp):
           repr(drops))
     ck.eq(stored + sum(drops.values()), sent,
           "every datagram sent is stored or counted as a drop (stored + drops = sent)")
+    prtest.check_accounting(ck, obj, "after the handover")
+    ck.eq(obj.get("received", 0) - obj.get("filtered", 0), sent,
+          "received, less what the filter rejected, is what the generator sent")
+    ck.eq(prtest.accounting_error(prtest.session(db, sid)), None,
+          "the session in the store adds up the same way")
     s = seqs(db, sid)
     ck.eq(len(s), stored, "query returns the stored packets")
     ck.ok(None not in s and len(set(s)) == len(s),
@@ -323,6 +329,7 @@ def test_standalone(tmp):
     ck.eq(obj.get("filter"), "udp port %d" % DPORT, "the filter is the dataplane's")
     ck.eq(obj.get("packets"), sent, "every datagram sent while nobody was attached is stored")
     ck.eq(sum(obj.get("drops", {}).values()), 0, "no drops")
+    prtest.check_accounting(ck, obj, "standalone")
     try:
         dp.wait(timeout=10)
     except subprocess.TimeoutExpired:

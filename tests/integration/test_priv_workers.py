@@ -182,6 +182,7 @@ def check_run(tmp, workers):
     ck.eq(clients, [], "--workers %d: the client side is the one that sent the SYN" % workers)
     total = sum(f["packets"] for f in fl)
     ck.eq(total, s["packets"], "--workers %d: the flows hold every stored packet" % workers)
+    prtest.check_accounting(ck, s, "--workers %d: the session" % workers)
     cores = sorted(set(f["flow_id"] >> 48 for f in fl))
     if workers == 1:
         ck.eq(cores, [0], "--workers 1: every flow is worker 0's")

@@ -171,6 +171,7 @@ static void put_stats(struct pr_ring_prod *p, uint32_t core, uint64_t rx, uint64
 	s.counters[PR_STAT_FILTERED] = filtered;
 	s.counters[PR_STAT_DROP_RING_FULL] = ring_full;
 	s.counters[PR_STAT_EMITTED] = rx - filtered - ring_full;
+	s.counters[PR_STAT_RECEIVED] = rx;
 	put(p, &s, sizeof(s));
 }
 
@@ -260,6 +261,10 @@ static void test_two_rings(void **state)
 	pr_ingest_drops_of(s.counters, d);
 	assert_int_equal(si.drops[PR_DROP_RING_FULL], 1);
 	assert_memory_equal(si.drops, d, sizeof(d));
+	/* received and filtered go to the session with the drops. */
+	assert_int_equal(si.received, 9);
+	assert_int_equal(si.filtered, 3);
+	assert_int_equal(si.received, si.packets + si.filtered + si.drops[PR_DROP_RING_FULL]);
 	assert_true(pr_store_ifaces_foreach(r.st, r.session, count_iface, &ifaces) >= 0);
 	assert_int_equal(ifaces.n, 1);
 	rig_close(&r);

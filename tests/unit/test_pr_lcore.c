@@ -153,6 +153,8 @@ static void test_whole_file(void **state)
 	assert_int_equal(r.counters[PR_STAT_DEC_NON_IP], 2);
 	assert_int_equal(r.counters[PR_STAT_DROP_RING_FULL], 0);
 	assert_int_equal(r.counters[PR_STAT_FLOWS_ENDED], 26);
+	/* What reached the capture point: every packet of the file, each counted once. */
+	assert_int_equal(r.counters[PR_STAT_RECEIVED], 320);
 }
 
 static void test_filter(void **state)
@@ -164,6 +166,7 @@ static void test_filter(void **state)
 	assert_int_equal(r.end_reason, PR_END_EOF);
 	assert_int_equal(r.packets, 215);
 	assert_int_equal(r.counters[PR_STAT_FILTERED], 320 - 215);
+	assert_int_equal(r.counters[PR_STAT_RECEIVED], 320);
 	assert_int_equal(r.packets_without_flow, 0);
 	/* Flows describe what was stored: filtered packets never reach the table. */
 	assert_int_equal(r.flow_packets, 215);
@@ -203,6 +206,7 @@ static void test_count_limit(void **state)
 	assert_true(r.counters[PR_STAT_FILTERED] > 0);
 	assert_int_equal(r.counters[PR_STAT_RX_PACKETS],
 			 r.counters[PR_STAT_EMITTED] + r.counters[PR_STAT_FILTERED]);
+	assert_int_equal(r.counters[PR_STAT_RECEIVED], r.counters[PR_STAT_RX_PACKETS]);
 }
 
 static void test_damaged_file(void **state)
