@@ -216,6 +216,13 @@ void pr_cli_flow_json(struct pr_json *j, const struct pr_store_flow *f);
 /* The same with the flow's L7 keys ("app", "tls", "dns", ...) from l7 (NULL: none). */
 struct pr_l7view;
 void pr_cli_flow_json_l7(struct pr_json *j, const struct pr_store_flow *f, struct pr_l7view *l7);
+/*
+ * The same object from the flow and the text of its L7 keys (a JSON object,
+ * as the gRPC Flow's l7_json; NULL or "" for none): how manage prints what
+ * flows --json prints.
+ */
+void pr_cli_flow_json_members(struct pr_json *j, const struct pr_store_flow *f,
+			      const char *l7_obj);
 void pr_cli_flows_text_header(void);
 void pr_cli_flow_text(const struct pr_store_flow *f);
 void pr_cli_packet_json(struct pr_json *j, const struct pr_query_pkt *p, bool show_data);

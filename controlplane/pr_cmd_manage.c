@@ -252,13 +252,14 @@ struct rows {
 
 static int flow_cb(void *ctx, const ProtobufCMessage *msg)
 {
+	const Packetrecorder__V1__Flow *pb = (const Packetrecorder__V1__Flow *)msg;
 	struct rows *r = ctx;
 	struct pr_store_flow f;
 
-	if (pr_grpc_flow_from_pb((const Packetrecorder__V1__Flow *)msg, &f))
+	if (pr_grpc_flow_from_pb(pb, &f))
 		r->bad = true;
 	if (r->m->cli.json)
-		pr_cli_flow_json(&r->j, &f);
+		pr_cli_flow_json_members(&r->j, &f, pb->l7_json);
 	else
 		pr_cli_flow_text(&f);
 	return 0;

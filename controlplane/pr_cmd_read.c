@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
 #include "pr_cli.h"
 #include "pr_json.h"
 #include "pr_l7view.h"
@@ -232,13 +234,13 @@ void pr_cli_flow_json(struct pr_json *j, const struct pr_store_flow *f)
 	pr_cli_flow_json_l7(j, f, NULL);
 }
 
-void pr_cli_flow_json_l7(struct pr_json *j, const struct pr_store_flow *f, struct pr_l7view *l7)
+/* The flow's own keys, in an object the caller has begun and will end. */
+static void flow_core_json(struct pr_json *j, const struct pr_store_flow *f)
 {
 	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
 
 	ip_text(f->ip_version, f->src_ip, src, sizeof(src));
 	ip_text(f->ip_version, f->dst_ip, dst, sizeof(dst));
-	pr_json_obj_begin(j);
 	pr_json_kv_u64(j, "flow_id", f->flow_id);
 	pr_json_kv_str(j, "src_ip", src);
 	pr_json_kv_u64(j, "src_port", f->src_port);
@@ -256,6 +258,12 @@ void pr_cli_flow_json_l7(struct pr_json *j, const struct pr_store_flow *f, struc
 	pr_json_kv_u64(j, "bytes_to_client", f->bytes[1]);
 	pr_json_kv_str(j, "tcp_state", pr_tcp_state_name(f->tcp_state));
 	pr_json_kv_str(j, "end_reason", pr_flow_end_name(f->end_reason));
+}
+
+void pr_cli_flow_json_l7(struct pr_json *j, const struct pr_store_flow *f, struct pr_l7view *l7)
+{
+	pr_json_obj_begin(j);
+	flow_core_json(j, f);
 	if (l7) {
 		if (!pr_l7view_app(l7)) {
 			pr_json_key(j, "app");
@@ -263,6 +271,26 @@ void pr_cli_flow_json_l7(struct pr_json *j, const struct pr_store_flow *f, struc
 		}
 		pr_l7view_foreach(l7, l7_key_cb, j);
 	}
+	pr_json_obj_end(j);
+}
+
+void pr_cli_flow_json_members(struct pr_json *j, const struct pr_store_flow *f,
+			      const char *l7_obj)
+{
+	struct json_object *o = l7_obj && *l7_obj ? json_tokener_parse(l7_obj) : NULL;
+
+	pr_json_obj_begin(j);
+	flow_core_json(j, f);
+	if (o && json_object_is_type(o, json_type_object)) {
+		json_object_object_foreach(o, key, val)
+		{
+			pr_json_key(j, key);
+			pr_json_raw(j, json_object_to_json_string_ext(
+					       val, JSON_C_TO_STRING_PLAIN |
+							    JSON_C_TO_STRING_NOSLASHESCAPE));
+		}
+	}
+	json_object_put(o);
 	pr_json_obj_end(j);
 }
 

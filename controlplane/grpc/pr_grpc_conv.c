@@ -23,6 +23,9 @@ static void copy_str(char *dst, size_t len, const char *src)
 	snprintf(dst, len, "%s", src ? src : "");
 }
 
+/* A drop reason added to the store must get its field in DropsByReason too. */
+_Static_assert(PR_DROP_REASON_MAX == 11, "DropsByReason lists every drop reason");
+
 void pr_grpc_session_to_pb(const struct pr_session_info *s, Packetrecorder__V1__Session *m,
 			   Packetrecorder__V1__DropsByReason *d)
 {
@@ -46,7 +49,15 @@ void pr_grpc_session_to_pb(const struct pr_session_info *s, Packetrecorder__V1__
 	d->interface = s->drops[PR_DROP_IFACE];
 	d->too_big = s->drops[PR_DROP_TOO_BIG];
 	d->store = s->drops[PR_DROP_STORE];
+	d->no_socket = s->drops[PR_DROP_NO_SOCKET];
+	d->xsk_rx_dropped = s->drops[PR_DROP_XSK_RX];
+	d->xsk_rx_ring_full = s->drops[PR_DROP_XSK_RING_FULL];
+	d->nic_missed = s->drops[PR_DROP_NIC_MISSED];
+	d->nic_nombuf = s->drops[PR_DROP_NIC_NOMBUF];
+	d->nic_errors = s->drops[PR_DROP_NIC_ERRORS];
 	m->drops_by_reason = d;
+	m->received = s->received;
+	m->filtered = s->filtered;
 	m->flows = s->flows;
 	m->snaplen = s->snaplen;
 	m->status = text(pr_session_status_name(s->status));
@@ -76,7 +87,15 @@ int pr_grpc_session_from_pb(const Packetrecorder__V1__Session *m, struct pr_sess
 		s->drops[PR_DROP_IFACE] = m->drops_by_reason->interface;
 		s->drops[PR_DROP_TOO_BIG] = m->drops_by_reason->too_big;
 		s->drops[PR_DROP_STORE] = m->drops_by_reason->store;
+		s->drops[PR_DROP_NO_SOCKET] = m->drops_by_reason->no_socket;
+		s->drops[PR_DROP_XSK_RX] = m->drops_by_reason->xsk_rx_dropped;
+		s->drops[PR_DROP_XSK_RING_FULL] = m->drops_by_reason->xsk_rx_ring_full;
+		s->drops[PR_DROP_NIC_MISSED] = m->drops_by_reason->nic_missed;
+		s->drops[PR_DROP_NIC_NOMBUF] = m->drops_by_reason->nic_nombuf;
+		s->drops[PR_DROP_NIC_ERRORS] = m->drops_by_reason->nic_errors;
 	}
+	s->received = m->received;
+	s->filtered = m->filtered;
 	s->flows = m->flows;
 	s->snaplen = m->snaplen;
 	for (uint32_t i = 0; i < PR_SESSION_STATUS_MAX; i++) {

@@ -20,6 +20,7 @@
 #include "pr_capctl.h"
 #include "pr_grpc_conv.h"
 #include "pr_grpc_int.h"
+#include "pr_l7view.h"
 #include "pr_log.h"
 #include "pr_query.h"
 #include "pr_store_pool.h"
@@ -342,6 +343,12 @@ static void query_packets_close(struct pr_grpc_ctx *c)
 
 /* ---- flows ---- */
 
+struct flows_state {
+	struct pr_query_flows *qf;
+	struct pr_l7view *l7; /* the L7 keys of the flow being sent */
+	int64_t session;
+};
+
 static int query_flows_open(struct pr_grpc_ctx *c, const ProtobufCMessage *req,
 			    struct pr_grpc_status *st)
 {
@@ -354,16 +361,27 @@ static int query_flows_open(struct pr_grpc_ctx *c, const ProtobufCMessage *req,
 		.flow_id = r->flow_id,
 		.limit = r->limit,
 	};
+	struct flows_state *fs;
 	struct pr_query_flows *qf;
 	struct pr_query_err err;
 	int ret;
 
 	if (check_session_id(r->session_id, st) || check_range(r->from_ts, r->to_ts, st))
 		return -1;
+	fs = calloc(1, sizeof(*fs));
+	if (!fs || pr_l7view_create(&fs->l7)) {
+		free(fs);
+		return pr_grpc_fail(st, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+	}
+	fs->session = r->session_id;
 	ret = pr_query_flows_open(c->st, &q, &qf, &err);
-	if (ret)
+	if (ret) {
+		pr_l7view_destroy(fs->l7);
+		free(fs);
 		return engine_fail(st, ret, &err);
-	c->state = qf;
+	}
+	fs->qf = qf;
+	c->state = fs;
 	if (pr_grpc_session_hold(c, r->session_id))
 		return pr_grpc_fail(st, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
 	return 0;
@@ -372,24 +390,39 @@ static int query_flows_open(struct pr_grpc_ctx *c, const ProtobufCMessage *req,
 static int query_flows_next(struct pr_grpc_ctx *c, grpc_byte_buffer **msg,
 			    struct pr_grpc_status *st)
 {
+	struct flows_state *fs = c->state;
 	Packetrecorder__V1__Flow m;
 	struct pr_grpc_flow_text t;
 	struct pr_query_err err;
 	struct pr_store_flow f;
-	int ret = pr_query_flows_next(c->state, &f, &err);
+	char *l7 = NULL;
+	int ret = pr_query_flows_next(fs->qf, &f, &err);
 
 	if (ret < 0)
 		return pr_grpc_fail_errno(st, ret, err.msg);
 	if (!ret)
 		return PR_GRPC_NEXT_END;
+	ret = pr_l7view_load(fs->l7, c->st, fs->session, f.flow_id);
+	if (ret < 0)
+		return pr_grpc_fail_errno(st, ret, "reading the flow's L7 metadata");
+	if (pr_l7view_object(fs->l7, &l7))
+		return pr_grpc_fail(st, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
 	pr_grpc_flow_to_pb(&f, &m, &t);
+	m.l7_json = l7;
 	*msg = pr_grpc_pack(&m.base);
+	free(l7);
 	return PR_GRPC_NEXT_MSG;
 }
 
 static void query_flows_close(struct pr_grpc_ctx *c)
 {
-	pr_query_flows_close(c->state);
+	struct flows_state *fs = c->state;
+
+	if (fs) {
+		pr_query_flows_close(fs->qf);
+		pr_l7view_destroy(fs->l7);
+		free(fs);
+	}
 	c->state = NULL;
 }
 

@@ -28,6 +28,7 @@
 #include "pr_log.h"
 #include "pr_events.h"
 #include "pr_json.h"
+#include "pr_l7view.h"
 #include "pr_metrics.h"
 #include "pr_query.h"
 #include "pr_sensor_metrics.h"
@@ -222,6 +223,8 @@ struct flows_dl {
 	struct pr_http_server *srv;
 	struct pr_store *st;
 	struct pr_query_flows *q;
+	struct pr_l7view *l7; /* each flow's L7 keys, as `flows --json` gives them */
+	int64_t session;
 	struct pr_json j; /* its FILE is a new memory stream for each piece */
 	char *buf;
 	size_t len, off;
@@ -253,7 +256,13 @@ static int flows_fill(struct flows_dl *dl)
 		rc = pr_query_flows_next(dl->q, &fl, &qe);
 		if (rc <= 0)
 			break;
-		pr_cli_flow_json(&dl->j, &fl);
+		if (pr_l7view_load(dl->l7, dl->st, dl->session, fl.flow_id) < 0) {
+			snprintf(qe.msg, sizeof(qe.msg), "L7 metadata of flow %" PRIu64 ": %s",
+				 fl.flow_id, pr_store_errmsg(dl->st));
+			rc = -1;
+			break;
+		}
+		pr_cli_flow_json_l7(&dl->j, &fl, dl->l7);
 	}
 	if (rc < 0)
 		PR_WARN("flows stream cut: %s", qe.msg);
@@ -295,6 +304,7 @@ static void flows_free(void *cls)
 	struct flows_dl *dl = cls;
 
 	pr_query_flows_close(dl->q);
+	pr_l7view_destroy(dl->l7);
 	pr_store_pool_put(dl->srv->cfg.pool, dl->st);
 	free(dl->buf);
 	free(dl);
@@ -318,7 +328,13 @@ enum MHD_Result pr_http_api_flows(struct pr_http_req *r)
 	if (!dl)
 		return MHD_NO;
 	dl->srv = r->srv;
+	dl->session = r->id;
+	if (pr_l7view_create(&dl->l7)) {
+		free(dl);
+		return MHD_NO;
+	}
 	if (!(dl->st = pr_http_store_get(r, &ret))) {
+		pr_l7view_destroy(dl->l7);
 		free(dl);
 		return ret;
 	}
@@ -326,6 +342,7 @@ enum MHD_Result pr_http_api_flows(struct pr_http_req *r)
 	err = pr_query_flows_open(dl->st, &req, &dl->q, &qe);
 	if (err) {
 		pr_store_pool_put(r->srv->cfg.pool, dl->st);
+		pr_l7view_destroy(dl->l7);
 		free(dl);
 		return pr_http_resp_error(r, pr_http_query_status(err), "%s", qe.msg);
 	}

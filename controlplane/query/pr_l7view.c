@@ -353,3 +353,21 @@ const char *pr_l7view_app(const struct pr_l7view *v)
 {
 	return v->app[0] ? v->app : NULL;
 }
+
+int pr_l7view_object(struct pr_l7view *v, char **out)
+{
+	struct json_object *o = json_object_new_object();
+	const char *s;
+
+	*out = NULL;
+	if (!o)
+		return -ENOMEM;
+	/* The keys flows --json puts after the flow's own: "app" (null when none) first. */
+	json_object_object_add(o, "app", v->app[0] ? json_object_new_string(v->app) : NULL);
+	json_object_object_foreach(v->root, key, val)
+		json_object_object_add(o, key, json_object_get(val));
+	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	*out = s ? strdup(s) : NULL;
+	json_object_put(o);
+	return *out ? 0 : -ENOMEM;
+}

@@ -50,4 +50,12 @@ int pr_l7view_foreach(struct pr_l7view *v, pr_l7view_key_fn fn, void *ctx);
 /* The flow's application ("tls", ...) or NULL when none was detected. */
 const char *pr_l7view_app(const struct pr_l7view *v);
 
+/*
+ * The keys the view adds to a flow, as one JSON object text: "app" (null
+ * when no protocol was recognised) and one key per protocol, as flows
+ * --json has them. The gRPC Flow message carries it (l7_json). malloc'd
+ * into *out; 0 or -ENOMEM.
+ */
+int pr_l7view_object(struct pr_l7view *v, char **out);
+
 #endif /* PR_L7VIEW_H */

@@ -9,6 +9,7 @@ reads its port from its log, and turns messages into the dicts the CLI's
 --json prints (uint64 as numbers, bytes as hex, every field present).
 """
 import atexit
+import json
 import os
 import re
 import select
@@ -80,11 +81,14 @@ def stubs():
 
 def to_dict(msg):
     """A message as the CLI's JSON writes it: every field, ints as ints, bytes as hex,
-    sub-messages as dicts. Unset oneof members are None (the CLI's null)."""
+    sub-messages as dicts. Unset oneof members are None (the CLI's null). A Flow's
+    l7_json (a JSON object) gives its keys, as `flows --json` has them inline."""
     out = {}
     for f in msg.DESCRIPTOR.fields:
         v = getattr(msg, f.name)
-        if f.containing_oneof is not None and msg.WhichOneof(f.containing_oneof.name) != f.name:
+        if f.name == "l7_json":
+            out.update(json.loads(v) if v else {})
+        elif f.containing_oneof is not None and msg.WhichOneof(f.containing_oneof.name) != f.name:
             out[f.name] = None
         elif f.label == f.LABEL_REPEATED:
             out[f.name] = [to_dict(x) if f.type == f.TYPE_MESSAGE else x for x in v]

@@ -201,10 +201,7 @@ with prtest.tmpdir("prhttp-") as d:
                 want = prtest.run_json(["flows", "--session", sid] + opts, db=db)[0]
                 r = httptest.curl(base + "/api/v1/sessions/%d/flows?%s" % (sid, q))
                 ck.eq(r.status, 200, "flows?%s: 200" % q, r.describe())
-                # L7 keys of the CLI's flows (since 030c990) are not served yet.
-                core = [{k: v for k, v in f.items() if k != "app" and not isinstance(
-                    v, (dict, list))} for f in want]
-                ck.eq(r.json(), core, "flows?%s: as `flows %s --json` (%d flows)" %
+                ck.eq(r.json(), want, "flows?%s: as `flows %s --json` (%d flows)" %
                       (q, " ".join(opts), len(want)))
             info = prtest.run_json(["store-info"], db=db)[0]
             r = httptest.curl(base + "/api/v1/stats")

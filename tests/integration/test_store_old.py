@@ -9,12 +9,15 @@ rows.db (--store-mode db); tests/stores/README.md says how they were made. For e
 - read-only (the files on a read-only bind mount, root only): the store stays at
   schema 3 and the export, a flow's packets, a time slice, a BPF-filtered export
   and verify give exactly what mixed.pcap holds;
-- writable: the first open migrates it to schema 5 (4: l7_meta, 5: last_seq), the same reads give the same
-  answers, and the old rows keep last_seq NULL;
+- writable: the first open migrates it to this build's schema (4: l7_meta,
+  5: last_seq, 6: received/filtered and the backends' drop reasons;
+  PR_STORE_SCHEMA_VERSION in storage/pr_store_schema.h), the same reads give
+  the same answers, and the old rows keep last_seq NULL;
 - a second capture of mixed.pcap into the migrated store is written in lanes
   (block version 2: some rows span more packet numbers than they hold), and both
   sessions export byte for byte as mixed.pcap; verify finds no problem."""
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -27,6 +30,19 @@ import prtest  # noqa: E402
 ck = prtest.Checks("test_store_old")
 ARCHIVE = os.path.join(prtest.SOURCE_DIR, "tests", "stores", "schema3-mixed.tar.gz")
 SRC = prtest.fixture("mixed.pcap")
+
+
+def current_schema():
+    """PR_STORE_SCHEMA_VERSION of the sources under test: what a writable open migrates to."""
+    path = os.path.join(prtest.SOURCE_DIR, "storage", "pr_store_schema.h")
+    with open(path) as fh:
+        m = re.search(r"#define PR_STORE_SCHEMA_VERSION (\d+)", fh.read())
+    if not m:
+        prtest.fail("no PR_STORE_SCHEMA_VERSION in %s" % path)
+    return int(m.group(1))
+
+
+SCHEMA = current_schema()
 
 
 def user_version(db):
@@ -137,7 +153,7 @@ def one_store(base, name, tmp):
     shutil.copytree(base, work)
     db = os.path.join(work, name)
     check_reads(db, 1, "%s migrated" % name, tmp)
-    ck.eq(user_version(db), 5, "%s: migrated to schema 5 on a writable open" % name)
+    ck.eq(user_version(db), SCHEMA, "%s: migrated to schema %d on a writable open" % (name, SCHEMA))
     ck.ok(all(r[2] is None for r in block_rows(db, 1)),
           "%s: old rows keep last_seq NULL (first_seq + pkt_count - 1 stands)" % name)
 
