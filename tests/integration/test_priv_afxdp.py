@@ -81,14 +81,16 @@ def capture(db, args, timeout=60):
     return p
 
 
-def wait_attached(ifname, p, timeout=10):
+def wait_attached(ifname, p, timeout=60):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if p.poll() is not None:
             out, err = p.communicate()
             raise TestError("capture ended before attaching: %s" % err.decode())
         if xdp_on(ifname):
-            time.sleep(0.3)  # the program is armed once the socket is bound, just after
+            # The program is armed once the socket is bound, just after; an
+            # instrumented build takes longer from one to the other.
+            time.sleep(1.0 if prtest.sanitized() else 0.3)
             return
         time.sleep(0.05)
     raise TestError("no XDP program on %s within %ss" % (ifname, timeout))

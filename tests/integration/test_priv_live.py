@@ -253,7 +253,12 @@ def live_tests(tmp):
         el = time.monotonic() - t0
         ck.eq(obj.get("end_reason"), "duration", "-t 1: end_reason")
         ck.eq(obj.get("status"), "completed", "-t 1: status")
-        ck.ok(0.9 <= el <= 10, "-t 1: ends after about a second (%.2f s)" % el)
+        # The upper bound says the duration ended it, not the 30 s wait above;
+        # a sanitized build on a busy machine needs seconds just to start
+        # (CI-like runs measured 11.75 s under ASan with two tests at once).
+        hi = 25 if prtest.sanitized() else 10
+        ck.ok(0.9 <= el <= hi, "-t 1: ends after about a second (%.2f s, at most %d s)"
+              % (el, hi))
 
     with ck.section("SIGINT stops a capture cleanly"):
         snd = Sender(tmp)
