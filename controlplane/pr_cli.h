@@ -221,8 +221,7 @@ void pr_cli_flow_json_l7(struct pr_json *j, const struct pr_store_flow *f, struc
  * as the gRPC Flow's l7_json; NULL or "" for none): how manage prints what
  * flows --json prints.
  */
-void pr_cli_flow_json_members(struct pr_json *j, const struct pr_store_flow *f,
-			      const char *l7_obj);
+void pr_cli_flow_json_members(struct pr_json *j, const struct pr_store_flow *f, const char *l7_obj);
 void pr_cli_flows_text_header(void);
 void pr_cli_flow_text(const struct pr_store_flow *f);
 void pr_cli_packet_json(struct pr_json *j, const struct pr_query_pkt *p, bool show_data);

@@ -836,7 +836,8 @@ int pr_cmd_capture(int argc, char **argv)
 	/* --dpdk-args is --backend dpdk --backend-args ARGS, said the way DPDK users say it. */
 	if (dpdk_args) {
 		if ((backend && strcmp(backend, "dpdk")) || backend_args) {
-			pr_cli_error("--dpdk-args: for --backend dpdk, and instead of --backend-args");
+			pr_cli_error(
+				"--dpdk-args: for --backend dpdk, and instead of --backend-args");
 			rc = PR_EXIT_USAGE;
 			goto out;
 		}

@@ -57,9 +57,8 @@ void pr_cli_iface_text(const struct pr_query_iface *d)
 	for (size_t i = 0; i < d->n_addresses && off < sizeof(addrs) - 64; i++)
 		off += (size_t)snprintf(addrs + off, sizeof(addrs) - off, "%s%s", off ? "," : "",
 					d->addresses[i]);
-	printf("%-20s %-8s %-40s %s\n", d->name,
-	       d->up ? (d->running ? "up" : "up,norun") : "down", addrs[0] ? addrs : "-",
-	       d->description);
+	printf("%-20s %-8s %-40s %s\n", d->name, d->up ? (d->running ? "up" : "up,norun") : "down",
+	       addrs[0] ? addrs : "-", d->description);
 }
 
 static int iface_text_cb(void *ctx, const struct pr_query_iface *d)

@@ -274,8 +274,7 @@ void pr_cli_flow_json_l7(struct pr_json *j, const struct pr_store_flow *f, struc
 	pr_json_obj_end(j);
 }
 
-void pr_cli_flow_json_members(struct pr_json *j, const struct pr_store_flow *f,
-			      const char *l7_obj)
+void pr_cli_flow_json_members(struct pr_json *j, const struct pr_store_flow *f, const char *l7_obj)
 {
 	struct json_object *o = l7_obj && *l7_obj ? json_tokener_parse(l7_obj) : NULL;
 

@@ -366,7 +366,8 @@ int pr_l7view_object(struct pr_l7view *v, char **out)
 	json_object_object_add(o, "app", v->app[0] ? json_object_new_string(v->app) : NULL);
 	json_object_object_foreach(v->root, key, val)
 		json_object_object_add(o, key, json_object_get(val));
-	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	s = json_object_to_json_string_ext(o,
+					   JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	*out = s ? strdup(s) : NULL;
 	json_object_put(o);
 	return *out ? 0 : -ENOMEM;

@@ -233,8 +233,7 @@ int pr_query_flows_open(struct pr_store *st, const struct pr_query_flows_req *re
 	return 0;
 }
 
-int pr_query_flows_next(struct pr_query_flows *q, struct pr_store_flow *f,
-			struct pr_query_err *err)
+int pr_query_flows_next(struct pr_query_flows *q, struct pr_store_flow *f, struct pr_query_err *err)
 {
 	const struct pr_query_flows_req *r = &q->req;
 	int ret;
@@ -705,8 +704,8 @@ int pr_query_pcap_next(struct pr_query_pcap *pc, size_t piece_bytes, pr_query_by
 				   (long long)pr_query_pkts_session(pc->q)->id, p.pkt.iface);
 			break;
 		}
-		ret = pr_pcapw_write(pc->w, (uint32_t)pc->map[p.pkt.iface], p.pkt.ts_ns,
-				     p.pkt.data, p.pkt.cap_len, p.pkt.wire_len);
+		ret = pr_pcapw_write(pc->w, (uint32_t)pc->map[p.pkt.iface], p.pkt.ts_ns, p.pkt.data,
+				     p.pkt.cap_len, p.pkt.wire_len);
 		if (!ret && pr_pcapw_buffered(pc->w) >= piece_bytes)
 			ret = pr_pcapw_flush(pc->w);
 		if (ret) {

@@ -243,8 +243,7 @@ bool pr_store_pool_writable(struct pr_store_pool *p)
 	return !pr_store_is_readonly(p->writer);
 }
 
-void pr_store_pool_counts(struct pr_store_pool *p, unsigned *open, unsigned *in_use,
-			  unsigned *max)
+void pr_store_pool_counts(struct pr_store_pool *p, unsigned *open, unsigned *in_use, unsigned *max)
 {
 	unsigned o = 0, u = 0;
 

@@ -76,7 +76,6 @@ void pr_store_pool_flush(struct pr_store_pool *p);
 bool pr_store_pool_writable(struct pr_store_pool *p);
 
 /* Readers open, in use, and the limit. */
-void pr_store_pool_counts(struct pr_store_pool *p, unsigned *open, unsigned *in_use,
-			  unsigned *max);
+void pr_store_pool_counts(struct pr_store_pool *p, unsigned *open, unsigned *in_use, unsigned *max);
 
 #endif /* PR_STORE_POOL_H */

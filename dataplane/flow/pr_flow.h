@@ -49,8 +49,7 @@ typedef void (*pr_flow_emit_fn)(void *ctx, const struct pr_rec_flow *rec);
  * Create a table. numa_node is a hint (-1: any). Returns 0 or -EINVAL /
  * -ENOMEM. Startup only.
  */
-int pr_flow_table_create(const struct pr_flow_cfg *cfg, int numa_node,
-			 struct pr_flow_table **out);
+int pr_flow_table_create(const struct pr_flow_cfg *cfg, int numa_node, struct pr_flow_table **out);
 void pr_flow_table_destroy(struct pr_flow_table *ft); /* NULL is a no-op */
 
 /*

@@ -131,8 +131,10 @@ int pr_txcore_run(const struct pr_rx_ops *ops, struct pr_rx *rx, void *base, ato
 				done = true;
 				break;
 			}
-			if (h->type == PR_REC_TX_PACKET && h->len >= sizeof(struct pr_rec_tx_packet)) {
-				const struct pr_rec_tx_packet *tp = (const struct pr_rec_tx_packet *)h;
+			if (h->type == PR_REC_TX_PACKET &&
+			    h->len >= sizeof(struct pr_rec_tx_packet)) {
+				const struct pr_rec_tx_packet *tp =
+					(const struct pr_rec_tx_packet *)h;
 
 				if (tp->len > h->len - sizeof(*tp)) {
 					st.counters[PR_STAT_TX_ERRORS]++;
