@@ -147,13 +147,30 @@ def tests(tmp):
         ck.eq(r.rc, 0, "capture exits 0", r.describe())
         obj = r.json()
         ck.eq(obj.get("end_reason"), "stopped", "SIGINT ends it as a stop")
-        ck.eq(obj.get("packets"), sent, "stored exactly the %d frames sent" % sent)
-        ck.eq(obj.get("drops_total"), 0, "no drops")
+        san = prtest.sanitized()
+        if not san:
+            ck.eq(obj.get("packets"), sent, "stored exactly the %d frames sent" % sent)
+            ck.eq(obj.get("drops_total"), 0, "no drops")
+        else:
+            # An instrumented worker (TSan: the L7 parsers too) cannot keep up
+            # with an unpaced sender: what it misses must be counted, not lost.
+            print("  note: %s build: drops allowed; stored + drops must be what was sent, "
+                  "the stored frames an ordered subset of the sent ones" % san)
+            ck.eq(obj.get("packets", 0) + obj.get("drops_total", 0), sent,
+                  "stored %s + counted drops %s = the %d frames sent"
+                  % (obj.get("packets"), obj.get("drops_total"), sent))
         out = os.path.join(tmp, "export.pcap")
         e = prtest.run(["export", "-S", obj["session_id"], "-o", out], db=db)
         if not ck.rc(e, 0, "export"):
             return
         got = prtest.read_capture(out).packets
+        if san:
+            ck.eq(len(got), obj.get("packets"), "export holds every stored frame")
+            it = iter([w.data for w in want])
+            ck.ok(all(any(g.data == w for w in it) for g in got),
+                  "exported frames are sent frames, in order, none twice")
+            ck.ok(not xdp_on("cap0"), "no XDP program left on cap0 after the capture")
+            return
         ck.eq(len(got), len(want), "export holds every frame")
         ck.ok([g.data for g in got] == [w.data for w in want],
               "exported bytes equal the sent frames, in order",
