@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 import prtest
@@ -116,16 +117,40 @@ class Daemon:
                                      stdin=subprocess.DEVNULL, env=e)
         self.err = b""
         self.port = None
+        # serve's stderr is read as it comes, by a thread: a pipe nobody empties
+        # fills at 64 KiB and blocks the daemon's next write. Under TSan the
+        # reports about the uninstrumented gRPC libraries did that, with the
+        # report lock held, and serve never ended after SIGTERM.
+        self._err_lock = threading.Lock()
+        self._reader = threading.Thread(target=self._drain, daemon=True)
+        self._reader.start()
         if wait:
             self.wait_ready()
 
+    def _drain(self):
+        fd = self.proc.stderr.fileno()
+        while True:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            with self._err_lock:
+                self.err += chunk
+
     def _read_err(self, timeout):
-        r, _, _ = select.select([self.proc.stderr], [], [], timeout)
-        if r:
-            chunk = os.read(self.proc.stderr.fileno(), 65536)
-            self.err += chunk
-            return bool(chunk)
-        return False
+        """Wait up to timeout for more of serve's stderr; True if some came."""
+        with self._err_lock:
+            n = len(self.err)
+        end = time.monotonic() + timeout
+        while True:
+            with self._err_lock:
+                if len(self.err) > n:
+                    return True
+            if time.monotonic() >= end or not self._reader.is_alive():
+                return False
+            time.sleep(0.02)
 
     def wait_ready(self, timeout=60):
         end = time.monotonic() + timeout
@@ -135,8 +160,7 @@ class Daemon:
                 self.port = int(m.group(1))
                 return self.port
             if self.proc.poll() is not None:
-                while self._read_err(0):
-                    pass
+                self._reader.join(10)
                 raise prtest.TestError("serve exited %s before it was ready:\n%s" % (
                     self.proc.returncode, self.stderr()))
             self._read_err(0.2)
@@ -179,8 +203,7 @@ class Daemon:
             self.proc.wait()
             raise prtest.TestError("serve did not stop within %ss of %s:\n%s" % (
                 timeout, sig, self.stderr()))
-        while self._read_err(0):
-            pass
+        self._reader.join(10)
         return self.proc.returncode
 
     def rss_kib(self):
