@@ -41,13 +41,6 @@ import httptest  # noqa: E402
 
 if os.geteuid() != 0:
     prtest.skip("capturing on lo needs root (CAP_NET_RAW)")
-if prtest.sanitized() == "tsan":
-    # Known and open: under ThreadSanitizer, serve did not end within 60 s of
-    # SIGTERM with a capture running (every check before it passed; TSan
-    # reported races only inside the uninstrumented gRPC/abseil libraries).
-    # Release and ASan run the whole test, the SIGTERM part included.
-    prtest.skip("ThreadSanitizer build: serve's SIGTERM with a running capture does "
-                "not end in time under TSan (open, see the issue 7 note)")
 
 ck = prtest.Checks("test_priv_capture_control")
 pb, pbg, hpb, hpbg = grpctest.stubs()
