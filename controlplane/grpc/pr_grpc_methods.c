@@ -872,8 +872,8 @@ out:
 
 /* ---- not served (yet) ---- */
 
-static int capture_unary(struct pr_grpc_ctx *c, const ProtobufCMessage *req,
-			 grpc_byte_buffer **resp, struct pr_grpc_status *st)
+static int replay_not_served(struct pr_grpc_ctx *c, const ProtobufCMessage *req,
+			     grpc_byte_buffer **resp, struct pr_grpc_status *st)
 {
 	(void)req;
 	(void)resp;
@@ -938,9 +938,9 @@ const struct pr_grpc_method pr_grpc_methods[] = {
 	       packetrecorder__v1__download_pcap_request__descriptor, true, download_open,
 	       download_next, download_close),
 	UNARY(P("StartReplay"), "StartReplay", packetrecorder__v1__start_replay_request__descriptor,
-	      false, capture_unary),
+	      false, replay_not_served),
 	UNARY(P("StopReplay"), "StopReplay", packetrecorder__v1__stop_replay_request__descriptor,
-	      false, capture_unary),
+	      false, replay_not_served),
 	STREAM(P("StreamEvents"), "StreamEvents",
 	       packetrecorder__v1__stream_events_request__descriptor, false, not_served_open,
 	       never_next, NULL),
