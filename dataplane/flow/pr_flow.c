@@ -8,8 +8,8 @@
  * locks. The table owns four arrays, all sized and touched at create time
  * and never grown: the entries (cfg->max_flows, the memcap), an open-
  * addressing index of (hash, entry) pairs, the LRU links of the entries and
- * a direct-mapped fragment cache that sends later IP fragments to the flow
- * of their first fragment. The LRU list gives O(1) emergency eviction when
+ * a four-way set-associative fragment cache that sends later IP fragments
+ * to the flow of their first fragment. The LRU list gives O(1) emergency eviction when
  * the table is full and prompt idle expiry from its tail; a clock hand
  * sweeping the entry array catches everything else (closed TCP, active
  * timeouts) with bounded work per call. All times are capture times.
@@ -39,6 +39,12 @@
 /* Limits that keep every index and size computation inside 32 bits. */
 #define MAX_FLOWS_LIMIT (1u << 30)
 #define FRAG_CACHE_DEFAULT 1024u
+/*
+ * Ways per fragment-cache set. Direct-mapped, two trains in flight whose
+ * keys met in one slot sent the later fragments of the first to a flow of
+ * their own; with the keyed hash that happened at random, 1 run in ~1000.
+ */
+#define FRAG_WAYS 4u
 #define FRAG_CACHE_LIMIT (1u << 24)
 #define HUGE_PAGE (2ul << 20)
 
@@ -134,6 +140,7 @@ struct lru_link {
 struct frag_slot {
 	union flow_key key;
 	uint64_t flow_id; /* 0: empty; checked against the entry so stale slots never match */
+	uint64_t ts; /* capture time of the first fragment: the oldest way is replaced */
 	uint32_t idx;
 	uint8_t dir;
 } PR_CACHE_ALIGNED;
@@ -149,7 +156,7 @@ struct pr_flow_table {
 	size_t frag_len;
 	uint32_t max_flows;
 	uint32_t slot_mask;
-	uint32_t frag_mask;
+	uint32_t frag_mask; /* sets - 1; a set is FRAG_WAYS slots */
 	uint32_t free_head;
 	uint32_t lru_head;
 	uint32_t lru_tail;
@@ -770,28 +777,68 @@ static uint32_t flow_get(struct pr_flow_table *ft, const union flow_key *k, uint
 	return idx;
 }
 
+static inline struct frag_slot *frag_set(const struct pr_flow_table *ft, uint32_t hash)
+{
+	return &ft->frag[(size_t)(hash & ft->frag_mask) * FRAG_WAYS];
+}
+
+/* A slot whose flow has ended (or was never set) may be taken at once. */
+static inline bool frag_slot_dead(const struct pr_flow_table *ft, const struct frag_slot *s)
+{
+	return s->flow_id == 0 || ft->e[s->idx].flow_id != s->flow_id;
+}
+
 static void frag_remember(struct pr_flow_table *ft, const struct pr_decoded *d, uint32_t idx,
-			  unsigned int dir)
+			  unsigned int dir, uint64_t ts)
 {
 	union flow_key fk;
-	struct frag_slot *s;
+	struct frag_slot *set, *s = NULL;
+	unsigned int w;
 
 	frag_key_build(d, &fk);
-	s = &ft->frag[key_hash(ft, &fk) & ft->frag_mask];
+	set = frag_set(ft, key_hash(ft, &fk));
+	/* The same train again (a repeated first fragment), else a dead way, else the oldest. */
+	for (w = 0; w < FRAG_WAYS && !s; w++)
+		if (set[w].flow_id != 0 && key_eq(&set[w].key, &fk))
+			s = &set[w];
+	for (w = 0; w < FRAG_WAYS && !s; w++)
+		if (frag_slot_dead(ft, &set[w]))
+			s = &set[w];
+	if (!s) {
+		s = &set[0];
+		for (w = 1; w < FRAG_WAYS; w++)
+			if (set[w].ts < s->ts)
+				s = &set[w];
+		ft->st.frag_replaced++;
+	}
 	s->key = fk;
 	s->flow_id = ft->e[idx].flow_id;
+	s->ts = ts;
 	s->idx = idx;
 	s->dir = (uint8_t)dir;
+}
+
+/* The way of this set that holds fk, or NULL. */
+static inline const struct frag_slot *frag_find(const struct pr_flow_table *ft,
+						const union flow_key *fk, uint32_t hash)
+{
+	const struct frag_slot *set = frag_set(ft, hash);
+	unsigned int w;
+
+	for (w = 0; w < FRAG_WAYS; w++)
+		if (set[w].flow_id != 0 && key_eq(&set[w].key, fk))
+			return &set[w];
+	return NULL;
 }
 
 /* The live entry the first fragment of this train went to, or NIL. */
 static uint32_t frag_lookup(const struct pr_flow_table *ft, const union flow_key *fk, uint32_t hash,
 			    uint64_t ts, unsigned int *dir)
 {
-	const struct frag_slot *s = &ft->frag[hash & ft->frag_mask];
+	const struct frag_slot *s = frag_find(ft, fk, hash);
 	const struct flow_entry *e;
 
-	if (s->flow_id == 0 || !key_eq(&s->key, fk))
+	if (!s)
 		return NIL;
 	e = &ft->e[s->idx];
 	/* The slot may outlive its flow: the flow id proves it is the same record. */
@@ -833,7 +880,8 @@ static void burst_chunk(struct pr_flow_table *ft, const struct pr_decoded *dec,
 			cls[i] = PKT_LATER_FRAG;
 			frag_key_build(d, &key[i]);
 			hash[i] = key_hash(ft, &key[i]);
-			pr_prefetch0(&ft->frag[hash[i] & ft->frag_mask]);
+			for (unsigned int w = 0; w < FRAG_WAYS; w++)
+				pr_prefetch0(&frag_set(ft, hash[i])[w]);
 			continue;
 		}
 		cls[i] = PKT_FLOW;
@@ -848,8 +896,11 @@ static void burst_chunk(struct pr_flow_table *ft, const struct pr_decoded *dec,
 
 		if (cls[i] == PKT_FLOW)
 			idx = index_guess(ft, hash[i]);
-		else if (cls[i] == PKT_LATER_FRAG)
-			idx = ft->frag[hash[i] & ft->frag_mask].idx;
+		else if (cls[i] == PKT_LATER_FRAG) {
+			const struct frag_slot *fs = frag_find(ft, &key[i], hash[i]);
+
+			idx = fs ? fs->idx : NIL;
+		}
 		guess[i] = idx < ft->max_flows ? idx : NIL;
 		if (guess[i] != NIL) {
 			pr_prefetch_w(&ft->e[idx]);
@@ -911,7 +962,7 @@ static void burst_chunk(struct pr_flow_table *ft, const struct pr_decoded *dec,
 		flow_account(e, dir, wire_len[i], ts_ns[i], l4 && d->ip_proto == PROTO_TCP,
 			     d->tcp_flags);
 		if (d->flags & PR_DEC_FRAG_FIRST)
-			frag_remember(ft, d, idx, dir);
+			frag_remember(ft, d, idx, dir, ts_ns[i]);
 		flow_id[i] = e->flow_id;
 		if (entry) {
 			entry[i] = idx;
@@ -981,7 +1032,7 @@ static void table_reset(struct pr_flow_table *ft)
 	uint32_t i;
 
 	memset(ft->slot, 0xff, ((size_t)ft->slot_mask + 1) * sizeof(*ft->slot));
-	memset(ft->frag, 0, ((size_t)ft->frag_mask + 1) * sizeof(*ft->frag));
+	memset(ft->frag, 0, ((size_t)ft->frag_mask + 1) * FRAG_WAYS * sizeof(*ft->frag));
 	memset(ft->e, 0, (size_t)ft->max_flows * sizeof(*ft->e));
 	for (i = 0; i < ft->max_flows; i++) {
 		ft->lru[i].prev = NIL;
@@ -1116,9 +1167,11 @@ int pr_flow_table_create(const struct pr_flow_cfg *cfg, int numa_node, struct pr
 	nslots = pow2_at_least(2ull * cfg->max_flows);
 	nfrag = pow2_at_least(cfg->frag_cache_entries ? cfg->frag_cache_entries :
 							FRAG_CACHE_DEFAULT);
+	if (nfrag < FRAG_WAYS)
+		nfrag = FRAG_WAYS;
 	ft->max_flows = cfg->max_flows;
 	ft->slot_mask = nslots - 1;
-	ft->frag_mask = nfrag - 1;
+	ft->frag_mask = (uint32_t)(nfrag / FRAG_WAYS) - 1;
 	ft->e_len = (size_t)cfg->max_flows * sizeof(*ft->e);
 	ft->slot_len = (size_t)nslots * sizeof(*ft->slot);
 	ft->lru_len = (size_t)cfg->max_flows * sizeof(*ft->lru);

@@ -27,7 +27,7 @@ struct pr_flow_cfg {
 	uint32_t active_timeout_s; /* cut long flows; 0 = never */
 	uint32_t hash_seed; /* random per process; 0 picks one from getrandom() */
 	uint16_t core_id; /* goes into the top bits of flow ids */
-	uint32_t frag_cache_entries; /* power of two; 0 = 1024 */
+	uint32_t frag_cache_entries; /* power of two, 4-way sets; 0 = 1024 */
 };
 
 /* Counters the table keeps (plain, written by the owning core only). */
@@ -38,6 +38,7 @@ struct pr_flow_stats {
 	uint64_t active; /* flows in the table now */
 	uint64_t frag_hits; /* later fragments attributed to a flow */
 	uint64_t frag_misses; /* later fragments whose first fragment was not seen */
+	uint64_t frag_replaced; /* first fragments that pushed out a live train (set full) */
 };
 
 struct pr_flow_table;

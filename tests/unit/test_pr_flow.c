@@ -693,6 +693,61 @@ static void test_fragments(void **state)
 	assert_int_equal(g_cap.rec[1].bytes[0], 600);
 }
 
+/*
+ * Trains in flight at once share a fragment-cache set without losing each
+ * other: a one-set cache (4 entries) under many hash seeds, four trains
+ * interleaved, every later fragment on its own train's flow. A fifth train
+ * pushes out the oldest, and says so in frag_replaced.
+ */
+static void test_fragment_trains_share_a_set(void **state)
+{
+	struct pr_flow_cfg cfg = g_cfg;
+	uint32_t seed;
+
+	(void)state;
+	cfg.frag_cache_entries = 4;
+	for (seed = 1; seed <= 64; seed++) {
+		struct pr_flow_table *ft = NULL;
+		struct pr_decoded first[5], later[5];
+		struct pr_flow_stats st;
+		uint64_t id[5];
+		unsigned int t;
+
+		cfg.hash_seed = seed * 2654435761u;
+		assert_int_equal(pr_flow_table_create(&cfg, -1, &ft), 0);
+		memset(&g_cap, 0, sizeof(g_cap));
+		for (t = 0; t < 5; t++) {
+			first[t] = udp4("10.9.1.1", (uint16_t)(7000 + t), "10.9.1.2", 8000);
+			first[t].flags |= PR_DEC_FRAGMENT | PR_DEC_FRAG_FIRST;
+			first[t].frag_id = 100 + t;
+			first[t].frag_more = true;
+			later[t] = ip_pkt(4, "10.9.1.1", "10.9.1.2", 17);
+			later[t].flags |= PR_DEC_FRAGMENT;
+			later[t].frag_id = 100 + t;
+			later[t].frag_offset = 1480;
+		}
+		for (t = 0; t < 4; t++)
+			id[t] = feed_on(ft, &first[t], 1514, T0 + t, 1);
+		for (t = 0; t < 4; t++)
+			assert_int_equal(feed_on(ft, &later[3 - t], 600, T0 + 10 + t, 1),
+					 id[3 - t]);
+		pr_flow_table_stats(ft, &st);
+		assert_int_equal(st.frag_hits, 4);
+		assert_int_equal(st.frag_misses, 0);
+		assert_int_equal(st.frag_replaced, 0);
+		/* The fifth live train replaces the oldest (train 0): its later fragment misses. */
+		id[4] = feed_on(ft, &first[4], 1514, T0 + 20, 1);
+		assert_int_equal(feed_on(ft, &later[4], 600, T0 + 21, 1), id[4]);
+		assert_int_not_equal(feed_on(ft, &later[0], 600, T0 + 22, 1), id[0]);
+		assert_int_equal(feed_on(ft, &later[1], 600, T0 + 23, 1), id[1]);
+		pr_flow_table_stats(ft, &st);
+		assert_int_equal(st.frag_replaced, 1);
+		assert_int_equal(st.frag_misses, 1);
+		pr_flow_flush(ft, PR_FLOW_END_SHUTDOWN, discard_emit, NULL);
+		pr_flow_table_destroy(ft);
+	}
+}
+
 /* GRE, ESP, a truncated L4: tracked on addresses and protocol, ports 0. */
 static void test_no_l4(void **state)
 {
@@ -1012,6 +1067,7 @@ int main(void)
 		cmocka_unit_test_setup(test_vlan, test_setup),
 		cmocka_unit_test_setup(test_ipv6, test_setup),
 		cmocka_unit_test_setup(test_fragments, test_setup),
+		cmocka_unit_test_setup(test_fragment_trains_share_a_set, test_setup),
 		cmocka_unit_test_setup(test_no_l4, test_setup),
 		cmocka_unit_test_setup(test_memcap_eviction, test_setup),
 		cmocka_unit_test_setup(test_random_vs_model, test_setup),
