@@ -17,6 +17,21 @@ stages=${PR_TEST_STAGES:-"release asan tsan fuzz"}
 fuzz_seconds=${PR_FUZZ_SECONDS:-30}
 jobs=$(nproc)
 failed=0
+summary=$(mktemp)
+trap 'rm -f "$summary"' EXIT
+
+# The lines of failed tests that say what failed (FAIL checks, sanitizer
+# reports, tracebacks, timeouts), at most 40 a test, for the end of the log:
+# CI keeps only the head and tail of a long run.
+failure_lines() {
+	awk -v stage="$1" '
+	/^[0-9]+\/[0-9]+ Testing: / { name = $3; n = 0; buf = ""; next }
+	/^FAIL |^Traceback|Error:|ERROR: |WARNING: ThreadSanitizer|SUMMARY: |timed out|Timeout/ {
+		if (n++ < 40) buf = buf stage " " name ": " $0 "\n"
+	}
+	/^Test Failed/ { printf "%s", buf }
+	' "build/$1/Testing/Temporary/LastTest.log" 2>/dev/null || true
+}
 
 run_ctest() {
 	local preset=$1
@@ -26,6 +41,7 @@ run_ctest() {
 	echo "=== ${preset}: ctest"
 	if ! ctest --test-dir "build/${preset}" --output-on-failure -j"$jobs" --timeout 1500; then
 		failed=1
+		failure_lines "$preset" >>"$summary"
 	fi
 }
 
@@ -60,6 +76,7 @@ for stage in $stages; do
 				"$corpus" >"build/fuzz/${name}.log" 2>&1; then
 				echo "FAILED: ${name}; last lines of build/fuzz/${name}.log:"
 				tail -n 40 "build/fuzz/${name}.log"
+				echo "fuzz ${name}: failed, see build/fuzz/${name}.log" >>"$summary"
 				failed=1
 			else
 				grep -E "stat::number_of_executed_units|Done" "build/fuzz/${name}.log" | tail -n 2
@@ -75,6 +92,8 @@ for stage in $stages; do
 done
 
 if [ "$failed" -ne 0 ]; then
+	echo "=== what failed, stage by stage"
+	cat "$summary"
 	echo "scripts/test.sh: FAILED"
 	exit 1
 fi

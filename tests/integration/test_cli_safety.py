@@ -407,7 +407,13 @@ with prtest.tmpdir() as tmp:
                    "-q"]
             p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                  stdin=subprocess.DEVNULL, env=prtest.clean_env())
-            time.sleep(1.0)
+            # The dataplane is started after the options are read: once it is
+            # there, the command is past the point where the key must be gone.
+            # (A fixed second was too short for a sanitized build on a busy CI.)
+            end = time.monotonic() + 60
+            while (p.poll() is None and not prtest.proc_children(p.pid) and
+                   time.monotonic() < end):
+                time.sleep(0.05)
             try:
                 with open("/proc/%d/cmdline" % p.pid, "rb") as fh:
                     c = fh.read()
