@@ -45,6 +45,9 @@ enum {
 	O_YES,
 	O_PROGRESS,
 	O_NO_PROGRESS,
+	O_TYPES,
+	O_AFTER_SEQ,
+	O_COUNT,
 	O_CHUNK,
 	O_INTERFACE,
 	O_CAPTURE,
@@ -74,6 +77,9 @@ struct manage {
 	uint64_t limit;
 	uint64_t chunk;
 	int64_t capture;
+	const char *types; /* events: comma-separated */
+	uint64_t after_seq; /* events */
+	uint64_t count; /* events: stop after this many; 0: never */
 	bool show_data;
 	bool yes;
 	int progress; /* 1 on, 0 off, -1: on a terminal */
@@ -107,8 +113,15 @@ static void usage(FILE *f)
 		"                                  runs until stop-capture, N or S\n"
 		"  stop-capture --capture-id ID    stop it; answers once its session is stored\n"
 		"  status [--capture-id ID]        the daemon's captures (running and finished)\n"
-		"  events, tap                     live streams (the daemon says when it does not\n"
-		"                                  serve them)\n"
+		"  events [--types T,T] [--after-seq N] [--count N]\n"
+		"                                  the daemon's events as they happen, a line each\n"
+		"                                  (--json: a JSON object a line): capture_started,\n"
+		"                                  capture_stopped, drops, alert, session_deleted;\n"
+		"                                  --after-seq resumes after event N (1: all the\n"
+		"                                  daemon still holds); runs until --count events\n"
+		"                                  or the daemon ends the stream\n"
+		"  tap                             a live packet stream (the daemon says it does\n"
+		"                                  not serve it yet)\n"
 		"\n"
 		"  -e, --endpoint HOST:PORT   the daemon\n"
 		"      --api-key KEY          API key (default $PACKETRECORDER_API_KEY); sent as\n"
@@ -862,13 +875,6 @@ static int cmd_capture(struct manage *m)
 		ret = pr_grpc_client_unary(
 			m->cl, SVC "GetCaptureStatus", &req.base,
 			&packetrecorder__v1__get_capture_status_response__descriptor, &resp, &st);
-	} else if (!strcmp(m->cmd, "events")) {
-		Packetrecorder__V1__StreamEventsRequest req =
-			PACKETRECORDER__V1__STREAM_EVENTS_REQUEST__INIT;
-
-		ret = pr_grpc_client_stream(m->cl, SVC "StreamEvents", &req.base,
-					    &packetrecorder__v1__event__descriptor, ignore_msg,
-					    NULL, &st);
 	} else {
 		Packetrecorder__V1__LiveTapRequest req = PACKETRECORDER__V1__LIVE_TAP_REQUEST__INIT;
 
@@ -883,6 +889,84 @@ static int cmd_capture(struct manage *m)
 	if (resp)
 		protobuf_c_message_free_unpacked(resp, NULL);
 	return ret ? call_failed(m, m->cmd, ret, &st) : PR_EXIT_OK;
+}
+
+/* ---- events ---- */
+
+struct events_out {
+	struct manage *m;
+	uint64_t seen;
+};
+
+static int event_cb(void *ctx, const ProtobufCMessage *msg)
+{
+	const Packetrecorder__V1__Event *e = (const void *)msg;
+	struct events_out *o = ctx;
+	struct pr_json j;
+
+	if (o->m->cli.json) {
+		pr_json_init(&j, stdout);
+		pr_json_obj_begin(&j);
+		pr_json_kv_u64(&j, "seq", e->seq);
+		pr_json_kv_u64(&j, "ts", e->ts);
+		pr_json_kv_str(&j, "type", e->type);
+		pr_json_kv_i64(&j, "session_id", e->session_id);
+		pr_json_key(&j, "data");
+		pr_json_raw(&j, e->data_json[0] ? e->data_json : "{}");
+		if (e->lost_before == UINT64_MAX)
+			pr_json_kv_str(&j, "lost_before", "earlier_run");
+		else
+			pr_json_kv_u64(&j, "lost_before", e->lost_before);
+		pr_json_obj_end(&j);
+		pr_json_end(&j);
+	} else {
+		char ts[64];
+
+		if (e->lost_before == UINT64_MAX)
+			printf("(events of an earlier run of the daemon are gone)\n");
+		else if (e->lost_before)
+			printf("(%llu events lost)\n", (unsigned long long)e->lost_before);
+		pr_cli_format_ts(e->ts, ts, sizeof(ts));
+		printf("%llu  %s  %-16s session %lld  %s\n", (unsigned long long)e->seq, ts,
+		       e->type, (long long)e->session_id, e->data_json);
+	}
+	fflush(stdout);
+	return o->m->count && ++o->seen >= o->m->count;
+}
+
+static int cmd_events(struct manage *m)
+{
+	Packetrecorder__V1__StreamEventsRequest req =
+		PACKETRECORDER__V1__STREAM_EVENTS_REQUEST__INIT;
+	struct events_out o = { .m = m };
+	struct pr_grpc_client_status st;
+	char *list = NULL, *types[16], *save = NULL;
+	size_t n = 0;
+	int ret;
+
+	if (m->types) {
+		list = strdup(m->types);
+		if (!list)
+			return PR_EXIT_FAIL;
+		for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+			if (n == sizeof(types) / sizeof(types[0])) {
+				pr_cli_error("--types: at most %zu types", n);
+				free(list);
+				return PR_EXIT_USAGE;
+			}
+			types[n++] = t;
+		}
+	}
+	req.after_seq = m->after_seq;
+	req.n_types = n;
+	req.types = n ? types : NULL;
+	ret = pr_grpc_client_stream(m->cl, SVC "StreamEvents", &req.base,
+				    &packetrecorder__v1__event__descriptor, event_cb, &o, &st);
+	free(list);
+	/* --count reached: the client ended the stream. */
+	if (ret == -ECANCELED && m->count && o.seen >= m->count)
+		return PR_EXIT_OK;
+	return ret ? call_failed(m, "StreamEvents", ret, &st) : PR_EXIT_OK;
 }
 
 static const struct {
@@ -901,7 +985,7 @@ static const struct {
 	{ "start-capture", cmd_capture },
 	{ "stop-capture", cmd_capture },
 	{ "status", cmd_capture },
-	{ "events", cmd_capture },
+	{ "events", cmd_events },
 	{ "tap", cmd_capture },
 };
 
@@ -959,6 +1043,9 @@ static int parse_opts(struct manage *m, int argc, char **argv)
 		{ "yes", no_argument, NULL, O_YES },
 		{ "progress", no_argument, NULL, O_PROGRESS },
 		{ "no-progress", no_argument, NULL, O_NO_PROGRESS },
+		{ "types", required_argument, NULL, O_TYPES },
+		{ "after-seq", required_argument, NULL, O_AFTER_SEQ },
+		{ "count", required_argument, NULL, O_COUNT },
 		{ "json", no_argument, NULL, PR_OPT_JSON },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -1084,6 +1171,19 @@ static int parse_opts(struct manage *m, int argc, char **argv)
 			break;
 		case O_NO_PROGRESS:
 			m->progress = 0;
+			break;
+		case O_TYPES:
+			if (pr_cli_check_str("--types", optarg, 1024, false))
+				return PR_EXIT_USAGE;
+			m->types = optarg;
+			break;
+		case O_AFTER_SEQ:
+			if (pr_cli_parse_u64("--after-seq", optarg, &m->after_seq))
+				return PR_EXIT_USAGE;
+			break;
+		case O_COUNT:
+			if (pr_cli_parse_u64("--count", optarg, &m->count))
+				return PR_EXIT_USAGE;
 			break;
 		case 'h':
 			usage(stdout);

@@ -38,6 +38,7 @@ struct pr_auth;
 struct pr_store_pool;
 struct pr_capctl_req;
 struct pr_capctl_info;
+struct pr_events;
 
 /*
  * Told of every answered call (on a worker thread): the full method name
@@ -79,6 +80,8 @@ struct pr_grpc_server_cfg {
 	struct pr_store_pool *pool; /* the store */
 	/* Capture control (borrowed; outlives the server); NULL: those calls are UNIMPLEMENTED. */
 	const struct pr_grpc_capture_ops *captures;
+	/* The event bus (borrowed; outlives the server); NULL: StreamEvents is UNIMPLEMENTED. */
+	struct pr_events *events;
 
 	unsigned threads; /* workers; 0: 2 */
 	unsigned max_streams; /* server streams open at once, daemon-wide; 0: 64 */

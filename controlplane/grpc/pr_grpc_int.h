@@ -65,6 +65,8 @@ unsigned pr_grpc_session_holders(struct pr_grpc_server *srv, int64_t session);
 struct pr_store_pool *pr_grpc_server_pool(struct pr_grpc_server *srv);
 /* Capture control, NULL when the daemon gave none. */
 const struct pr_grpc_capture_ops *pr_grpc_server_captures(struct pr_grpc_server *srv);
+/* The event bus, NULL when the daemon gave none. */
+struct pr_events *pr_grpc_server_events(struct pr_grpc_server *srv);
 uint32_t pr_grpc_server_chunk_bytes(const struct pr_grpc_server *srv);
 double pr_grpc_server_uptime_s(const struct pr_grpc_server *srv);
 bool pr_grpc_server_stopping(const struct pr_grpc_server *srv);
@@ -78,8 +80,15 @@ enum pr_grpc_kind {
 enum {
 	PR_GRPC_NEXT_END = 0, /* no more messages: status OK */
 	PR_GRPC_NEXT_MSG = 1, /* *msg is the next message */
-	PR_GRPC_NEXT_PARK = 2, /* nothing now: the call stays open until shutdown or cancel */
+	/*
+	 * Nothing now: the call stays open until shutdown or cancel, and is
+	 * stepped again every PR_GRPC_POLL_MS if its method has .poll.
+	 */
+	PR_GRPC_NEXT_PARK = 2,
 };
+
+/* How often a worker steps the parked calls of .poll methods again. */
+#define PR_GRPC_POLL_MS 50
 
 struct pr_grpc_method {
 	const char *path; /* "/packetrecorder.v1.PacketRecorder/ListSessions" */
@@ -88,6 +97,7 @@ struct pr_grpc_method {
 	const ProtobufCMessageDescriptor *req;
 	bool store; /* lend the call a store connection */
 	bool health; /* grpc.health.v1: open when the server's health_open says so */
+	bool poll; /* a parked call is stepped again every PR_GRPC_POLL_MS (StreamEvents) */
 	/* PR_GRPC_UNARY: 0 with *resp, or -1 with st. */
 	int (*unary)(struct pr_grpc_ctx *c, const ProtobufCMessage *req, grpc_byte_buffer **resp,
 		     struct pr_grpc_status *st);
@@ -101,6 +111,12 @@ struct pr_grpc_method {
 	 */
 	grpc_byte_buffer *(*farewell)(struct pr_grpc_ctx *c);
 };
+
+/* StreamEvents (pr_grpc_events.c). */
+int pr_grpc_events_open(struct pr_grpc_ctx *c, const ProtobufCMessage *req,
+			struct pr_grpc_status *st);
+int pr_grpc_events_next(struct pr_grpc_ctx *c, grpc_byte_buffer **msg, struct pr_grpc_status *st);
+void pr_grpc_events_close(struct pr_grpc_ctx *c);
 
 extern const struct pr_grpc_method pr_grpc_methods[];
 extern const unsigned pr_grpc_n_methods;

@@ -18,6 +18,7 @@
 #include "grpc/health/v1/health.pb-c.h"
 #include "packetrecorder.pb-c.h"
 #include "pr_capctl.h"
+#include "pr_events.h"
 #include "pr_grpc_conv.h"
 #include "pr_grpc_int.h"
 #include "pr_l7view.h"
@@ -217,6 +218,27 @@ static int get_session(struct pr_grpc_ctx *c, const ProtobufCMessage *req, grpc_
 	return 0;
 }
 
+/* session_deleted on the event bus (SSE and StreamEvents), when the daemon has one. */
+static void publish_deleted(struct pr_grpc_ctx *c, int64_t session,
+			    const struct pr_store_delete_result *res)
+{
+	struct pr_events *bus = pr_grpc_server_events(c->srv);
+	char data[256];
+	int ret;
+
+	if (!bus)
+		return;
+	snprintf(data, sizeof(data),
+		 "{\"session_id\":%lld,\"packets\":%llu,\"flows\":%llu,\"segments\":%llu,"
+		 "\"via\":\"grpc\"}",
+		 (long long)session, (unsigned long long)res->packets,
+		 (unsigned long long)res->flows, (unsigned long long)res->segments);
+	ret = pr_events_publish(bus, PR_EVENT_SESSION_DELETED, session, data, NULL);
+	if (ret && ret != -ESHUTDOWN)
+		PR_WARN("session %lld deleted, but its event was not published: %s",
+			(long long)session, strerror(-ret));
+}
+
 static int delete_session(struct pr_grpc_ctx *c, const ProtobufCMessage *req,
 			  grpc_byte_buffer **resp, struct pr_grpc_status *st)
 {
@@ -262,6 +284,7 @@ static int delete_session(struct pr_grpc_ctx *c, const ProtobufCMessage *req,
 	PR_NOTICE("session %lld deleted over gRPC (%llu packets, %llu segments)",
 		  (long long)r->session_id, (unsigned long long)res.packets,
 		  (unsigned long long)res.segments);
+	publish_deleted(c, r->session_id, &res);
 	m.session_id = r->session_id;
 	m.deleted = true;
 	m.packets = res.packets;
@@ -888,8 +911,7 @@ static int not_served_open(struct pr_grpc_ctx *c, const ProtobufCMessage *req,
 {
 	(void)req;
 	return pr_grpc_fail(st, GRPC_STATUS_UNIMPLEMENTED,
-			    "%s: this daemon has no live event or packet streams yet",
-			    c->method->name);
+			    "%s: this daemon has no live packet stream yet", c->method->name);
 }
 
 static int never_next(struct pr_grpc_ctx *c, grpc_byte_buffer **msg, struct pr_grpc_status *st)
@@ -941,9 +963,16 @@ const struct pr_grpc_method pr_grpc_methods[] = {
 	      false, replay_not_served),
 	UNARY(P("StopReplay"), "StopReplay", packetrecorder__v1__stop_replay_request__descriptor,
 	      false, replay_not_served),
-	STREAM(P("StreamEvents"), "StreamEvents",
-	       packetrecorder__v1__stream_events_request__descriptor, false, not_served_open,
-	       never_next, NULL),
+	{
+		.path = P("StreamEvents"),
+		.name = "StreamEvents",
+		.kind = PR_GRPC_STREAM,
+		.req = &packetrecorder__v1__stream_events_request__descriptor,
+		.poll = true,
+		.open = pr_grpc_events_open,
+		.next = pr_grpc_events_next,
+		.close = pr_grpc_events_close,
+	},
 	STREAM(P("LiveTap"), "LiveTap", packetrecorder__v1__live_tap_request__descriptor, false,
 	       not_served_open, never_next, NULL),
 	UNARY(P("GetStats"), "GetStats", packetrecorder__v1__get_stats_request__descriptor, true,

@@ -331,6 +331,11 @@ const struct pr_grpc_capture_ops *pr_grpc_server_captures(struct pr_grpc_server 
 	return srv->cfg.captures;
 }
 
+struct pr_events *pr_grpc_server_events(struct pr_grpc_server *srv)
+{
+	return srv->cfg.events;
+}
+
 uint32_t pr_grpc_server_chunk_bytes(const struct pr_grpc_server *srv)
 {
 	return srv->cfg.chunk_bytes;
@@ -762,19 +767,57 @@ static void end_parked(struct worker *w)
 	}
 }
 
+/* Parked calls of .poll methods step again: true if the worker has any. */
+static bool step_polled(struct worker *w, bool now)
+{
+	struct call *c, *next;
+	bool any = false;
+
+	for (c = w->live; c; c = next) {
+		next = c->next;
+		if (!c->parked || !c->m || !c->m->poll || c->sending || c->closed)
+			continue;
+		any = true;
+		if (now)
+			step(c);
+	}
+	return any;
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	struct pr_grpc_server *srv = w->srv;
+	const uint64_t poll_ns = (uint64_t)PR_GRPC_POLL_MS * 1000000u;
+	uint64_t last_poll = mono_ns();
 
 	for (;;) {
-		grpc_event ev = grpc_completion_queue_next(
-			w->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+		/*
+		 * Infinite unless a parked call waits to be polled; a busy queue
+		 * (another call's sends) must not starve it, so the time is kept
+		 * here, not left to the queue's timeout.
+		 */
+		bool polled = step_polled(w, false);
+		uint64_t now = mono_ns();
+		gpr_timespec until = gpr_inf_future(GPR_CLOCK_MONOTONIC);
+		grpc_event ev;
 
+		if (polled && now - last_poll >= poll_ns) {
+			step_polled(w, true);
+			last_poll = now;
+		}
+		if (polled)
+			until = gpr_time_add(
+				gpr_now(GPR_CLOCK_MONOTONIC),
+				gpr_time_from_nanos((int64_t)(last_poll + poll_ns - now),
+						    GPR_TIMESPAN));
+		else
+			last_poll = now;
+		ev = grpc_completion_queue_next(w->cq, until, NULL);
 		if (ev.type == GRPC_QUEUE_SHUTDOWN)
 			break;
 		if (ev.type != GRPC_OP_COMPLETE)
-			continue;
+			continue; /* GRPC_QUEUE_TIMEOUT: the poll, at the top */
 		on_event(ev.tag, ev.success != 0);
 		if (!w->ended && atomic_load(&srv->stopping)) {
 			w->ended = true;

@@ -463,6 +463,7 @@ static int grpc_open(struct serve *s)
 		.health_open = cfg->health_open != 0,
 		.pool = s->pool,
 		.captures = &s->grpc_captures,
+		.events = s->events,
 		.threads = cfg->grpc_threads,
 		.max_streams = cfg->grpc_max_streams,
 		.max_recv_bytes = (uint32_t)cfg->grpc_max_message_bytes,

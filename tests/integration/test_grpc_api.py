@@ -10,8 +10,10 @@ interfaces, store statistics), and DownloadPcap gives the bytes `export` writes
 (pcap) or the same packets (pcapng); missing sessions are NOT_FOUND, bad fields
 INVALID_ARGUMENT naming the field, undecodable requests INVALID_ARGUMENT,
 an unknown interface or capture INVALID_ARGUMENT / NOT_FOUND naming the field
-(capture control itself: test_priv_capture_control.py), replay, live streams
-and unknown methods UNIMPLEMENTED; API keys (x-api-key and
+(capture control itself: test_priv_capture_control.py), replay, LiveTap
+and unknown methods UNIMPLEMENTED; StreamEvents sends the session_deleted
+events of DeleteSession, live and on resume (after_seq), filtered by type,
+and `manage events` prints them; API keys (x-api-key and
 Bearer; missing, wrong, rotated by SIGHUP; open health checks); a
 100,000-message stream arrives whole and in order; cancelling mid-stream, a
 deadline, and a client killed mid-stream each free the stream on the daemon; a
@@ -22,6 +24,7 @@ then deletes it; `manage` prints what the local commands print, downloads the
 export's bytes, and exits 4/3/2 for NOT_FOUND, INVALID_ARGUMENT and a refused
 key. Every daemon stops on SIGTERM with exit 0 and no sanitizer report.
 """
+import json
 import os
 import signal
 import subprocess
@@ -75,6 +78,9 @@ def setup(tmp):
     # sent whole into the client's flow-control window (and so end, releasing
     # the session) before the DeleteSession arrives.
     sids["victim"] = prtest.capture_file(db, big, key=RAW_KEY, timeout=300)[0]["session_id"]
+    # Deleted for StreamEvents.
+    sids["events"] = prtest.capture_file(db, prtest.fixture("nsec.pcap"),
+                                         key=RAW_KEY)[0]["session_id"]
     return db, sids
 
 
@@ -255,8 +261,9 @@ def part_errors(d, sids):
          grpc.StatusCode.UNIMPLEMENTED, "StartReplay"),
         ("StopReplay", s.StopReplay, pb.StopReplayRequest(),
          grpc.StatusCode.UNIMPLEMENTED, "StopReplay"),
-        ("StreamEvents", s.StreamEvents, pb.StreamEventsRequest(),
-         grpc.StatusCode.UNIMPLEMENTED, "StreamEvents"),
+        ("StreamEvents with an unknown type", s.StreamEvents,
+         pb.StreamEventsRequest(types=["session_deleted", "bogus"]),
+         grpc.StatusCode.INVALID_ARGUMENT, "types: \"bogus\""),
         ("LiveTap", s.LiveTap, pb.LiveTapRequest(), grpc.StatusCode.UNIMPLEMENTED, "LiveTap"),
     ]
     for what, fn, req, want, text in cases:
@@ -394,6 +401,81 @@ def part_streams(d, sids):
           grpc.StatusCode.NOT_FOUND, "... and it is gone")
     ck.ok(victim not in [x["session_id"] for x in cli(["sessions"], d.db)],
           "... for the CLI too")
+    ch.close()
+
+
+def next_within(it, secs):
+    """The next message of a stream within secs, or None (the stream stays open)."""
+    box = []
+    t = threading.Thread(target=lambda: box.append(next(it, None)), daemon=True)
+    t.start()
+    t.join(secs)
+    return box[0] if box else None
+
+
+def part_events(d, db, sids):
+    """StreamEvents over the session_deleted events this daemon published."""
+    ch = d.channel()
+    s = pbg.PacketRecorderStub(ch)
+    victim = sids["victim"]
+    # after_seq 1 is before this run's first event: all the bus holds, said to follow
+    # an earlier run's events (lost_before is 2^64-1).
+    it = s.StreamEvents(pb.StreamEventsRequest(after_seq=1, types=["session_deleted"]))
+    ev = next_within(it, 60)
+    ck.ok(ev is not None and ev.type == "session_deleted" and ev.session_id == victim,
+          "StreamEvents from the start: the deletion of session %d" % victim, repr(ev))
+    if ev is None:
+        it.cancel()
+        return
+    data = json.loads(ev.data_json)
+    ck.eq((data.get("session_id"), data.get("packets"), data.get("via")),
+          (victim, 100008, "grpc"), "... its data says which session, how many packets, and how")
+    ck.eq(ev.lost_before, 2**64 - 1, "... after the events of an earlier run (lost_before)")
+    ck.ok(abs(ev.ts / 1e9 - time.time()) < 3600, "... with a wall-clock time", repr(ev.ts))
+    first_seq = ev.seq
+    # Live: the stream is parked with nothing to send; a deletion wakes it.
+    gone = sids["events"]
+    t0 = time.monotonic()
+    r = s.DeleteSession(pb.DeleteSessionRequest(session_id=gone))
+    ev2 = next_within(it, 30)
+    lat = time.monotonic() - t0
+    ck.ok(r.deleted and ev2 is not None and ev2.session_id == gone and ev2.seq > first_seq
+          and ev2.lost_before == 0,
+          "a live stream gets the next deletion (%.2f s after DeleteSession)" % lat, repr(ev2))
+    it.cancel()
+    ck.ok(wait_streams_zero(s), "a cancelled event stream is freed on the daemon")
+    # Resume after the first: the second comes at once.
+    it = s.StreamEvents(pb.StreamEventsRequest(after_seq=first_seq))
+    ev3 = next_within(it, 30)
+    ck.ok(ev3 is not None and ev2 is not None and ev3.seq == ev2.seq and
+          ev3.session_id == gone and ev3.lost_before == 0,
+          "after_seq resumes after that event", repr(ev3))
+    it.cancel()
+    # A type filter that matches nothing: nothing comes before the deadline.
+    e = rpc_error(s.StreamEvents, pb.StreamEventsRequest(after_seq=1, types=["alert"]),
+                  timeout=2)
+    ck.eq(code(e), grpc.StatusCode.DEADLINE_EXCEEDED,
+          "types=[alert]: the deletions are not sent; the stream waits until its deadline")
+    ck.ok(wait_streams_zero(s), "... and is freed")
+    # manage events: both deletions as JSON lines, then it exits by itself.
+    r = prtest.run(["manage", "--endpoint", d.endpoint, "events", "--after-seq", "1",
+                    "--types", "session_deleted", "--count", "2", "--json"], key=None,
+                   timeout=120)
+    lines = [json.loads(x) for x in r.out.splitlines() if x.strip()] if r.rc == 0 else []
+    ck.ok(r.rc == 0 and [(x.get("type"), x.get("session_id")) for x in lines] ==
+          [("session_deleted", victim), ("session_deleted", gone)] and
+          lines[0].get("lost_before") == "earlier_run" and lines[1].get("lost_before") == 0 and
+          lines[1]["data"].get("session_id") == gone,
+          "manage events --count 2 --json: the two deletions, a JSON object a line",
+          r.describe())
+    r = prtest.run(["manage", "--endpoint", d.endpoint, "events", "--after-seq",
+                    str(first_seq), "--count", "1"], key=None, timeout=120)
+    ck.ok(r.rc == 0 and "session_deleted" in r.out and ("session %d" % gone) in r.out,
+          "manage events (text): a line with the type and session", r.describe())
+    r = prtest.run(["manage", "--endpoint", d.endpoint, "events", "--types", "nope"],
+                   key=None, timeout=60)
+    ck.ok(r.rc == prtest.EXIT_USAGE and "types" in r.err,
+          "manage events --types nope: exit 3 naming types", r.describe())
     ch.close()
 
 
@@ -593,6 +675,8 @@ def main():
                 part_manage(d, db, sids, tmp)
             with ck.section("streams"):
                 part_streams(d, sids)
+            with ck.section("events"):
+                part_events(d, db, sids)
         finally:
             stop_clean(d, "main daemon")
         with ck.section("stream limit"):
