@@ -89,6 +89,9 @@ static const struct opt opts[] = {
 	{ "shutdown_grace_ms", T_U32, OFF(shutdown_grace_ms), 0, 600000, "5000",
 	  "serve: at SIGTERM, open streams end with UNAVAILABLE at their next message; those still "
 	  "open after this long are cancelled" },
+	{ "max_captures", T_U32, OFF(max_captures), 1, 1024, "16",
+	  "serve: captures (dataplane processes) running at once; one more is refused "
+	  "(RESOURCE_EXHAUSTED, HTTP 503) naming this key" },
 	{ "tls_cert", T_STR, OFF(tls_cert), 0, SIZE(tls_cert), "",
 	  "serve: PEM certificate (chain) of both servers; with tls_key they speak TLS only "
 	  "(serve --tls-cert)" },

@@ -43,6 +43,7 @@ struct pr_config {
 	uint64_t grpc_chunk_bytes; /* DownloadPcap chunks */
 	uint32_t grpc_keepalive_s;
 	uint32_t shutdown_grace_ms; /* open streams get this long to end at SIGTERM */
+	uint32_t max_captures; /* serve: captures running at once */
 	char tls_cert[512]; /* PEM; with tls_key: TLS on both servers */
 	char tls_key[512];
 	char tls_client_ca[512]; /* PEM CAs: client certificates required (mTLS) */

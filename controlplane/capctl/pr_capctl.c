@@ -539,6 +539,7 @@ int pr_capctl_start(struct pr_capctl *cc, const struct pr_capctl_req *req,
 	struct cap *c = calloc(1, sizeof(*c));
 	struct timespec deadline;
 	unsigned running = 0;
+	unsigned max_running = cc->cfg.max_captures ? cc->cfg.max_captures : PR_CAPCTL_MAX_RUNNING;
 	int ret;
 
 	msg[0] = 0;
@@ -552,13 +553,20 @@ int pr_capctl_start(struct pr_capctl *cc, const struct pr_capctl_req *req,
 	}
 	pthread_mutex_lock(&cc->lock);
 	for (struct cap *x = cc->caps; x; x = x->next)
-		running += !x->finished;
+		/*
+		 * By state, not by the thread's last step: StopCapture answers at
+		 * STOPPED, when the dataplane and the store are already released,
+		 * and a start right after it must not be refused.
+		 */
+		running += !state_final(x->info.state);
 	if (cc->closing) {
 		snprintf(msg, msg_len, "the daemon is stopping");
 		ret = -ESHUTDOWN;
-	} else if (running >= PR_CAPCTL_MAX_RUNNING) {
-		snprintf(msg, msg_len, "%u captures are running, the most this daemon runs at once",
-			 running);
+	} else if (running >= max_running) {
+		snprintf(msg, msg_len,
+			 "%u captures are running, the most this daemon runs at once "
+			 "(max_captures = %u)",
+			 running, max_running);
 		ret = -ENOSPC;
 	}
 	if (ret) {

@@ -31,7 +31,7 @@ struct pr_config;
 struct pr_events;
 struct pr_sensor_metrics;
 
-/* Captures running at once; more is -ENOSPC. */
+/* Captures running at once when the config's max_captures is 0; more is -ENOSPC. */
 #define PR_CAPCTL_MAX_RUNNING 16
 /* Finished captures kept for GetCaptureStatus; the oldest beyond this go. */
 #define PR_CAPCTL_MAX_FINISHED 64

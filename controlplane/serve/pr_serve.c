@@ -520,6 +520,7 @@ static void reload_config(struct serve *s)
 	RESTART_STR(api_keys_file);
 	RESTART_NUM(grpc_threads);
 	RESTART_NUM(grpc_max_streams);
+	RESTART_NUM(max_captures);
 	RESTART_NUM(grpc_max_message_bytes);
 	RESTART_NUM(grpc_chunk_bytes);
 	RESTART_NUM(grpc_keepalive_s);

@@ -18,7 +18,9 @@ What it proves:
   says the same;
 - a capture with max_packets ends by itself at that count (end_reason count);
 - capture_started and capture_stopped reach an SSE client of /api/v1/events
-  with the capture and session ids;
+  with the capture and session ids, and a gRPC StreamEvents client with the
+  same event numbers;
+- a daemon with max_captures = 1 refuses a second capture naming the key;
 - an unknown interface is INVALID_ARGUMENT / 400 naming "interface", a bad
   filter names "filter", an unknown capture is NOT_FOUND / 404;
 - `manage start-capture / status / stop-capture` drive the same registry;
@@ -100,7 +102,41 @@ def manage(d, args):
 def main():
     with prtest.tmpdir() as tmp:
         run(os.path.join(tmp, "store.db"))
+        with ck.section("max_captures"):
+            run_limit(tmp)
     ck.finish()
+
+
+def run_limit(tmp):
+    """A daemon with max_captures = 1 refuses a second capture, naming the key."""
+    conf = os.path.join(tmp, "limit.conf")
+    with open(conf, "w") as fh:
+        fh.write("max_captures = 1\n")
+    d = Daemon(os.path.join(tmp, "limit.db"), args=["--config", conf],
+               env={"PACKETRECORDER_API_KEY": API_KEY})
+    try:
+        s = pbg.PacketRecorderStub(d.channel())
+        a = s.StartCapture(pb.StartCaptureRequest(interface="lo", backend="pcap",
+                                                  filter="udp and dst port 9"),
+                           metadata=MD, timeout=120)
+        e = rpc_error(s.StartCapture, pb.StartCaptureRequest(interface="lo", backend="pcap"),
+                      metadata=MD, timeout=120)
+        ck.ok(e is not None and e.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and
+              "max_captures = 1" in e.details(),
+              "max_captures = 1: a second StartCapture is RESOURCE_EXHAUSTED naming the key",
+              "%s %s" % (e and e.code(), e and e.details()))
+        s.StopCapture(pb.StopCaptureRequest(capture_id=a.capture_id), metadata=MD, timeout=120)
+        b = s.StartCapture(pb.StartCaptureRequest(interface="lo", backend="pcap",
+                                                  filter="udp and dst port 9"),
+                           metadata=MD, timeout=120)
+        ck.ok(b.state == "running", "... and once the first stopped, another starts", str(b))
+        s.StopCapture(pb.StopCaptureRequest(capture_id=b.capture_id), metadata=MD, timeout=120)
+        ck.eq(d.stop(), 0, "that daemon exits 0 on SIGTERM", d.stderr()[-2000:])
+    except (prtest.TestError, grpc.RpcError) as e:
+        ck.error("max_captures", e)
+    finally:
+        if d.proc.poll() is None:
+            d.stop()
 
 
 def run(db):
@@ -224,6 +260,23 @@ def run(db):
                 ck.ok(sp_ev and sp_ev["data"]["packets"] in (300, 200) and
                       sp_ev["data"]["state"] == "stopped",
                       "SSE: capture_stopped of capture %s with its packets" % cid, str(seen))
+
+            # The same events over gRPC StreamEvents, with the same numbers.
+            want = {k: v["seq"] for k, v in seen.items()}
+            got = {}
+            it = s.StreamEvents(pb.StreamEventsRequest(
+                after_seq=1, types=["capture_started", "capture_stopped"]), metadata=MD,
+                timeout=60)
+            try:
+                for ev in it:
+                    got[(ev.type, json.loads(ev.data_json).get("capture_id"))] = ev.seq
+                    if len(got) >= len(want):
+                        break
+            except grpc.RpcError as e:
+                print("StreamEvents ended: %s" % e.code())
+            it.cancel()
+            ck.ok(want and got == want, "gRPC StreamEvents: the same %d capture events, with "
+                  "the same numbers, as SSE" % len(want), "%r\n%r" % (got, want))
 
         with ck.section("max_packets"):
             c = s.StartCapture(pb.StartCaptureRequest(
