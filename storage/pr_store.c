@@ -63,6 +63,7 @@ void pr_store_txn_abort(struct pr_store *st)
 	if (!sqlite3_get_autocommit(st->db))
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 	st->in_txn = false;
+	pr_store_gate_leave(st);
 	st->have_cur = false;
 	for (uint32_t i = 0; i < MAX_LANES; i++) {
 		pr_block_builder_reset(&st->lanes[i].blk);
@@ -114,9 +115,14 @@ int pr_store_txn_begin(struct pr_store *st)
 
 	if (st->in_txn)
 		goto out;
+	err = pr_store_gate_enter(st);
+	if (err)
+		goto out;
 	err = pr_store_exec(st, "BEGIN IMMEDIATE", "begin transaction");
 	if (!err)
 		st->in_txn = true;
+	else
+		pr_store_gate_leave(st);
 out:
 	return err;
 }
@@ -141,6 +147,7 @@ void pr_store_close(struct pr_store *st)
 		st->sink->ops->destroy(st->sink);
 	/* An open transaction is rolled back by the close: only commits persist. */
 	sqlite3_close_v2(st->db);
+	pr_store_gate_leave(st);
 	for (uint32_t i = 0; i < MAX_LANES; i++) {
 		pr_block_builder_fini(&st->lanes[i].blk);
 		free(st->lanes[i].flows);

@@ -117,6 +117,7 @@ struct pr_store {
 	bool fell_back; /* asked to write, opened read-only: the files are not writable */
 	int schema_version; /* of the file (a read-only open does not migrate) */
 	bool in_txn;
+	bool gate_held; /* this connection's transaction holds the write gate (pr_store_gate.c) */
 	bool have_cur;
 	uint32_t block_max_packets;
 	uint32_t block_max_bytes;
@@ -258,6 +259,9 @@ int pr_store_exec(struct pr_store *st, const char *sql, const char *what);
 /* -EROFS with a message on a read-only store. */
 int pr_store_check_writable(struct pr_store *st);
 /* BEGIN IMMEDIATE unless a transaction is open. */
+/* The write gate (pr_store_gate.c): write transactions of this process take turns. */
+int pr_store_gate_enter(struct pr_store *st);
+void pr_store_gate_leave(struct pr_store *st);
 int pr_store_txn_begin(struct pr_store *st);
 /* Wall clock, ns since the Unix epoch. */
 uint64_t pr_store_now_ns(void);

@@ -451,6 +451,7 @@ static int commit_txn(struct pr_store *st)
 	if (rc != SQLITE_OK)
 		return pr_store_sql_fail(st, rc, "commit");
 	st->in_txn = false;
+	pr_store_gate_leave(st);
 	return 0;
 }
 

@@ -11,6 +11,9 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <fcntl.h>
 #include <dirent.h>
 #include <ftw.h>
@@ -1014,6 +1017,89 @@ static void test_reader_during_write(void **state)
 	pr_store_close(rd);
 	pr_store_close(wr);
 	free(buf);
+}
+
+/*
+ * Two writers in one process, as in the daemon: one that begins its next
+ * transaction right after each commit (an ingest), and one that starts a
+ * session. With only SQLite's busy handler the second slept through the
+ * moments the lock was free and failed after 5 s with "database is
+ * locked"; the write gate queues it behind the transaction in progress.
+ */
+struct hog {
+	const char *path;
+	atomic_bool ready, stop;
+	int err;
+	unsigned txns;
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void *hog_main(void *arg)
+{
+	struct pr_session_info info = { .name = "hog" };
+	struct hog *h = arg;
+	struct pr_store *st = NULL;
+	int64_t id;
+
+	h->err = open_store(h->path, PASSPHRASE, false, false, &st);
+	while (!h->err && !atomic_load(&h->stop)) {
+		/* Each transaction holds the write lock for 400 ms; the next follows at once. */
+		h->err = pr_store_session_begin(st, &info, &id);
+		/* The session row is committed at once; its interface opens the transaction. */
+		if (!h->err)
+			h->err = pr_store_session_add_iface(st, id, &test_ifaces[0]);
+		atomic_store(&h->ready, true);
+		if (!h->err)
+			usleep(400000);
+		if (!h->err)
+			h->err = pr_store_session_end(st, id, PR_SESSION_COMPLETED, "");
+		if (!h->err)
+			h->err = pr_store_commit(st);
+		h->txns++;
+	}
+	atomic_store(&h->ready, true);
+	pr_store_close(st);
+	return NULL;
+}
+
+static void test_writers_take_turns(void **state)
+{
+	struct pr_session_info info = { .name = "second" };
+	struct hog h = { 0 };
+	struct pr_store *st = NULL;
+	pthread_t thr;
+	char path[512];
+	uint64_t t0, waited;
+	int64_t id;
+
+	(void)state;
+	path_in(path, sizeof(path), "turns.db");
+	assert_int_equal(open_store(path, PASSPHRASE, true, false, &st), 0);
+	h.path = path;
+	assert_int_equal(pthread_create(&thr, NULL, hog_main, &h), 0);
+	while (!atomic_load(&h.ready))
+		usleep(1000);
+	usleep(100000);
+	for (int round = 0; round < 3; round++) {
+		t0 = now_ms();
+		assert_int_equal(pr_store_session_begin(st, &info, &id), 0);
+		assert_int_equal(pr_store_commit(st), 0);
+		waited = now_ms() - t0;
+		/* Behind one 400 ms transaction, not a busy timeout (5 s). */
+		assert_true(waited < 3000);
+	}
+	atomic_store(&h.stop, true);
+	pthread_join(thr, NULL);
+	assert_int_equal(h.err, 0);
+	assert_true(h.txns >= 1);
+	pr_store_close(st);
 }
 
 /* A refused row (duplicate interface) fails alone: pending packets survive. */
@@ -2294,6 +2380,7 @@ int main(void)
 		cmocka_unit_test(test_recover_reused_pid),
 		cmocka_unit_test(test_interleaved_sessions),
 		cmocka_unit_test(test_reader_during_write),
+		cmocka_unit_test(test_writers_take_turns),
 		cmocka_unit_test(test_duplicate_iface_keeps_pending),
 		cmocka_unit_test(test_damaged_block),
 		cmocka_unit_test(test_disk_full),
