@@ -102,6 +102,21 @@ static int record_usable(const struct pr_rec_hdr *h)
 		touch(r->data, r->len);
 		return 1;
 	}
+	case PR_REC_TX_TIMING:
+		if (h->len < sizeof(struct pr_rec_tx_timing))
+			return 0;
+		touch(h, sizeof(struct pr_rec_tx_timing));
+		return 1;
+	case PR_REC_META: {
+		const struct pr_rec_meta *r = (const struct pr_rec_meta *)h;
+
+		if (h->len < sizeof(*r) || r->data_len > h->len - sizeof(*r))
+			return 0;
+		touch(r->app, strnlen(r->app, sizeof(r->app)));
+		touch(r->kind, strnlen(r->kind, sizeof(r->kind)));
+		touch(r->data, r->data_len);
+		return 1;
+	}
 	case PR_REC_TX_END:
 	case PR_REC_ALERT:
 		return 1;
