@@ -23,6 +23,7 @@
 #include "pr_grpc_client.h"
 #include "pr_grpc_conv.h"
 #include "pr_json.h"
+#include "pr_tap.h"
 
 #define SVC "/packetrecorder.v1.PacketRecorder/"
 
@@ -56,6 +57,7 @@ enum {
 	O_DURATION,
 	O_NAME,
 	O_SNAPLEN,
+	O_MAX_PPS,
 };
 
 struct manage {
@@ -79,7 +81,8 @@ struct manage {
 	int64_t capture;
 	const char *types; /* events: comma-separated */
 	uint64_t after_seq; /* events */
-	uint64_t count; /* events: stop after this many; 0: never */
+	uint64_t count; /* events, tap: stop after this many; 0: never */
+	uint64_t max_pps; /* tap */
 	bool show_data;
 	bool yes;
 	int progress; /* 1 on, 0 off, -1: on a terminal */
@@ -120,8 +123,14 @@ static void usage(FILE *f)
 		"                                  --after-seq resumes after event N (1: all the\n"
 		"                                  daemon still holds); runs until --count events\n"
 		"                                  or the daemon ends the stream\n"
-		"  tap                             a live packet stream (the daemon says it does\n"
-		"                                  not serve it yet)\n"
+		"  tap [--capture-id ID]           the packets a running capture stores, as it\n"
+		"                                  stores them (ID 0 or none: the only capture\n"
+		"                                  running): a line each (--json: a JSON object),\n"
+		"                                  or with -w FILE a pcap (nanosecond) written as\n"
+		"                                  they arrive (-w -: stdout, for tshark -r -);\n"
+		"                                  --filter F (BPF), --max-pps N (the daemon's cap\n"
+		"                                  on this tap; 0: 100000), --snaplen N, --count N;\n"
+		"                                  ends when the capture ends\n"
 		"\n"
 		"  -e, --endpoint HOST:PORT   the daemon\n"
 		"      --api-key KEY          API key (default $PACKETRECORDER_API_KEY); sent as\n"
@@ -759,13 +768,6 @@ static int cmd_ifaces(struct manage *m)
 	return PR_EXIT_OK;
 }
 
-static int ignore_msg(void *ctx, const ProtobufCMessage *msg)
-{
-	(void)ctx;
-	(void)msg;
-	return 0;
-}
-
 static void capture_json(struct pr_json *j, const Packetrecorder__V1__CaptureStatus *c)
 {
 	pr_json_obj_begin(j);
@@ -876,13 +878,7 @@ static int cmd_capture(struct manage *m)
 			m->cl, SVC "GetCaptureStatus", &req.base,
 			&packetrecorder__v1__get_capture_status_response__descriptor, &resp, &st);
 	} else {
-		Packetrecorder__V1__LiveTapRequest req = PACKETRECORDER__V1__LIVE_TAP_REQUEST__INIT;
-
-		req.capture_id = m->capture;
-		req.filter = (char *)(uintptr_t)(m->filter ? m->filter : "");
-		ret = pr_grpc_client_stream(m->cl, SVC "LiveTap", &req.base,
-					    &packetrecorder__v1__packet__descriptor, ignore_msg,
-					    NULL, &st);
+		return PR_EXIT_FAIL;
 	}
 	if (!ret && resp)
 		capture_show(m, resp);
@@ -969,6 +965,150 @@ static int cmd_events(struct manage *m)
 	return ret ? call_failed(m, "StreamEvents", ret, &st) : PR_EXIT_OK;
 }
 
+/* ---- tap ---- */
+
+struct tap_out {
+	struct manage *m;
+	FILE *f; /* -w: the pcap; NULL: lines on stdout */
+	bool header; /* the pcap's header is written */
+	uint32_t linktype; /* the pcap's */
+	uint64_t seen, lost, other_link, bytes;
+	int err; /* errno of a failed write */
+};
+
+static int tap_header(struct tap_out *o, uint32_t linktype)
+{
+	/* Nanosecond pcap: the daemon's timestamps are ns. */
+	const uint32_t hdr[6] = { 0xa1b23c4d, 2 | (4u << 16), 0, 0, PR_TAP_MAX_SNAPLEN, linktype };
+
+	o->linktype = linktype;
+	o->header = true;
+	if (fwrite(hdr, sizeof(hdr), 1, o->f) != 1)
+		return errno ? errno : EIO;
+	return 0;
+}
+
+static int tap_cb(void *ctx, const ProtobufCMessage *msg)
+{
+	const Packetrecorder__V1__TapPacket *p = (const void *)msg;
+	struct tap_out *o = ctx;
+
+	o->seen++;
+	o->lost += p->lost_before;
+	if (o->f) {
+		uint32_t rec[4] = { (uint32_t)(p->ts / 1000000000u),
+				    (uint32_t)(p->ts % 1000000000u), (uint32_t)p->data.len,
+				    p->wire_len };
+
+		if (!o->header && (o->err = tap_header(o, p->linktype)))
+			return 1;
+		if (p->linktype != o->linktype) {
+			/* One link type per pcap file: the others are counted, not written. */
+			o->other_link++;
+		} else if (fwrite(rec, sizeof(rec), 1, o->f) != 1 ||
+			   (p->data.len && fwrite(p->data.data, p->data.len, 1, o->f) != 1) ||
+			   fflush(o->f)) {
+			o->err = errno ? errno : EIO;
+			return 1;
+		}
+		o->bytes += p->data.len;
+	} else if (o->m->cli.json) {
+		struct pr_json j;
+
+		pr_json_init(&j, stdout);
+		pr_json_obj_begin(&j);
+		pr_json_kv_u64(&j, "index", p->index);
+		pr_json_kv_u64(&j, "ts", p->ts);
+		pr_json_kv_u64(&j, "iface", p->iface);
+		pr_json_kv_u64(&j, "linktype", p->linktype);
+		pr_json_kv_u64(&j, "wire_len", p->wire_len);
+		pr_json_kv_u64(&j, "cap_len", p->cap_len);
+		pr_json_kv_u64(&j, "flow_id", p->flow_id);
+		pr_json_kv_u64(&j, "lost_before", p->lost_before);
+		pr_json_obj_end(&j);
+		pr_json_end(&j);
+		fflush(stdout);
+	} else {
+		char ts[64];
+
+		if (p->lost_before)
+			printf("(%llu packets not tapped: over the rate cap, or read too slowly)\n",
+			       (unsigned long long)p->lost_before);
+		pr_cli_format_ts(p->ts, ts, sizeof(ts));
+		printf("%llu  %s  iface %u  %u bytes  flow %llu\n", (unsigned long long)p->index,
+		       ts, p->iface, p->wire_len, (unsigned long long)p->flow_id);
+		fflush(stdout);
+	}
+	return o->m->count && o->seen >= o->m->count;
+}
+
+static int cmd_tap(struct manage *m)
+{
+	Packetrecorder__V1__LiveTapRequest req = PACKETRECORDER__V1__LIVE_TAP_REQUEST__INIT;
+	struct tap_out o = { .m = m };
+	struct pr_grpc_client_status st;
+	bool to_stdout = m->output && !strcmp(m->output, "-");
+	int ret, rc = PR_EXIT_OK;
+
+	if (m->snaplen > PR_TAP_MAX_SNAPLEN) {
+		pr_cli_error("--snaplen: at most %u bytes for a tap", PR_TAP_MAX_SNAPLEN);
+		return PR_EXIT_USAGE;
+	}
+	if (m->output) {
+		o.f = to_stdout ? stdout : fopen(m->output, "w");
+		if (!o.f) {
+			pr_cli_error("-w %s: %s", m->output, strerror(errno));
+			return PR_EXIT_FAIL;
+		}
+	}
+	req.capture_id = m->capture;
+	req.filter = (char *)(uintptr_t)(m->filter ? m->filter : "");
+	req.max_packets_per_s = (uint32_t)m->max_pps;
+	req.snaplen = (uint32_t)m->snaplen;
+	ret = pr_grpc_client_stream(m->cl, SVC "LiveTap", &req.base,
+				    &packetrecorder__v1__tap_packet__descriptor, tap_cb, &o, &st);
+	/* --count reached: the client ended the stream. */
+	if (ret == -ECANCELED && !o.err && m->count && o.seen >= m->count)
+		ret = 0;
+	if (o.f && !o.header && !o.err && !ret)
+		/* Nothing tapped: still a valid (empty) pcap, as tcpdump leaves one. */
+		o.err = tap_header(&o, 1);
+	if (o.f && fflush(o.f) && !o.err)
+		o.err = errno;
+	if (o.f && !to_stdout && fclose(o.f) && !o.err)
+		o.err = errno;
+	if (o.err) {
+		pr_cli_error("-w %s: %s", m->output, strerror(o.err));
+		return PR_EXIT_FAIL;
+	}
+	if (ret)
+		rc = call_failed(m, "LiveTap", ret, &st);
+	if (m->cli.json && o.f) {
+		struct pr_json j;
+
+		pr_json_init(&j, to_stdout ? stderr : stdout);
+		pr_json_obj_begin(&j);
+		pr_json_kv_str(&j, "output", m->output);
+		pr_json_kv_u64(&j, "packets", o.seen - o.other_link);
+		pr_json_kv_u64(&j, "bytes", o.bytes);
+		pr_json_kv_u64(&j, "lost", o.lost);
+		pr_json_kv_u64(&j, "other_link_type", o.other_link);
+		pr_json_obj_end(&j);
+		pr_json_end(&j);
+	} else if (!m->cli.json) {
+		pr_cli_note(&m->cli,
+			    "tap: %" PRIu64 " packets%s%s, %" PRIu64
+			    " not tapped (over the rate cap or read too slowly)",
+			    o.seen, o.f ? " to " : "", o.f ? m->output : "", o.lost);
+		if (o.other_link)
+			pr_cli_note(&m->cli,
+				    "tap: %" PRIu64 " packets of another link type than the "
+				    "first were not written (one link type per pcap file)",
+				    o.other_link);
+	}
+	return rc;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(struct manage *m);
@@ -986,7 +1126,7 @@ static const struct {
 	{ "stop-capture", cmd_capture },
 	{ "status", cmd_capture },
 	{ "events", cmd_events },
-	{ "tap", cmd_capture },
+	{ "tap", cmd_tap },
 };
 
 static int read_key_file(struct manage *m)
@@ -1046,6 +1186,8 @@ static int parse_opts(struct manage *m, int argc, char **argv)
 		{ "types", required_argument, NULL, O_TYPES },
 		{ "after-seq", required_argument, NULL, O_AFTER_SEQ },
 		{ "count", required_argument, NULL, O_COUNT },
+		{ "max-pps", required_argument, NULL, O_MAX_PPS },
+		{ "write", required_argument, NULL, 'w' },
 		{ "json", no_argument, NULL, PR_OPT_JSON },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -1057,7 +1199,7 @@ static int parse_opts(struct manage *m, int argc, char **argv)
 	int opt, ret;
 
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "e:o:f:n:S:qxyh", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "e:o:w:f:n:S:qxyh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case PR_OPT_JSON:
 		case 'q':
@@ -1113,6 +1255,7 @@ static int parse_opts(struct manage *m, int argc, char **argv)
 			m->capture = (int64_t)v;
 			break;
 		case 'o':
+		case 'w':
 		case O_OUTPUT:
 			if (pr_cli_check_str("--output", optarg, PATH_MAX, false))
 				return PR_EXIT_USAGE;
@@ -1184,6 +1327,13 @@ static int parse_opts(struct manage *m, int argc, char **argv)
 		case O_COUNT:
 			if (pr_cli_parse_u64("--count", optarg, &m->count))
 				return PR_EXIT_USAGE;
+			break;
+		case O_MAX_PPS:
+			if (pr_cli_parse_u64("--max-pps", optarg, &m->max_pps) ||
+			    m->max_pps > UINT32_MAX) {
+				pr_cli_error("--max-pps: a number of packets per second");
+				return PR_EXIT_USAGE;
+			}
 			break;
 		case 'h':
 			usage(stdout);

@@ -38,6 +38,7 @@
 #include "pr_query.h"
 #include "pr_sensor_metrics.h"
 #include "pr_store.h"
+#include "pr_tap.h"
 
 /* How long a stopped dataplane gets to flush before it is killed. */
 #define STOP_GRACE_NS (10ull * 1000000000u)
@@ -55,6 +56,7 @@ struct cap {
 	char name[128]; /* session name */
 	/* Under cc->lock: what the front ends see. */
 	struct pr_capctl_info info;
+	struct pr_tap_hub *tap; /* live taps of its packets (one reference: this struct's) */
 	bool finished; /* the thread has released everything but this struct */
 	unsigned waiters; /* stop() calls waiting on it: it is not pruned meanwhile */
 };
@@ -71,6 +73,12 @@ struct pr_capctl {
 	int64_t next_id;
 	bool closing;
 };
+
+static void cap_free(struct cap *c)
+{
+	pr_tap_hub_put(c->tap);
+	free(c);
+}
 
 static uint64_t mono_ns(void)
 {
@@ -261,6 +269,17 @@ static void finish(struct cap *c, const struct pr_ingest_stats *is, const char *
 		snprintf(c->info.message, sizeof(c->info.message), "%.511s", err);
 	set_state(c, failed ? PR_CAPCTL_FAILED : PR_CAPCTL_STOPPED);
 	pthread_mutex_unlock(&c->cc->lock);
+	{
+		char how[600];
+
+		if (failed)
+			snprintf(how, sizeof(how), "capture %lld failed: %.500s", (long long)c->id,
+				 c->info.message);
+		else
+			snprintf(how, sizeof(how), "capture %lld ended (%s)", (long long)c->id,
+				 c->info.end_reason);
+		pr_tap_hub_end(c->tap, how);
+	}
 	if (failed)
 		PR_WARN("capture %lld on %s failed: %s", (long long)c->id, c->dpc.interface,
 			c->info.message);
@@ -269,6 +288,21 @@ static void finish(struct cap *c, const struct pr_ingest_stats *is, const char *
 			  (long long)c->id, c->dpc.interface, (unsigned long long)c->info.packets,
 			  (unsigned long long)c->info.drops, c->info.end_reason);
 	publish(c, PR_EVENT_CAPTURE_STOPPED);
+}
+
+/* The ingest's callbacks: stored interfaces and packets go to the live taps. */
+static void tap_iface(void *ctx, const struct pr_rec_iface *rec)
+{
+	struct cap *c = ctx;
+
+	pr_tap_hub_iface(c->tap, rec);
+}
+
+static void tap_packet(void *ctx, const struct pr_rec_packet *rec)
+{
+	struct cap *c = ctx;
+
+	pr_tap_hub_packet(c->tap, rec);
 }
 
 static void *cap_main(void *arg)
@@ -323,6 +357,9 @@ static void *cap_main(void *arg)
 			.checkpoint_cfg = &ckcfg,
 			.sm = cc->sm,
 			.metrics_iface = c->dpc.interface,
+			.on_iface = tap_iface,
+			.on_packet = tap_packet,
+			.ctx = c,
 		};
 
 		if (pr_ingest_create(&icfg, &ig)) {
@@ -511,7 +548,7 @@ static void prune(struct pr_capctl *cc)
 		pthread_mutex_unlock(&cc->lock);
 		pthread_join(c->thread, NULL);
 		pthread_mutex_lock(&cc->lock);
-		free(c);
+		cap_free(c);
 		finished--;
 	}
 }
@@ -547,8 +584,10 @@ int pr_capctl_start(struct pr_capctl *cc, const struct pr_capctl_req *req,
 		return -ENOMEM;
 	c->cc = cc;
 	ret = req_to_cap(cc, req, c, msg, msg_len);
+	if (!ret && pr_tap_hub_create(&c->tap))
+		ret = -ENOMEM;
 	if (ret) {
-		free(c);
+		cap_free(c);
 		return ret;
 	}
 	pthread_mutex_lock(&cc->lock);
@@ -571,7 +610,7 @@ int pr_capctl_start(struct pr_capctl *cc, const struct pr_capctl_req *req,
 	}
 	if (ret) {
 		pthread_mutex_unlock(&cc->lock);
-		free(c);
+		cap_free(c);
 		return ret;
 	}
 	c->id = cc->next_id++;
@@ -585,7 +624,7 @@ int pr_capctl_start(struct pr_capctl *cc, const struct pr_capctl_req *req,
 	if (ret) {
 		pthread_mutex_unlock(&cc->lock);
 		snprintf(msg, msg_len, "cannot start a capture thread: %s", strerror(-ret));
-		free(c);
+		cap_free(c);
 		return ret;
 	}
 	c->thread_started = true;
@@ -682,6 +721,59 @@ int pr_capctl_list(struct pr_capctl *cc, struct pr_capctl_info **out, size_t *n)
 	return 0;
 }
 
+int pr_capctl_tap_open(struct pr_capctl *cc, int64_t capture_id, const struct pr_tap_opts *o,
+		       struct pr_tap **out, int64_t *chosen, char *msg, size_t msg_len)
+{
+	struct cap *c = NULL;
+	unsigned running = 0;
+	int ret;
+
+	*out = NULL;
+	msg[0] = 0;
+	if (capture_id < 0) {
+		snprintf(msg, msg_len, "capture_id: 0 (the one running) or a capture id");
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&cc->lock);
+	if (capture_id) {
+		c = find(cc, capture_id);
+	} else {
+		for (struct cap *x = cc->caps; x; x = x->next)
+			if (!state_final(x->info.state)) {
+				c = x;
+				running++;
+			}
+		if (running > 1) {
+			pthread_mutex_unlock(&cc->lock);
+			snprintf(msg, msg_len,
+				 "capture_id: %u captures are running: name one (see "
+				 "GetCaptureStatus)",
+				 running);
+			return -EINVAL;
+		}
+	}
+	if (!c) {
+		pthread_mutex_unlock(&cc->lock);
+		if (capture_id)
+			snprintf(msg, msg_len, "capture_id: no capture %lld (see GetCaptureStatus)",
+				 (long long)capture_id);
+		else
+			snprintf(msg, msg_len, "capture_id: no capture is running");
+		return -ENOENT;
+	}
+	if (state_final(c->info.state)) {
+		snprintf(msg, msg_len, "capture_id: capture %lld is %s: nothing to tap",
+			 (long long)c->id, pr_capctl_state_name(c->info.state));
+		pthread_mutex_unlock(&cc->lock);
+		return -EPIPE;
+	}
+	*chosen = c->id;
+	/* Under cc->lock: the cap (and its hub reference) cannot be pruned meanwhile. */
+	ret = pr_tap_open(c->tap, o, out, msg, msg_len);
+	pthread_mutex_unlock(&cc->lock);
+	return ret;
+}
+
 void pr_capctl_shutdown(struct pr_capctl *cc)
 {
 	struct cap *c;
@@ -713,7 +805,7 @@ void pr_capctl_destroy(struct pr_capctl *cc)
 		struct cap *c = cc->caps;
 
 		cc->caps = c->next;
-		free(c);
+		cap_free(c);
 	}
 	pthread_cond_destroy(&cc->cond);
 	pthread_mutex_destroy(&cc->lock);

@@ -30,6 +30,8 @@
 struct pr_config;
 struct pr_events;
 struct pr_sensor_metrics;
+struct pr_tap;
+struct pr_tap_opts;
 
 /* Captures running at once when the config's max_captures is 0; more is -ENOSPC. */
 #define PR_CAPCTL_MAX_RUNNING 16
@@ -126,6 +128,17 @@ int pr_capctl_get(struct pr_capctl *cc, int64_t capture_id, struct pr_capctl_inf
  * first: *out is malloc()ed (free() it), *n its length. 0 or -ENOMEM.
  */
 int pr_capctl_list(struct pr_capctl *cc, struct pr_capctl_info **out, size_t *n);
+
+/*
+ * Subscribe to the live tap of a running capture (pr_tap.h): capture_id,
+ * or 0 for the only one running; *chosen is the capture tapped. Returns 0
+ * with *out (pr_tap_next(), pr_tap_close(); it may outlive the capture),
+ * -ENOENT (no such capture, or none running), -EINVAL (several running
+ * for 0, or a bad option: msg names the field), -EPIPE (the capture is
+ * over), -ENOSPC (PR_TAP_MAX_SUBS taps already), -ENOMEM. Any thread.
+ */
+int pr_capctl_tap_open(struct pr_capctl *cc, int64_t capture_id, const struct pr_tap_opts *o,
+		       struct pr_tap **out, int64_t *chosen, char *msg, size_t msg_len);
 
 /*
  * The daemon is stopping: refuse new captures (-ESHUTDOWN), stop every

@@ -39,6 +39,9 @@ struct pr_store_pool;
 struct pr_capctl_req;
 struct pr_capctl_info;
 struct pr_events;
+struct pr_tap;
+struct pr_tap_opts;
+struct pr_tap_pkt;
 
 /*
  * Told of every answered call (on a worker thread): the full method name
@@ -63,6 +66,14 @@ struct pr_grpc_capture_ops {
 		    size_t msg_len);
 	int (*get)(void *ctx, int64_t capture_id, struct pr_capctl_info *out);
 	int (*list)(void *ctx, struct pr_capctl_info **out, size_t *n); /* *out: free() it */
+	/*
+	 * The live tap (pr_tap.h, pr_capctl_tap_open()); NULL: LiveTap is
+	 * UNIMPLEMENTED. next and close are per tap, on the tap's worker.
+	 */
+	int (*tap_open)(void *ctx, int64_t capture_id, const struct pr_tap_opts *o,
+			struct pr_tap **out, int64_t *chosen, char *msg, size_t msg_len);
+	int (*tap_next)(struct pr_tap *t, struct pr_tap_pkt *out);
+	void (*tap_close)(struct pr_tap *t);
 	void *ctx;
 };
 

@@ -118,6 +118,11 @@ int pr_grpc_events_open(struct pr_grpc_ctx *c, const ProtobufCMessage *req,
 int pr_grpc_events_next(struct pr_grpc_ctx *c, grpc_byte_buffer **msg, struct pr_grpc_status *st);
 void pr_grpc_events_close(struct pr_grpc_ctx *c);
 
+/* LiveTap (pr_grpc_tap.c). */
+int pr_grpc_tap_open(struct pr_grpc_ctx *c, const ProtobufCMessage *req, struct pr_grpc_status *st);
+int pr_grpc_tap_next(struct pr_grpc_ctx *c, grpc_byte_buffer **msg, struct pr_grpc_status *st);
+void pr_grpc_tap_close(struct pr_grpc_ctx *c);
+
 extern const struct pr_grpc_method pr_grpc_methods[];
 extern const unsigned pr_grpc_n_methods;
 

@@ -906,21 +906,6 @@ static int replay_not_served(struct pr_grpc_ctx *c, const ProtobufCMessage *req,
 			    c->method->name);
 }
 
-static int not_served_open(struct pr_grpc_ctx *c, const ProtobufCMessage *req,
-			   struct pr_grpc_status *st)
-{
-	(void)req;
-	return pr_grpc_fail(st, GRPC_STATUS_UNIMPLEMENTED,
-			    "%s: this daemon has no live packet stream yet", c->method->name);
-}
-
-static int never_next(struct pr_grpc_ctx *c, grpc_byte_buffer **msg, struct pr_grpc_status *st)
-{
-	(void)c;
-	(void)msg;
-	return pr_grpc_fail(st, GRPC_STATUS_INTERNAL, "no stream");
-}
-
 /* ---- the table ---- */
 
 #define P(m) "/" PR_GRPC_SERVICE "/" m
@@ -973,8 +958,16 @@ const struct pr_grpc_method pr_grpc_methods[] = {
 		.next = pr_grpc_events_next,
 		.close = pr_grpc_events_close,
 	},
-	STREAM(P("LiveTap"), "LiveTap", packetrecorder__v1__live_tap_request__descriptor, false,
-	       not_served_open, never_next, NULL),
+	{
+		.path = P("LiveTap"),
+		.name = "LiveTap",
+		.kind = PR_GRPC_STREAM,
+		.req = &packetrecorder__v1__live_tap_request__descriptor,
+		.poll = true,
+		.open = pr_grpc_tap_open,
+		.next = pr_grpc_tap_next,
+		.close = pr_grpc_tap_close,
+	},
 	UNARY(P("GetStats"), "GetStats", packetrecorder__v1__get_stats_request__descriptor, true,
 	      get_stats),
 	UNARY(P("Health"), "Health", packetrecorder__v1__health_request__descriptor, false, health),

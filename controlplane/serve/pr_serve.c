@@ -32,6 +32,7 @@
 
 #include "pr_auth.h"
 #include "pr_capctl.h"
+#include "pr_tap.h"
 #include "pr_cli.h"
 #include "pr_events.h"
 #include "pr_grpc.h"
@@ -328,6 +329,12 @@ static int cap_get(void *ctx, int64_t id, struct pr_capctl_info *out)
 	return pr_capctl_get(ctx, id, out);
 }
 
+static int cap_tap_open(void *ctx, int64_t id, const struct pr_tap_opts *o, struct pr_tap **out,
+			int64_t *chosen, char *msg, size_t msg_len)
+{
+	return pr_capctl_tap_open(ctx, id, o, out, chosen, msg, msg_len);
+}
+
 static int cap_list(void *ctx, struct pr_capctl_info **out, size_t *n)
 {
 	return pr_capctl_list(ctx, out, n);
@@ -399,6 +406,9 @@ static int capctl_open(struct serve *s)
 		.stop = cap_stop,
 		.get = cap_get,
 		.list = cap_list,
+		.tap_open = cap_tap_open,
+		.tap_next = pr_tap_next,
+		.tap_close = pr_tap_close,
 		.ctx = s->capctl,
 	};
 	s->http_captures = (struct pr_http_capture_ops){

@@ -264,7 +264,12 @@ def part_errors(d, sids):
         ("StreamEvents with an unknown type", s.StreamEvents,
          pb.StreamEventsRequest(types=["session_deleted", "bogus"]),
          grpc.StatusCode.INVALID_ARGUMENT, "types: \"bogus\""),
-        ("LiveTap", s.LiveTap, pb.LiveTapRequest(), grpc.StatusCode.UNIMPLEMENTED, "LiveTap"),
+        ("LiveTap with no capture running", s.LiveTap, pb.LiveTapRequest(),
+         grpc.StatusCode.NOT_FOUND, "capture_id: no capture is running"),
+        ("LiveTap of an unknown capture", s.LiveTap, pb.LiveTapRequest(capture_id=77),
+         grpc.StatusCode.NOT_FOUND, "capture_id: no capture 77"),
+        ("LiveTap of capture -1", s.LiveTap, pb.LiveTapRequest(capture_id=-1),
+         grpc.StatusCode.INVALID_ARGUMENT, "capture_id"),
     ]
     for what, fn, req, want, text in cases:
         e = rpc_error(fn, req)
