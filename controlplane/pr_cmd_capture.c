@@ -86,6 +86,9 @@ static void usage(FILE *f)
 		"      --retention-bytes SIZE\n"
 		"                         keep the store below SIZE (k/m/g): the oldest segments of\n"
 		"                         unpinned sessions go; both are kept in the store\n"
+		"      --stats            at the end, where the workers' time went: cycles and ns\n"
+		"                         per packet in rx, decode, flow, l7 and emit (with\n"
+		"                         --json: the summary's \"stages\" key)\n"
 		"      --json             print the summary as one JSON object on stdout\n");
 	pr_cli_key_help(f);
 	fprintf(f,
@@ -116,6 +119,7 @@ struct capture {
 	char attach_db[PATH_MAX]; /* --attach: the store the instance's session is in */
 	char started_note[1600]; /* "SOURCE with filter F": said once the dataplane runs */
 	bool started;
+	bool show_stats; /* --stats: where the workers' time went, per stage */
 };
 
 static uint64_t mono_ns(void)
@@ -346,6 +350,92 @@ static void consume(struct capture *c, bool progress)
  * it (the row then stays "running" until the next open marks it
  * interrupted).
  */
+/*
+ * pr_cycles() units per second, measured against CLOCK_MONOTONIC over
+ * 20 ms (the workers ran on this machine, and the TSC rate is the same on
+ * every core).
+ */
+static double cycles_hz(void)
+{
+	struct timespec pause = { 0, 20000000 };
+	uint64_t t0 = mono_ns(), c0 = pr_cycles(), t1, c1;
+
+	nanosleep(&pause, NULL);
+	c1 = pr_cycles();
+	t1 = mono_ns();
+	return t1 > t0 ? (double)(c1 - c0) * 1e9 / (double)(t1 - t0) : 0;
+}
+
+static const struct {
+	const char *name;
+	int stat;
+} stages[] = {
+	{ "rx", PR_STAT_CYC_RX }, { "decode", PR_STAT_CYC_DECODE }, { "flow", PR_STAT_CYC_FLOW },
+	{ "l7", PR_STAT_CYC_L7 }, { "emit", PR_STAT_CYC_EMIT },
+};
+
+/*
+ * --stats: the workers' per-stage counters (pr_record.h, PR_STAT_CYC_*)
+ * per packet. Summed over the cores, so per packet is per packet of one
+ * core, and the rate is what one core would reach at that cost.
+ */
+static uint64_t stages_total(const uint64_t *ctr)
+{
+	uint64_t total = 0;
+
+	for (size_t i = 0; i < PR_ARRAY_SIZE(stages); i++)
+		total += ctr[stages[i].stat];
+	return total;
+}
+
+/* The same as the summary's "stages" object. */
+static void print_stages_json(struct pr_json *j, const uint64_t *ctr)
+{
+	uint64_t pk = ctr[PR_STAT_CYC_PACKETS], total = stages_total(ctr);
+	double hz = cycles_hz();
+
+	pr_json_obj_begin(j);
+	pr_json_kv_u64(j, "packets", pk);
+	pr_json_kv_double(j, "cycles_hz", hz);
+	for (size_t i = 0; i <= PR_ARRAY_SIZE(stages); i++) {
+		uint64_t cyc = i < PR_ARRAY_SIZE(stages) ? ctr[stages[i].stat] : total;
+
+		pr_json_key(j, i < PR_ARRAY_SIZE(stages) ? stages[i].name : "total");
+		pr_json_obj_begin(j);
+		pr_json_kv_u64(j, "cycles", cyc);
+		pr_json_kv_double(j, "cycles_per_packet", pk ? (double)cyc / (double)pk : 0);
+		pr_json_kv_double(j, "ns_per_packet",
+				  pk && hz > 0 ? (double)cyc / (double)pk * 1e9 / hz : 0);
+		pr_json_obj_end(j);
+	}
+	pr_json_kv_double(j, "mpps_per_core",
+			  total && hz > 0 ? (double)pk * hz / (double)total / 1e6 : 0);
+	pr_json_obj_end(j);
+}
+
+static void print_stages(const uint64_t *ctr)
+{
+	uint64_t pk = ctr[PR_STAT_CYC_PACKETS], total = stages_total(ctr);
+	double hz = cycles_hz();
+
+	printf("where the workers' time went (%" PRIu64 " packets; cycle counter at %.3f GHz):\n",
+	       pk, hz / 1e9);
+	printf("  %-8s %14s %12s %10s %7s\n", "stage", "cycles", "cycles/pkt", "ns/pkt", "share");
+	for (size_t i = 0; i <= PR_ARRAY_SIZE(stages); i++) {
+		uint64_t cyc = i < PR_ARRAY_SIZE(stages) ? ctr[stages[i].stat] : total;
+
+		printf("  %-8s %14" PRIu64 " %12.1f %10.1f %6.1f%%\n",
+		       i < PR_ARRAY_SIZE(stages) ? stages[i].name : "total", cyc,
+		       pk ? (double)cyc / (double)pk : 0,
+		       pk && hz > 0 ? (double)cyc / (double)pk * 1e9 / hz : 0,
+		       total ? 100.0 * (double)cyc / (double)total : 0);
+	}
+	if (total && hz > 0)
+		printf("  at this cost one core handles %.2f Mpps\n",
+		       (double)pk * hz / (double)total / 1e6);
+	fflush(stdout);
+}
+
 static void print_summary(struct capture *c, const struct pr_ingest_stats *is,
 			  const struct pr_session_info *si, double secs)
 {
@@ -411,10 +501,16 @@ static void print_summary(struct capture *c, const struct pr_ingest_stats *is,
 		pr_json_obj_end(&j);
 		pr_json_kv_double(&j, "duration_s", secs);
 		pr_json_kv_bool(&j, "encrypted", pr_store_is_encrypted(c->st));
+		if (c->show_stats) {
+			pr_json_key(&j, "stages");
+			print_stages_json(&j, ctr);
+		}
 		pr_json_obj_end(&j);
 		pr_json_end(&j);
 		return;
 	}
+	if (c->show_stats)
+		print_stages(ctr);
 	if (c->cli.quiet > 0)
 		return;
 	pr_cli_note(&c->cli,
@@ -621,6 +717,7 @@ int pr_cmd_capture(int argc, char **argv)
 		O_WORKERS,
 		O_INSTANCE,
 		O_ATTACH,
+		O_STATS,
 	};
 	struct pr_session_info *lim = NULL; /* only for the sizes of its fields */
 	static const struct option longopts[] = {
@@ -646,6 +743,7 @@ int pr_cmd_capture(int argc, char **argv)
 		{ "queues", required_argument, NULL, O_WORKERS },
 		{ "instance", required_argument, NULL, O_INSTANCE },
 		{ "attach", required_argument, NULL, O_ATTACH },
+		{ "stats", no_argument, NULL, O_STATS },
 		{ "file-mode", required_argument, NULL, PR_OPT_FILE_MODE },
 		PR_CLI_COMMON_OPTIONS,
 		{ NULL, 0, NULL, 0 },
@@ -800,6 +898,9 @@ int pr_cmd_capture(int argc, char **argv)
 			}
 			break;
 		case O_INSTANCE:
+		case O_STATS:
+			c->show_stats = true;
+			break;
 		case O_ATTACH:
 			if (!pr_shm_instance_valid(optarg)) {
 				pr_cli_error(

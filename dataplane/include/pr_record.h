@@ -268,6 +268,20 @@ enum pr_stat {
 	PR_STAT_DROP_NIC_MISSED, /* DPDK imissed */
 	PR_STAT_DROP_NIC_NOMBUF, /* DPDK rx_nombuf */
 	PR_STAT_DROP_NIC_ERRORS, /* DPDK ierrors */
+	/*
+	 * Where a worker's time goes, in pr_cycles() (TSC) units, over the
+	 * bursts that held packets: the backend's rx_burst(), the first pass
+	 * (filter, classify, decode), the flow table, the L7 parsers, and
+	 * writing the records (packets, flows, metadata) into the ring; and
+	 * how many packets those bursts held. Summed over the cores like the
+	 * other counters. `capture --stats` shows them per packet.
+	 */
+	PR_STAT_CYC_RX,
+	PR_STAT_CYC_DECODE,
+	PR_STAT_CYC_FLOW,
+	PR_STAT_CYC_L7,
+	PR_STAT_CYC_EMIT,
+	PR_STAT_CYC_PACKETS,
 	PR_STAT_MAX,
 };
 
@@ -419,6 +433,8 @@ static inline const char *pr_stat_name(uint32_t s)
 		"tx_packets",	      "tx_bytes",	 "tx_errors",	    "received",
 		"filtered_early",     "drop_backlog",	 "drop_no_socket",  "drop_xsk_rx",
 		"drop_xsk_ring_full", "drop_nic_missed", "drop_nic_nombuf", "drop_nic_errors",
+		"cycles_rx",	      "cycles_decode",	 "cycles_flow",	    "cycles_l7",
+		"cycles_emit",	      "cycles_packets",
 	};
 	return s < PR_STAT_MAX ? n[s] : "unknown";
 }

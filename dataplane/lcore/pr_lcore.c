@@ -608,6 +608,7 @@ static bool process_burst(struct pr_lcore *lc, uint16_t n, uint64_t burst_ts)
 {
 	uint16_t kept = 0, granted, cut = n, i;
 	uint64_t start = lc->cfg.start_ns;
+	uint64_t t0 = pr_cycles(), t1;
 	bool more = true;
 
 	for (i = 0; i < n; i++) {
@@ -658,11 +659,17 @@ static bool process_burst(struct pr_lcore *lc, uint16_t n, uint64_t burst_ts)
 		else if (lc->verdict[i] == V_FILTERED)
 			lc->counters[PR_STAT_FILTERED]++;
 	}
+	t1 = pr_cycles();
+	lc->counters[PR_STAT_CYC_DECODE] += t1 - t0;
 	if (!granted)
 		return more;
 	pr_flow_lookup_burst_ex(lc->flows, lc->dec, lc->wire_len, lc->ts, lc->iface, granted,
 				lc->flow_id, lc->entry, lc->dir, emit_flow, lc);
+	t0 = pr_cycles();
+	lc->counters[PR_STAT_CYC_FLOW] += t0 - t1;
 	l7_burst(lc, granted);
+	t1 = pr_cycles();
+	lc->counters[PR_STAT_CYC_L7] += t1 - t0;
 	for (i = 0; i < granted; i++) {
 		const struct pr_decoded *d = &lc->dec[i];
 		uint16_t pflags = 0;
@@ -689,6 +696,7 @@ static bool process_burst(struct pr_lcore *lc, uint16_t n, uint64_t burst_ts)
 		if (lc->ts[i] > lc->last_pkt_ts)
 			lc->last_pkt_ts = lc->ts[i];
 	}
+	lc->counters[PR_STAT_CYC_EMIT] += pr_cycles() - t1;
 	if (lc->budget && !atomic_load_explicit(lc->budget, memory_order_relaxed))
 		more = false;
 	return more;
@@ -741,14 +749,16 @@ int pr_lcore_run(struct pr_lcore *lc, atomic_bool *stop)
 	}
 	pr_ring_prod_publish(&lc->prod);
 	for (;;) {
-		uint64_t mono;
+		uint64_t mono, c0, c1;
 		int n;
 
 		if (atomic_load_explicit(stop, memory_order_relaxed)) {
 			reason = PR_END_STOPPED;
 			break;
 		}
+		c0 = pr_cycles();
 		n = lc->ops->rx_burst(lc->rx, lc->pkts, PR_BURST);
+		c1 = pr_cycles();
 		mono = now_ns(CLOCK_MONOTONIC);
 		if (unlikely(n < 0)) {
 			if (n == PR_RX_EOF) {
@@ -774,12 +784,20 @@ int pr_lcore_run(struct pr_lcore *lc, atomic_bool *stop)
 					break;
 				}
 			}
+			lc->counters[PR_STAT_CYC_RX] += c1 - c0;
+			lc->counters[PR_STAT_CYC_PACKETS] += (uint64_t)n;
 			more = process_burst(lc, (uint16_t)n, now_ns(CLOCK_REALTIME));
+			c0 = pr_cycles();
 			lc->ops->release_burst(lc->rx, lc->pkts, (uint16_t)n);
+			c1 = pr_cycles();
+			lc->counters[PR_STAT_CYC_RX] += c1 - c0;
 			pr_flow_expire(lc->flows,
 				       lc->offline ? lc->last_pkt_ts : now_ns(CLOCK_REALTIME),
 				       EXPIRE_SCAN, emit_flow, lc);
+			c0 = pr_cycles();
+			lc->counters[PR_STAT_CYC_FLOW] += c0 - c1;
 			pr_ring_prod_publish(&lc->prod);
+			lc->counters[PR_STAT_CYC_EMIT] += pr_cycles() - c0;
 			if (!more) {
 				/* The count is reached: the other workers end too. */
 				atomic_store(stop, true);

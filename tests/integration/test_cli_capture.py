@@ -365,6 +365,28 @@ with prtest.tmpdir() as tmp:
         ck.eq(obj.get("bytes"), mfx["bytes_wire"], "capture -r -: bytes")
         ck.eq(obj.get("status"), "completed", "capture -r -: status")
 
+    with ck.section("capture --stats: where the workers' time went"):
+        obj, _ = prtest.run_json(["capture", "-r", mixed, "--stats"], db=db)
+        st = obj.get("stages") or {}
+        names = ("rx", "decode", "flow", "l7", "emit")
+        ck.eq(st.get("packets"), obj.get("received"), "--stats --json: stages.packets is every "
+              "packet the workers received")
+        ck.ok(all(st.get(n, {}).get("cycles", 0) > 0 for n in ("rx", "decode", "flow", "emit")),
+              "--stats --json: rx, decode, flow and emit each took cycles", str(st))
+        ck.eq(st.get("total", {}).get("cycles"), sum(st.get(n, {}).get("cycles", 0)
+                                                     for n in names),
+              "--stats --json: total is the sum of the stages")
+        ck.ok(st.get("cycles_hz", 0) > 1e6 and st.get("mpps_per_core", 0) > 0 and
+              abs(st["total"]["cycles_per_packet"] * st["packets"] - st["total"]["cycles"])
+              <= st["packets"], "--stats --json: a cycle rate, per-packet figures and a rate "
+              "per core", str(st))
+        r = prtest.run(["capture", "-r", mixed, "--stats", "-q"], db=db)
+        lines = [ln.split()[0] for ln in r.out.splitlines()[2:] if ln.strip()]
+        ck.ok(r.rc == 0 and lines[:6] == list(names) + ["total"] and
+              "Mpps" in r.out, "capture --stats -q: the stage table on stdout", r.out)
+        obj, _ = prtest.run_json(["capture", "-r", mixed], db=db)
+        ck.ok("stages" not in obj, "without --stats the summary has no stages")
+
     with ck.section("keys: --key-file, PACKETRECORDER_DB_KEY, raw hex keys"):
         ref = prtest.sessions(db)
         kf = os.path.join(tmp, "key.txt")
