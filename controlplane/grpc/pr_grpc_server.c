@@ -69,8 +69,16 @@ enum tag_kind { T_REQ, T_CLOSE, T_SEND, T_STATUS };
 
 struct call;
 
+/*
+ * A call's tags are set up by the thread that requests the call (the main
+ * thread for the first requests) and read by the worker that gets its
+ * events. The core's own synchronisation between the two is not
+ * instrumented, so ThreadSanitizer would see no order: the pointer is
+ * stored with release after everything else of the call is set, and read
+ * with acquire when a tag comes back, which orders the two for it.
+ */
 struct tag {
-	struct call *c;
+	_Atomic(struct call *) c;
 	enum tag_kind kind;
 };
 
@@ -382,13 +390,18 @@ static void request(struct worker *w, int midx)
 	c->m = midx >= 0 ? &pr_grpc_methods[midx] : NULL;
 	c->ctx.srv = srv;
 	c->ctx.method = c->m;
-	c->t_req = (struct tag){ c, T_REQ };
-	c->t_close = (struct tag){ c, T_CLOSE };
-	c->t_send = (struct tag){ c, T_SEND };
-	c->t_status = (struct tag){ c, T_STATUS };
+	c->t_req.kind = T_REQ;
+	c->t_close.kind = T_CLOSE;
+	c->t_send.kind = T_SEND;
+	c->t_status.kind = T_STATUS;
 	grpc_metadata_array_init(&c->md);
 	grpc_call_details_init(&c->details);
 	live_add(srv, 1);
+	/* Last: see struct tag. */
+	atomic_store_explicit(&c->t_close.c, c, memory_order_release);
+	atomic_store_explicit(&c->t_send.c, c, memory_order_release);
+	atomic_store_explicit(&c->t_status.c, c, memory_order_release);
+	atomic_store_explicit(&c->t_req.c, c, memory_order_release);
 	if (midx >= 0)
 		e = grpc_server_request_registered_call(srv->server, srv->handles[midx], &c->call,
 							&c->deadline, &c->md, &c->payload, w->cq,
@@ -725,7 +738,7 @@ static void on_request(struct call *c, bool ok)
 
 static void on_event(struct tag *t, bool ok)
 {
-	struct call *c = t->c;
+	struct call *c = atomic_load_explicit(&t->c, memory_order_acquire);
 
 	switch (t->kind) {
 	case T_REQ:
