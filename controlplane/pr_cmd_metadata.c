@@ -2,9 +2,11 @@
 /*
  * `packetrecorder metadata`: the L7 transactions of a session, one per
  * row of the store's l7_meta table (a TLS hello, a DNS message, an HTTP
- * request, ...), optionally of one protocol or one flow, as text or JSON.
- * Main thread only.
+ * request, ...), optionally of one protocol or one flow, as text or JSON;
+ * or, with --eve, every flow and its metadata as eve.json lines
+ * (controlplane/query/pr_eve.h). Main thread only.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -12,7 +14,9 @@
 #include <string.h>
 
 #include "pr_cli.h"
+#include "pr_eve.h"
 #include "pr_json.h"
+#include "pr_l7view.h"
 
 struct md_opts {
 	int64_t session;
@@ -21,6 +25,12 @@ struct md_opts {
 	uint64_t flow_id; /* 0: all */
 	struct pr_json *j;
 	uint64_t rows;
+	bool eve;
+	const char *eve_types; /* --eve-types list; NULL: all */
+	uint32_t eve_mask;
+	struct pr_store *st;
+	struct pr_l7view *l7;
+	int err; /* a failed write of an --eve line */
 };
 
 static void md_usage(FILE *f)
@@ -36,6 +46,10 @@ static void md_usage(FILE *f)
 		"  -S, --session ID       the session (see `packetrecorder sessions`)\n"
 		"  -p, --protocol P       only protocol P (tls, dns, http, ssh, smtp, quic, ...)\n"
 		"      --flow ID          only flow ID (see `flows`)\n"
+		"      --eve              every flow and its metadata as JSON lines in the shape\n"
+		"                         of Suricata's eve.json (event types flow, dns, tls,\n"
+		"                         http, ssh, smtp), for pipelines built for Suricata\n"
+		"      --eve-types T,T    with --eve: only these event types\n"
 		"  -d, --database FILE    the store (default packets.db)\n"
 		"      --json             a JSON array: {flow_id, ts, app, kind, dir, fields}\n");
 	pr_cli_key_help(f);
@@ -68,11 +82,50 @@ static int row_cb(void *ctx, const struct pr_store_l7 *m)
 	return 0;
 }
 
+static int eve_line(void *ctx, const char *line)
+{
+	struct md_opts *o = ctx;
+
+	o->rows++;
+	if (fputs(line, stdout) == EOF || putchar('\n') == EOF) {
+		o->err = EIO;
+		return 1;
+	}
+	return 0;
+}
+
+static int eve_flow_cb(void *ctx, const struct pr_store_flow *f)
+{
+	struct md_opts *o = ctx;
+	char *obj = NULL;
+	int ret;
+
+	if (o->flow_id && f->flow_id != o->flow_id)
+		return 0;
+	ret = pr_l7view_load(o->l7, o->st, o->session, f->flow_id);
+	if (ret < 0)
+		return ret;
+	if (o->protocol) {
+		const char *app = pr_l7view_app(o->l7);
+
+		if (!app || strcmp(app, o->protocol))
+			return 0;
+	}
+	if (pr_l7view_object(o->l7, &obj))
+		return -ENOMEM;
+	ret = pr_eve_flow(f, obj, o->eve_mask, eve_line, o);
+	free(obj);
+	return ret;
+}
+
 int pr_cmd_metadata(int argc, char **argv)
 {
+	enum { O_EVE = PR_OPT_FIRST_COMMAND_OPT, O_EVE_TYPES };
 	static const struct option longopts[] = {
 		{ "session", required_argument, NULL, 'S' },
 		{ "protocol", required_argument, NULL, 'p' },
+		{ "eve", no_argument, NULL, O_EVE },
+		{ "eve-types", required_argument, NULL, O_EVE_TYPES },
 		{ "flow", required_argument, NULL, PR_OPT_FLOW }, /* into cli.range */
 		PR_CLI_COMMON_OPTIONS,
 		{ NULL, 0, NULL, 0 },
@@ -109,6 +162,12 @@ int pr_cmd_metadata(int argc, char **argv)
 		case 'p':
 			o.protocol = optarg;
 			break;
+		case O_EVE:
+			o.eve = true;
+			break;
+		case O_EVE_TYPES:
+			o.eve_types = optarg;
+			break;
 		default:
 			rc = pr_cli_usage_error(&cli);
 			goto out;
@@ -132,9 +191,53 @@ int pr_cmd_metadata(int argc, char **argv)
 		rc = pr_cli_usage_error(&cli);
 		goto out;
 	}
+	o.eve_mask = PR_EVE_ALL;
+	if (o.eve_types) {
+		char err[160];
+
+		if (!o.eve) {
+			pr_cli_error("metadata: --eve-types goes with --eve");
+			rc = pr_cli_usage_error(&cli);
+			goto out;
+		}
+		if (pr_eve_types_parse(o.eve_types, &o.eve_mask, err, sizeof(err))) {
+			pr_cli_error("metadata: --eve-types: %s", err);
+			rc = pr_cli_usage_error(&cli);
+			goto out;
+		}
+	}
+	if (o.eve && cli.json) {
+		pr_cli_error("metadata: --eve writes JSON lines already; leave out --json");
+		rc = pr_cli_usage_error(&cli);
+		goto out;
+	}
 	if ((rc = pr_cli_prepare(&cli)) || (rc = pr_cli_open_store(&cli, false, &st)) ||
 	    (rc = pr_cli_get_session(&cli, st, o.session, &si)))
 		goto out;
+	if (o.eve) {
+		o.st = st;
+		if (pr_l7view_create(&o.l7)) {
+			pr_cli_error("metadata: %s", strerror(ENOMEM));
+			rc = PR_EXIT_FAIL;
+			goto out;
+		}
+		ret = pr_store_flows_foreach(st, o.session, eve_flow_cb, &o);
+		pr_l7view_destroy(o.l7);
+		if (fflush(stdout) && !o.err)
+			o.err = errno;
+		if (o.err) {
+			pr_cli_error("metadata: standard output: %s", strerror(o.err));
+			rc = PR_EXIT_FAIL;
+			goto out;
+		}
+		if (ret < 0) {
+			pr_cli_error("%s: %s", cli.db_path, pr_store_errmsg(st));
+			rc = PR_EXIT_FAIL;
+			goto out;
+		}
+		rc = PR_EXIT_OK;
+		goto out;
+	}
 	if (cli.json) {
 		pr_json_init(&j, stdout);
 		pr_json_arr_begin(&j);
