@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,12 +17,13 @@
 #include "pr_json.h"
 #include "pr_replay.h"
 
-static volatile sig_atomic_t replay_stop;
+/* Lock-free (every target we build for), so the handler may store to it. */
+static atomic_bool replay_stop;
 
 static void on_signal(int sig)
 {
 	(void)sig;
-	replay_stop = 1;
+	atomic_store_explicit(&replay_stop, true, memory_order_relaxed);
 }
 
 static void usage(FILE *f)

@@ -41,6 +41,12 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* Relaxed: the flag orders nothing else; it is polled at least once a millisecond. */
+static bool stop_asked(const atomic_bool *stop)
+{
+	return stop && atomic_load_explicit(stop, memory_order_relaxed);
+}
+
 static void pause_us(long us)
 {
 	struct timespec p = { 0, us * 1000 };
@@ -283,7 +289,7 @@ static void fill_result(struct pr_replay *r, struct pr_replay_result *res)
 }
 
 int pr_replay_run(struct pr_replay *r, const struct pr_replay_opts *o,
-		  const struct pr_replay_src *src, volatile sig_atomic_t *stop,
+		  const struct pr_replay_src *src, const atomic_bool *stop,
 		  struct pr_replay_result *res)
 {
 	struct pr_ring_prod *tx = pr_dp_tx_prod(r->dp);
@@ -303,7 +309,7 @@ int pr_replay_run(struct pr_replay *r, const struct pr_replay_opts *o,
 	}
 	/* A little lead so the first packets are queued before their time. */
 	t0 = mono_ns() + (o->lead_ns ? o->lead_ns : 50000000ull);
-	for (uint64_t pass = 0; pass < loops && !(stop && *stop) && !r->end_seen; pass++) {
+	for (uint64_t pass = 0; pass < loops && !stop_asked(stop) && !r->end_seen; pass++) {
 		if (pass) {
 			if ((ret = src->rewind(src->ctx))) {
 				snprintf(res->message, sizeof(res->message),
@@ -313,7 +319,7 @@ int pr_replay_run(struct pr_replay *r, const struct pr_replay_opts *o,
 			}
 			pr_replay_sched_new_pass(&s);
 		}
-		while (!(stop && *stop) && (ret = sel_next(o, src, s.n, &p)) == 1) {
+		while (!stop_asked(stop) && (ret = sel_next(o, src, s.n, &p)) == 1) {
 			uint64_t off = pr_replay_sched_next(&s, p.ts_ns, p.cap_len);
 			uint32_t len = (uint32_t)sizeof(struct pr_rec_tx_packet) + p.cap_len;
 			struct pr_rec_tx_packet *rec;
@@ -321,7 +327,7 @@ int pr_replay_run(struct pr_replay *r, const struct pr_replay_opts *o,
 			while (!(rec = pr_ring_prod_reserve(tx, len))) {
 				pr_ring_prod_publish(tx);
 				drain(r);
-				if (r->end_seen || pr_dp_exited(r->dp, NULL) || (stop && *stop))
+				if (r->end_seen || pr_dp_exited(r->dp, NULL) || stop_asked(stop))
 					goto sent;
 				pause_us(100);
 			}
@@ -353,12 +359,12 @@ int pr_replay_run(struct pr_replay *r, const struct pr_replay_opts *o,
 				 strerror(-ret));
 			goto stopdp;
 		}
-		if (!(stop && *stop))
+		if (!stop_asked(stop))
 			res->passes++;
 	}
 sent:
 	pr_ring_prod_publish(tx);
-	if (stop && *stop)
+	if (stop_asked(stop))
 		pr_dp_stop(r->dp);
 	while (!r->end_seen && !(endrec = pr_ring_prod_reserve(tx, sizeof(*endrec)))) {
 		drain(r);
@@ -373,7 +379,7 @@ sent:
 		pr_ring_prod_commit(tx);
 		pr_ring_prod_publish(tx);
 	}
-	for (bool asked = stop && *stop; !r->end_seen;) {
+	for (bool asked = stop_asked(stop); !r->end_seen;) {
 		drain(r);
 		if (r->end_seen)
 			break;
@@ -381,7 +387,7 @@ sent:
 			drain(r);
 			break;
 		}
-		if (stop && *stop && !asked) {
+		if (stop_asked(stop) && !asked) {
 			pr_dp_stop(r->dp);
 			asked = true;
 		}
@@ -389,7 +395,7 @@ sent:
 	}
 	pr_dp_wait(r->dp, 5000);
 	fill_result(r, res);
-	res->stopped = stop && *stop;
+	res->stopped = stop_asked(stop);
 	if (!r->end_seen || r->end_reason == PR_END_ERROR) {
 		snprintf(res->message, sizeof(res->message), "%s",
 			 r->end_msg[0] ? r->end_msg : "the dataplane stopped unexpectedly");

@@ -6,12 +6,13 @@
  * ring, and collects what the tx core reports: packets and bytes sent, and
  * how late each paced packet was handed to the backend (the tx core stamps
  * the time its tx_burst() call returned; see pr_rec_tx_timing). Never
- * prints, never exits: 0 or -errno, results in structs. Main thread.
+ * prints, never exits: 0 or -errno, results in structs. One thread per
+ * replay: the CLI's main thread, or a replay thread of the daemon.
  */
 #ifndef PR_REPLAY_H
 #define PR_REPLAY_H
 
-#include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -114,10 +115,12 @@ int pr_replay_open(const struct pr_config *cfg, const struct pr_replay_target *t
 		   struct pr_replay **out, struct pr_replay_result *res);
 /*
  * Send what src yields under o, until the end of the last pass or *stop
- * (may be NULL). Fills res. 0, or -errno with res->message.
+ * (may be NULL). Fills res. 0, or -errno with res->message. stop is an
+ * atomic so that a signal handler (the CLI) or another thread (the
+ * daemon's StopReplay) may set it; lock-free, so a handler may.
  */
 int pr_replay_run(struct pr_replay *r, const struct pr_replay_opts *o,
-		  const struct pr_replay_src *src, volatile sig_atomic_t *stop,
+		  const struct pr_replay_src *src, const atomic_bool *stop,
 		  struct pr_replay_result *res);
 /* Stop the dataplane if needed and free everything. NULL is a no-op. */
 void pr_replay_close(struct pr_replay *r);
