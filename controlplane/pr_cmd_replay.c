@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * `packetrecorder replay`: send a session's packets out of an interface.
- * Option parsing and output only: the scheduling, the dataplane and the
- * measurements are the replay engine's (replay/pr_replay.h). Main thread.
+ * Option parsing and output only: the packets are read through the
+ * replay source the daemon uses too (replay/pr_replay_session.h), and the
+ * scheduling, the dataplane and the measurements are the replay engine's
+ * (replay/pr_replay.h). Main thread.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -16,6 +18,7 @@
 #include "pr_cli.h"
 #include "pr_json.h"
 #include "pr_replay.h"
+#include "pr_replay_session.h"
 
 /* Lock-free (every target we build for), so the handler may store to it. */
 static atomic_bool replay_stop;
@@ -57,67 +60,48 @@ static void usage(FILE *f)
 	fprintf(f, "  -h, --help             this help\n");
 }
 
-/* The engine's packet source: the store cursor, reopened for each --loop pass. */
-struct src_ctx {
-	struct pr_cli *cli;
-	struct pr_cli_session *ses;
-	int64_t session;
-	const char *filter;
-};
-
-static int src_next(void *ctx, struct pr_block_pkt *p)
-{
-	struct src_ctx *s = ctx;
-	int ret = pr_cli_session_next(s->cli, s->ses, p);
-
-	return ret < 0 ? -EIO : ret; /* the cursor has printed what is damaged */
-}
-
 /*
- * A new cursor on the open store: the store and its key are opened once
- * (a passphrase's key derivation takes a noticeable fraction of a second).
+ * The store, the session and the replay source over it, opened in the
+ * order the user can fix them (filter, key, store, session), each failure
+ * printed as query and export print theirs. Returns an exit code.
  */
-static int src_rewind(void *ctx)
+static int open_source(struct pr_cli *cli, int64_t session, const char *filter,
+		       struct pr_store **st, struct pr_session_info *si,
+		       struct pr_replay_session **rs)
 {
-	struct src_ctx *s = ctx;
-	struct pr_query_pkts_req req = {
-		.session = s->session,
-		.filter = s->filter,
-		.from_ns = s->cli->range.from_ns,
-		.to_ns = s->cli->range.to_ns,
-		.has_flow = s->cli->range.has_flow,
-		.flow_id = s->cli->range.flow_id,
+	struct pr_replay_session_req req = {
+		.session = session,
+		.filter = filter,
+		.from_ns = cli->range.from_ns,
+		.to_ns = cli->range.to_ns,
+		.has_flow = cli->range.has_flow,
+		.flow_id = cli->range.flow_id,
 	};
 	struct pr_query_err err;
-	int ret;
+	int rc;
 
-	pr_query_pkts_close(s->ses->q);
-	s->ses->q = NULL;
-	ret = pr_query_pkts_open(s->ses->st, &req, &s->ses->q, &err);
-	if (ret) {
-		pr_cli_error("%s: %s", s->cli->db_path, err.msg);
-		return ret;
+	if ((rc = pr_cli_filter_check(filter)) || (rc = pr_cli_prepare(cli)) ||
+	    (rc = pr_cli_open_store(cli, false, st)) ||
+	    (rc = pr_cli_get_session(cli, *st, session, si)))
+		return rc;
+	rc = pr_replay_session_create(*st, &req, rs, &err);
+	if (rc) {
+		if (rc == -EINVAL || rc == -ENOENT)
+			pr_cli_error("%s", err.msg);
+		else
+			pr_cli_error("%s: %s", cli->db_path, err.msg);
+		return pr_cli_query_rc(rc);
 	}
-	s->ses->flt = pr_query_pkts_filter(s->ses->q);
-	s->ses->it = pr_query_pkts_iter(s->ses->q);
 	return 0;
 }
 
-struct lt_check {
-	uint32_t want;
-	int bad_iface;
-	uint32_t bad_linktype;
-};
-
-static int lt_check_cb(void *ctx, const struct pr_store_iface *iface)
+/* What the store said when the source failed (a damaged block), naming the store. */
+static void source_failed(const struct pr_cli *cli, const struct pr_replay_session *rs)
 {
-	struct lt_check *lc = ctx;
+	const char *e = pr_replay_session_error(rs);
 
-	if (iface->linktype != lc->want && lc->bad_iface < 0) {
-		lc->bad_iface = iface->index;
-		lc->bad_linktype = iface->linktype;
-	}
-	return 0;
+	if (e[0])
+		pr_cli_error("%s: %s", cli->db_path, e);
 }
 
 struct display {
@@ -191,14 +175,15 @@ int pr_cmd_replay(int argc, char **argv)
 		PR_CLI_RANGE_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
-	struct pr_cli_session ses = { 0 };
+	struct pr_replay_session *rs = NULL;
+	struct pr_store *st = NULL;
+	struct pr_session_info si;
 	struct pr_cli cli;
 	struct pr_replay *rp = NULL;
 	struct pr_replay_opts o = { .speed = 1.0, .loop = 1, .realtime = true };
 	struct pr_replay_result res;
 	struct pr_replay_target t = { 0 };
-	struct src_ctx sc;
-	struct pr_replay_src src = { .next = src_next, .rewind = src_rewind, .ctx = &sc };
+	struct pr_replay_src src;
 	struct sigaction sa = { .sa_handler = on_signal };
 	const char *iface = NULL, *filter = NULL, *backend = NULL, *backend_args = NULL,
 		   *dpdk_args = NULL;
@@ -343,9 +328,9 @@ int pr_cmd_replay(int argc, char **argv)
 		rc = PR_EXIT_USAGE;
 		goto out;
 	}
-	if ((rc = pr_cli_session_open(&cli, session, filter, &ses)))
+	if ((rc = open_source(&cli, session, filter, &st, &si, &rs)))
 		goto out;
-	sc = (struct src_ctx){ .cli = &cli, .ses = &ses, .session = session, .filter = filter };
+	pr_replay_session_src(rs, &src);
 	if (display) {
 		struct pr_json jd;
 		struct display d = { .j = cli.json ? &jd : NULL };
@@ -361,6 +346,7 @@ int pr_cmd_replay(int argc, char **argv)
 		}
 		ret = pr_replay_plan(&o, &src, display_cb, &d);
 		if (ret < 0) {
+			source_failed(&cli, rs);
 			rc = PR_EXIT_FAIL;
 			goto out;
 		}
@@ -392,25 +378,17 @@ int pr_cmd_replay(int argc, char **argv)
 		rc = PR_EXIT_FAIL;
 		goto out;
 	}
-	{
-		struct lt_check lc = { .want = res.tx_linktype, .bad_iface = -1 };
-
-		pr_store_ifaces_foreach(ses.st, session, lt_check_cb, &lc);
-		if (lc.bad_iface >= 0) {
-			/* Frames go out as stored: a raw-IP frame on Ethernet is garbage. */
-			pr_cli_error("replay: session %lld interface %d has link type %u, but %s "
-				     "has link type %u; frames are sent as stored, so the types "
-				     "must match",
-				     (long long)session, lc.bad_iface, lc.bad_linktype, iface,
-				     res.tx_linktype);
-			rc = PR_EXIT_USAGE;
-			goto out;
-		}
+	ret = pr_replay_session_check_linktype(rs, res.tx_linktype, iface, err, sizeof(err));
+	if (ret) {
+		pr_cli_error("replay: %s", err);
+		rc = ret == -EINVAL ? PR_EXIT_USAGE : PR_EXIT_FAIL;
+		goto out;
 	}
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	ret = pr_replay_run(rp, &o, &src, &replay_stop, &res);
 	if (ret) {
+		source_failed(&cli, rs);
 		pr_cli_error("replay on %s: %s", iface, res.message);
 		rc = PR_EXIT_FAIL;
 		goto out;
@@ -464,7 +442,8 @@ int pr_cmd_replay(int argc, char **argv)
 		rc = PR_EXIT_FAIL;
 out:
 	pr_replay_close(rp);
-	pr_cli_session_close(&ses);
+	pr_replay_session_destroy(rs);
+	pr_store_close(st);
 	pr_cli_fini(&cli);
 	return rc;
 }
