@@ -59,6 +59,8 @@ static const char *const type_names[PR_EVENT_TYPE_MAX] = {
 	[PR_EVENT_DROPS] = "drops",
 	[PR_EVENT_ALERT] = "alert",
 	[PR_EVENT_SESSION_DELETED] = "session_deleted",
+	[PR_EVENT_REPLAY_STARTED] = "replay_started",
+	[PR_EVENT_REPLAY_STOPPED] = "replay_stopped",
 };
 
 const char *pr_event_type_name(uint32_t type)

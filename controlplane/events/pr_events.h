@@ -38,10 +38,15 @@ enum pr_event_type {
 	PR_EVENT_DROPS = 3, /* a capture's drop counters grew */
 	PR_EVENT_ALERT = 4,
 	PR_EVENT_SESSION_DELETED = 5,
+	PR_EVENT_REPLAY_STARTED = 6,
+	PR_EVENT_REPLAY_STOPPED = 7,
 	PR_EVENT_TYPE_MAX,
 };
 
-/* "capture_started", "capture_stopped", "drops", "alert", "session_deleted"; NULL if unknown. */
+/*
+ * "capture_started", "capture_stopped", "drops", "alert", "session_deleted",
+ * "replay_started", "replay_stopped"; NULL if unknown.
+ */
 const char *pr_event_type_name(uint32_t type);
 /* The type of that name, 0 if none. */
 uint32_t pr_event_type_from_name(const char *name);

@@ -48,7 +48,8 @@ int pr_grpc_events_open(struct pr_grpc_ctx *c, const ProtobufCMessage *req,
 			return pr_grpc_fail(
 				st, GRPC_STATUS_INVALID_ARGUMENT,
 				"types: \"%.64s\" is not an event type (capture_started, "
-				"capture_stopped, drops, alert, session_deleted)",
+				"capture_stopped, drops, alert, session_deleted, replay_started, "
+				"replay_stopped)",
 				r->types[i]);
 		mask |= 1u << t;
 	}

@@ -199,7 +199,8 @@ enum MHD_Result pr_http_sse_events(struct pr_http_req *r)
 	if (types && parse_types(types, &mask, bad, sizeof(bad)))
 		return pr_http_resp_error(r, 400,
 					  "types: \"%s\" is not an event type (capture_started, "
-					  "capture_stopped, drops, alert, session_deleted)",
+					  "capture_stopped, drops, alert, session_deleted, "
+					  "replay_started, replay_stopped)",
 					  bad);
 	s = calloc(1, sizeof(*s));
 	if (!s)
