@@ -52,6 +52,9 @@ enum {
 	O_CHUNK,
 	O_INTERFACE,
 	O_CAPTURE,
+	O_REPLAY,
+	O_SPEED,
+	O_PPS,
 	O_BACKEND,
 	O_MAX_PACKETS,
 	O_DURATION,
@@ -79,6 +82,9 @@ struct manage {
 	uint64_t limit;
 	uint64_t chunk;
 	int64_t capture;
+	int64_t replay; /* stop-replay */
+	double speed; /* start-replay; -1: not given */
+	uint64_t pps; /* start-replay */
 	const char *types; /* events: comma-separated */
 	uint64_t after_seq; /* events */
 	uint64_t count; /* events, tap: stop after this many; 0: never */
@@ -116,6 +122,14 @@ static void usage(FILE *f)
 		"                                  runs until stop-capture, N or S\n"
 		"  stop-capture --capture-id ID    stop it; answers once its session is stored\n"
 		"  status [--capture-id ID]        the daemon's captures (running and finished)\n"
+		"  start-replay --session-id ID --interface IF\n"
+		"                                  send a stored session out of an interface of\n"
+		"                                  the sensor (--speed X: 1 the stored timing,\n"
+		"                                  the default, 0 top speed; --pps N; --filter F\n"
+		"                                  --backend pcap|afxdp|dpdk --count N); it runs\n"
+		"                                  in the daemon until sent or stop-replay\n"
+		"  stop-replay --replay-id ID      stop it; answers once its dataplane has ended\n"
+		"                                  (a replay already over: its final status)\n"
 		"  events [--types T,T] [--after-seq N] [--count N]\n"
 		"                                  the daemon's events as they happen, a line each\n"
 		"                                  (--json: a JSON object a line): capture_started,\n"
@@ -724,6 +738,94 @@ static int cmd_health(struct manage *m)
 	return rc;
 }
 
+/* ---- replay control ---- */
+
+static void replay_json(struct pr_json *j, const Packetrecorder__V1__ReplayStatus *r)
+{
+	pr_json_obj_begin(j);
+	pr_json_kv_i64(j, "replay_id", r->replay_id);
+	pr_json_kv_i64(j, "session_id", r->session_id);
+	pr_json_kv_str(j, "interface", r->interface);
+	pr_json_kv_str(j, "backend", r->backend);
+	pr_json_kv_str(j, "filter", r->filter);
+	pr_json_kv_double(j, "speed", r->speed);
+	pr_json_kv_u64(j, "pps", r->pps);
+	pr_json_kv_u64(j, "count", r->count);
+	pr_json_kv_str(j, "state", r->state);
+	pr_json_kv_u64(j, "started_ts", r->started_ts);
+	/* The keys of `replay --json`. */
+	pr_json_kv_u64(j, "packets_sent", r->sent);
+	pr_json_kv_u64(j, "bytes_sent", r->bytes_sent);
+	pr_json_kv_u64(j, "errors", r->errors);
+	pr_json_kv_double(j, "duration_s", r->duration_s);
+	pr_json_kv_str(j, "end_reason", r->end_reason);
+	pr_json_kv_str(j, "message", r->message);
+	pr_json_obj_end(j);
+}
+
+/* start-replay and stop-replay: the daemon's ReplayStatus, as JSON or a line. */
+static int cmd_replay(struct manage *m)
+{
+	Packetrecorder__V1__ReplayStatus *r = NULL;
+	struct pr_grpc_client_status st;
+	int ret;
+
+	if (!strcmp(m->cmd, "start-replay")) {
+		Packetrecorder__V1__StartReplayRequest req =
+			PACKETRECORDER__V1__START_REPLAY_REQUEST__INIT;
+
+		if (m->session <= 0 || !m->interface) {
+			pr_cli_error("manage start-replay: --session-id ID and --interface IF are "
+				     "required");
+			return PR_EXIT_USAGE;
+		}
+		if (m->pps && m->speed > 0) {
+			pr_cli_error("manage start-replay: --speed and --pps choose the pacing: "
+				     "give one");
+			return PR_EXIT_USAGE;
+		}
+		req.session_id = m->session;
+		req.interface = (char *)(uintptr_t)m->interface;
+		req.filter = (char *)(uintptr_t)(m->filter ? m->filter : "");
+		req.backend = (char *)(uintptr_t)(m->backend ? m->backend : "");
+		/* As `replay`: the stored timing unless told otherwise (the API's 0 is top speed). */
+		req.speed = m->speed >= 0 ? m->speed : m->pps ? 0 : 1;
+		req.pps = m->pps;
+		req.count = m->count;
+		ret = pr_grpc_client_unary(m->cl, SVC "StartReplay", &req.base,
+					   &packetrecorder__v1__replay_status__descriptor,
+					   (ProtobufCMessage **)&r, &st);
+	} else {
+		Packetrecorder__V1__StopReplayRequest req =
+			PACKETRECORDER__V1__STOP_REPLAY_REQUEST__INIT;
+
+		req.replay_id = m->replay;
+		ret = pr_grpc_client_unary(m->cl, SVC "StopReplay", &req.base,
+					   &packetrecorder__v1__replay_status__descriptor,
+					   (ProtobufCMessage **)&r, &st);
+	}
+	if (ret)
+		return call_failed(m, m->cmd, ret, &st);
+	if (m->cli.json) {
+		struct pr_json j;
+
+		pr_json_init(&j, stdout);
+		replay_json(&j, r);
+		pr_json_end(&j);
+	} else {
+		printf("replay %lld of session %lld on %s (%s%s%s): %s, %llu packets sent "
+		       "(%llu bytes, %llu errors)%s%s%s%s\n",
+		       (long long)r->replay_id, (long long)r->session_id, r->interface, r->backend,
+		       r->filter[0] ? ", filter " : "", r->filter, r->state,
+		       (unsigned long long)r->sent, (unsigned long long)r->bytes_sent,
+		       (unsigned long long)r->errors, r->end_reason[0] ? "; ended: " : "",
+		       r->end_reason, r->message[0] ? ": " : "", r->message);
+	}
+	ret = !strcmp(r->state, "failed") ? PR_EXIT_FAIL : PR_EXIT_OK;
+	protobuf_c_message_free_unpacked(&r->base, NULL);
+	return ret;
+}
+
 static int cmd_ifaces(struct manage *m)
 {
 	Packetrecorder__V1__ListInterfacesRequest req =
@@ -1126,6 +1228,8 @@ static const struct {
 	{ "start-capture", cmd_capture },
 	{ "stop-capture", cmd_capture },
 	{ "status", cmd_capture },
+	{ "start-replay", cmd_replay },
+	{ "stop-replay", cmd_replay },
 	{ "events", cmd_events },
 	{ "tap", cmd_tap },
 };
@@ -1169,6 +1273,9 @@ static int parse_opts(struct manage *m, int argc, char **argv)
 		{ "session-id", required_argument, NULL, O_SESSION },
 		{ "session", required_argument, NULL, O_SESSION },
 		{ "capture-id", required_argument, NULL, O_CAPTURE },
+		{ "replay-id", required_argument, NULL, O_REPLAY },
+		{ "speed", required_argument, NULL, O_SPEED },
+		{ "pps", required_argument, NULL, O_PPS },
 		{ "output", required_argument, NULL, O_OUTPUT },
 		{ "format", required_argument, NULL, O_FORMAT },
 		{ "filter", required_argument, NULL, O_FILTER },
@@ -1254,6 +1361,19 @@ static int parse_opts(struct manage *m, int argc, char **argv)
 			if (pr_cli_parse_u64("--capture-id", optarg, &v))
 				return PR_EXIT_USAGE;
 			m->capture = (int64_t)v;
+			break;
+		case O_REPLAY:
+			if (pr_cli_parse_u64("--replay-id", optarg, &v))
+				return PR_EXIT_USAGE;
+			m->replay = (int64_t)v;
+			break;
+		case O_SPEED:
+			if (pr_cli_parse_double("--speed", optarg, &m->speed))
+				return PR_EXIT_USAGE;
+			break;
+		case O_PPS:
+			if (pr_cli_parse_u64("--pps", optarg, &m->pps))
+				return PR_EXIT_USAGE;
 			break;
 		case 'o':
 		case 'w':
@@ -1348,7 +1468,7 @@ static int parse_opts(struct manage *m, int argc, char **argv)
 
 int pr_cmd_manage(int argc, char **argv)
 {
-	struct manage m = { .progress = -1 };
+	struct manage m = { .progress = -1, .speed = -1 };
 	const char *env;
 	char err[1024];
 	int rc, ret;

@@ -42,6 +42,8 @@ struct pr_events;
 struct pr_tap;
 struct pr_tap_opts;
 struct pr_tap_pkt;
+struct pr_replayctl_req;
+struct pr_replayctl_info;
 
 /*
  * Told of every answered call (on a worker thread): the full method name
@@ -77,6 +79,20 @@ struct pr_grpc_capture_ops {
 	void *ctx;
 };
 
+/*
+ * Replay control, provided by the daemon (controlplane/replay, whose calls
+ * and errnos these are: pr_replayctl.h). Called on worker threads,
+ * concurrently; start blocks until the replay sends, stop until its
+ * dataplane has ended.
+ */
+struct pr_grpc_replay_ops {
+	int (*start)(void *ctx, const struct pr_replayctl_req *req, struct pr_replayctl_info *out,
+		     char *msg, size_t msg_len);
+	int (*stop)(void *ctx, int64_t replay_id, struct pr_replayctl_info *out, char *msg,
+		    size_t msg_len);
+	void *ctx;
+};
+
 struct pr_grpc_server_cfg {
 	/* "HOST:PORT", "[V6]:PORT", ":PORT" (every address); port 0 picks a free one. */
 	const char *addr;
@@ -91,6 +107,8 @@ struct pr_grpc_server_cfg {
 	struct pr_store_pool *pool; /* the store */
 	/* Capture control (borrowed; outlives the server); NULL: those calls are UNIMPLEMENTED. */
 	const struct pr_grpc_capture_ops *captures;
+	/* Replay control (borrowed; outlives the server); NULL: those calls are UNIMPLEMENTED. */
+	const struct pr_grpc_replay_ops *replays;
 	/* The event bus (borrowed; outlives the server); NULL: StreamEvents is UNIMPLEMENTED. */
 	struct pr_events *events;
 

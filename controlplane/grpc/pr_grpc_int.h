@@ -65,6 +65,8 @@ unsigned pr_grpc_session_holders(struct pr_grpc_server *srv, int64_t session);
 struct pr_store_pool *pr_grpc_server_pool(struct pr_grpc_server *srv);
 /* Capture control, NULL when the daemon gave none. */
 const struct pr_grpc_capture_ops *pr_grpc_server_captures(struct pr_grpc_server *srv);
+/* Replay control, NULL when the daemon gave none. */
+const struct pr_grpc_replay_ops *pr_grpc_server_replays(struct pr_grpc_server *srv);
 /* The event bus, NULL when the daemon gave none. */
 struct pr_events *pr_grpc_server_events(struct pr_grpc_server *srv);
 uint32_t pr_grpc_server_chunk_bytes(const struct pr_grpc_server *srv);

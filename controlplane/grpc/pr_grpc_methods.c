@@ -24,6 +24,7 @@
 #include "pr_l7view.h"
 #include "pr_log.h"
 #include "pr_query.h"
+#include "pr_replayctl.h"
 #include "pr_store_pool.h"
 
 /* Smallest and largest DownloadPcap chunk a client may ask for. */
@@ -893,17 +894,94 @@ out:
 	return ret;
 }
 
-/* ---- not served (yet) ---- */
+/* ---- replay control (controlplane/replay) ---- */
 
-static int replay_not_served(struct pr_grpc_ctx *c, const ProtobufCMessage *req,
-			     grpc_byte_buffer **resp, struct pr_grpc_status *st)
+static void replay_to_pb(const struct pr_replayctl_info *in, Packetrecorder__V1__ReplayStatus *m)
 {
-	(void)req;
-	(void)resp;
-	return pr_grpc_fail(st, GRPC_STATUS_UNIMPLEMENTED,
-			    "%s: this daemon does not schedule replays yet; use "
-			    "`packetrecorder replay` on the sensor",
-			    c->method->name);
+	packetrecorder__v1__replay_status__init(m);
+	m->replay_id = in->replay_id;
+	m->session_id = in->session_id;
+	/* Borrowed: the message is packed before in goes out of scope. */
+	m->state = (char *)(uintptr_t)pr_replayctl_state_name(in->state);
+	m->sent = in->packets_sent;
+	m->interface = (char *)(uintptr_t)in->interface;
+	m->backend = (char *)(uintptr_t)in->backend;
+	m->filter = (char *)(uintptr_t)in->filter;
+	m->speed = in->speed;
+	m->pps = in->pps;
+	m->count = in->count;
+	m->started_ts = in->started_ns;
+	m->bytes_sent = in->bytes_sent;
+	m->errors = in->errors;
+	m->duration_s = in->duration_s;
+	m->end_reason = (char *)(uintptr_t)in->end_reason;
+	m->message = (char *)(uintptr_t)in->message;
+}
+
+static const struct pr_grpc_replay_ops *replayctl_of(struct pr_grpc_ctx *c,
+						     struct pr_grpc_status *st)
+{
+	const struct pr_grpc_replay_ops *ro = pr_grpc_server_replays(c->srv);
+
+	if (!ro)
+		pr_grpc_fail(st, GRPC_STATUS_UNIMPLEMENTED,
+			     "%s: this daemon does not schedule replays; use `packetrecorder "
+			     "replay` on the sensor",
+			     c->method->name);
+	return ro;
+}
+
+static int start_replay(struct pr_grpc_ctx *c, const ProtobufCMessage *req, grpc_byte_buffer **resp,
+			struct pr_grpc_status *st)
+{
+	const Packetrecorder__V1__StartReplayRequest *r = (const void *)req;
+	const struct pr_grpc_replay_ops *ro = replayctl_of(c, st);
+	Packetrecorder__V1__ReplayStatus m;
+	struct pr_replayctl_req rr = {
+		.session_id = r->session_id,
+		.interface = r->interface,
+		.filter = r->filter,
+		.backend = r->backend,
+		.speed = r->speed,
+		.pps = r->pps,
+		.count = r->count,
+	};
+	struct pr_replayctl_info info;
+	char msg[1024];
+	int ret;
+
+	if (!ro || check_session_id(r->session_id, st))
+		return -1;
+	/* Replay control checks the other fields; its errnos are capture control's. */
+	ret = ro->start(ro->ctx, &rr, &info, msg, sizeof(msg));
+	if (ret)
+		return capture_fail(st, ret, msg);
+	replay_to_pb(&info, &m);
+	*resp = pr_grpc_pack(&m.base);
+	return 0;
+}
+
+static int stop_replay(struct pr_grpc_ctx *c, const ProtobufCMessage *req, grpc_byte_buffer **resp,
+		       struct pr_grpc_status *st)
+{
+	const Packetrecorder__V1__StopReplayRequest *r = (const void *)req;
+	const struct pr_grpc_replay_ops *ro = replayctl_of(c, st);
+	Packetrecorder__V1__ReplayStatus m;
+	struct pr_replayctl_info info;
+	char msg[1024];
+	int ret;
+
+	if (!ro)
+		return -1;
+	if (r->replay_id <= 0)
+		return pr_grpc_fail(st, GRPC_STATUS_INVALID_ARGUMENT,
+				    "replay_id: a replay id (1 or more) is required");
+	ret = ro->stop(ro->ctx, r->replay_id, &info, msg, sizeof(msg));
+	if (ret)
+		return capture_fail(st, ret, msg);
+	replay_to_pb(&info, &m);
+	*resp = pr_grpc_pack(&m.base);
+	return 0;
 }
 
 /* ---- the table ---- */
@@ -945,9 +1023,9 @@ const struct pr_grpc_method pr_grpc_methods[] = {
 	       packetrecorder__v1__download_pcap_request__descriptor, true, download_open,
 	       download_next, download_close),
 	UNARY(P("StartReplay"), "StartReplay", packetrecorder__v1__start_replay_request__descriptor,
-	      false, replay_not_served),
+	      false, start_replay),
 	UNARY(P("StopReplay"), "StopReplay", packetrecorder__v1__stop_replay_request__descriptor,
-	      false, replay_not_served),
+	      false, stop_replay),
 	{
 		.path = P("StreamEvents"),
 		.name = "StreamEvents",

@@ -339,6 +339,11 @@ const struct pr_grpc_capture_ops *pr_grpc_server_captures(struct pr_grpc_server 
 	return srv->cfg.captures;
 }
 
+const struct pr_grpc_replay_ops *pr_grpc_server_replays(struct pr_grpc_server *srv)
+{
+	return srv->cfg.replays;
+}
+
 struct pr_events *pr_grpc_server_events(struct pr_grpc_server *srv)
 {
 	return srv->cfg.events;

@@ -32,6 +32,7 @@
 
 #include "pr_auth.h"
 #include "pr_capctl.h"
+#include "pr_replayctl.h"
 #include "pr_tap.h"
 #include "pr_cli.h"
 #include "pr_events.h"
@@ -78,6 +79,8 @@ struct serve {
 	struct pr_capctl *capctl;
 	struct pr_grpc_capture_ops grpc_captures;
 	struct pr_http_capture_ops http_captures;
+	struct pr_replayctl *replayctl;
+	struct pr_grpc_replay_ops grpc_replays;
 	struct pr_grpc_server *grpc;
 	struct pr_http_server *http;
 };
@@ -419,6 +422,40 @@ static int capctl_open(struct serve *s)
 	return 0;
 }
 
+static int replay_start(void *ctx, const struct pr_replayctl_req *req,
+			struct pr_replayctl_info *out, char *msg, size_t msg_len)
+{
+	return pr_replayctl_start(ctx, req, out, msg, msg_len);
+}
+
+static int replay_stop(void *ctx, int64_t id, struct pr_replayctl_info *out, char *msg,
+		       size_t msg_len)
+{
+	return pr_replayctl_stop(ctx, id, out, msg, msg_len);
+}
+
+static int replayctl_open(struct serve *s)
+{
+	struct pr_replayctl_cfg rc = {
+		.cfg = &s->cli.cfg,
+		.db_path = s->cli.db_path,
+		.db_key = s->cli.key,
+		.events = s->events,
+	};
+	int ret = pr_replayctl_create(&rc, &s->replayctl);
+
+	if (ret) {
+		pr_cli_error("serve: replay control: %s", strerror(-ret));
+		return PR_EXIT_FAIL;
+	}
+	s->grpc_replays = (struct pr_grpc_replay_ops){
+		.start = replay_start,
+		.stop = replay_stop,
+		.ctx = s->replayctl,
+	};
+	return 0;
+}
+
 static int http_open(struct serve *s)
 {
 	const struct pr_config *cfg = &s->cli.cfg;
@@ -473,6 +510,7 @@ static int grpc_open(struct serve *s)
 		.health_open = cfg->health_open != 0,
 		.pool = s->pool,
 		.captures = &s->grpc_captures,
+		.replays = &s->grpc_replays,
 		.events = s->events,
 		.threads = cfg->grpc_threads,
 		.max_streams = cfg->grpc_max_streams,
@@ -609,6 +647,8 @@ static void serve_close(struct serve *s)
 	 * StartCapture is refused), and the bus still takes their events.
 	 */
 	pr_capctl_shutdown(s->capctl);
+	/* Replays likewise: each stops its dataplane, and a StopReplay in flight is answered. */
+	pr_replayctl_shutdown(s->replayctl);
 	/* Event streams and downloads end, every connection thread is joined. */
 	pr_http_server_destroy(s->http);
 	s->http = NULL;
@@ -618,6 +658,7 @@ static void serve_close(struct serve *s)
 		s->grpc = NULL;
 	}
 	pr_capctl_destroy(s->capctl);
+	pr_replayctl_destroy(s->replayctl);
 	pr_sensor_metrics_destroy(s->sm);
 	pr_events_destroy(s->events);
 	pr_metrics_destroy(s->metrics);
@@ -733,7 +774,7 @@ int pr_cmd_serve(int argc, char **argv)
 		pr_log_set_level(s.cli.quiet < -1 ? PR_LOG_DEBUG : PR_LOG_INFO);
 	if ((rc = auth_open(&s)) || (rc = check_settings(&s)) || (rc = lock_take(&s)) ||
 	    (rc = pool_open(&s)) || (rc = metrics_open(&s)) || (rc = capctl_open(&s)) ||
-	    (rc = grpc_open(&s)) || (rc = http_open(&s)))
+	    (rc = replayctl_open(&s)) || (rc = grpc_open(&s)) || (rc = http_open(&s)))
 		goto out;
 	pr_sd_notifyf("READY=1\nMAINPID=%ld\nSTATUS=serving: gRPC %s (port %u), HTTP %s (port %u)",
 		      (long)getpid(), s.cli.cfg.grpc_addr, s.grpc ? pr_grpc_server_port(s.grpc) : 0,

@@ -10,7 +10,9 @@ interfaces, store statistics), and DownloadPcap gives the bytes `export` writes
 (pcap) or the same packets (pcapng); missing sessions are NOT_FOUND, bad fields
 INVALID_ARGUMENT naming the field, undecodable requests INVALID_ARGUMENT,
 an unknown interface or capture INVALID_ARGUMENT / NOT_FOUND naming the field
-(capture control itself: test_priv_capture_control.py), replay, LiveTap
+(capture control itself: test_priv_capture_control.py), bad StartReplay and
+StopReplay fields INVALID_ARGUMENT naming the field and a missing session or
+replay NOT_FOUND (replays themselves: test_priv_replay_control.py), LiveTap
 and unknown methods UNIMPLEMENTED; StreamEvents sends the session_deleted
 events of DeleteSession, live and on resume (after_seq), filtered by type,
 and `manage events` prints them; API keys (x-api-key and
@@ -257,10 +259,31 @@ def part_errors(d, sids):
          grpc.StatusCode.INVALID_ARGUMENT, "capture_id"),
         ("GetCaptureStatus of an unknown capture", s.GetCaptureStatus,
          pb.GetCaptureStatusRequest(capture_id=3), grpc.StatusCode.NOT_FOUND, "capture_id"),
-        ("StartReplay", s.StartReplay, pb.StartReplayRequest(),
-         grpc.StatusCode.UNIMPLEMENTED, "StartReplay"),
-        ("StopReplay", s.StopReplay, pb.StopReplayRequest(),
-         grpc.StatusCode.UNIMPLEMENTED, "StopReplay"),
+        ("StartReplay of no session", s.StartReplay, pb.StartReplayRequest(interface="lo"),
+         grpc.StatusCode.INVALID_ARGUMENT, "session_id: "),
+        ("StartReplay of no interface", s.StartReplay,
+         pb.StartReplayRequest(session_id=sids["mixed.pcap"]),
+         grpc.StatusCode.INVALID_ARGUMENT, "interface: required"),
+        ("StartReplay of an unknown interface", s.StartReplay,
+         pb.StartReplayRequest(session_id=sids["mixed.pcap"], interface="nosuch0"),
+         grpc.StatusCode.INVALID_ARGUMENT, "interface: no such interface"),
+        ("StartReplay speed < 0", s.StartReplay,
+         pb.StartReplayRequest(session_id=sids["mixed.pcap"], interface="lo", speed=-1),
+         grpc.StatusCode.INVALID_ARGUMENT, "speed: "),
+        ("StartReplay speed NaN", s.StartReplay,
+         pb.StartReplayRequest(session_id=sids["mixed.pcap"], interface="lo",
+                               speed=float("nan")),
+         grpc.StatusCode.INVALID_ARGUMENT, "speed: "),
+        ("StartReplay bad filter", s.StartReplay,
+         pb.StartReplayRequest(session_id=sids["mixed.pcap"], interface="lo", filter="((("),
+         grpc.StatusCode.INVALID_ARGUMENT, "filter: "),
+        ("StartReplay of a missing session", s.StartReplay,
+         pb.StartReplayRequest(session_id=987654, interface="lo"),
+         grpc.StatusCode.NOT_FOUND, "session_id: "),
+        ("StopReplay of replay 0", s.StopReplay, pb.StopReplayRequest(),
+         grpc.StatusCode.INVALID_ARGUMENT, "replay_id"),
+        ("StopReplay of an unknown replay", s.StopReplay, pb.StopReplayRequest(replay_id=7),
+         grpc.StatusCode.NOT_FOUND, "replay_id"),
         ("StreamEvents with an unknown type", s.StreamEvents,
          pb.StreamEventsRequest(types=["session_deleted", "bogus"]),
          grpc.StatusCode.INVALID_ARGUMENT, "types: \"bogus\""),
