@@ -897,10 +897,10 @@ int pr_cmd_capture(int argc, char **argv)
 				goto out;
 			}
 			break;
-		case O_INSTANCE:
 		case O_STATS:
 			c->show_stats = true;
 			break;
+		case O_INSTANCE:
 		case O_ATTACH:
 			if (!pr_shm_instance_valid(optarg)) {
 				pr_cli_error(

@@ -4,7 +4,9 @@
 netns` works). A veth pair whose far end sits in a network namespace; a
 generator there sends an exact number of numbered UDP datagrams.
 
-1. Control plane killed: `capture -i --instance T` with small rings
+1. Control plane killed: `capture -i --instance T` with small rings, with
+   the pcap backend and again with afxdp (where this build and kernel load
+   XDP; otherwise that run says why and is skipped)
    (ring_bytes 1m), SIGKILL while the generator runs. The dataplane goes on
    (same pid); its ring fills and it drops. `capture --attach T` goes on
    with the same session and store: afterwards every datagram sent is
@@ -199,16 +201,23 @@ def seqs(db, sid):
     return out
 
 
-def test_control_plane_killed(tmp):
-    name = "tp-a-" + TAG
+def test_control_plane_killed(tmp, backend="pcap"):
+    name = "tp-a-%s-%s" % (backend, TAG)
     INSTANCES.append(name)
-    db = os.path.join(tmp, "a.db")
+    db = os.path.join(tmp, "a-%s.db" % backend)
     conf = os.path.join(tmp, "small-ring.conf")
     with open(conf, "w") as f:
         f.write("ring_bytes = 1m\n")
     N, RATE = 12000, 4000
-    cap = start(["-i", HOST_IF, "--backend", "pcap", "-f", "udp port %d" % DPORT,
-                 "--instance", name, "-d", db, "--config", conf, "--json"])
+    try:
+        cap = start(["-i", HOST_IF, "--backend", backend, "-f", "udp port %d" % DPORT,
+                     "--instance", name, "-d", db, "--config", conf, "--json"])
+    except TestError as e:
+        # Only the afxdp run may find the backend missing here; pcap always runs.
+        if backend == "afxdp" and ("without AF_XDP" in str(e) or "XDP" in str(e)):
+            print("     note: afxdp cannot run here, this part is skipped: %s" % str(e)[-300:])
+            return
+        raise
     dp = prtest.wait_until(lambda: dataplane_of(name), 10)
     ck.ok(dp, "the dataplane of instance %s runs" % name)
     gen = send(N, RATE)
@@ -365,6 +374,8 @@ try:
     with prtest.tmpdir() as tmp:
         with ck.section("control plane SIGKILL, capture --attach goes on"):
             test_control_plane_killed(tmp)
+        with ck.section("the same with the afxdp backend"):
+            test_control_plane_killed(tmp, "afxdp")
         with ck.section("dataplane SIGKILL (a child)"):
             test_dataplane_killed_child(tmp)
         with ck.section("packetrecorder-dataplane on its own, capture --attach"):
