@@ -224,6 +224,13 @@ void pr_cli_flow_json_l7(struct pr_json *j, const struct pr_store_flow *f, struc
 void pr_cli_flow_json_members(struct pr_json *j, const struct pr_store_flow *f, const char *l7_obj);
 void pr_cli_flows_text_header(void);
 void pr_cli_flow_text(const struct pr_store_flow *f);
+/*
+ * Does the flow, as pr_cli_flow_json_l7() writes it with l7 (loaded for
+ * the flow), match the compiled --where filter w? 1, 0, or -ENOMEM.
+ */
+struct pr_flowwhere;
+int pr_cli_flow_where(const struct pr_flowwhere *w, const struct pr_store_flow *f,
+		      struct pr_l7view *l7);
 void pr_cli_packet_json(struct pr_json *j, const struct pr_query_pkt *p, bool show_data);
 /* One interface of list-interfaces as a JSON object (the HTTP API writes the same). */
 struct pr_query_iface;

@@ -14,6 +14,7 @@
 #include <json-c/json.h>
 
 #include "pr_cli.h"
+#include "pr_flowwhere.h"
 #include "pr_json.h"
 #include "pr_l7view.h"
 #include "pr_record.h"
@@ -180,22 +181,33 @@ struct flows_opts {
 	struct pr_json *j;
 	struct pr_store *st;
 	struct pr_l7view *l7; /* the L7 keys of each flow */
+	const char *where_expr;
+	struct pr_flowwhere *where; /* --where, compiled */
+	uint64_t matched; /* flows that passed --where */
 };
+
+enum { O_WHERE = PR_OPT_FIRST_COMMAND_OPT };
 
 static void flows_usage(FILE *f)
 {
-	fprintf(f, "usage: packetrecorder flows --session ID [-d DB] [--json]\n"
-		   "\n"
-		   "List the flows of a session, ordered by first packet.\n"
-		   "\n"
-		   "  -S, --session ID       the session (see `packetrecorder sessions`)\n"
-		   "  -n, --limit N          at most N flows (0 = all)\n"
-		   "      --from TIME        only flows that last until TIME or later (RFC 3339\n"
-		   "                         such as 2024-05-01T12:00:00Z, or epoch nanoseconds)\n"
-		   "      --to TIME          only flows that started at TIME or before\n"
-		   "      --flow ID          only flow ID\n"
-		   "  -d, --database FILE    the store (default packets.db)\n"
-		   "      --json             a JSON array (keys: docs/packetrecorder-flows.md)\n");
+	fprintf(f,
+		"usage: packetrecorder flows --session ID [--where EXPR] [-d DB] [--json]\n"
+		"\n"
+		"List the flows of a session, ordered by first packet.\n"
+		"\n"
+		"  -S, --session ID       the session (see `packetrecorder sessions`)\n"
+		"  -n, --limit N          at most N flows (0 = all)\n"
+		"      --from TIME        only flows that last until TIME or later (RFC 3339\n"
+		"                         such as 2024-05-01T12:00:00Z, or epoch nanoseconds)\n"
+		"      --to TIME          only flows that started at TIME or before\n"
+		"      --flow ID          only flow ID\n"
+		"      --where EXPR       only flows that match EXPR, such as\n"
+		"                         'sni ~ example', 'app == dns and qname ~ \"\\.com$\"',\n"
+		"                         'port == 53 or port == 443', 'not app'\n"
+		"                         (FIELD OP VALUE with == != ~ !~ < <= > >= in, and/or/not,\n"
+		"                         parentheses; see docs/packetrecorder-flows.md)\n"
+		"  -d, --database FILE    the store (default packets.db)\n"
+		"      --json             a JSON array (keys: docs/packetrecorder-flows.md)\n");
 	pr_cli_key_help(f);
 	fprintf(f, "  -h, --help             this help\n");
 }
@@ -206,6 +218,10 @@ static int session_opt(void *ctx, int opt, const char *arg)
 
 	if (opt == 'n')
 		return pr_cli_parse_u64("--limit", arg, &o->limit);
+	if (opt == O_WHERE) {
+		o->where_expr = arg;
+		return 0;
+	}
 	if (opt != 'S')
 		return PR_EXIT_USAGE;
 	if (pr_cli_parse_session(arg, &o->session))
@@ -293,15 +309,74 @@ void pr_cli_flow_json_members(struct pr_json *j, const struct pr_store_flow *f, 
 	pr_json_obj_end(j);
 }
 
+int pr_cli_flow_where(const struct pr_flowwhere *w, const struct pr_store_flow *f,
+		      struct pr_l7view *l7)
+{
+	struct json_object *obj;
+	struct pr_json j;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mf;
+	int ret;
+
+	/*
+	 * The filter sees exactly the object flows --json prints: the same
+	 * writer renders it, and json-c reads it back.
+	 */
+	mf = open_memstream(&text, &len);
+	if (!mf)
+		return -ENOMEM;
+	pr_json_init(&j, mf);
+	pr_cli_flow_json_l7(&j, f, l7);
+	if (fclose(mf)) {
+		free(text);
+		return -ENOMEM;
+	}
+	obj = json_tokener_parse(text);
+	free(text);
+	if (!obj)
+		return -ENOMEM;
+	ret = pr_flowwhere_match(w, obj);
+	json_object_put(obj);
+	return ret;
+}
+
+/*
+ * With --where: load the flow's L7 keys, test the flow, and count it
+ * against --limit (the limit counts matching flows, so the query itself
+ * runs unlimited). 1 to print the flow, 0 to skip it, or a negative errno.
+ */
+static int flow_filter(struct flows_opts *o, const struct pr_store_flow *f)
+{
+	int ret;
+
+	if (!o->l7)
+		return 1;
+	ret = pr_l7view_load(o->l7, o->st, o->session, f->flow_id);
+	if (ret < 0 || !o->where)
+		return ret < 0 ? ret : 1;
+	ret = pr_cli_flow_where(o->where, f, o->l7);
+	if (ret <= 0)
+		return ret;
+	o->matched++;
+	return 1;
+}
+
+/* After a printed flow: stop the walk (1) once --limit matching flows are out. */
+static int flow_limit_reached(const struct flows_opts *o)
+{
+	return o->where && o->limit && o->matched >= o->limit;
+}
+
 static int flow_json_cb(void *ctx, const struct pr_store_flow *f)
 {
 	struct flows_opts *o = ctx;
-	int ret = pr_l7view_load(o->l7, o->st, o->session, f->flow_id);
+	int ret = flow_filter(o, f);
 
-	if (ret < 0)
+	if (ret <= 0)
 		return ret;
 	pr_cli_flow_json_l7(o->j, f, o->l7);
-	return 0;
+	return flow_limit_reached(o);
 }
 
 void pr_cli_flows_text_header(void)
@@ -333,9 +408,13 @@ void pr_cli_flow_text(const struct pr_store_flow *f)
 
 static int flow_text_cb(void *ctx, const struct pr_store_flow *f)
 {
-	(void)ctx;
+	struct flows_opts *o = ctx;
+	int ret = flow_filter(o, f);
+
+	if (ret <= 0)
+		return ret;
 	pr_cli_flow_text(f);
-	return 0;
+	return flow_limit_reached(o);
 }
 
 int pr_cmd_flows(int argc, char **argv)
@@ -343,11 +422,13 @@ int pr_cmd_flows(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "session", required_argument, NULL, 'S' },
 		{ "limit", required_argument, NULL, 'n' },
+		{ "where", required_argument, NULL, O_WHERE },
 		PR_CLI_COMMON_OPTIONS,
 		PR_CLI_RANGE_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct flows_opts o = { 0 };
+	char werr[256];
 	struct pr_query_flows_req req;
 	struct pr_session_info si;
 	struct pr_query_err err;
@@ -366,6 +447,15 @@ int pr_cmd_flows(int argc, char **argv)
 		rc = pr_cli_usage_error(&cli);
 		goto out;
 	}
+	/* A bad expression is a usage error, found before the store is opened. */
+	if (o.where_expr) {
+		ret = pr_flowwhere_compile(o.where_expr, &o.where, werr, sizeof(werr));
+		if (ret) {
+			pr_cli_error("flows: --where: %s", werr);
+			rc = ret == -EINVAL ? pr_cli_usage_error(&cli) : PR_EXIT_FAIL;
+			goto out;
+		}
+	}
 	if ((rc = pr_cli_prepare(&cli)) || (rc = pr_cli_open_store(&cli, false, &st)) ||
 	    (rc = pr_cli_get_session(&cli, st, o.session, &si)))
 		goto out;
@@ -375,15 +465,17 @@ int pr_cmd_flows(int argc, char **argv)
 		.to_ns = cli.range.to_ns,
 		.has_flow = cli.range.has_flow,
 		.flow_id = cli.range.flow_id,
-		.limit = o.limit,
+		.limit = o.where ? 0 : o.limit,
 	};
-	if (cli.json) {
+	if (cli.json || o.where) {
 		if (pr_l7view_create(&o.l7)) {
 			pr_cli_error("flows: %s", strerror(ENOMEM));
 			rc = PR_EXIT_FAIL;
 			goto out;
 		}
 		o.st = st;
+	}
+	if (cli.json) {
 		pr_json_init(&j, stdout);
 		pr_json_arr_begin(&j);
 		o.j = &j;
@@ -401,6 +493,7 @@ int pr_cmd_flows(int argc, char **argv)
 	}
 	rc = PR_EXIT_OK;
 out:
+	pr_flowwhere_destroy(o.where);
 	pr_l7view_destroy(o.l7);
 	pr_store_close(st);
 	pr_cli_fini(&cli);
