@@ -28,6 +28,7 @@
 #include "pr_log.h"
 #include "pr_events.h"
 #include "pr_json.h"
+#include "pr_flowwhere.h"
 #include "pr_l7view.h"
 #include "pr_metrics.h"
 #include "pr_query.h"
@@ -224,6 +225,8 @@ struct flows_dl {
 	struct pr_store *st;
 	struct pr_query_flows *q;
 	struct pr_l7view *l7; /* each flow's L7 keys, as `flows --json` gives them */
+	struct pr_flowwhere *where; /* ?where=, as flows --where */
+	uint64_t limit, matched; /* with where: the limit counts matching flows */
 	int64_t session;
 	struct pr_json j; /* its FILE is a new memory stream for each piece */
 	char *buf;
@@ -253,6 +256,10 @@ static int flows_fill(struct flows_dl *dl)
 	while (ftell(f) < FLOWS_PIECE_BYTES) {
 		struct pr_store_flow fl;
 
+		if (dl->where && dl->limit && dl->matched >= dl->limit) {
+			rc = 0;
+			break;
+		}
 		rc = pr_query_flows_next(dl->q, &fl, &qe);
 		if (rc <= 0)
 			break;
@@ -261,6 +268,18 @@ static int flows_fill(struct flows_dl *dl)
 				 fl.flow_id, pr_store_errmsg(dl->st));
 			rc = -1;
 			break;
+		}
+		if (dl->where) {
+			int m = pr_cli_flow_where(dl->where, &fl, dl->l7);
+
+			if (m < 0) {
+				snprintf(qe.msg, sizeof(qe.msg), "where: %s", strerror(-m));
+				rc = -1;
+				break;
+			}
+			if (!m)
+				continue;
+			dl->matched++;
 		}
 		pr_cli_flow_json_l7(&dl->j, &fl, dl->l7);
 	}
@@ -304,6 +323,7 @@ static void flows_free(void *cls)
 	struct flows_dl *dl = cls;
 
 	pr_query_flows_close(dl->q);
+	pr_flowwhere_destroy(dl->where);
 	pr_l7view_destroy(dl->l7);
 	pr_store_pool_put(dl->srv->cfg.pool, dl->st);
 	free(dl->buf);
@@ -313,10 +333,12 @@ static void flows_free(void *cls)
 enum MHD_Result pr_http_api_flows(struct pr_http_req *r)
 {
 	struct pr_query_flows_req req = { .session = r->id };
+	const char *where = pr_http_arg(r, "where");
 	struct MHD_Response *resp;
 	struct pr_query_err qe;
 	enum MHD_Result ret = MHD_NO;
 	struct flows_dl *dl;
+	char werr[256];
 	int err;
 
 	if (pr_http_arg_time(r, "from", &req.from_ns, &ret) ||
@@ -329,11 +351,25 @@ enum MHD_Result pr_http_api_flows(struct pr_http_req *r)
 		return MHD_NO;
 	dl->srv = r->srv;
 	dl->session = r->id;
+	if (where) {
+		err = pr_flowwhere_compile(where, &dl->where, werr, sizeof(werr));
+		if (err) {
+			free(dl);
+			if (err != -EINVAL)
+				return MHD_NO;
+			return pr_http_resp_error(r, 400, "where: %s", werr);
+		}
+		/* The limit counts matching flows, so the query itself is unlimited. */
+		dl->limit = req.limit;
+		req.limit = 0;
+	}
 	if (pr_l7view_create(&dl->l7)) {
+		pr_flowwhere_destroy(dl->where);
 		free(dl);
 		return MHD_NO;
 	}
 	if (!(dl->st = pr_http_store_get(r, &ret))) {
+		pr_flowwhere_destroy(dl->where);
 		pr_l7view_destroy(dl->l7);
 		free(dl);
 		return ret;
@@ -342,6 +378,7 @@ enum MHD_Result pr_http_api_flows(struct pr_http_req *r)
 	err = pr_query_flows_open(dl->st, &req, &dl->q, &qe);
 	if (err) {
 		pr_store_pool_put(r->srv->cfg.pool, dl->st);
+		pr_flowwhere_destroy(dl->where);
 		pr_l7view_destroy(dl->l7);
 		free(dl);
 		return pr_http_resp_error(r, pr_http_query_status(err), "%s", qe.msg);

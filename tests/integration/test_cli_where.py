@@ -16,16 +16,19 @@ or nothing fails. Every scalar key of a flow is also compared by `KEY ==
 VALUE` against Python's ==, so the filter sees the keys flows --json
 prints. --limit counts matching flows, --flow combines, and bad
 expressions exit 3 (usage) naming the position and the token, before the
-store is opened.
+store is opened. GET /api/v1/sessions/1/flows?where= answers as the CLI
+does, and a bad expression there is a 400 with the same message.
 """
 import os
 import re
 import struct
 import sys
+import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import prtest as T  # noqa: E402
 import l7gen  # noqa: E402
+import httptest  # noqa: E402
 
 ck = T.Checks("test_cli_where")
 
@@ -259,6 +262,29 @@ def main(tmp):
                   db=os.path.join(tmp, "none.db"))
         ck.ok(r.rc == 3 and "at 7: expected a value" in r.err,
               "a bad expression is a usage error even without a store", r.describe())
+
+    with ck.section("the HTTP API: ?where= as flows --where"):
+        http_ids = [f["flow_id"] for f in flows if f.get("app") == "http"]
+        with httptest.Server(db=db) as srv:
+            for expr, extra in (("sni ~ example", []), ("not app", []),
+                                ('app == dns and qname ~ "\\.com$"', []),
+                                ("port == 53 or port == 443", ["--limit", "3"]),
+                                ("app == http", ["--flow", str(http_ids[-1])])):
+                q = {"where": expr}
+                if extra:
+                    q[extra[0].lstrip("-")] = extra[1]
+                r = httptest.curl(srv.base + "/api/v1/sessions/1/flows?" +
+                                  urllib.parse.urlencode(q))
+                want = where(db, expr, extra)
+                ck.ok(r.status == 200 and r.json() == want,
+                      "?%s: as flows --where (%d flows)" % (urllib.parse.urlencode(q),
+                                                            len(want)), r.describe())
+            r = httptest.curl(srv.base + "/api/v1/sessions/1/flows?" +
+                              urllib.parse.urlencode({"where": "tls.sni ~ "}))
+            ck.ok(r.status == 400 and
+                  'where: at 11: expected a value after "~", got the end' in
+                  str(list(r.json().values()) if r.status == 400 else ""),
+                  "a bad ?where= is a 400 with the position", r.describe())
 
 
 with T.tmpdir() as tmpd:
