@@ -84,6 +84,7 @@ struct parser {
 	size_t errlen;
 	bool failed;
 	bool nomem;
+	uint64_t re_atoms; /* expanded regex atoms so far (re_expanded_atoms()) */
 };
 
 static const char *const op_names[] = {
@@ -407,6 +408,126 @@ static bool has_backref(const char *re)
 	return false;
 }
 
+/*
+ * How many atoms glibc's compiler builds for re: it copies what a bounded
+ * repetition {m,n} applies to max(m, n) times (m + 1 for {m,}), so nested
+ * ones multiply: "((a{255}){255}){255}" is 16.6 million atoms, 37 s and
+ * 3.4 GB to compile here, from one short expression. `*` and `?` copy
+ * nothing, `+` once. A conservative count, saturating above cap; groups
+ * nested deeper than the stack count as above cap too.
+ */
+static uint64_t re_expanded_atoms(const char *re, uint64_t cap)
+{
+	uint64_t sum[256], last = 0, total = 0;
+	unsigned d = 0;
+	const char *p = re;
+
+	sum[0] = 0;
+	while (*p) {
+		uint64_t add = 0;
+
+		switch (*p) {
+		case '\\':
+			p += p[1] ? 2 : 1;
+			add = last = 1;
+			break;
+		case '[':
+			/* A bracket expression is one atom: skip to its closing ']'. */
+			p++;
+			if (*p == '^')
+				p++;
+			if (*p == ']')
+				p++;
+			while (*p && *p != ']') {
+				if (*p == '[' && (p[1] == ':' || p[1] == '.' || p[1] == '=')) {
+					char c = p[1];
+
+					p += 2;
+					while (*p && !(p[0] == c && p[1] == ']'))
+						p++;
+					if (*p)
+						p += 2;
+					continue;
+				}
+				p++;
+			}
+			if (*p)
+				p++;
+			add = last = 1;
+			break;
+		case '(':
+			if (++d >= sizeof(sum) / sizeof(sum[0]))
+				return cap + 1;
+			sum[d] = 0;
+			last = 0;
+			p++;
+			break;
+		case ')':
+			p++;
+			if (d) {
+				last = sum[d] ? sum[d] : 1;
+				d--;
+			} else {
+				last = 1;
+			}
+			add = last;
+			break;
+		case '{': {
+			const char *q = p + 1;
+			uint64_t m = 0, n = 0, count;
+			bool comma = false, have_n = false;
+
+			while (*q >= '0' && *q <= '9' && m <= cap)
+				m = m * 10 + (uint64_t)(*q++ - '0');
+			if (*q == ',') {
+				comma = true;
+				q++;
+				while (*q >= '0' && *q <= '9' && n <= cap) {
+					n = n * 10 + (uint64_t)(*q++ - '0');
+					have_n = true;
+				}
+			}
+			if (*q != '}' || q == p + 1) {
+				/* Not a repetition: a literal '{' (regcomp decides). */
+				p++;
+				add = last = 1;
+				break;
+			}
+			p = q + 1;
+			count = have_n ? (n > m ? n : m) : comma ? m + 1 : m;
+			if (count < 1)
+				count = 1;
+			if (last && count - 1 > (cap + 1) / last)
+				return cap + 1;
+			add = last * (count - 1);
+			last *= count;
+			break;
+		}
+		case '+':
+			p++;
+			add = last;
+			last *= 2;
+			break;
+		case '*':
+		case '?':
+		case '|':
+		case '^':
+		case '$':
+			p++;
+			break;
+		default:
+			p++;
+			add = last = 1;
+		}
+		if (add > cap || sum[d] + add > cap)
+			return cap + 1;
+		sum[d] += add;
+	}
+	for (unsigned i = 0; i <= d; i++)
+		total += sum[i];
+	return total > cap ? cap + 1 : total;
+}
+
 /* FIELD [OP VALUE | in NETWORK] */
 static int parse_cmp(struct parser *p)
 {
@@ -489,6 +610,20 @@ static int parse_cmp(struct parser *p)
 				"back-references (\\1 ... \\9) are not supported in %s",
 				tok_desc(p, &p->tok, desc, sizeof(desc)));
 			return -1;
+		}
+		{
+			uint64_t atoms = re_expanded_atoms(n->value, PR_FLOWWHERE_MAX_RE_ATOMS);
+
+			if (atoms > PR_FLOWWHERE_MAX_RE_ATOMS - p->re_atoms) {
+				fail_at(p, p->tok.pos,
+					"%s is too large once its repetitions are expanded (more "
+					"than %u atoms in the expression's regular expressions, the "
+					"limit)",
+					tok_desc(p, &p->tok, desc, sizeof(desc)),
+					PR_FLOWWHERE_MAX_RE_ATOMS);
+				return -1;
+			}
+			p->re_atoms += atoms;
 		}
 		ret = regcomp(&n->re, n->value, REG_EXTENDED | REG_ICASE | REG_NOSUB);
 		if (ret) {

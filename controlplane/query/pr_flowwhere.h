@@ -20,6 +20,13 @@
 #define PR_FLOWWHERE_MAX_LEN 4096 /* bytes of the expression */
 #define PR_FLOWWHERE_MAX_NODES 256 /* comparisons, and/or/not */
 #define PR_FLOWWHERE_MAX_DEPTH 64 /* nesting of parentheses and not */
+/*
+ * Atoms of all the expression's regular expressions once their bounded
+ * repetitions ({m,n}) are expanded, as the regex compiler does: nested
+ * repetitions multiply, and a short pattern could otherwise take seconds
+ * and gigabytes to compile.
+ */
+#define PR_FLOWWHERE_MAX_RE_ATOMS 20000u
 
 struct pr_flowwhere;
 
