@@ -32,6 +32,15 @@ int pr_grpc_fail(struct pr_grpc_status *st, grpc_status_code code, const char *f
 /* The status for a negative errno of the query engine, with its message. */
 int pr_grpc_fail_errno(struct pr_grpc_status *st, int err, const char *msg);
 
+/*
+ * The status for a negative errno of capture or replay control (pr_capctl.h,
+ * pr_replayctl.h, pr_capctl_tap_open()), with its message: -EINVAL and
+ * -ENODEV INVALID_ARGUMENT, -ENOENT NOT_FOUND, -ENOSPC and -ENOMEM
+ * RESOURCE_EXHAUSTED, -ESHUTDOWN UNAVAILABLE, -EIO and -EPIPE (started and
+ * failed, or already over) FAILED_PRECONDITION, anything else INTERNAL.
+ */
+int pr_grpc_capture_fail(struct pr_grpc_status *st, int err, const char *msg);
+
 /* "OK", "NOT_FOUND", ... for a grpc_status_code; "UNKNOWN" past the known ones. */
 const char *pr_grpc_code_name(int code);
 

@@ -751,8 +751,7 @@ static void capture_to_pb(const struct pr_capctl_info *in, Packetrecorder__V1__C
 	m->end_reason = (char *)(uintptr_t)in->end_reason;
 }
 
-/* The status of a capture-control errno (pr_capctl.h), with its message. */
-static int capture_fail(struct pr_grpc_status *st, int err, const char *msg)
+int pr_grpc_capture_fail(struct pr_grpc_status *st, int err, const char *msg)
 {
 	grpc_status_code code;
 
@@ -772,6 +771,7 @@ static int capture_fail(struct pr_grpc_status *st, int err, const char *msg)
 		code = GRPC_STATUS_UNAVAILABLE;
 		break;
 	case -EIO:
+	case -EPIPE:
 		code = GRPC_STATUS_FAILED_PRECONDITION;
 		break;
 	default:
@@ -813,7 +813,7 @@ static int start_capture(struct pr_grpc_ctx *c, const ProtobufCMessage *req,
 		return -1;
 	ret = cc->start(cc->ctx, &cr, &info, msg, sizeof(msg));
 	if (ret)
-		return capture_fail(st, ret, msg);
+		return pr_grpc_capture_fail(st, ret, msg);
 	capture_to_pb(&info, &m);
 	*resp = pr_grpc_pack(&m.base);
 	return 0;
@@ -836,7 +836,7 @@ static int stop_capture(struct pr_grpc_ctx *c, const ProtobufCMessage *req, grpc
 				    "capture_id: a capture id (1 or more) is required");
 	ret = cc->stop(cc->ctx, r->capture_id, &info, msg, sizeof(msg));
 	if (ret)
-		return capture_fail(st, ret, msg);
+		return pr_grpc_capture_fail(st, ret, msg);
 	capture_to_pb(&info, &m);
 	*resp = pr_grpc_pack(&m.base);
 	return 0;
@@ -864,7 +864,7 @@ static int get_capture_status(struct pr_grpc_ctx *c, const ProtobufCMessage *req
 		if (cc->get(cc->ctx, r->capture_id, &one)) {
 			snprintf(msg, sizeof(msg), "capture_id: no capture %lld",
 				 (long long)r->capture_id);
-			return capture_fail(st, -ENOENT, msg);
+			return pr_grpc_capture_fail(st, -ENOENT, msg);
 		}
 		infos = &one;
 		n = 1;
@@ -955,7 +955,7 @@ static int start_replay(struct pr_grpc_ctx *c, const ProtobufCMessage *req, grpc
 	/* Replay control checks the other fields; its errnos are capture control's. */
 	ret = ro->start(ro->ctx, &rr, &info, msg, sizeof(msg));
 	if (ret)
-		return capture_fail(st, ret, msg);
+		return pr_grpc_capture_fail(st, ret, msg);
 	replay_to_pb(&info, &m);
 	*resp = pr_grpc_pack(&m.base);
 	return 0;
@@ -978,7 +978,7 @@ static int stop_replay(struct pr_grpc_ctx *c, const ProtobufCMessage *req, grpc_
 				    "replay_id: a replay id (1 or more) is required");
 	ret = ro->stop(ro->ctx, r->replay_id, &info, msg, sizeof(msg));
 	if (ret)
-		return capture_fail(st, ret, msg);
+		return pr_grpc_capture_fail(st, ret, msg);
 	replay_to_pb(&info, &m);
 	*resp = pr_grpc_pack(&m.base);
 	return 0;

@@ -38,7 +38,6 @@ int pr_grpc_tap_open(struct pr_grpc_ctx *c, const ProtobufCMessage *req, struct 
 		.snaplen = r->snaplen,
 	};
 	struct tap_state *s;
-	grpc_status_code code;
 	int64_t chosen = 0;
 	char msg[1024];
 	int ret;
@@ -56,24 +55,7 @@ int pr_grpc_tap_open(struct pr_grpc_ctx *c, const ProtobufCMessage *req, struct 
 		return 0;
 	}
 	free(s);
-	switch (ret) {
-	case -EINVAL:
-		code = GRPC_STATUS_INVALID_ARGUMENT;
-		break;
-	case -ENOENT:
-		code = GRPC_STATUS_NOT_FOUND;
-		break;
-	case -EPIPE:
-		code = GRPC_STATUS_FAILED_PRECONDITION;
-		break;
-	case -ENOSPC:
-	case -ENOMEM:
-		code = GRPC_STATUS_RESOURCE_EXHAUSTED;
-		break;
-	default:
-		code = GRPC_STATUS_INTERNAL;
-	}
-	return pr_grpc_fail(st, code, "%s", msg[0] ? msg : strerror(-ret));
+	return pr_grpc_capture_fail(st, ret, msg);
 }
 
 int pr_grpc_tap_next(struct pr_grpc_ctx *c, grpc_byte_buffer **msg, struct pr_grpc_status *st)
