@@ -90,6 +90,8 @@ struct pr_grpc_replay_ops {
 		     char *msg, size_t msg_len);
 	int (*stop)(void *ctx, int64_t replay_id, struct pr_replayctl_info *out, char *msg,
 		    size_t msg_len);
+	/* Replays still reading session_id (DeleteSession refuses meanwhile); may be NULL. */
+	unsigned (*session_users)(void *ctx, int64_t session_id);
 	void *ctx;
 };
 

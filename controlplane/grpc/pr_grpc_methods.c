@@ -247,6 +247,7 @@ static int delete_session(struct pr_grpc_ctx *c, const ProtobufCMessage *req,
 	Packetrecorder__V1__DeleteSessionResponse m =
 		PACKETRECORDER__V1__DELETE_SESSION_RESPONSE__INIT;
 	struct pr_store_pool *pool = pr_grpc_server_pool(c->srv);
+	const struct pr_grpc_replay_ops *ro = pr_grpc_server_replays(c->srv);
 	struct pr_store_delete_result res;
 	struct pr_store *w;
 	unsigned holders;
@@ -264,6 +265,14 @@ static int delete_session(struct pr_grpc_ctx *c, const ProtobufCMessage *req,
 				    "session %lld is being read by %u stream%s of this daemon: "
 				    "try again when they end",
 				    (long long)r->session_id, holders, holders == 1 ? "" : "s");
+	/* Likewise a replay: it would stop half-way with a read error. */
+	holders = ro && ro->session_users ? ro->session_users(ro->ctx, r->session_id) : 0;
+	if (holders)
+		return pr_grpc_fail(st, GRPC_STATUS_FAILED_PRECONDITION,
+				    "session %lld is being replayed by %u replay%s of this daemon: "
+				    "stop %s (StopReplay) or wait until %s finished",
+				    (long long)r->session_id, holders, holders == 1 ? "" : "s",
+				    holders == 1 ? "it" : "them", holders == 1 ? "it has" : "they have");
 	w = pr_store_pool_writer_get(pool);
 	ret = pr_store_delete_session(w, r->session_id, &res);
 	if (ret == -ENOENT)

@@ -546,6 +546,17 @@ int pr_replayctl_stop(struct pr_replayctl *rc, int64_t replay_id, struct pr_repl
 	return 0;
 }
 
+unsigned pr_replayctl_session_users(struct pr_replayctl *rc, int64_t session_id)
+{
+	unsigned n = 0;
+
+	pthread_mutex_lock(&rc->lock);
+	for (struct rp *r = rc->rps; r; r = r->next)
+		n += r->info.session_id == session_id && !r->finished;
+	pthread_mutex_unlock(&rc->lock);
+	return n;
+}
+
 int pr_replayctl_get(struct pr_replayctl *rc, int64_t replay_id, struct pr_replayctl_info *out)
 {
 	struct rp *r;

@@ -127,6 +127,14 @@ int pr_replayctl_start(struct pr_replayctl *rc, const struct pr_replayctl_req *r
 int pr_replayctl_stop(struct pr_replayctl *rc, int64_t replay_id, struct pr_replayctl_info *out,
 		      char *msg, size_t msg_len);
 
+/*
+ * How many replays of session_id have not yet released the store (they
+ * read its blocks until their thread ends). Deleting the session under
+ * them would cut them off mid-send, so the front ends refuse it while
+ * this is non-zero. Any thread.
+ */
+unsigned pr_replayctl_session_users(struct pr_replayctl *rc, int64_t session_id);
+
 /* One replay now: 0 or -ENOENT. Any thread. */
 int pr_replayctl_get(struct pr_replayctl *rc, int64_t replay_id, struct pr_replayctl_info *out);
 

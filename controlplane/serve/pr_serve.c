@@ -428,6 +428,11 @@ static int replay_start(void *ctx, const struct pr_replayctl_req *req,
 	return pr_replayctl_start(ctx, req, out, msg, msg_len);
 }
 
+static unsigned replay_session_users(void *ctx, int64_t session_id)
+{
+	return pr_replayctl_session_users(ctx, session_id);
+}
+
 static int replay_stop(void *ctx, int64_t id, struct pr_replayctl_info *out, char *msg,
 		       size_t msg_len)
 {
@@ -451,6 +456,7 @@ static int replayctl_open(struct serve *s)
 	s->grpc_replays = (struct pr_grpc_replay_ops){
 		.start = replay_start,
 		.stop = replay_stop,
+		.session_users = replay_session_users,
 		.ctx = s->replayctl,
 	};
 	return 0;

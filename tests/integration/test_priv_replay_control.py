@@ -183,6 +183,7 @@ def inside():
         slow = make_frames(100, base, 1_000_000_000, sizes=(120,))
         sid_top = store(db, tmp, "top", top)
         sid_slow = store(db, tmp, "slow", slow)
+        sid_del = store(db, tmp, "del", slow)
         sid_multi = prtest.capture_file(db, prtest.fixture("multi_if.pcapng"),
                                         key=RAW_KEY)[0]["session_id"]
         d = Daemon(db, env={"PACKETRECORDER_API_KEY": API_KEY})
@@ -190,7 +191,7 @@ def inside():
         try:
             s = pbg.PacketRecorderStub(d.channel())
             ev = Events(s)
-            run_checks(ck, d, s, pb, ev, sid_top, sid_slow, sid_multi, top, slow)
+            run_checks(ck, d, s, pb, ev, sid_top, sid_slow, sid_multi, sid_del, top, slow)
         except (TestError, grpc.RpcError) as e:
             ck.error("replay control", e)
         finally:
@@ -201,7 +202,7 @@ def inside():
     ck.finish()
 
 
-def run_checks(ck, d, s, pb, ev, sid_top, sid_slow, sid_multi, top, slow):
+def run_checks(ck, d, s, pb, ev, sid_top, sid_slow, sid_multi, sid_del, top, slow):
     want = [f for _, f in top]
 
     with ck.section("StartReplay at top speed, frames byte for byte"):
@@ -273,6 +274,32 @@ def run_checks(ck, d, s, pb, ev, sid_top, sid_slow, sid_multi, top, slow):
         g = s.StopReplay(pb.StopReplayRequest(replay_id=r.replay_id), metadata=MD, timeout=30)
         ck.ok(g.state == "stopped" and g.sent == f.sent,
               "StopReplay again answers the same final status", str(g))
+
+    with ck.section("DeleteSession of a session being replayed"):
+        sink = Sink(idle=3)
+        r = s.StartReplay(pb.StartReplayRequest(session_id=sid_del, interface=TX_IF, speed=1,
+                                                backend="pcap"),
+                          metadata=MD, timeout=120)
+        ck.eq(r.state, "running", "a slow replay of the session to delete runs")
+        # Deleting it under the replay would cut the replay off with a read error.
+        e = rpc_error(s.DeleteSession, pb.DeleteSessionRequest(session_id=sid_del),
+                      metadata=MD, timeout=60)
+        ck.ok(e is not None and e.code() == grpc.StatusCode.FAILED_PRECONDITION and
+              ("session %d is being replayed by 1 replay" % sid_del) in e.details(),
+              "DeleteSession while it is replayed: FAILED_PRECONDITION, saying so",
+              "%s %s" % (e and e.code(), e and e.details()))
+        m = manage(d, ["delete-session", "--session-id", str(sid_del), "--yes"])
+        ck.ok(m.rc != 0 and "being replayed" in m.err,
+              "manage delete-session of it: refused with the daemon's reason", m.describe())
+        f = s.StopReplay(pb.StopReplayRequest(replay_id=r.replay_id), metadata=MD, timeout=120)
+        ck.eq(f.state, "stopped", "StopReplay stops it")
+        g = s.GetSession(pb.GetSessionRequest(session_id=sid_del), metadata=MD, timeout=60)
+        ck.eq(g.packets, len(slow), "the refused delete left every packet of the session")
+        x = s.DeleteSession(pb.DeleteSessionRequest(session_id=sid_del), metadata=MD,
+                            timeout=60)
+        ck.ok(x.deleted and x.packets == len(slow),
+              "once the replay has ended, DeleteSession deletes it", str(x))
+        sink.frames()
 
     with ck.section("link types"):
         e = rpc_error(s.StartReplay, pb.StartReplayRequest(session_id=sid_multi,
