@@ -913,6 +913,10 @@ static void umem_teardown(struct pr_rx *rx)
 	rx->area = NULL;
 }
 
+/* EBUSY from bind: retried this often, this far apart (2 s in all). */
+#define SOCKET_BUSY_TRIES 100
+#define SOCKET_BUSY_WAIT_US 20000
+
 static int socket_create(struct pr_rx *rx, bool zerocopy, char *err, size_t errlen)
 {
 	struct xsk_socket_config sc = {
@@ -921,20 +925,32 @@ static int socket_create(struct pr_rx *rx, bool zerocopy, char *err, size_t errl
 		.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
 		.bind_flags = XDP_USE_NEED_WAKEUP | (zerocopy ? XDP_ZEROCOPY : XDP_COPY),
 	};
-	int ret;
+	int ret, tries = 0;
 
-	ret = umem_setup(rx, err, errlen);
-	if (ret)
-		return ret;
-	ret = xsk_socket__create(&rx->xsk, rx->iface.name, rx->queue, rx->umem,
-				 rx->tx_only ? NULL : &rx->rx, rx->tx_only ? &rx->tx : NULL, &sc);
-	if (ret) {
+	for (;;) {
+		ret = umem_setup(rx, err, errlen);
+		if (ret)
+			return ret;
+		ret = xsk_socket__create(&rx->xsk, rx->iface.name, rx->queue, rx->umem,
+					 rx->tx_only ? NULL : &rx->rx, rx->tx_only ? &rx->tx : NULL,
+					 &sc);
+		if (!ret)
+			return 0;
 		rx->xsk = NULL;
-		snprintf(err, errlen, "interface %s queue %u: AF_XDP socket (%s mode): %s",
-			 rx->iface.name, rx->queue, zerocopy ? "zero-copy" : "copy",
-			 strerror(-ret));
 		umem_teardown(rx);
+		/*
+		 * The kernel lets go of a closed socket's queue binding a little
+		 * later, from a work queue: a capture started right after another
+		 * one on the same queue (a restart, the mode fallback below) sees
+		 * EBUSY for some milliseconds. Wait for it, boundedly.
+		 */
+		if (ret != -EBUSY || ++tries > SOCKET_BUSY_TRIES)
+			break;
+		usleep(SOCKET_BUSY_WAIT_US);
 	}
+	snprintf(err, errlen, "interface %s queue %u: AF_XDP socket (%s mode): %s%s",
+		 rx->iface.name, rx->queue, zerocopy ? "zero-copy" : "copy", strerror(-ret),
+		 ret == -EBUSY ? " (another AF_XDP socket is bound to this queue)" : "");
 	return ret;
 }
 
