@@ -485,6 +485,13 @@ static void print_summary(struct capture *c, const struct pr_ingest_stats *is,
 		pr_json_kv_u64(&j, "malformed", ctr[PR_STAT_DEC_MALFORMED]);
 		pr_json_kv_u64(&j, "non_ip", ctr[PR_STAT_DEC_NON_IP]);
 		pr_json_kv_u64(&j, "fragments", ctr[PR_STAT_FRAGMENTS]);
+		pr_json_key(&j, "ipfrag");
+		pr_json_obj_begin(&j);
+		pr_json_kv_u64(&j, "reassembled", ctr[PR_STAT_IPFRAG_REASSEMBLED]);
+		pr_json_kv_u64(&j, "timeouts", ctr[PR_STAT_IPFRAG_TIMEOUTS]);
+		pr_json_kv_u64(&j, "evicted", ctr[PR_STAT_IPFRAG_EVICTED]);
+		pr_json_kv_u64(&j, "dropped", ctr[PR_STAT_IPFRAG_DROPPED]);
+		pr_json_obj_end(&j);
 		pr_json_kv_u64(&j, "flows_evicted", ctr[PR_STAT_FLOWS_EVICTED]);
 		pr_json_key(&j, "drops");
 		pr_json_obj_begin(&j);

@@ -456,6 +456,8 @@ int main(int argc, char **argv)
 					.active_timeout_s = cfg->flow_active_timeout_s,
 					.tcp_closed_timeout_s = cfg->flow_tcp_closed_timeout_s,
 				},
+				.ipfrag_max_datagrams = cfg->ipfrag_max_datagrams,
+				.ipfrag_timeout_ns = (uint64_t)cfg->ipfrag_timeout_s * 1000000000ull,
 				.stats_interval_ms = cfg->stats_interval_ms,
 			},
 			.count = sh->worker_count,

@@ -44,6 +44,8 @@ struct pr_dp_cfg {
 	uint32_t stats_interval_ms; /* how often each worker sends its counters */
 	uint32_t reserved;
 	uint64_t ring_bytes; /* each worker's record ring (a power of two), when a region is made */
+	uint32_t ipfrag_max_datagrams; /* IP reassemblies in progress per worker; 0: off */
+	uint32_t ipfrag_timeout_s; /* an incomplete datagram is given up after this */
 };
 
 enum pr_dpcfg_type {

@@ -269,6 +269,17 @@ enum pr_stat {
 	PR_STAT_DROP_NIC_NOMBUF, /* DPDK rx_nombuf */
 	PR_STAT_DROP_NIC_ERRORS, /* DPDK ierrors */
 	/*
+	 * IP fragment reassembly (for flows and parsers; the fragments are
+	 * stored as they came): datagrams rebuilt, and datagrams given up
+	 * incomplete by reason (ipfrag_timeout_s passed; their slot went to
+	 * a newer one; broken: overlapping IPv6 fragments, contradicting
+	 * ends, past the size or fragment limits).
+	 */
+	PR_STAT_IPFRAG_REASSEMBLED,
+	PR_STAT_IPFRAG_TIMEOUTS,
+	PR_STAT_IPFRAG_EVICTED,
+	PR_STAT_IPFRAG_DROPPED,
+	/*
 	 * Where a worker's time goes, in pr_cycles() (TSC) units, over the
 	 * bursts that held packets: the backend's rx_burst(), the first pass
 	 * (filter, classify, decode), the flow table, the L7 parsers, and

@@ -23,6 +23,7 @@
 
 #include "pr_decode.h"
 #include "pr_filter.h"
+#include "pr_ipfrag.h"
 #include "pr_l7.h"
 #include "pr_l7_meta.h"
 #include "pr_linktype.h"
@@ -57,6 +58,12 @@ struct pr_lcore {
 	uint64_t l7_meta_lost; /* META records the ring had no room for */
 	uint32_t l7_fields_cut; /* fields left out of META records for want of room */
 	struct pr_rec_meta *meta; /* one record being built */
+	/*
+	 * IP fragments rebuilt into datagrams for the parsers (NULL: off),
+	 * and the last rebuilt datagram decoded.
+	 */
+	struct pr_ipfrag *ipfrag;
+	struct pr_decoded fdec;
 	bool offline;
 	uint32_t n_ifaces;
 	struct lcore_iface ifaces[MAX_IFACES];
@@ -297,6 +304,15 @@ static void emit_stats(struct pr_lcore *lc, bool final)
 		c[PR_STAT_FILTERED_EARLY] = rs.rule_proto + rs.rule_port + rs.rule_prefix;
 		lc->backend_lost = c[PR_STAT_DROP_KERNEL] + c[PR_STAT_DROP_IFACE] + xdp + nic;
 	}
+	if (lc->ipfrag) {
+		struct pr_ipfrag_stats fs;
+
+		pr_ipfrag_stats(lc->ipfrag, &fs);
+		lc->counters[PR_STAT_IPFRAG_REASSEMBLED] = fs.reassembled;
+		lc->counters[PR_STAT_IPFRAG_TIMEOUTS] = fs.timeouts;
+		lc->counters[PR_STAT_IPFRAG_EVICTED] = fs.evicted;
+		lc->counters[PR_STAT_IPFRAG_DROPPED] = fs.dropped;
+	}
 	/* Delivered, or rejected or lost before delivery: everything that arrived. */
 	lc->counters[PR_STAT_RECEIVED] = lc->counters[PR_STAT_RX_PACKETS] +
 					 lc->counters[PR_STAT_FILTERED_EARLY] + lc->backend_lost;
@@ -363,6 +379,8 @@ static int announce_ifaces(struct pr_lcore *lc)
 
 static void l7_destroy(struct pr_lcore *lc)
 {
+	pr_ipfrag_destroy(lc->ipfrag);
+	lc->ipfrag = NULL;
 	pr_l7_ctx_destroy(lc->l7);
 	lc->l7 = NULL;
 	if (lc->l7_state)
@@ -406,6 +424,16 @@ static int l7_create(struct pr_lcore *lc)
 	if (!lc->meta)
 		return -ENOMEM;
 	ret = pr_l7_ctx_create(&l7cfg, -1, &lc->l7);
+	if (ret || !lc->cfg.ipfrag_max_datagrams)
+		return ret;
+	{
+		struct pr_ipfrag_cfg fc = {
+			.max_datagrams = lc->cfg.ipfrag_max_datagrams,
+			.timeout_ns = lc->cfg.ipfrag_timeout_ns,
+		};
+
+		ret = pr_ipfrag_create(&fc, &lc->ipfrag);
+	}
 	return ret;
 }
 
@@ -509,12 +537,74 @@ static inline bool emit_packet(struct pr_lcore *lc, const struct pr_rx_pkt *p, u
 }
 
 /*
+ * One packet (or rebuilt datagram) of flow slot i to the L7 parsers: d
+ * decodes frame. A flow whose parsers are done costs one test. TCP goes
+ * with its sequence numbers: the parsers put each direction's bytes in
+ * order themselves, drop retransmissions and stop a direction at a gap
+ * (within a bounded window).
+ */
+static void l7_one(struct pr_lcore *lc, uint16_t i, const struct pr_decoded *d,
+		   const uint8_t *frame)
+{
+	struct pr_l7_state *st;
+	struct pr_l7_pkt pk;
+	uint32_t idx;
+
+	if ((d->flags & (PR_DEC_FRAGMENT | PR_DEC_L4)) != PR_DEC_L4)
+		return;
+	switch (d->ip_proto) {
+	case PR_L7_PROTO_TCP:
+		/* The SYN carries the ISN the parsers order the bytes by. */
+		if (!d->payload_len && !(d->tcp_flags & 0x02))
+			return;
+		pk.data = frame + d->payload_off;
+		pk.len = d->payload_len;
+		break;
+	case PR_L7_PROTO_UDP:
+		if (!d->payload_len)
+			return;
+		pk.data = frame + d->payload_off;
+		pk.len = d->payload_len;
+		break;
+	case PR_L7_PROTO_ICMP:
+	case PR_L7_PROTO_ICMPV6:
+		/* These parsers read the protocol's own header too. */
+		pk.data = frame + d->l4_off;
+		pk.len = d->payload_off + d->payload_len - d->l4_off;
+		break;
+	default:
+		return;
+	}
+	idx = lc->entry[i];
+	st = &lc->l7_state[idx];
+	if (lc->l7_flow[idx] != lc->flow_id[i]) {
+		bool c2s = lc->dir[i] == 0;
+		bool ports = d->ip_proto == PR_L7_PROTO_TCP || d->ip_proto == PR_L7_PROTO_UDP;
+
+		pr_l7_flow_init(st, d->ip_proto, ports ? (c2s ? d->sport : d->dport) : 0,
+				ports ? (c2s ? d->dport : d->sport) : 0);
+		lc->l7_flow[idx] = lc->flow_id[i];
+	}
+	if (pr_l7_flow_done(st))
+		return;
+	pk.seq = d->tcp_seq;
+	pk.ts_ns = lc->ts[i];
+	pk.flow_id = lc->flow_id[i];
+	pk.dir = lc->dir[i];
+	pk.tcp_flags = d->tcp_flags;
+	pk.has_seq = d->ip_proto == PR_L7_PROTO_TCP;
+	pk.reserved = 0;
+	pr_l7_process(lc->l7, st, &pk, emit_txn, lc);
+}
+
+/*
  * Hand the burst's payloads to the L7 parsers, in packet order (a flow's
- * bytes must arrive in order). A flow whose parsers are done costs one
- * test. TCP goes with its sequence numbers: the parsers put each
- * direction's bytes in order themselves, drop retransmissions and stop a
- * direction at a gap (within a bounded window). IP fragments are not
- * reassembled yet: their flows are parsed from unfragmented packets only.
+ * bytes must arrive in order). An IP fragment goes to the reassembly
+ * table instead; the fragment that completes a datagram hands the parsers
+ * the whole datagram, decoded again as raw IP, on that fragment's flow
+ * (the flow table put every fragment of a datagram on the flow of its
+ * first fragment, when that came first; a datagram whose later fragments
+ * came first is parsed on the flow of the one that completed it).
  */
 static void l7_burst(struct pr_lcore *lc, uint16_t n)
 {
@@ -522,57 +612,23 @@ static void l7_burst(struct pr_lcore *lc, uint16_t n)
 
 	for (i = 0; i < n; i++) {
 		const struct pr_decoded *d = &lc->dec[i];
-		const uint8_t *frame = lc->pkts[lc->keep_idx[i]].data;
-		struct pr_l7_state *st;
-		struct pr_l7_pkt pk;
-		uint32_t idx;
+		const struct pr_rx_pkt *p = &lc->pkts[lc->keep_idx[i]];
 
-		if (!lc->flow_id[i] || (d->flags & (PR_DEC_FRAGMENT | PR_DEC_L4)) != PR_DEC_L4)
-			continue;
-		switch (d->ip_proto) {
-		case PR_L7_PROTO_TCP:
-			/* The SYN carries the ISN the parsers order the bytes by. */
-			if (!d->payload_len && !(d->tcp_flags & 0x02))
+		if ((d->flags & PR_DEC_FRAGMENT) && lc->ipfrag && d->l3_off < p->cap_len) {
+			const uint8_t *dg;
+			uint32_t dg_len;
+
+			/* Every fragment counts toward its datagram, with a flow or without. */
+			if (pr_ipfrag_add(lc->ipfrag, p->data + d->l3_off, p->cap_len - d->l3_off,
+					  lc->ts[i], &dg, &dg_len) != PR_IPFRAG_DONE ||
+			    !lc->flow_id[i])
 				continue;
-			pk.data = frame + d->payload_off;
-			pk.len = d->payload_len;
-			break;
-		case PR_L7_PROTO_UDP:
-			if (!d->payload_len)
-				continue;
-			pk.data = frame + d->payload_off;
-			pk.len = d->payload_len;
-			break;
-		case PR_L7_PROTO_ICMP:
-		case PR_L7_PROTO_ICMPV6:
-			/* These parsers read the protocol's own header too. */
-			pk.data = frame + d->l4_off;
-			pk.len = d->payload_off + d->payload_len - d->l4_off;
-			break;
-		default:
+			pr_decode(PR_LINKTYPE_RAW, dg, dg_len, &lc->fdec);
+			l7_one(lc, i, &lc->fdec, dg);
 			continue;
 		}
-		idx = lc->entry[i];
-		st = &lc->l7_state[idx];
-		if (lc->l7_flow[idx] != lc->flow_id[i]) {
-			bool c2s = lc->dir[i] == 0;
-			bool ports = d->ip_proto == PR_L7_PROTO_TCP ||
-				     d->ip_proto == PR_L7_PROTO_UDP;
-
-			pr_l7_flow_init(st, d->ip_proto, ports ? (c2s ? d->sport : d->dport) : 0,
-					ports ? (c2s ? d->dport : d->sport) : 0);
-			lc->l7_flow[idx] = lc->flow_id[i];
-		}
-		if (pr_l7_flow_done(st))
-			continue;
-		pk.seq = d->tcp_seq;
-		pk.ts_ns = lc->ts[i];
-		pk.flow_id = lc->flow_id[i];
-		pk.dir = lc->dir[i];
-		pk.tcp_flags = d->tcp_flags;
-		pk.has_seq = d->ip_proto == PR_L7_PROTO_TCP;
-		pk.reserved = 0;
-		pr_l7_process(lc->l7, st, &pk, emit_txn, lc);
+		if (lc->flow_id[i])
+			l7_one(lc, i, d, p->data);
 	}
 }
 
@@ -824,6 +880,10 @@ int pr_lcore_run(struct pr_lcore *lc, atomic_bool *stop)
 		}
 		if (mono - lc->last_stats_ns >= stats_every) {
 			lc->last_stats_ns = mono;
+			/* A scan of every slot: once an interval, not per burst. */
+			if (lc->ipfrag)
+				pr_ipfrag_expire(lc->ipfrag, lc->offline ? lc->last_pkt_ts :
+									   now_ns(CLOCK_REALTIME));
 			emit_stats(lc, false);
 			pr_ring_prod_publish(&lc->prod);
 		}

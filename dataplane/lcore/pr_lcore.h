@@ -45,6 +45,13 @@ struct pr_lcore_cfg {
 	 */
 	uint64_t start_ns;
 	struct pr_flow_cfg flow;
+	/*
+	 * IP fragment reassembly for the L7 parsers: datagrams in progress
+	 * at once (0: fragments are not reassembled) and how long one may
+	 * wait for its missing fragments (0: the module's default).
+	 */
+	uint32_t ipfrag_max_datagrams;
+	uint64_t ipfrag_timeout_ns;
 	uint32_t stats_interval_ms; /* how often a STATS record goes out (live) */
 	/*
 	 * The region's consumer_pid (pr_record.h), or NULL: whether anyone

@@ -188,6 +188,77 @@ def build():
     return frames, want
 
 
+CLIENT6 = bytes.fromhex("20010db8000700000000000000000001")
+SERVER6 = bytes.fromhex("20010db8000700000000000000000002")
+
+
+def udp_datagram(src, dst, sp, dp, data):
+    """A UDP header and data with its checksum (IPv4 or IPv6 pseudo header)."""
+    seg = struct.pack("!HHHH", sp, dp, 8 + len(data), 0) + data
+    if len(src) == 4:
+        pseudo = src + dst + struct.pack("!BBH", 0, 17, len(seg))
+    else:
+        pseudo = src + dst + struct.pack("!IxxxB", len(seg), 17)
+    c = csum(pseudo + seg) or 0xFFFF
+    return seg[:6] + struct.pack("!H", c) + seg[8:]
+
+
+def fragments(src, dst, proto, payload, ident, size, order):
+    """payload (an L4 header and data) as IP fragments of at most size bytes
+    each (a multiple of 8 but the last), as Ethernet frames in the given
+    order of fragment indexes."""
+    pieces = [payload[o:o + size] for o in range(0, len(payload), size)]
+    frames = []
+    for i in order:
+        off, more = i * size, i < len(pieces) - 1
+        body = pieces[i]
+        if len(src) == 4:
+            ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(body), ident,
+                             (0x2000 if more else 0) | (off // 8), 64, proto, 0, src, dst)
+            ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+            frames.append(b"\x02\0\0\0\0\x02\x02\0\0\0\0\x01\x08\x00" + ip + body)
+        else:
+            fh = struct.pack("!BBHI", proto, 0, off | (1 if more else 0), ident)
+            ip = struct.pack("!IHBB16s16s", 6 << 28, 8 + len(body), 44, 64, src, dst)
+            frames.append(b"\x02\0\0\0\0\x02\x02\0\0\0\0\x01\x86\xdd" + ip + fh + body)
+    return frames
+
+
+def fragmented_dns():
+    """Two DNS exchanges whose answers (about 2.5 KB each) come as IP
+    fragments: over IPv4 with the fragments as first, last, middle (the
+    datagram completes on a later fragment), over IPv6 with the fragment
+    header as middle, last, first (it completes on the first). The
+    queries are single packets. Returns the frames and, per server port,
+    the expected response by client port: id, qname, answer count, first
+    and last answer."""
+    frames, want = [], {}
+    for v6, cport, order in ((False, 40201, (0, 2, 1)), (True, 40202, (1, 2, 0))):
+        src, dst = (CLIENT6, SERVER6) if v6 else (CLIENT, SERVER)
+        qname = "frag%d.l7gen.example" % (6 if v6 else 4)
+        ident = 0x4242 + cport
+        q = struct.pack("!HHHHHH", ident & 0xFFFF, 0x0100, 1, 0, 0, 0) + dns_name(qname) + \
+            struct.pack("!HH", 1, 1)
+        n = 150
+        r = struct.pack("!HHHHHH", ident & 0xFFFF, 0x8180, 1, n, 0, 0) + dns_name(qname) + \
+            struct.pack("!HH", 1, 1)
+        addrs = ["198.51.%d.%d" % (i // 250, i % 250 + 1) for i in range(n)]
+        for a in addrs:
+            r += b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 60, 4) + bytes(int(x) for x in a.split("."))
+        qd = udp_datagram(src, dst, cport, 53, q)
+        rd = udp_datagram(dst, src, 53, cport, r)
+        # The query as one unfragmented packet.
+        if v6:
+            ip = struct.pack("!IHBB16s16s", 6 << 28, len(qd), 17, 64, src, dst)
+            frames.append(b"\x02\0\0\0\0\x02\x02\0\0\0\0\x01\x86\xdd" + ip + qd)
+        else:
+            frames.append(ip_frame(src, dst, 17, qd[:6] + b"\0\0" + qd[8:]))
+        frames += fragments(dst, src, 17, rd, ident, 1000, order)
+        want[cport] = {"id": ident & 0xFFFF, "qname": qname, "answer_count": n,
+                      "first": addrs[0], "last": addrs[-1]}
+    return frames, want
+
+
 def write_pcap(path, frames):
     with open(path, "wb") as f:
         f.write(struct.pack("<IHHiIII", 0xA1B23C4D, 2, 4, 0, 0, 65535, 1))

@@ -11,7 +11,11 @@ and `flows --json` (the app key and one key per protocol).
    wrote (JA3/JA3S strings and MD5s by the JA3 rules); `metadata` lists the
    same transactions one by one, by protocol and by flow; and a wrong key
    reads nothing.
-2. Corpus (../shared/corpus: tls, dns, http, ssh, smtp; skipped with a
+2. IP fragments (l7gen.fragmented_dns()): DNS answers of 2.4 KB in three
+   IPv4 fragments (completing on a later fragment) and three IPv6 ones
+   (completing on the first) are parsed from the rebuilt datagrams, the
+   store keeps the fragments, and `ipfrag_max_datagrams = 0` turns it off.
+3. Corpus (../shared/corpus: tls, dns, http, ssh, smtp; skipped with a
    message when absent): per capture, the sets of SNI, JA3, JA3S, leaf
    certificate subjects, DNS query names, HTTP methods/hosts/URIs/user
    agents, SSH banners and HASSH values in `flows --json` against tshark's
@@ -86,6 +90,53 @@ def fixture_checks(c, tmp):
     r = T.run(["flows", "--session", "1", "--json"], db=db, key="not the key")
     c.ok(r.rc != 0 and "fixture.l7gen.example" not in r.out,
          "fixture: a wrong key reads no metadata", r.describe())
+
+
+def fragment_checks(c, tmp):
+    """DNS answers in IP fragments: the parsers see the rebuilt datagrams; the
+    store keeps the fragments; with ipfrag_max_datagrams = 0 nothing is rebuilt."""
+    pcap = os.path.join(tmp, "frag.pcap")
+    frames, want = l7gen.fragmented_dns()
+    l7gen.write_pcap(pcap, frames)
+    db = os.path.join(tmp, "frag.db")
+    summ, _ = T.capture_file(db, pcap, extra=["-q"])
+    c.eq(summ.get("packets"), len(frames), "fragments: every frame stored")
+    c.eq(summ.get("fragments"), 6, "fragments: six fragments counted")
+    c.eq(summ.get("ipfrag"), {"reassembled": 2, "timeouts": 0, "evicted": 0, "dropped": 0},
+         "fragments: capture --json says two datagrams were rebuilt")
+    sid = str(summ.get("session_id"))
+    pkts = T.query(db, sid)
+    c.eq([p.get("cap_len") for p in pkts], [len(f) for f in frames],
+         "fragments: the stored packets are the fragments as captured, not the datagrams")
+    by_port = {f["src_port"]: f for f in T.flows(db, sid)}
+    for cport, w in sorted(want.items()):
+        f = by_port.get(cport)
+        what = "fragments: %s" % w["qname"]
+        if not c.ok(f is not None, what + ": its flow is listed"):
+            continue
+        msgs = f.get("dns") or []
+        resp = [m for m in msgs if m.get("response")]
+        if not c.eq(len(resp), 1, what + ": the response, rebuilt from 3 fragments, is parsed",
+                    json.dumps(msgs)[:2000]):
+            continue
+        r = resp[0]
+        c.eq((r.get("id"), r.get("qname"), r.get("rcode")), (w["id"], w["qname"], 0),
+             what + ": id, qname and rcode of the response")
+        ans = r.get("answers") or []
+        # The parser keeps the first answers that fit (not all 150).
+        c.ok(ans and ans[0].get("data") == w["first"] and
+             all(a.get("name") == w["qname"] and a.get("type") == 1 for a in ans),
+             what + ": the answers are the datagram's (%d kept)" % len(ans), json.dumps(ans)[:600])
+    conf = os.path.join(tmp, "nofrag.conf")
+    with open(conf, "w") as fh:
+        fh.write("ipfrag_max_datagrams = 0\n")
+    summ, _ = T.capture_file(db, pcap, extra=["-q", "--config", conf])
+    c.eq(summ.get("ipfrag", {}).get("reassembled"), 0,
+         "ipfrag_max_datagrams = 0: nothing is rebuilt")
+    flows = T.flows(db, str(summ.get("session_id")))
+    c.ok(not any(m.get("response") for f in flows for m in (f.get("dns") or [])) and
+         any(f.get("dns") for f in flows),
+         "ipfrag_max_datagrams = 0: the queries are parsed, the fragmented responses are not")
 
 
 # ---- corpus ----
@@ -227,6 +278,8 @@ def main():
     with tempfile.TemporaryDirectory(prefix="pr-l7-") as tmp:
         with c.section("generated fixture"):
             fixture_checks(c, tmp)
+        with c.section("IP fragments"):
+            fragment_checks(c, tmp)
         with c.section("corpus"):
             corpus_checks(c, tmp)
     c.finish()

@@ -513,6 +513,8 @@ static void test_dump_roundtrip(void **state)
 		"flow_idle_timeout_s",
 		"flow_active_timeout_s",
 		"flow_tcp_closed_timeout_s",
+		"ipfrag_max_datagrams",
+		"ipfrag_timeout_s",
 		"block_max_packets",
 		"block_max_bytes",
 		"commit_interval_ms",
