@@ -274,4 +274,13 @@ with prtest.tmpdir() as tmp:
             miss = [o for o in opts if o not in txt]
             ck.ok(not miss, "%s --help mentions its options" % cmd, "missing %s" % miss)
 
+    with ck.section("configs/packetrecorder.conf is the defaults"):
+        # The shipped file documents every key with its default: it is what `config`
+        # prints with no file, so a key added to the tables cannot be left out of it.
+        r = prtest.run(["config"], key=None)
+        ck.rc(r, 0, "packetrecorder config")
+        with open(os.path.join(prtest.SOURCE_DIR, "configs", "packetrecorder.conf")) as fh:
+            shipped = fh.read()
+        ck.eq(shipped, r.out, "configs/packetrecorder.conf equals `packetrecorder config`")
+
 ck.finish()
