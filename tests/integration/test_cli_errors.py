@@ -282,5 +282,13 @@ with prtest.tmpdir() as tmp:
         with open(os.path.join(prtest.SOURCE_DIR, "configs", "packetrecorder.conf")) as fh:
             shipped = fh.read()
         ck.eq(shipped, r.out, "configs/packetrecorder.conf equals `packetrecorder config`")
+        # ... and docs/configuration.md has a row for every key.
+        with open(os.path.join(prtest.SOURCE_DIR, "docs", "configuration.md")) as fh:
+            doc = fh.read()
+        keys = re.findall(r"^([a-z][a-z0-9_]*) = ", r.out, re.M)
+        miss = [k for k in keys if "| `%s` |" % k not in doc]
+        ck.ok(len(keys) > 20 and not miss,
+              "docs/configuration.md documents every key of `config` (%d)" % len(keys),
+              "missing: %s" % miss)
 
 ck.finish()
