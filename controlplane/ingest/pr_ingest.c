@@ -485,7 +485,16 @@ static void on_stats(struct pr_ingest *ig, struct ring *rg, const struct pr_rec_
 			 ended = ig->s.counters[PR_STAT_FLOWS_ENDED];
 		double open = made > ended ? (double)(made - ended) : 0;
 
+		const uint64_t *c = ig->s.counters;
+		const uint64_t frag[PR_SM_IPFRAG_MAX] = {
+			[PR_SM_IPFRAG_REASSEMBLED] = c[PR_STAT_IPFRAG_REASSEMBLED],
+			[PR_SM_IPFRAG_TIMEOUT] = c[PR_STAT_IPFRAG_TIMEOUTS],
+			[PR_SM_IPFRAG_EVICTED] = c[PR_STAT_IPFRAG_EVICTED],
+			[PR_SM_IPFRAG_DROPPED] = c[PR_STAT_IPFRAG_DROPPED],
+		};
+
 		pr_sensor_metrics_capture_drops(ig->cfg.sm, &ig->m.cap, d);
+		pr_sensor_metrics_capture_ipfrag(ig->cfg.sm, &ig->m.cap, c[PR_STAT_FRAGMENTS], frag);
 		pr_metric_add(ig->cfg.sm->flow_table_size, open - ig->m.flows);
 		ig->m.flows = open;
 	}

@@ -39,6 +39,9 @@ static const char *const proto_names[PR_SM_PROTO_MAX] = {
 
 static const char *const stage_names[PR_SM_STAGE_MAX] = { "rx", "dataplane", "storage" };
 
+static const char *const ipfrag_names[PR_SM_IPFRAG_MAX] = { "reassembled", "timeout", "evicted",
+							     "dropped" };
+
 static const char *const api_names[PR_SM_API_MAX] = { "http", "grpc" };
 
 enum pr_sm_proto pr_sm_proto_of(uint8_t ip_version, uint8_t ip_proto)
@@ -302,6 +305,7 @@ static int reg(struct pr_metrics *m, enum pr_metric_type type, const char *name,
 static int register_all(struct pr_sensor_metrics *sm)
 {
 	static const char *const l_proto[] = { "protocol" };
+	static const char *const l_result[] = { "result" };
 	static const char *const l_drop[] = { "reason", "stage" };
 	static const char *const l_worker[] = { "interface", "worker" };
 	static const char *const l_grpc[] = { "method", "code" };
@@ -341,6 +345,17 @@ static int register_all(struct pr_sensor_metrics *sm)
 		err = reg(m, PR_METRIC_GAUGE, "packetrecorder_flow_table_size",
 			  "Flows open in the flow tables of the running captures", NULL, 0, NULL, 0,
 			  NULL, &sm->flow_table_size);
+	if (!err)
+		err = reg(m, PR_METRIC_COUNTER, "packetrecorder_ip_fragments_total",
+			  "IP fragments (first and later) the capture workers saw", NULL, 0, NULL, 0,
+			  NULL, &sm->ip_fragments);
+	if (!err)
+		err = reg(m, PR_METRIC_COUNTER, "packetrecorder_ipfrag_datagrams_total",
+			  "IP datagrams the workers rebuilt from fragments for the parsers "
+			  "(reassembled), or gave up incomplete (timeout, evicted, dropped)",
+			  l_result, N(l_result), NULL, 0, &f, NULL);
+	for (int i = 0; !err && i < PR_SM_IPFRAG_MAX; i++)
+		err = pr_metric_series(f, (const char *const[]){ ipfrag_names[i] }, &sm->ipfrag[i]);
 	if (!err)
 		err = reg(m, PR_METRIC_HISTOGRAM, "packetrecorder_packet_processing_seconds",
 			  "Control-plane time per packet record, from the ring to the store", NULL,
@@ -561,6 +576,29 @@ void pr_sensor_metrics_capture_drops(struct pr_sensor_metrics *sm, struct pr_sm_
 		if (d)
 			pr_metric_inc(sm->drops[i], d);
 		cap->drops[i] = drops[i];
+	}
+}
+
+/* What a cumulative counter grew by; one that went down (a new dataplane) starts over. */
+static uint64_t growth(uint64_t now, uint64_t *last)
+{
+	uint64_t d = now >= *last ? now - *last : now;
+
+	*last = now;
+	return d;
+}
+
+void pr_sensor_metrics_capture_ipfrag(struct pr_sensor_metrics *sm, struct pr_sm_capture *cap,
+				      uint64_t fragments, const uint64_t ipfrag[PR_SM_IPFRAG_MAX])
+{
+	uint64_t d = growth(fragments, &cap->fragments);
+
+	if (d)
+		pr_metric_inc(sm->ip_fragments, d);
+	for (int i = 0; i < PR_SM_IPFRAG_MAX; i++) {
+		d = growth(ipfrag[i], &cap->ipfrag[i]);
+		if (d)
+			pr_metric_inc(sm->ipfrag[i], d);
 	}
 }
 

@@ -27,6 +27,15 @@
 #include "pr_metrics.h"
 #include "pr_store.h"
 
+/* The result label of ipfrag_datagrams_total (the dataplane's PR_STAT_IPFRAG_* counters). */
+enum pr_sm_ipfrag {
+	PR_SM_IPFRAG_REASSEMBLED = 0,
+	PR_SM_IPFRAG_TIMEOUT,
+	PR_SM_IPFRAG_EVICTED,
+	PR_SM_IPFRAG_DROPPED,
+	PR_SM_IPFRAG_MAX,
+};
+
 /* The protocol label of packets_total and bytes_total. */
 enum pr_sm_proto {
 	PR_SM_PROTO_TCP = 0,
@@ -98,6 +107,8 @@ struct pr_sensor_metrics {
 	struct pr_metric_series *drops[PR_DROP_REASON_MAX]; /* labelled with their stage */
 	struct pr_metric *ring_occupancy; /* {interface, worker}: hide when it goes */
 	struct pr_metric_series *flow_table_size;
+	struct pr_metric_series *ip_fragments; /* IP fragments the workers saw */
+	struct pr_metric_series *ipfrag[PR_SM_IPFRAG_MAX]; /* datagrams, by result */
 	struct pr_metric_series *packet_processing; /* seconds per packet record, ring to store */
 	struct pr_metric_series *storage_write; /* seconds per commit */
 	struct pr_metric_series *storage_backlog; /* packet bytes added but not committed */
@@ -161,6 +172,8 @@ void pr_sensor_metrics_auth_failure(struct pr_sensor_metrics *sm, enum pr_sm_api
  */
 struct pr_sm_capture {
 	uint64_t drops[PR_DROP_REASON_MAX];
+	uint64_t fragments;
+	uint64_t ipfrag[PR_SM_IPFRAG_MAX];
 };
 
 /*
@@ -170,6 +183,13 @@ struct pr_sm_capture {
  */
 void pr_sensor_metrics_capture_drops(struct pr_sensor_metrics *sm, struct pr_sm_capture *cap,
 				     const uint64_t drops[PR_DROP_REASON_MAX]);
+
+/*
+ * Likewise for IP fragment reassembly: the capture's cumulative fragments
+ * seen and datagrams by result (from its summed STATS counters). Any thread.
+ */
+void pr_sensor_metrics_capture_ipfrag(struct pr_sensor_metrics *sm, struct pr_sm_capture *cap,
+				      uint64_t fragments, const uint64_t ipfrag[PR_SM_IPFRAG_MAX]);
 
 /*
  * The occupancy (0..1) of the ring of worker (its index in the capture)

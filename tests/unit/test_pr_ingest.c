@@ -439,6 +439,9 @@ static void test_metrics(void **state)
 	st.counters[PR_STAT_DROP_KERNEL] = 2;
 	st.counters[PR_STAT_FLOWS_CREATED] = 10;
 	st.counters[PR_STAT_FLOWS_ENDED] = 4;
+	st.counters[PR_STAT_FRAGMENTS] = 5;
+	st.counters[PR_STAT_IPFRAG_REASSEMBLED] = 2;
+	st.counters[PR_STAT_IPFRAG_TIMEOUTS] = 1;
 	put(&r.prod[0], &st, sizeof(st));
 	/* Two records wait in ring 1 (of 4096 slots) when the first poll looks. */
 	assert_int_equal(pr_ingest_poll(r.ig, 2), 4);
@@ -452,6 +455,10 @@ static void test_metrics(void **state)
 	assert_true(pr_metric_series_value(sm->drops[PR_DROP_RING_FULL], NULL) == 7);
 	assert_true(pr_metric_series_value(sm->drops[PR_DROP_KERNEL], NULL) == 2);
 	assert_true(pr_metric_series_value(sm->flow_table_size, NULL) == 6);
+	assert_true(pr_metric_series_value(sm->ip_fragments, NULL) == 5);
+	assert_true(pr_metric_series_value(sm->ipfrag[PR_SM_IPFRAG_REASSEMBLED], NULL) == 2);
+	assert_true(pr_metric_series_value(sm->ipfrag[PR_SM_IPFRAG_TIMEOUT], NULL) == 1);
+	assert_true(pr_metric_series_value(sm->ipfrag[PR_SM_IPFRAG_DROPPED], NULL) == 0);
 	assert_true(pr_metric_series_value(sm->packet_processing, &sum) >= 1 && sum > 0);
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	assert_int_equal(pr_ingest_tick(r.ig, (uint64_t)ts.tv_sec * 1000000000ull +
@@ -461,8 +468,11 @@ static void test_metrics(void **state)
 	/* Later counters of the same core: only the growth is added. */
 	st.counters[PR_STAT_DROP_RING_FULL] = 9;
 	st.counters[PR_STAT_FLOWS_ENDED] = 10;
+	st.counters[PR_STAT_IPFRAG_REASSEMBLED] = 5;
 	put(&r.prod[0], &st, sizeof(st));
 	assert_int_equal(drain(r.ig), 1);
+	assert_true(pr_metric_series_value(sm->ipfrag[PR_SM_IPFRAG_REASSEMBLED], NULL) == 5);
+	assert_true(pr_metric_series_value(sm->ip_fragments, NULL) == 5);
 	assert_true(pr_metric_series_value(sm->drops[PR_DROP_RING_FULL], NULL) == 9);
 	assert_true(pr_metric_series_value(sm->flow_table_size, NULL) == 0);
 	put_end(&r.prod[0], 0, PR_END_EOF, "");
@@ -476,6 +486,9 @@ static void test_metrics(void **state)
 	assert_non_null(strstr(text, "\npacketrecorder_storage_backlog_bytes 0\n"));
 	assert_non_null(strstr(text, "\npacketrecorder_flow_table_size 0\n"));
 	assert_non_null(strstr(text, "packetrecorder_packets_total{protocol=\"tcp\"} 4\n"));
+	assert_non_null(
+		strstr(text, "packetrecorder_ipfrag_datagrams_total{result=\"reassembled\"} 5\n"));
+	assert_non_null(strstr(text, "\npacketrecorder_ip_fragments_total 5\n"));
 	free(text);
 	pr_sensor_metrics_destroy(sm);
 	pr_metrics_destroy(reg);

@@ -645,11 +645,13 @@ static void test_proto_of_packet(void **state)
 static void test_capture_drops(void **state)
 {
 	struct pr_sensor_metrics *sm;
-	struct pr_sm_capture a = { { 0 } }, b = { { 0 } };
+	struct pr_sm_capture a, b;
 	struct pr_metrics *m;
 	uint64_t d[PR_DROP_REASON_MAX] = { 0 };
 
 	(void)state;
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
 	assert_int_equal(pr_metrics_create(&m), 0);
 	assert_int_equal(pr_sensor_metrics_create(m, NULL, &sm), 0);
 	d[PR_DROP_RING_FULL] = 10;
