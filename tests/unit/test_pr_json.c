@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * Unit tests of the streaming JSON writer (controlplane/pr_json.c). Each
+ * Unit tests of the streaming JSON writer (controlplane/json/pr_json.c). Each
  * test writes into an open_memstream() buffer and compares the exact
  * bytes; a property test runs random byte strings through the string
  * escaper, checks that the output is strict UTF-8 and decodes back to the
