@@ -206,31 +206,15 @@ int pr_cli_query_rc(int err);
  * The rows of `sessions`, `flows`, `query` and `list-interfaces` as JSON objects (the keys in
  * docs/packetrecorder-<command>.md) and as text lines under their header
  * line, on stdout. `manage` prints what a remote daemon answers with the
- * same functions, so both give the same output.
+ * same functions, so both give the same output. Flows as JSON objects:
+ * pr_flowjson.h.
  */
 struct pr_json;
 void pr_cli_session_json(struct pr_json *j, const struct pr_session_info *s);
 void pr_cli_sessions_text_header(void);
 void pr_cli_session_text(const struct pr_session_info *s);
-void pr_cli_flow_json(struct pr_json *j, const struct pr_store_flow *f);
-/* The same with the flow's L7 keys ("app", "tls", "dns", ...) from l7 (NULL: none). */
-struct pr_l7view;
-void pr_cli_flow_json_l7(struct pr_json *j, const struct pr_store_flow *f, struct pr_l7view *l7);
-/*
- * The same object from the flow and the text of its L7 keys (a JSON object,
- * as the gRPC Flow's l7_json; NULL or "" for none): how manage prints what
- * flows --json prints.
- */
-void pr_cli_flow_json_members(struct pr_json *j, const struct pr_store_flow *f, const char *l7_obj);
 void pr_cli_flows_text_header(void);
 void pr_cli_flow_text(const struct pr_store_flow *f);
-/*
- * Does the flow, as pr_cli_flow_json_l7() writes it with l7 (loaded for
- * the flow), match the compiled --where filter w? 1, 0, or -ENOMEM.
- */
-struct pr_flowwhere;
-int pr_cli_flow_where(const struct pr_flowwhere *w, const struct pr_store_flow *f,
-		      struct pr_l7view *l7);
 void pr_cli_packet_json(struct pr_json *j, const struct pr_query_pkt *p, bool show_data);
 /* One interface of list-interfaces as a JSON object (the HTTP API writes the same). */
 struct pr_query_iface;

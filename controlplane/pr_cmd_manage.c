@@ -20,6 +20,7 @@
 
 #include "packetrecorder.pb-c.h"
 #include "pr_cli.h"
+#include "pr_flowjson.h"
 #include "pr_grpc_client.h"
 #include "pr_grpc_conv.h"
 #include "pr_json.h"
@@ -296,7 +297,7 @@ static int flow_cb(void *ctx, const ProtobufCMessage *msg)
 	if (pr_grpc_flow_from_pb(pb, &f))
 		r->bad = true;
 	if (r->m->cli.json)
-		pr_cli_flow_json_members(&r->j, &f, pb->l7_json);
+		pr_flowjson_write_members(&r->j, &f, pb->l7_json);
 	else
 		pr_cli_flow_text(&f);
 	return 0;

@@ -27,6 +27,7 @@
 #include "pr_cli.h"
 #include "pr_log.h"
 #include "pr_events.h"
+#include "pr_flowjson.h"
 #include "pr_json.h"
 #include "pr_flowwhere.h"
 #include "pr_l7view.h"
@@ -270,7 +271,7 @@ static int flows_fill(struct flows_dl *dl)
 			break;
 		}
 		if (dl->where) {
-			int m = pr_cli_flow_where(dl->where, &fl, dl->l7);
+			int m = pr_flowjson_match(dl->where, &fl, dl->l7);
 
 			if (m < 0) {
 				snprintf(qe.msg, sizeof(qe.msg), "where: %s", strerror(-m));
@@ -281,7 +282,7 @@ static int flows_fill(struct flows_dl *dl)
 				continue;
 			dl->matched++;
 		}
-		pr_cli_flow_json_l7(&dl->j, &fl, dl->l7);
+		pr_flowjson_write(&dl->j, &fl, dl->l7);
 	}
 	if (rc < 0)
 		PR_WARN("flows stream cut: %s", qe.msg);
