@@ -96,6 +96,14 @@ enum {
 	 * stepped again every PR_GRPC_POLL_MS if its method has .poll.
 	 */
 	PR_GRPC_NEXT_PARK = 2,
+	/*
+	 * Nothing yet, but more to look at: a stream that scans (QueryFlows
+	 * with a where that matches rarely) gives its worker back after a
+	 * bounded batch, so that the worker's other calls, a cancel, a
+	 * deadline and shutdown are seen; it is stepped again as soon as the
+	 * worker has looked at its queue, without waiting.
+	 */
+	PR_GRPC_NEXT_AGAIN = 3,
 };
 
 /* How often a worker steps the parked calls of .poll methods again. */

@@ -103,6 +103,7 @@ struct call {
 	bool md_sent; /* initial metadata went with a message */
 	bool status_started;
 	bool parked;
+	bool again; /* next() gave way (PR_GRPC_NEXT_AGAIN): step it at the next turn */
 	bool stream_counted;
 	bool opened; /* a stream whose close() must run */
 	grpc_byte_buffer *out; /* the message in flight */
@@ -122,6 +123,7 @@ struct worker {
 	grpc_completion_queue *cq;
 	struct call *live; /* matched calls, for shutdown */
 	bool ended; /* ended the parked calls after the stop */
+	bool again; /* a call of live has .again set */
 };
 
 struct held {
@@ -571,6 +573,9 @@ static void step(struct call *c)
 		send_status(c, GRPC_STATUS_OK, NULL, NULL);
 	} else if (r == PR_GRPC_NEXT_PARK) {
 		c->parked = true;
+	} else if (r == PR_GRPC_NEXT_AGAIN) {
+		c->again = true;
+		c->w->again = true;
 	} else {
 		send_status(c, st.code, st.msg, NULL);
 	}
@@ -802,6 +807,25 @@ static bool step_polled(struct worker *w, bool now)
 	return any;
 }
 
+/*
+ * Calls whose next() gave way step again (a stopping server ends them in
+ * step()). A call that went away meanwhile is no longer in live: it was
+ * freed when its close came back, nothing of it being in flight.
+ */
+static void step_again(struct worker *w)
+{
+	struct call *c, *next;
+
+	w->again = false;
+	for (c = w->live; c; c = next) {
+		next = c->next;
+		if (!c->again)
+			continue;
+		c->again = false;
+		step(c);
+	}
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -831,16 +855,22 @@ static void *worker_main(void *arg)
 						    GPR_TIMESPAN));
 		else
 			last_poll = now;
+		/* A call that gave way: look at the queue without waiting, then step it. */
+		if (w->again)
+			until = gpr_inf_past(GPR_CLOCK_MONOTONIC);
 		ev = grpc_completion_queue_next(w->cq, until, NULL);
 		if (ev.type == GRPC_QUEUE_SHUTDOWN)
 			break;
-		if (ev.type != GRPC_OP_COMPLETE)
-			continue; /* GRPC_QUEUE_TIMEOUT: the poll, at the top */
-		on_event(ev.tag, ev.success != 0);
-		if (!w->ended && atomic_load(&srv->stopping)) {
-			w->ended = true;
-			end_parked(w);
+		if (ev.type == GRPC_OP_COMPLETE) {
+			on_event(ev.tag, ev.success != 0);
+			if (!w->ended && atomic_load(&srv->stopping)) {
+				w->ended = true;
+				end_parked(w);
+			}
 		}
+		/* GRPC_QUEUE_TIMEOUT: the poll, at the top. */
+		if (w->again)
+			step_again(w);
 	}
 	return NULL;
 }
