@@ -6,9 +6,11 @@ generated from proto/ at test time.
 On a store of the fixture captures and a generated capture of 100,008 packets:
 every implemented RPC answers what the CLI's --json answers for the same store
 (sessions, one session, flows and packets with filters, ranges, flow and limit,
+flows with a where expression, with and without limit,
 interfaces, store statistics), and DownloadPcap gives the bytes `export` writes
 (pcap) or the same packets (pcapng); missing sessions are NOT_FOUND, bad fields
-INVALID_ARGUMENT naming the field, undecodable requests INVALID_ARGUMENT,
+INVALID_ARGUMENT naming the field (a where that does not compile: "where: "
+and the message `flows --where` gives), undecodable requests INVALID_ARGUMENT,
 an unknown interface or capture INVALID_ARGUMENT / NOT_FOUND naming the field
 (capture control itself: test_priv_capture_control.py), bad StartReplay and
 StopReplay fields INVALID_ARGUMENT naming the field and a missing session or
@@ -197,6 +199,109 @@ def part_answers(d, db, sids, tmp):
           hpb.HealthCheckResponse.SERVING, "grpc.health.v1 Check of our service: SERVING")
     ck.eq(code(rpc_error(hs.Check, hpb.HealthCheckRequest(service="nope"))),
           grpc.StatusCode.NOT_FOUND, "grpc.health.v1 Check of an unknown service: NOT_FOUND")
+    ch.close()
+
+
+# ---------------------------------------------------------------- where
+
+# A numeric comparison, regular expressions on L7 keys (dns.qname and
+# http.host through their shortcuts), and and/or/not with parentheses.
+WHERE = [
+    "packets > 8",
+    'qname ~ "example\\.com$" or host ~ "^www\\."',
+    "(port == 53 or port == 80) and not app == http",
+]
+
+# Expressions that do not compile; QueryFlows says what `flows --where` says.
+BAD_WHERE = [
+    "port ==",  # syntax
+    "port < abc",  # a bad value for the operator
+    "(port == 53",  # unbalanced
+    'sni ~ "((a{255}){255}){255}"',  # a regex that expands to millions of atoms
+    "port == 1 or " * 400 + "port == 2",  # beyond 4096 bytes
+]
+
+
+def cli_where_error(db, sid, expr):
+    """What `flows --where EXPR` says of a bad expression, after its "--where: "."""
+    r = prtest.run(["flows", "--session", str(sid), "--where", expr], db=db, key=RAW_KEY)
+    if r.rc != prtest.EXIT_USAGE or "--where: " not in r.err:
+        raise prtest.TestError("flows --where %r: no usage error\n%s" % (expr, r.describe()))
+    return r.err.split("--where: ", 1)[1].splitlines()[0]
+
+
+def part_where(d, db, sids):
+    ch = d.channel()
+    s = pbg.PacketRecorderStub(ch)
+
+    def qf(**kw):
+        return [to_dict(f) for f in s.QueryFlows(pb.QueryFlowsRequest(**kw))]
+
+    for name in ("mixed.pcap", "multi_if.pcapng", "nsec.pcap"):
+        sid = sids[name]
+        every = cli(["flows", "--session", str(sid)], db)
+        for expr in WHERE:
+            want = cli(["flows", "--session", str(sid), "--where", expr], db)
+            if name == "mixed.pcap":
+                # Else the comparisons below could not fail: a filter that
+                # lets every flow through, or none, looks like no filter.
+                ck.ok(0 < len(want) < len(every), "mixed.pcap: `flows --where %s` is %d of %d "
+                      "flows" % (expr, len(want), len(every)))
+            ck.eq(qf(session_id=sid, where=expr), want,
+                  "%s: QueryFlows(where=%r) is `flows --where` (%d flows)"
+                  % (name, expr, len(want)))
+            want = cli(["flows", "--session", str(sid), "--where", expr, "--limit", "2"], db)
+            ck.eq(qf(session_id=sid, where=expr, limit=2), want,
+                  "%s: ... with limit 2 (counts matching flows: %d)" % (name, len(want)))
+        ck.eq(qf(session_id=sid, where=""), every, "%s: where \"\" is no filter" % name)
+
+    # The first half of the matching flows by time, and one flow by id.
+    sid = sids["mixed.pcap"]
+    expr = WHERE[2]
+    m = cli(["flows", "--session", str(sid), "--where", expr], db)
+    hi = m[len(m) // 2]["first_ts"]
+    want = cli(["flows", "--session", str(sid), "--where", expr, "--to", str(hi)], db)
+    ck.eq(qf(session_id=sid, where=expr, to_ts=hi), want,
+          "QueryFlows with where and to_ts is `flows --where --to` (%d flows)" % len(want))
+    fid = m[0]["flow_id"]
+    ck.eq(qf(session_id=sid, where=expr, flow_id=fid), [m[0]],
+          "QueryFlows with where and a matching flow_id: that flow")
+    other = [f["flow_id"] for f in cli(["flows", "--session", str(sid)], db)
+             if f["flow_id"] not in [x["flow_id"] for x in m]][0]
+    ck.eq(qf(session_id=sid, where=expr, flow_id=other), [],
+          "QueryFlows with where and a flow_id that does not match: nothing")
+
+    # A filter that matches nothing in a session of many flows: the stream
+    # scans them in batches, giving its worker back between them, and ends
+    # empty; cancelled mid-scan, it is freed.
+    big = sids["big"]
+    nflows = [x["flows"] for x in cli(["sessions"], db) if x["session_id"] == big][0]
+    expr = "app == no-such-protocol"
+    got = qf(session_id=big, where=expr)
+    ck.eq(got, cli(["flows", "--session", str(big), "--where", expr], db),
+          "a where that matches none of the big session's %d flows: an empty stream, as "
+          "`flows --where`" % nflows)
+    ck.ok(nflows > 1000, "... (the big session has many scan batches of flows: %d)" % nflows)
+    expr2 = "dst_port ~ 7$"
+    want = cli(["flows", "--session", str(big), "--where", expr2, "--limit", "5"], db)
+    ck.eq(qf(session_id=big, where=expr2, limit=5), want,
+          "big session: QueryFlows(where=%r, limit=5) is `flows --where --limit 5`" % expr2)
+    it = s.QueryFlows(pb.QueryFlowsRequest(session_id=big, where=expr))
+    t0 = time.monotonic()
+    while streams_active(s) < 1 and time.monotonic() - t0 < 10:
+        time.sleep(0.01)
+    seen = streams_active(s) == 1
+    it.cancel()
+    ck.ok(seen and wait_streams_zero(s), "a where scan cancelled while the daemon runs it "
+          "is freed on the daemon")
+
+    for expr in BAD_WHERE:
+        msg = cli_where_error(db, sid, expr)
+        e = rpc_error(s.QueryFlows, pb.QueryFlowsRequest(session_id=sid, where=expr))
+        ck.ok(e is not None and e.code() == grpc.StatusCode.INVALID_ARGUMENT and
+              e.details() == "where: " + msg,
+              "QueryFlows(where=%r): INVALID_ARGUMENT \"where: %s\"" % (expr[:40], msg[:60]),
+              "%s %s" % (code(e), e.details() if e else ""))
     ch.close()
 
 
@@ -697,6 +802,8 @@ def main():
         try:
             with ck.section("answers are the CLI's"):
                 part_answers(d, db, sids, tmp)
+            with ck.section("where"):
+                part_where(d, db, sids)
             with ck.section("errors"):
                 part_errors(d, sids)
             with ck.section("manage"):
