@@ -62,6 +62,7 @@ enum {
 	O_NAME,
 	O_SNAPLEN,
 	O_MAX_PPS,
+	O_WHERE,
 };
 
 struct manage {
@@ -74,6 +75,7 @@ struct manage {
 	const char *output;
 	const char *format;
 	const char *filter;
+	const char *where; /* flows */
 	const char *interface;
 	const char *backend; /* start-capture */
 	const char *name;
@@ -107,7 +109,10 @@ static void usage(FILE *f)
 		"Commands:\n"
 		"  sessions                        the stored sessions (as `sessions`)\n"
 		"  session --session-id ID         one session\n"
-		"  flows --session-id ID           its flows (as `flows`; --from --to --flow --limit)\n"
+		"  flows --session-id ID           its flows (as `flows`; --from --to --flow --limit\n"
+		"                                  --where EXPR: only flows that match EXPR, the\n"
+		"                                  language of `flows --where`, tested by the\n"
+		"                                  daemon; --limit counts matching flows)\n"
 		"  query --session-id ID           its packets (as `query`; --filter --from --to\n"
 		"                                  --flow --limit --show-data)\n"
 		"  download-pcap --session-id ID --output FILE\n"
@@ -320,6 +325,8 @@ static int cmd_flows(struct manage *m)
 		req.flow_id = m->cli.range.flow_id;
 	}
 	req.limit = m->limit;
+	/* The daemon compiles it: a bad expression is its INVALID_ARGUMENT, exit 3. */
+	req.where = (char *)(uintptr_t)(m->where ? m->where : "");
 	if (m->cli.json) {
 		pr_json_init(&r.j, stdout);
 		pr_json_arr_begin(&r.j);
@@ -1280,6 +1287,7 @@ static int parse_opts(struct manage *m, int argc, char **argv)
 		{ "output", required_argument, NULL, O_OUTPUT },
 		{ "format", required_argument, NULL, O_FORMAT },
 		{ "filter", required_argument, NULL, O_FILTER },
+		{ "where", required_argument, NULL, O_WHERE },
 		{ "interface", required_argument, NULL, O_INTERFACE },
 		{ "backend", required_argument, NULL, O_BACKEND },
 		{ "name", required_argument, NULL, O_NAME },
@@ -1389,6 +1397,9 @@ static int parse_opts(struct manage *m, int argc, char **argv)
 		case 'f':
 		case O_FILTER:
 			m->filter = optarg;
+			break;
+		case O_WHERE:
+			m->where = optarg;
 			break;
 		case O_INTERFACE:
 			m->interface = optarg;

@@ -742,6 +742,20 @@ def part_manage(d, db, sids, tmp):
             ck.ok(r.rc == 0 and same, "manage %s%s prints what `%s` prints" % (
                 " ".join(args), " --json" if js else "", " ".join(local)),
                 r.describe() + "\n" + loc.describe())
+    for expr in WHERE[1:]:
+        for js in (True, False):
+            r = man(["flows", "--session-id", sid, "--where", expr] + (["--json"] if js else []))
+            loc = prtest.run(["flows", "--session", sid, "--where", expr] +
+                             (["--json"] if js else []), db=db, key=RAW_KEY)
+            same = r.out == loc.out
+            if js and r.rc == 0 and loc.rc == 0:
+                same = r.json() == loc.json() and len(r.json()) > 0
+            ck.ok(r.rc == 0 and same, "manage flows --where %r%s prints what `flows --where` "
+                  "prints" % (expr, " --json" if js else ""), r.describe() + "\n" + loc.describe())
+    r = man(["flows", "--session-id", sid, "--where", "port =="])
+    ck.ok(r.rc == 3 and "INVALID_ARGUMENT" in r.err and "where: at 8: " in r.err,
+          "manage flows with a bad --where: exit 3, the daemon's message naming where",
+          r.describe())
     r = man(["list-interfaces", "--json"])
     ck.ok(r.rc == 0 and r.json() == cli(["list-interfaces"], None),
           "manage list-interfaces --json is `list-interfaces --json`")
