@@ -56,6 +56,9 @@
 #define DEFAULT_TXD 1024
 /* The mempool cache per lcore; the pool is sized so that it never starves. */
 #define POOL_CACHE 256
+/* The largest frame a replay sends on a device without multi-segment tx (jumbo). */
+#define TX_FRAME_MAX 9728u
+
 /* tx_burst gives up on packets the device has not taken for this long. */
 #define TX_STALL_NS 10000000ull
 /* An offline queue whose error counter keeps rising this often has a damaged file. */
@@ -559,6 +562,7 @@ static int port_setup(uint16_t pid, struct dpdk_port *ps, const struct pr_rx_cfg
 	struct rte_eth_conf conf;
 	uint16_t nq = cfg->nb_queues ? cfg->nb_queues : 1, npools;
 	uint32_t elt = (uint32_t)(sizeof(struct rte_mbuf) + RTE_MBUF_DEFAULT_BUF_SIZE);
+	uint16_t data_room = RTE_MBUF_DEFAULT_BUF_SIZE;
 	uint32_t min_mbufs;
 	int socket, ret;
 
@@ -608,6 +612,15 @@ static int port_setup(uint16_t pid, struct dpdk_port *ps, const struct pr_rx_cfg
 	if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) {
 		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
 		ps->tx_multiseg = true;
+	} else if (cfg->tx_only) {
+		/*
+		 * A device that sends only single-segment mbufs (net_pcap,
+		 * several NICs) needs a jumbo frame in one mbuf: a replay's
+		 * pools get room for TX_FRAME_MAX bytes each, or every frame
+		 * larger than 2 KiB would be refused.
+		 */
+		data_room = RTE_PKTMBUF_HEADROOM + TX_FRAME_MAX;
+		elt = (uint32_t)(sizeof(struct rte_mbuf) + data_room);
 	}
 	ret = rte_eth_dev_configure(pid, ps->nb_rxq, ps->nb_txq, &conf);
 	if (ret) {
@@ -650,8 +663,8 @@ static int port_setup(uint16_t pid, struct dpdk_port *ps, const struct pr_rx_cfg
 		char pname[RTE_MEMPOOL_NAMESIZE];
 
 		snprintf(pname, sizeof(pname), "pr_p%u_q%u", pid, q);
-		ps->pools[q] = rte_pktmbuf_pool_create(pname, ps->mbufs, POOL_CACHE, 0,
-						       RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+		ps->pools[q] = rte_pktmbuf_pool_create(pname, ps->mbufs, POOL_CACHE, 0, data_room,
+						       socket);
 		if (!ps->pools[q]) {
 			ret = -rte_errno;
 			snprintf(err, errlen, "port %s queue %u: pool of %u mbufs (%u MiB): %s%s",
