@@ -274,7 +274,8 @@ static int delete_session(struct pr_grpc_ctx *c, const ProtobufCMessage *req,
 				    "session %lld is being replayed by %u replay%s of this daemon: "
 				    "stop %s (StopReplay) or wait until %s finished",
 				    (long long)r->session_id, holders, holders == 1 ? "" : "s",
-				    holders == 1 ? "it" : "them", holders == 1 ? "it has" : "they have");
+				    holders == 1 ? "it" : "them",
+				    holders == 1 ? "it has" : "they have");
 	w = pr_store_pool_writer_get(pool);
 	ret = pr_store_delete_session(w, r->session_id, &res);
 	if (ret == -ENOENT)

@@ -40,7 +40,7 @@ static const char *const proto_names[PR_SM_PROTO_MAX] = {
 static const char *const stage_names[PR_SM_STAGE_MAX] = { "rx", "dataplane", "storage" };
 
 static const char *const ipfrag_names[PR_SM_IPFRAG_MAX] = { "reassembled", "timeout", "evicted",
-							     "dropped" };
+							    "dropped" };
 
 static const char *const api_names[PR_SM_API_MAX] = { "http", "grpc" };
 
@@ -347,8 +347,8 @@ static int register_all(struct pr_sensor_metrics *sm)
 			  NULL, &sm->flow_table_size);
 	if (!err)
 		err = reg(m, PR_METRIC_COUNTER, "packetrecorder_ip_fragments_total",
-			  "IP fragments (first and later) the capture workers saw", NULL, 0, NULL, 0,
-			  NULL, &sm->ip_fragments);
+			  "IP fragments (first and later) the capture workers saw", NULL, 0, NULL,
+			  0, NULL, &sm->ip_fragments);
 	if (!err)
 		err = reg(m, PR_METRIC_COUNTER, "packetrecorder_ipfrag_datagrams_total",
 			  "IP datagrams the workers rebuilt from fragments for the parsers "

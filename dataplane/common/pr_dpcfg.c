@@ -56,8 +56,8 @@ static const struct pr_dpcfg_opt opts[] = {
 	  PR_DPCFG_F_CONFIG,
 	  "IP datagrams each capture core reassembles at once from their fragments, 64 KiB "
 	  "each, for the flow table and the protocol parsers (0 = no reassembly)" },
-	{ "ipfrag_timeout_s", PR_DPCFG_U32, OFF(ipfrag_timeout_s), 1, 3600, "30",
-	  PR_DPCFG_F_CONFIG, "a datagram still missing fragments after this long is given up" },
+	{ "ipfrag_timeout_s", PR_DPCFG_U32, OFF(ipfrag_timeout_s), 1, 3600, "30", PR_DPCFG_F_CONFIG,
+	  "a datagram still missing fragments after this long is given up" },
 	{ "stats_interval_ms", PR_DPCFG_U32, OFF(stats_interval_ms), 10, 10000, "100",
 	  PR_DPCFG_F_CONFIG,
 	  "how often each capture core sends its counters (the resolution of the drop record)" },

@@ -663,8 +663,8 @@ static int port_setup(uint16_t pid, struct dpdk_port *ps, const struct pr_rx_cfg
 		char pname[RTE_MEMPOOL_NAMESIZE];
 
 		snprintf(pname, sizeof(pname), "pr_p%u_q%u", pid, q);
-		ps->pools[q] = rte_pktmbuf_pool_create(pname, ps->mbufs, POOL_CACHE, 0, data_room,
-						       socket);
+		ps->pools[q] =
+			rte_pktmbuf_pool_create(pname, ps->mbufs, POOL_CACHE, 0, data_room, socket);
 		if (!ps->pools[q]) {
 			ret = -rte_errno;
 			snprintf(err, errlen, "port %s queue %u: pool of %u mbufs (%u MiB): %s%s",
