@@ -9,6 +9,7 @@
  * a progress line on a terminal. Main thread only.
  */
 #include <errno.h>
+#include <math.h>
 #include <malloc.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -56,6 +57,8 @@ enum {
 	O_REPLAY,
 	O_SPEED,
 	O_PPS,
+	O_MBPS,
+	O_LOOP,
 	O_BACKEND,
 	O_MAX_PACKETS,
 	O_DURATION,
@@ -88,6 +91,8 @@ struct manage {
 	int64_t replay; /* stop-replay */
 	double speed; /* start-replay; -1: not given */
 	uint64_t pps; /* start-replay */
+	double mbps; /* start-replay */
+	uint64_t loop; /* start-replay; 0: once */
 	const char *types; /* events: comma-separated */
 	uint64_t after_seq; /* events */
 	uint64_t count; /* events, tap: stop after this many; 0: never */
@@ -131,7 +136,8 @@ static void usage(FILE *f)
 		"  start-replay --session-id ID --interface IF\n"
 		"                                  send a stored session out of an interface of\n"
 		"                                  the sensor (--speed X: 1 the stored timing,\n"
-		"                                  the default, 0 top speed; --pps N; --filter F\n"
+		"                                  the default, 0 top speed; --pps N; --mbps N;\n"
+		"                                  --filter F --from T --to T --flow ID --loop N\n"
 		"                                  --backend pcap|afxdp|dpdk --count N); it runs\n"
 		"                                  in the daemon until sent or stop-replay\n"
 		"  stop-replay --replay-id ID      stop it; answers once its dataplane has ended\n"
@@ -787,9 +793,9 @@ static int cmd_replay(struct manage *m)
 				     "required");
 			return PR_EXIT_USAGE;
 		}
-		if (m->pps && m->speed > 0) {
-			pr_cli_error("manage start-replay: --speed and --pps choose the pacing: "
-				     "give one");
+		if ((m->pps != 0) + (m->speed > 0) + (m->mbps > 0) > 1) {
+			pr_cli_error("manage start-replay: --speed, --pps and --mbps choose the "
+				     "pacing: give one");
 			return PR_EXIT_USAGE;
 		}
 		req.session_id = m->session;
@@ -797,9 +803,17 @@ static int cmd_replay(struct manage *m)
 		req.filter = (char *)(uintptr_t)(m->filter ? m->filter : "");
 		req.backend = (char *)(uintptr_t)(m->backend ? m->backend : "");
 		/* As `replay`: the stored timing unless told otherwise (the API's 0 is top speed). */
-		req.speed = m->speed >= 0 ? m->speed : m->pps ? 0 : 1;
+		req.speed = m->speed >= 0 ? m->speed : m->pps || m->mbps > 0 ? 0 : 1;
 		req.pps = m->pps;
+		req.mbps = m->mbps;
+		req.loop = m->loop;
 		req.count = m->count;
+		req.from_ts = m->cli.range.from_ns;
+		req.to_ts = m->cli.range.to_ns;
+		if (m->cli.range.has_flow) {
+			req.flow_case = PACKETRECORDER__V1__START_REPLAY_REQUEST__FLOW_FLOW_ID;
+			req.flow_id = m->cli.range.flow_id;
+		}
 		ret = pr_grpc_client_unary(m->cl, SVC "StartReplay", &req.base,
 					   &packetrecorder__v1__replay_status__descriptor,
 					   (ProtobufCMessage **)&r, &st);
@@ -1284,6 +1298,8 @@ static int parse_opts(struct manage *m, int argc, char **argv)
 		{ "replay-id", required_argument, NULL, O_REPLAY },
 		{ "speed", required_argument, NULL, O_SPEED },
 		{ "pps", required_argument, NULL, O_PPS },
+		{ "mbps", required_argument, NULL, O_MBPS },
+		{ "loop", required_argument, NULL, O_LOOP },
 		{ "output", required_argument, NULL, O_OUTPUT },
 		{ "format", required_argument, NULL, O_FORMAT },
 		{ "filter", required_argument, NULL, O_FILTER },
@@ -1382,6 +1398,21 @@ static int parse_opts(struct manage *m, int argc, char **argv)
 			break;
 		case O_PPS:
 			if (pr_cli_parse_u64("--pps", optarg, &m->pps))
+				return PR_EXIT_USAGE;
+			break;
+		case O_MBPS: {
+			char *end;
+
+			errno = 0;
+			m->mbps = strtod(optarg, &end);
+			if (errno || end == optarg || *end || !(m->mbps > 0) || !isfinite(m->mbps)) {
+				pr_cli_error("--mbps: \"%s\" is not a number above 0", optarg);
+				return PR_EXIT_USAGE;
+			}
+			break;
+		}
+		case O_LOOP:
+			if (pr_cli_parse_u64("--loop", optarg, &m->loop))
 				return PR_EXIT_USAGE;
 			break;
 		case 'o':

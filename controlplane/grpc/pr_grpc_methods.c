@@ -996,6 +996,12 @@ static int start_replay(struct pr_grpc_ctx *c, const ProtobufCMessage *req, grpc
 		.speed = r->speed,
 		.pps = r->pps,
 		.count = r->count,
+		.from_ns = r->from_ts,
+		.to_ns = r->to_ts,
+		.has_flow = r->flow_case == PACKETRECORDER__V1__START_REPLAY_REQUEST__FLOW_FLOW_ID,
+		.flow_id = r->flow_id,
+		.mbps = r->mbps,
+		.loop = r->loop,
 	};
 	struct pr_replayctl_info info;
 	char msg[1024];

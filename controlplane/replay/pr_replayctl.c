@@ -321,6 +321,25 @@ static int req_check(struct pr_replayctl *rc, const struct pr_replayctl_req *req
 			 "with pps)");
 		return -EINVAL;
 	}
+	if (!(req->mbps >= 0) || !isfinite(req->mbps)) {
+		snprintf(msg, msg_len, "mbps: must be a finite number, 0 or more");
+		return -EINVAL;
+	}
+	if (req->mbps > 0 && (req->pps || req->speed > 0)) {
+		snprintf(msg, msg_len,
+			 "mbps: speed, pps and mbps each choose the pacing; give one (speed 0 "
+			 "with mbps)");
+		return -EINVAL;
+	}
+	if (req->loop > PR_REPLAYCTL_MAX_LOOP) {
+		snprintf(msg, msg_len, "loop: %llu passes; at most %llu",
+			 (unsigned long long)req->loop, PR_REPLAYCTL_MAX_LOOP);
+		return -EINVAL;
+	}
+	if (req->from_ns && req->to_ns && req->from_ns > req->to_ns) {
+		snprintf(msg, msg_len, "from_ts: after to_ts: nothing could be sent");
+		return -EINVAL;
+	}
 	if ((ret = set_str(r->info.interface, sizeof(r->info.interface), "interface",
 			   req->interface, msg, msg_len)) ||
 	    (ret = set_str(r->info.filter, sizeof(r->info.filter), "filter",
@@ -352,10 +371,17 @@ static int req_check(struct pr_replayctl *rc, const struct pr_replayctl_req *req
 	r->info.speed = req->speed;
 	r->info.pps = req->pps;
 	r->info.count = req->count;
+	r->info.from_ns = req->from_ns;
+	r->info.to_ns = req->to_ns;
+	r->info.has_flow = req->has_flow;
+	r->info.flow_id = req->flow_id;
+	r->info.mbps = req->mbps;
+	r->info.loop = req->loop ? req->loop : 1;
 	r->o = (struct pr_replay_opts){
-		.speed = req->pps ? 0 : req->speed,
+		.speed = req->pps || req->mbps > 0 ? 0 : req->speed,
 		.pps = req->pps,
-		.loop = 1,
+		.mbps = req->mbps,
+		.loop = r->info.loop,
 		.count = req->count,
 		/* As `replay` by default: a paced tx core at SCHED_FIFO 1 where permitted. */
 		.realtime = true,
@@ -370,6 +396,10 @@ static int source_open(struct pr_replayctl *rc, struct rp *r, char *msg, size_t 
 	struct pr_replay_session_req sreq = {
 		.session = r->info.session_id,
 		.filter = r->info.filter,
+		.from_ns = r->info.from_ns,
+		.to_ns = r->info.to_ns,
+		.has_flow = r->info.has_flow,
+		.flow_id = r->info.flow_id,
 	};
 	struct pr_query_err qerr;
 	int ret;
@@ -384,6 +414,7 @@ static int source_open(struct pr_replayctl *rc, struct rp *r, char *msg, size_t 
 	else if (ret == -EINVAL)
 		snprintf(msg, msg_len, "%s: %s",
 			 qerr.field && !strcmp(qerr.field, PR_QUERY_FIELD_FILTER) ? "filter" :
+			 qerr.field && !strcmp(qerr.field, PR_QUERY_FIELD_RANGE)  ? "from_ts" :
 										    "session_id",
 			 qerr.msg);
 	else if (ret)

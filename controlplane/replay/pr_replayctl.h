@@ -26,6 +26,7 @@
 #ifndef PR_REPLAYCTL_H
 #define PR_REPLAYCTL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,8 +54,16 @@ struct pr_replayctl_req {
 	const char *backend; /* "pcap", "afxdp", "dpdk"; default: as `replay` picks */
 	double speed; /* 1: the stored timing, 2: twice as fast; 0: top speed (unless pps) */
 	uint64_t pps; /* packets per second, evenly spaced, instead of speed (speed 0) */
-	uint64_t count; /* at most this many packets (after the filter); 0: all */
+	uint64_t count; /* at most this many packets per pass (after the filter); 0: all */
+	uint64_t from_ns; /* only packets at or after (epoch ns); 0: from the start */
+	uint64_t to_ns; /* only packets at or before; 0: to the end */
+	bool has_flow;
+	uint64_t flow_id; /* with has_flow: only this flow's packets */
+	double mbps; /* megabits per second of frame bytes instead of speed (speed 0, no pps) */
+	uint64_t loop; /* passes over the selection; 0: 1; at most PR_REPLAYCTL_MAX_LOOP */
 };
+
+#define PR_REPLAYCTL_MAX_LOOP 1000000ull
 
 enum pr_replayctl_state {
 	PR_REPLAYCTL_STARTING,
@@ -86,6 +95,11 @@ struct pr_replayctl_info {
 	double speed;
 	uint64_t pps;
 	uint64_t count;
+	uint64_t from_ns, to_ns;
+	bool has_flow;
+	uint64_t flow_id;
+	double mbps;
+	uint64_t loop;
 	enum pr_replayctl_state state;
 	uint64_t started_ns; /* wall clock */
 	/* What the dataplane's tx core reported; 0 until the replay has ended. */

@@ -227,6 +227,35 @@ def run_checks(ck, d, s, pb, ev, sid_top, sid_slow, sid_multi, sid_del, top, slo
               f.bytes_sent == sum(len(x) for x in want) and f.errors == 0,
               "StopReplay of the finished replay: its final status, every frame sent", str(f))
 
+    with ck.section("StartReplay of a time range, twice over; paced by mbps"):
+        t_from, t_to = top[100][0], top[199][0]
+        sink = Sink()
+        r = s.StartReplay(pb.StartReplayRequest(session_id=sid_top, interface=TX_IF, speed=0,
+                                                from_ts=t_from, to_ts=t_to, loop=2),
+                          metadata=MD, timeout=120)
+        got = sink.frames()
+        ck.ok(got == want[100:200] * 2, "from_ts, to_ts, loop 2: frames 100 to 199 twice, in "
+              "order (got %d frames)" % len(got))
+        end, _ = ev.wait("replay_stopped", r.replay_id)
+        f = s.StopReplay(pb.StopReplayRequest(replay_id=r.replay_id), metadata=MD, timeout=120)
+        ck.eq(f.sent, 200, "its status counts 200 sent")
+        sink = Sink()
+        m = manage(d, ["--json", "start-replay", "--session-id", str(sid_top), "--interface",
+                       TX_IF, "--backend", "pcap", "--mbps", "50", "--count", "30",
+                       "--from", str(top[10][0])])
+        j = m.json() if m.rc == 0 else {}
+        ck.ok(m.rc == 0 and j.get("state") in ("running", "stopped"),
+              "manage start-replay --mbps 50 --count 30 --from T", m.describe())
+        got = sink.frames()
+        ck.ok(got == want[10:40], "--mbps paces the 30 frames from T, unchanged (got %d)" %
+              len(got))
+        if j:
+            ev.wait("replay_stopped", j["replay_id"])
+        m = manage(d, ["start-replay", "--session-id", str(sid_top), "--interface", TX_IF,
+                       "--pps", "10", "--mbps", "5"])
+        ck.ok(m.rc == 3 and "give one" in m.err, "manage start-replay --pps with --mbps: "
+              "exit 3", m.describe())
+
     with ck.section("manage start-replay / stop-replay"):
         sel = [x for i, x in enumerate(want) if i % 2 == 1]
         sink = Sink()
@@ -325,6 +354,13 @@ def run_checks(ck, d, s, pb, ev, sid_top, sid_slow, sid_multi, sid_del, top, slo
              "backend: "),
             (pb.StartReplayRequest(session_id=sid_top, interface=TX_IF, speed=2, pps=100),
              "speed, pps: "),
+            (pb.StartReplayRequest(session_id=sid_top, interface=TX_IF, pps=100, mbps=5),
+             "mbps: "),
+            (pb.StartReplayRequest(session_id=sid_top, interface=TX_IF, mbps=float("nan")),
+             "mbps: "),
+            (pb.StartReplayRequest(session_id=sid_top, interface=TX_IF, from_ts=20, to_ts=10),
+             "from_ts: "),
+            (pb.StartReplayRequest(session_id=sid_top, interface=TX_IF, loop=10**7), "loop: "),
         )
         for req, field in bad:
             e = rpc_error(s.StartReplay, req, metadata=MD, timeout=60)
