@@ -1405,7 +1405,8 @@ static int parse_opts(struct manage *m, int argc, char **argv)
 
 			errno = 0;
 			m->mbps = strtod(optarg, &end);
-			if (errno || end == optarg || *end || !(m->mbps > 0) || !isfinite(m->mbps)) {
+			if (errno || end == optarg || *end || !(m->mbps > 0) ||
+			    !isfinite(m->mbps)) {
 				pr_cli_error("--mbps: \"%s\" is not a number above 0", optarg);
 				return PR_EXIT_USAGE;
 			}
