@@ -498,7 +498,7 @@ def exported(db, sid, tmp, name, extra=()):
 
 
 LINE_RE = re.compile(r"^loss interval (\d+)/(\d+): (\d+) lost \(([^)]*)\) (.*), stamped between "
-                     r"(\S+) and (.+)$")
+                     r"(the start|\S+) and (.+)$")
 
 
 def comment_intervals(cap):
@@ -619,7 +619,8 @@ def completeness(db, obj, gen, link, tmp):
             probs.append("%s: count" % mm.group(0))
         a = mm.group(6)
         b = mm.group(7)
-        if a != (iv["from"] or "the") and not (a == "the" and not iv["from_ns"]):
+        # Loss before the first stored packet has no stamp to start from.
+        if a != (iv["from"] or "the start") and not (a == "the start" and not iv["from_ns"]):
             probs.append("%s: from %s, manifest %s" % (mm.group(0), a, iv["from"]))
         if b != (iv["to"] or "the end"):
             probs.append("%s: to %s, manifest %s" % (mm.group(0), b, iv["to"]))
