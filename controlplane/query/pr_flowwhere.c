@@ -73,6 +73,12 @@ struct tok {
 	size_t text_len;
 };
 
+/* The size of regular expressions once expanded: re_expanded_size(). */
+struct re_size {
+	uint64_t atoms; /* characters, escapes, bracket expressions */
+	uint64_t empty; /* nodes that match the empty string */
+};
+
 struct parser {
 	const char *src;
 	size_t len;
@@ -84,7 +90,7 @@ struct parser {
 	size_t errlen;
 	bool failed;
 	bool nomem;
-	uint64_t re_atoms; /* expanded regex atoms so far (re_expanded_atoms()) */
+	struct re_size re; /* the regular expressions' size so far (re_expanded_size()) */
 };
 
 static const char *const op_names[] = {
@@ -409,27 +415,45 @@ static bool has_backref(const char *re)
 }
 
 /*
- * How many atoms glibc's compiler builds for re: it copies what a bounded
- * repetition {m,n} applies to max(m, n) times (m + 1 for {m,}), so nested
- * ones multiply: "((a{255}){255}){255}" is 16.6 million atoms, 37 s and
- * 3.4 GB to compile here, from one short expression. `*` and `?` copy
- * nothing, `+` once. A conservative count, saturating above cap; groups
- * nested deeper than the stack count as above cap too.
+ * What glibc's compiler builds for re, in two counts. It copies what a
+ * bounded repetition {m,n} applies to max(m, n) times (m + 1 for {m,}),
+ * so nested ones multiply: "((a{255}){255}){255}" is 16.6 million atoms,
+ * 37 s and 3.4 GB to compile here, from one short expression. And every
+ * '*', '?', '|', group and optional copy ({m,n}'s n - m) is a node that
+ * matches nothing, whose closures the compiler computes in time that
+ * grows with their cube: "(()*){3000}" took 56 s, "a{1,20000}" 9 s and
+ * "(a?){10000}" 2 s, with few atoms. A conservative count of both,
+ * saturating above their caps; groups nested deeper than the stack count
+ * as above the caps too.
  */
-static uint64_t re_expanded_atoms(const char *re, uint64_t cap)
+static void re_size_add(struct re_size *to, const struct re_size *v, uint64_t times)
 {
-	uint64_t sum[256], last = 0, total = 0;
+	to->atoms += v->atoms * times;
+	to->empty += v->empty * times;
+}
+
+static bool re_size_over(const struct re_size *v)
+{
+	return v->atoms > PR_FLOWWHERE_MAX_RE_ATOMS || v->empty > PR_FLOWWHERE_MAX_RE_EMPTY;
+}
+
+static void re_expanded_size(const char *re, struct re_size *out)
+{
+	static const struct re_size one_atom = { 1, 0 }, one_empty = { 0, 1 };
+	static const struct re_size over = { PR_FLOWWHERE_MAX_RE_ATOMS + 1,
+					     PR_FLOWWHERE_MAX_RE_EMPTY + 1 };
+	struct re_size sum[256], last = { 0, 0 };
 	unsigned d = 0;
 	const char *p = re;
 
-	sum[0] = 0;
+	memset(&sum[0], 0, sizeof(sum[0]));
 	while (*p) {
-		uint64_t add = 0;
+		struct re_size add = { 0, 0 };
 
 		switch (*p) {
 		case '\\':
 			p += p[1] ? 2 : 1;
-			add = last = 1;
+			add = last = one_atom;
 			break;
 		case '[':
 			/* A bracket expression is one atom: skip to its closing ']'. */
@@ -453,28 +477,31 @@ static uint64_t re_expanded_atoms(const char *re, uint64_t cap)
 			}
 			if (*p)
 				p++;
-			add = last = 1;
+			add = last = one_atom;
 			break;
 		case '(':
-			if (++d >= sizeof(sum) / sizeof(sum[0]))
-				return cap + 1;
-			sum[d] = 0;
-			last = 0;
+			if (++d >= sizeof(sum) / sizeof(sum[0])) {
+				*out = (struct re_size){ 0, over.empty };
+				return;
+			}
+			/* Its opening and closing nodes. */
+			sum[d] = (struct re_size){ 0, 2 };
+			last = (struct re_size){ 0, 0 };
 			p++;
 			break;
 		case ')':
 			p++;
 			if (d) {
-				last = sum[d] ? sum[d] : 1;
+				last = sum[d];
 				d--;
 			} else {
-				last = 1;
+				last = one_atom;
 			}
 			add = last;
 			break;
 		case '{': {
 			const char *q = p + 1;
-			uint64_t m = 0, n = 0, count;
+			uint64_t m = 0, n = 0, count, cap = PR_FLOWWHERE_MAX_RE_ATOMS;
 			bool comma = false, have_n = false;
 
 			while (*q >= '0' && *q <= '9' && m <= cap)
@@ -490,42 +517,62 @@ static uint64_t re_expanded_atoms(const char *re, uint64_t cap)
 			if (*q != '}' || q == p + 1) {
 				/* Not a repetition: a literal '{' (regcomp decides). */
 				p++;
-				add = last = 1;
+				add = last = one_atom;
 				break;
 			}
 			p = q + 1;
 			count = have_n ? (n > m ? n : m) : comma ? m + 1 : m;
 			if (count < 1)
 				count = 1;
-			if (last && count - 1 > (cap + 1) / last)
-				return cap + 1;
-			add = last * (count - 1);
-			last *= count;
+			if (count > cap + 1) {
+				*out = (struct re_size){ over.atoms, 0 };
+				return;
+			}
+			/* count - 1 more copies, of which count - m are optional. */
+			re_size_add(&add, &last, count - 1);
+			add.empty += count > m ? count - m : 0;
+			re_size_add(&last, &last, count - 1);
+			last.empty += count > m ? count - m : 0;
 			break;
 		}
 		case '+':
 			p++;
 			add = last;
-			last *= 2;
+			add.empty++;
+			re_size_add(&last, &last, 1);
+			last.empty++;
 			break;
 		case '*':
 		case '?':
 		case '|':
+			p++;
+			add = one_empty;
+			last.empty++;
+			break;
 		case '^':
 		case '$':
 			p++;
+			add = one_empty;
 			break;
 		default:
 			p++;
-			add = last = 1;
+			add = last = one_atom;
 		}
-		if (add > cap || sum[d] + add > cap)
-			return cap + 1;
-		sum[d] += add;
+		re_size_add(&sum[d], &add, 1);
+		if (re_size_over(&add) || re_size_over(&last) || re_size_over(&sum[d])) {
+			/* Above the cap that was passed, within the other one. */
+			bool many = add.atoms > PR_FLOWWHERE_MAX_RE_ATOMS ||
+				    last.atoms > PR_FLOWWHERE_MAX_RE_ATOMS ||
+				    sum[d].atoms > PR_FLOWWHERE_MAX_RE_ATOMS;
+
+			*out = many ? (struct re_size){ over.atoms, 0 } :
+				      (struct re_size){ 0, over.empty };
+			return;
+		}
 	}
+	*out = (struct re_size){ 0, 0 };
 	for (unsigned i = 0; i <= d; i++)
-		total += sum[i];
-	return total > cap ? cap + 1 : total;
+		re_size_add(out, &sum[i], 1);
 }
 
 /* FIELD [OP VALUE | in NETWORK] */
@@ -612,9 +659,10 @@ static int parse_cmp(struct parser *p)
 			return -1;
 		}
 		{
-			uint64_t atoms = re_expanded_atoms(n->value, PR_FLOWWHERE_MAX_RE_ATOMS);
+			struct re_size sz;
 
-			if (atoms > PR_FLOWWHERE_MAX_RE_ATOMS - p->re_atoms) {
+			re_expanded_size(n->value, &sz);
+			if (sz.atoms > PR_FLOWWHERE_MAX_RE_ATOMS - p->re.atoms) {
 				fail_at(p, p->tok.pos,
 					"%s is too large once its repetitions are expanded (more "
 					"than %u atoms in the expression's regular expressions, the "
@@ -623,7 +671,16 @@ static int parse_cmp(struct parser *p)
 					PR_FLOWWHERE_MAX_RE_ATOMS);
 				return -1;
 			}
-			p->re_atoms += atoms;
+			if (sz.empty > PR_FLOWWHERE_MAX_RE_EMPTY - p->re.empty) {
+				fail_at(p, p->tok.pos,
+					"%s is too large once its repetitions are expanded (more "
+					"than %u optional parts, groups and alternatives in the "
+					"expression's regular expressions, the limit)",
+					tok_desc(p, &p->tok, desc, sizeof(desc)),
+					PR_FLOWWHERE_MAX_RE_EMPTY);
+				return -1;
+			}
+			re_size_add(&p->re, &sz, 1);
 		}
 		ret = regcomp(&n->re, n->value, REG_EXTENDED | REG_ICASE | REG_NOSUB);
 		if (ret) {

@@ -27,6 +27,12 @@
  * and gigabytes to compile.
  */
 #define PR_FLOWWHERE_MAX_RE_ATOMS 20000u
+/*
+ * Nodes of those regular expressions that match the empty string ('*',
+ * '?', '|', groups, the optional copies of {m,n}), once expanded: the
+ * compiler's time grows with their cube ("(()*){3000}" took 56 s).
+ */
+#define PR_FLOWWHERE_MAX_RE_EMPTY 1000u
 
 struct pr_flowwhere;
 
