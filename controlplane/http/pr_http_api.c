@@ -220,6 +220,14 @@ enum MHD_Result pr_http_api_session(struct pr_http_req *r)
 
 /* Flows formatted per piece: enough for one send, never the whole list. */
 #define FLOWS_PIECE_BYTES (64 * 1024)
+/*
+ * With ?where=, a piece ends after this many flows that did not match, as
+ * a newline (whitespace between JSON values): a filter that matches few
+ * flows of a large session still sends bytes as it scans, so a client
+ * that left is seen at the next write and the scan stops there, and a
+ * shutdown waits for one step, not for the whole session.
+ */
+#define FLOWS_SCAN_STEP 512
 
 struct flows_dl {
 	struct pr_http_server *srv;
@@ -228,6 +236,7 @@ struct flows_dl {
 	struct pr_l7view *l7; /* each flow's L7 keys, as `flows --json` gives them */
 	struct pr_flowwhere *where; /* ?where=, as flows --where */
 	uint64_t limit, matched; /* with where: the limit counts matching flows */
+	uint64_t unmatched; /* flows that did not match since the last one sent */
 	int64_t session;
 	struct pr_json j; /* its FILE is a new memory stream for each piece */
 	char *buf;
@@ -257,6 +266,12 @@ static int flows_fill(struct flows_dl *dl)
 	while (ftell(f) < FLOWS_PIECE_BYTES) {
 		struct pr_store_flow fl;
 
+		if (dl->where && dl->unmatched >= FLOWS_SCAN_STEP) {
+			dl->unmatched = 0;
+			fputc('\n', f);
+			break;
+		}
+
 		if (dl->where && dl->limit && dl->matched >= dl->limit) {
 			rc = 0;
 			break;
@@ -278,8 +293,11 @@ static int flows_fill(struct flows_dl *dl)
 				rc = -1;
 				break;
 			}
-			if (!m)
+			if (!m) {
+				dl->unmatched++;
 				continue;
+			}
+			dl->unmatched = 0;
 			dl->matched++;
 		}
 		pr_flowjson_write(&dl->j, &fl, dl->l7);

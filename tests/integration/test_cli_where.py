@@ -179,8 +179,8 @@ def text_ids(out):
     return [int(ln.split()[0]) for ln in lines[1:] if ln.strip()]
 
 
-def where(db, expr, extra=(), json_out=True):
-    args = ["flows", "--session", "1", "--where", expr] + list(extra)
+def where(db, expr, extra=(), json_out=True, sid="1"):
+    args = ["flows", "--session", sid, "--where", expr] + list(extra)
     r = T.run(args + (["--json"] if json_out else []), db=db)
     if r.rc != 0:
         raise T.TestError("exit %s\n%s" % (r.rc, r.describe()))
@@ -285,6 +285,32 @@ def main(tmp):
                   'where: at 11: expected a value after "~", got the end' in
                   str(list(r.json().values()) if r.status == 400 else ""),
                   "a bad ?where= is a 400 with the position", r.describe())
+
+    with ck.section("the HTTP API: ?where= over a large session sends as it scans"):
+        # A filter that matches few of many flows: every 512 flows that do
+        # not match end a piece with a newline (JSON whitespace), so bytes
+        # flow while the daemon scans and a client that left is noticed.
+        big = os.path.join(tmp, "big.pcap")
+        r = T.run(["generate", "-o", big, "-n", "20000", "--seed", "3"], key=None)
+        ck.rc(r, 0, "generate 20000 packets")
+        T.capture_file(db, big, extra=["-q"])
+        big_flows = T.flows(db, "2")
+        last = big_flows[-1]["flow_id"]
+        ck.ok(len(big_flows) > 2 * 512, "session 2 has %d flows" % len(big_flows))
+        with httptest.Server(db=db) as srv:
+            def get(sid, expr):
+                return httptest.curl(srv.base + "/api/v1/sessions/%s/flows?" % sid +
+                                     urllib.parse.urlencode({"where": expr}))
+            base = get(1, "app == nothing").body.count(b"\n")
+            r = get(2, "app == nothing")
+            ck.ok(r.status == 200 and r.json() == [], "no flow matches: [] (JSON)",
+                  r.describe())
+            ck.eq(r.body.count(b"\n") - base, len(big_flows) // 512,
+                  "one newline per 512 flows scanned without a match (%d flows)"
+                  % len(big_flows))
+            r = get(2, "flow_id == %d" % last)
+            ck.ok(r.status == 200 and r.json() == where(db, "flow_id == %d" % last, sid="2"),
+                  "the last flow, after the scan's newlines: as flows --where", r.describe())
 
 
 with T.tmpdir() as tmpd:
