@@ -64,6 +64,13 @@ int pr_filter_check(const char *expr, char *err, size_t errlen)
 
 	if (!expr || !expr[0])
 		return 0;
+	if (strnlen(expr, PR_FILTER_MAX_LEN + 1) > PR_FILTER_MAX_LEN) {
+		snprintf(err, errlen,
+			 "filter: %zu bytes, more than %d (the limit: libpcap takes seconds to "
+			 "compile longer expressions)",
+			 strlen(expr), PR_FILTER_MAX_LEN);
+		return -EINVAL;
+	}
 	ret = compile(expr, DLT_EN10MB, 65535, &prog, why, sizeof(why));
 	if (ret == 0) {
 		pcap_freecode(&prog);

@@ -20,6 +20,14 @@
 #include <stdint.h>
 
 #define PR_FILTER_MAX_IFACES 256
+/*
+ * Bytes of an expression, the longest a capture keeps (pr_dpcfg's
+ * filter). libpcap's optimizer takes time that grows with the cube of
+ * the expression: 400 "port N or" terms (4.7 KB) took 12 s, and the API
+ * takes filters from remote callers; at this length the worst shape
+ * measured ("portrange A-B or ...") compiles in about 0.15 s.
+ */
+#define PR_FILTER_MAX_LEN 1023
 
 /* pr_filter_add_iface(): valid, but no packet of this link type can pass. */
 #define PR_FILTER_REJECTS_ALL 1
@@ -28,7 +36,9 @@ struct pr_filter;
 
 /*
  * Does expr compile (for Ethernet)? NULL or "" does. Returns 0, -EINVAL
- * with err "bad filter expression \"EXPR\": <libpcap's reason>", or -ENOMEM.
+ * with err "bad filter expression \"EXPR\": <libpcap's reason>" (or
+ * "filter: N bytes, more than PR_FILTER_MAX_LEN ..." before compiling),
+ * or -ENOMEM.
  */
 int pr_filter_check(const char *expr, char *err, size_t errlen);
 

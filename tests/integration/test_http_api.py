@@ -181,6 +181,9 @@ with prtest.tmpdir("prhttp-") as d:
                      400, "flows with from after to")
             is_error(httptest.curl(base + "/api/v1/sessions/%d/pcap?filter=tcp%%20and%%20and" %
                                    sid), 400, "pcap with a bad filter", ("filter",))
+            long_filter = "%20or%20".join("portrange%%20%d-%d" % (i, i + 5) for i in range(1, 200))
+            is_error(httptest.curl(base + "/api/v1/sessions/%d/pcap?filter=%s" % (sid, long_filter)),
+                     400, "pcap with a filter over 1023 bytes", ("more than 1023",))
             is_error(httptest.curl(base + "/api/v1/sessions/%d/pcap?format=jpeg" % sid), 400,
                      "pcap with a bad format", ("jpeg",))
             is_error(httptest.curl(base + "/api/v1/sessions/%d/pcap?format=pcap" % sid2), 400,

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -54,6 +55,53 @@ static void test_check(void **state)
 	assert_int_equal(pr_filter_check("tcp port 80", err, sizeof(err)), 0);
 	assert_int_equal(pr_filter_check("tcp port eighty", err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "bad filter expression \"tcp port eighty\": "));
+}
+
+/* "portrange N-M or ..." up to len bytes (at least len - 25): the optimizer's worst shape. */
+static char *range_chain(size_t len)
+{
+	char *s = malloc(len + 1), term[32];
+	size_t off = 0;
+
+	assert_non_null(s);
+	s[0] = 0;
+	for (int i = 1;; i++) {
+		int n = snprintf(term, sizeof(term), "%sportrange %d-%d", off ? " or " : "", i,
+				 i + 5);
+
+		if (off + (size_t)n > len)
+			break;
+		memcpy(s + off, term, (size_t)n + 1);
+		off += (size_t)n;
+	}
+	/* Pad with spaces to exactly len bytes. */
+	memset(s + off, ' ', len - off);
+	s[len] = 0;
+	return s;
+}
+
+static void test_too_long(void **state)
+{
+	struct pr_filter *f = NULL;
+	char err[512], *s;
+
+	(void)state;
+	/* The longest accepted expression compiles, in its worst shape. */
+	s = range_chain(PR_FILTER_MAX_LEN);
+	assert_int_equal(strlen(s), PR_FILTER_MAX_LEN);
+	assert_int_equal(pr_filter_check(s, err, sizeof(err)), 0);
+	assert_int_equal(pr_filter_create(s, &f, err, sizeof(err)), 0);
+	assert_int_equal(pr_filter_add_iface(f, 0, LT_ETHER, 65535, err, sizeof(err)), 0);
+	pr_filter_destroy(f);
+	free(s);
+	/* One byte more is refused before libpcap sees it, naming the limit. */
+	s = range_chain(PR_FILTER_MAX_LEN + 1);
+	assert_int_equal(pr_filter_check(s, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "filter: 1024 bytes, more than 1023 (the limit"));
+	f = NULL;
+	assert_int_equal(pr_filter_create(s, &f, err, sizeof(err)), -EINVAL);
+	assert_null(f);
+	free(s);
 }
 
 static void test_per_linktype(void **state)
@@ -214,9 +262,10 @@ static void test_flow_may_match(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_check),	    cmocka_unit_test(test_per_linktype),
-		cmocka_unit_test(test_rejects_all), cmocka_unit_test(test_accept_all),
-		cmocka_unit_test(test_simple),	    cmocka_unit_test(test_flow_may_match),
+		cmocka_unit_test(test_check),	       cmocka_unit_test(test_too_long),
+		cmocka_unit_test(test_per_linktype),   cmocka_unit_test(test_rejects_all),
+		cmocka_unit_test(test_accept_all),     cmocka_unit_test(test_simple),
+		cmocka_unit_test(test_flow_may_match),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
