@@ -214,9 +214,10 @@ bool pr_filter_is_simple(const char *expr)
 			continue;
 		}
 		if (n) {
-			bool w = strspn(tok, "0123456789abcdefABCDEF:./-") == n;
+			bool w;
 
 			tok[n] = 0;
+			w = strspn(tok, "0123456789abcdefABCDEF:./-") == n;
 			for (size_t i = 0; !w && i < sizeof(words) / sizeof(words[0]); i++)
 				w = !strcmp(tok, words[i]);
 			/* A word of hex letters alone is a host name to libpcap: it fails to compile. */
