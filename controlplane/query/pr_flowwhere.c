@@ -660,24 +660,23 @@ static int parse_cmp(struct parser *p)
 		}
 		{
 			struct re_size sz;
+			const char *what = NULL;
+			unsigned lim = 0;
 
 			re_expanded_size(n->value, &sz);
 			if (sz.atoms > PR_FLOWWHERE_MAX_RE_ATOMS - p->re.atoms) {
-				fail_at(p, p->tok.pos,
-					"%s is too large once its repetitions are expanded (more "
-					"than %u atoms in the expression's regular expressions, the "
-					"limit)",
-					tok_desc(p, &p->tok, desc, sizeof(desc)),
-					PR_FLOWWHERE_MAX_RE_ATOMS);
-				return -1;
+				what = "atoms";
+				lim = PR_FLOWWHERE_MAX_RE_ATOMS;
+			} else if (sz.empty > PR_FLOWWHERE_MAX_RE_EMPTY - p->re.empty) {
+				what = "optional parts, groups and alternatives";
+				lim = PR_FLOWWHERE_MAX_RE_EMPTY;
 			}
-			if (sz.empty > PR_FLOWWHERE_MAX_RE_EMPTY - p->re.empty) {
+			if (what) {
 				fail_at(p, p->tok.pos,
 					"%s is too large once its repetitions are expanded (more "
-					"than %u optional parts, groups and alternatives in the "
-					"expression's regular expressions, the limit)",
-					tok_desc(p, &p->tok, desc, sizeof(desc)),
-					PR_FLOWWHERE_MAX_RE_EMPTY);
+					"than %u %s in the expression's regular expressions, the "
+					"limit)",
+					tok_desc(p, &p->tok, desc, sizeof(desc)), lim, what);
 				return -1;
 			}
 			re_size_add(&p->re, &sz, 1);
