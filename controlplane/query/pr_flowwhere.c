@@ -422,7 +422,11 @@ static bool has_backref(const char *re)
  * '*', '?', '|', group and optional copy ({m,n}'s n - m) is a node that
  * matches nothing, whose closures the compiler computes in time that
  * grows with their cube: "(()*){3000}" took 56 s, "a{1,20000}" 9 s and
- * "(a?){10000}" 2 s, with few atoms. A conservative count of both,
+ * "(a?){10000}" 2 s, with few atoms. Worse, a loop whose body can
+ * match nothing makes the closures recurse: "(((e*|)*|)*|){80}" ran for
+ * minutes within both counts, so such a repetition is flagged
+ * (the return value); without one the empty nodes form no cycle, and their
+ * count bounds the time. A conservative count of both,
  * saturating above their caps; groups nested deeper than the stack count
  * as above the caps too.
  */
@@ -437,23 +441,33 @@ static bool re_size_over(const struct re_size *v)
 	return v->atoms > PR_FLOWWHERE_MAX_RE_ATOMS || v->empty > PR_FLOWWHERE_MAX_RE_EMPTY;
 }
 
-static void re_expanded_size(const char *re, struct re_size *out)
+static bool re_expanded_size(const char *re, struct re_size *out)
 {
 	static const struct re_size one_atom = { 1, 0 }, one_empty = { 0, 1 };
 	static const struct re_size over = { PR_FLOWWHERE_MAX_RE_ATOMS + 1,
 					     PR_FLOWWHERE_MAX_RE_EMPTY + 1 };
 	struct re_size sum[256], last = { 0, 0 };
+	/*
+	 * Which parts can match nothing, per group depth: the alternative so
+	 * far (alt) and without its last item (pre), the group's finished
+	 * alternatives (grp), and the last item (lnull, when there is one).
+	 */
+	bool alt[256], pre[256], grp[256], lnull = false, have = false, loops = false;
 	unsigned d = 0;
 	const char *p = re;
 
 	memset(&sum[0], 0, sizeof(sum[0]));
+	alt[0] = pre[0] = true;
+	grp[0] = false;
 	while (*p) {
 		struct re_size add = { 0, 0 };
+		int item = -1; /* a new item: 1 if it can match nothing, 0 if not */
 
 		switch (*p) {
 		case '\\':
 			p += p[1] ? 2 : 1;
 			add = last = one_atom;
+			item = 0;
 			break;
 		case '[':
 			/* A bracket expression is one atom: skip to its closing ']'. */
@@ -478,24 +492,30 @@ static void re_expanded_size(const char *re, struct re_size *out)
 			if (*p)
 				p++;
 			add = last = one_atom;
+			item = 0;
 			break;
 		case '(':
 			if (++d >= sizeof(sum) / sizeof(sum[0])) {
 				*out = (struct re_size){ 0, over.empty };
-				return;
+				return false;
 			}
 			/* Its opening and closing nodes. */
 			sum[d] = (struct re_size){ 0, 2 };
 			last = (struct re_size){ 0, 0 };
+			alt[d] = pre[d] = true;
+			grp[d] = false;
+			have = false;
 			p++;
 			break;
 		case ')':
 			p++;
 			if (d) {
 				last = sum[d];
+				item = grp[d] || alt[d];
 				d--;
 			} else {
 				last = one_atom;
+				item = 0;
 			}
 			add = last;
 			break;
@@ -518,6 +538,7 @@ static void re_expanded_size(const char *re, struct re_size *out)
 				/* Not a repetition: a literal '{' (regcomp decides). */
 				p++;
 				add = last = one_atom;
+				item = 0;
 				break;
 			}
 			p = q + 1;
@@ -526,25 +547,49 @@ static void re_expanded_size(const char *re, struct re_size *out)
 				count = 1;
 			if (count > cap + 1) {
 				*out = (struct re_size){ over.atoms, 0 };
-				return;
+				return false;
 			}
 			/* count - 1 more copies, of which count - m are optional. */
 			re_size_add(&add, &last, count - 1);
 			add.empty += count > m ? count - m : 0;
 			re_size_add(&last, &last, count - 1);
 			last.empty += count > m ? count - m : 0;
+			if (have) {
+				loops |= lnull && count > 1;
+				lnull = lnull || m == 0;
+				alt[d] = pre[d] && lnull;
+			}
 			break;
 		}
 		case '+':
+		case '*':
+			if (have) {
+				loops |= lnull;
+				lnull = lnull || *p == '*';
+				alt[d] = pre[d] && lnull;
+			}
 			p++;
 			add = last;
 			add.empty++;
-			re_size_add(&last, &last, 1);
+			if (p[-1] == '+')
+				re_size_add(&last, &last, 1);
+			else
+				add = one_empty;
 			last.empty++;
 			break;
-		case '*':
 		case '?':
+			if (have) {
+				lnull = true;
+				alt[d] = pre[d];
+			}
+			p++;
+			add = one_empty;
+			last.empty++;
+			break;
 		case '|':
+			grp[d] = grp[d] || alt[d];
+			alt[d] = pre[d] = true;
+			have = false;
 			p++;
 			add = one_empty;
 			last.empty++;
@@ -553,10 +598,18 @@ static void re_expanded_size(const char *re, struct re_size *out)
 		case '$':
 			p++;
 			add = one_empty;
+			item = 1;
 			break;
 		default:
 			p++;
 			add = last = one_atom;
+			item = 0;
+		}
+		if (item >= 0) {
+			pre[d] = alt[d];
+			alt[d] = alt[d] && item;
+			lnull = item;
+			have = true;
 		}
 		re_size_add(&sum[d], &add, 1);
 		if (re_size_over(&add) || re_size_over(&last) || re_size_over(&sum[d])) {
@@ -567,12 +620,13 @@ static void re_expanded_size(const char *re, struct re_size *out)
 
 			*out = many ? (struct re_size){ over.atoms, 0 } :
 				      (struct re_size){ 0, over.empty };
-			return;
+			return false;
 		}
 	}
 	*out = (struct re_size){ 0, 0 };
 	for (unsigned i = 0; i <= d; i++)
 		re_size_add(out, &sum[i], 1);
+	return loops;
 }
 
 /* FIELD [OP VALUE | in NETWORK] */
@@ -663,7 +717,15 @@ static int parse_cmp(struct parser *p)
 			const char *what = NULL;
 			unsigned lim = 0;
 
-			re_expanded_size(n->value, &sz);
+			if (re_expanded_size(n->value, &sz)) {
+				fail_at(p, p->tok.pos,
+					"%s repeats ('*', '+', {m,n}) a part that can match "
+					"nothing, as \"(a|)*\", \"(b*)+\" or \"c**\" do; "
+					"the regex compiler takes minutes on such patterns: "
+					"repeat what must match something",
+					tok_desc(p, &p->tok, desc, sizeof(desc)));
+				return -1;
+			}
 			if (sz.atoms > PR_FLOWWHERE_MAX_RE_ATOMS - p->re.atoms) {
 				what = "atoms";
 				lim = PR_FLOWWHERE_MAX_RE_ATOMS;
