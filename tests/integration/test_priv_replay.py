@@ -13,7 +13,8 @@ that runs here (pcap; afxdp when built in):
   p50 < 200 us and p99 < 1 ms are checked with PR_STRICT_TIMING=1 on a
   quiet machine; bench/bench_replay.py measures them beside tcpreplay), and the arrival span
   on the far end is 1 s within 10 %;
-- --pps 2000 and --mbps 8: the achieved rate is within 5 % of the target;
+- --pps 2000 and --mbps 8: the achieved rate is within 5 % of the target
+  (15 % in sanitized builds, whose first hand-off can be late);
 - --loop 3 sends the selection three times, in order;
 - --filter and --from/--to send exactly the frames they select.
 Bad arguments (conflicting pacing, --pps 0, --loop 0, --mbps -1, unknown
@@ -195,10 +196,18 @@ def run_backend(ck, tmp, be):
     with ck.section("%s: --pps and --mbps" % be):
         rf = make_frames(1000, base, 1000, sizes=(500,))
         rdb, rsid = store(tmp, "rate-" + be, rf)
+        # The achieved rate is taken between the first and the last hand-off;
+        # a sanitized build can hand off the first frame tens of ms late (CI's
+        # TSan run: 35 ms of a 0.5 s schedule, 8.6 "Mbit/s" for 8), and the
+        # schedule then holds from its start. 5 % otherwise, 15 % there.
+        san = prtest.sanitized()
+        tol = 0.15 if san else 0.05
+        if san:
+            print("  note: %s build: the achieved rates are checked within 15 %%, not 5 %%" % san)
         r, got = replay(rdb, rsid, be, ["--pps", "2000"])
         if ck.rc(r, 0, "%s replay --pps 2000" % be):
             pps = r.json().get("achieved_pps", 0)
-            ck.ok(abs(pps - 2000) / 2000 < 0.05, "%s: --pps 2000 achieved %.1f" % (be, pps))
+            ck.ok(abs(pps - 2000) / 2000 < tol, "%s: --pps 2000 achieved %.1f" % (be, pps))
         ck.eq(len(got), 1000, "%s: --pps frames received" % be)
         if len(got) == 1000:
             span = (got[-1][0] - got[0][0]) / 1e9
@@ -206,7 +215,7 @@ def run_backend(ck, tmp, be):
         r, got = replay(rdb, rsid, be, ["--mbps", "8"])
         if ck.rc(r, 0, "%s replay --mbps 8" % be):
             mb = r.json().get("achieved_mbps", 0)
-            ck.ok(abs(mb - 8) / 8 < 0.05, "%s: --mbps 8 achieved %.3f" % (be, mb))
+            ck.ok(abs(mb - 8) / 8 < tol, "%s: --mbps 8 achieved %.3f" % (be, mb))
         ck.eq(len(got), 1000, "%s: --mbps frames received" % be)
 
 
