@@ -178,21 +178,23 @@ bool pr_regex_expanded_size(const char *re, struct pr_regex_size *out)
 			break;
 		}
 		case '+':
-		case '*':
+		case '*': {
+			bool plus = *p++ == '+';
+
 			if (have) {
 				loops |= lnull;
-				lnull = lnull || *p == '*';
+				lnull = lnull || !plus;
 				alt[d] = pre[d] && lnull;
 			}
-			p++;
-			add = last;
-			add.empty++;
-			if (p[-1] == '+')
+			/* '+' copies its operand once more; both add a node that matches nothing. */
+			if (plus) {
+				add = last;
 				pr_regex_size_add(&last, &last, 1);
-			else
-				add = one_empty;
+			}
+			add.empty++;
 			last.empty++;
 			break;
+		}
 		case '?':
 			if (have) {
 				lnull = true;
