@@ -25,10 +25,19 @@ trap 'rm -f "$summary"' EXIT
 # CI keeps only the head and tail of a long run.
 failure_lines() {
 	awk -v stage="$1" '
-	/^[0-9]+\/[0-9]+ Testing: / { name = $3; n = 0; buf = ""; next }
+	/^[0-9]+\/[0-9]+ Testing: / { name = $3; n = 0; more = 0; buf = ""; next }
 	/^FAIL |^Traceback|Error:|ERROR: |WARNING: ThreadSanitizer|SUMMARY: |timed out|Timeout/ {
 		if (n++ < 40) buf = buf stage " " name ": " $0 "\n"
+		more = /^FAIL / ? 4 : 0
+		next
 	}
+	# The indented lines under a FAIL say what was seen: keep the first few.
+	more > 0 && /^     / {
+		if (n++ < 40) buf = buf stage " " name ": " substr($0, 1, 300) "\n"
+		more--
+		next
+	}
+	{ more = 0 }
 	/^Test Failed/ { printf "%s", buf }
 	' "build/$1/Testing/Temporary/LastTest.log" 2>/dev/null || true
 }
