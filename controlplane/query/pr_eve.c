@@ -201,7 +201,26 @@ static bool get_int(struct json_object *o, const char *key, int64_t *out)
 	return false;
 }
 
-static int flow_event(const struct pr_store_flow *f, const char *app, pr_eve_line_fn fn, void *ctx)
+/* Suricata's "tunnel" object from ours: outer addresses, type as proto, depth. */
+static void tunnel_obj(struct json_object *e, struct json_object *tun)
+{
+	struct json_object *o;
+
+	if (!tun || !json_object_is_type(tun, json_type_object))
+		return;
+	o = json_object_new_object();
+	copy(o, "src_ip", tun, "outer_src");
+	copy(o, "dest_ip", tun, "outer_dst");
+	copy(o, "src_port", tun, "outer_sport");
+	copy(o, "dest_port", tun, "outer_dport");
+	copy(o, "proto", tun, "type");
+	copy(o, "depth", tun, "depth");
+	copy(o, "id", tun, "id");
+	json_object_object_add(e, "tunnel", o);
+}
+
+static int flow_event(const struct pr_store_flow *f, const char *app, struct json_object *tun,
+		      pr_eve_line_fn fn, void *ctx)
 {
 	struct json_object *e = event_new(f, "flow", f->last_ts_ns, app), *fl, *tcp;
 	bool closed = f->tcp_state == PR_TCP_CLOSED || f->tcp_state == PR_TCP_RESET;
@@ -238,6 +257,7 @@ static int flow_event(const struct pr_store_flow *f, const char *app, pr_eve_lin
 			       json_object_new_string(pr_flow_end_name(f->end_reason)));
 	json_object_object_add(fl, "alerted", json_object_new_boolean(0));
 	json_object_object_add(e, "flow", fl);
+	tunnel_obj(e, tun);
 	if (f->ip_proto == 6) {
 		char flags[8];
 
@@ -463,7 +483,9 @@ int pr_eve_flow(const struct pr_store_flow *f, const char *l7_obj, uint32_t mask
 	}
 	app = get_str(l7, "app");
 	if (mask & (1u << PR_EVE_FLOW))
-		ret = flow_event(f, app, fn, ctx);
+		ret = flow_event(f, app,
+				 l7 && json_object_object_get_ex(l7, "tunnel", &v) ? v : NULL, fn,
+				 ctx);
 	if (!ret && (mask & (1u << PR_EVE_DNS)) && json_object_object_get_ex(l7, "dns", &v))
 		ret = dns_events(f, v, fn, ctx);
 	if (!ret && (mask & (1u << PR_EVE_TLS)) && json_object_object_get_ex(l7, "tls", &v) &&

@@ -269,6 +269,17 @@ void pr_l7view_add(struct pr_l7view *v, const struct pr_store_l7 *m)
 	 * after STARTTLS stays an SMTP flow (the parsers' final app, in the
 	 * "app" row, is then tls).
 	 */
+	/* A tunnel's outer side says nothing of the application: one object, no name. */
+	if (!strcmp(m->app, "tunnel")) {
+		fields = json_tokener_parse(m->fields);
+		if (fields && json_object_is_type(fields, json_type_object) &&
+		    !json_object_object_get_ex(v->root, "tunnel", NULL)) {
+			json_object_object_add(v->root, "tunnel", fields);
+			return;
+		}
+		json_object_put(fields);
+		return;
+	}
 	if (!strcmp(m->kind, "app")) {
 		if (!v->app[0])
 			snprintf(v->app, sizeof(v->app), "%s", m->app);

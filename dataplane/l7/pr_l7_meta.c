@@ -8,6 +8,7 @@
  */
 #include "pr_l7_meta.h"
 
+#include <arpa/inet.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -295,6 +296,35 @@ uint32_t pr_l7_meta_encode(const struct pr_l7_txn *t, struct pr_rec_meta *rec, u
 	rec->hdr.len = (uint32_t)sizeof(*rec) + rec->data_len;
 	if (dropped)
 		*dropped += e.dropped;
+	return rec->hdr.len;
+}
+
+uint32_t pr_l7_meta_tunnel(uint64_t flow_id, uint64_t ts_ns, const struct pr_l7_tunnel *t,
+			   struct pr_rec_meta *rec, uint32_t cap)
+{
+	struct enc e = { .rec = rec, .cap = cap > sizeof(*rec) ? cap - (uint32_t)sizeof(*rec) : 0 };
+	char a[INET6_ADDRSTRLEN];
+	int af = t->ip_version == 6 ? AF_INET6 : AF_INET;
+
+	memset(rec, 0, sizeof(*rec));
+	rec->hdr.type = PR_REC_META;
+	rec->flow_id = flow_id;
+	rec->ts_ns = ts_ns;
+	snprintf(rec->app, sizeof(rec->app), "tunnel");
+	snprintf(rec->kind, sizeof(rec->kind), "%s", t->type);
+	str(&e, "type", t->type);
+	if (t->has_id)
+		num(&e, "id", t->id);
+	num(&e, "depth", t->depth);
+	if (inet_ntop(af, t->src_ip, a, sizeof(a)))
+		str(&e, "outer_src", a);
+	if (inet_ntop(af, t->dst_ip, a, sizeof(a)))
+		str(&e, "outer_dst", a);
+	if (t->sport || t->dport) {
+		num(&e, "outer_sport", t->sport);
+		num(&e, "outer_dport", t->dport);
+	}
+	rec->hdr.len = (uint32_t)sizeof(*rec) + rec->data_len;
 	return rec->hdr.len;
 }
 

@@ -225,6 +225,28 @@ static void emit_txn(void *arg, const struct pr_l7_txn *txn)
 	emit_meta(lc, false);
 }
 
+/* A flow taken out of a tunnel: its outer side goes out once, as a META record. */
+static void emit_tunnel(struct pr_lcore *lc, uint16_t i, const struct pr_decoded *d)
+{
+	struct pr_l7_tunnel t = {
+		.type = pr_tun_name(d->tun_type),
+		.id = d->tun_id,
+		.has_id = d->tun_id || (d->tun_type >= PR_TUN_VXLAN && d->tun_type <= PR_TUN_GTPU),
+		.depth = d->tun_count,
+		.ip_version = d->outer_ip_version,
+		.src_ip = d->outer_src_ip,
+		.dst_ip = d->outer_dst_ip,
+		.sport = d->outer_sport,
+		.dport = d->outer_dport,
+	};
+
+	if (!t.type)
+		return;
+	pr_l7_meta_tunnel(lc->flow_id[i], lc->ts[i], &t, lc->meta,
+			  (uint32_t)sizeof(*lc->meta) + PR_META_MAX_DATA);
+	emit_meta(lc, false);
+}
+
 /*
  * The flow of rec ends: its application goes out just before its FLOW
  * record, and its parser state gives back what it holds.
@@ -594,6 +616,8 @@ static void l7_one(struct pr_lcore *lc, uint16_t i, const struct pr_decoded *d,
 		pr_l7_flow_init(st, d->ip_proto, ports ? (c2s ? d->sport : d->dport) : 0,
 				ports ? (c2s ? d->dport : d->sport) : 0);
 		lc->l7_flow[idx] = lc->flow_id[i];
+		if (d->flags & PR_DEC_TUNNEL)
+			emit_tunnel(lc, i, d);
 	}
 	if (pr_l7_flow_done(st))
 		return;
@@ -633,7 +657,7 @@ static void l7_burst(struct pr_lcore *lc, uint16_t n)
 					  lc->ts[i], &dg, &dg_len) != PR_IPFRAG_DONE ||
 			    !lc->flow_id[i])
 				continue;
-			pr_decode(PR_LINKTYPE_RAW, dg, dg_len, &lc->fdec);
+			pr_decode_outer(PR_LINKTYPE_RAW, dg, dg_len, &lc->fdec);
 			l7_one(lc, i, &lc->fdec, dg);
 			continue;
 		}

@@ -37,6 +37,24 @@
 #define PR_DEC_FRAG_FIRST 0x0080u /* fragment with offset 0: carries the L4 header */
 #define PR_DEC_L4 0x0100u /* sport/dport (or ICMP type/code) are valid */
 #define PR_DEC_UNKNOWN_LINKTYPE 0x0200u
+#define PR_DEC_TUNNEL 0x0400u /* L3/L4 fields are the innermost packet's; see outer_* */
+
+/* pr_decoded.tun_type: the innermost tunnel a packet was taken out of. */
+enum pr_tun_type {
+	PR_TUN_NONE = 0,
+	PR_TUN_IPIP = 1, /* IPv4 in IPv4/IPv6 (IP protocol 4) */
+	PR_TUN_IPV6_IN_IP = 2, /* IPv6 in IPv4/IPv6 (IP protocol 41: 6in4, 6in6) */
+	PR_TUN_GRE = 3, /* GRE version 0; id: the key */
+	PR_TUN_ERSPAN = 4, /* ERSPAN type I, II or III over GRE; id: the session id */
+	PR_TUN_VXLAN = 5, /* UDP 4789; id: the VNI */
+	PR_TUN_VXLAN_GPE = 6, /* UDP 4790; id: the VNI */
+	PR_TUN_GENEVE = 7, /* UDP 6081; id: the VNI */
+	PR_TUN_GTPU = 8, /* GTPv1-U G-PDU on UDP 2152; id: the TEID */
+	PR_TUN_TEREDO = 9, /* IPv6 in UDP 3544 */
+};
+
+/* Tunnels a packet is taken out of, at most: deeper nesting stays where it is. */
+#define PR_DEC_MAX_TUNNELS 4
 
 #define PR_DEC_MAX_VLANS 4
 
@@ -64,6 +82,23 @@ struct pr_decoded {
 	uint16_t frag_offset; /* in bytes */
 	bool frag_more; /* more fragments follow */
 	uint16_t ip_total_len; /* IPv4 total length / IPv6 40 + payload length */
+	/*
+	 * Tunnels (PR_DEC_TUNNEL): the fields above are the innermost IP
+	 * packet's, so that flows are keyed on it; these are the outermost IP
+	 * header's and the innermost tunnel's. VLAN and MPLS stay the outer
+	 * frame's. An inner packet that is not IP leaves the packet on its
+	 * outer header (no PR_DEC_TUNNEL).
+	 */
+	uint8_t tun_count; /* tunnels descended into (0 without PR_DEC_TUNNEL) */
+	uint8_t tun_type; /* enum pr_tun_type of the innermost one */
+	uint8_t outer_ip_version; /* 4 or 6 */
+	uint8_t outer_ip_proto; /* 4, 41, 47 or 17 */
+	uint32_t tun_id; /* VNI, GRE key, TEID or ERSPAN session id; 0 when none */
+	uint16_t outer_l3_off;
+	uint16_t outer_sport; /* outer UDP ports (VXLAN, GENEVE, GTP-U, Teredo), else 0 */
+	uint16_t outer_dport;
+	uint8_t outer_src_ip[16];
+	uint8_t outer_dst_ip[16];
 };
 
 /*
@@ -71,6 +106,17 @@ struct pr_decoded {
  * completely (zeroing what it did not find). Any thread; no state.
  */
 void pr_decode(uint32_t linktype, const uint8_t *pkt, uint32_t cap_len, struct pr_decoded *out);
+
+/*
+ * The same without looking into tunnels: the outermost IP header is the
+ * key. For a datagram rebuilt from fragments, whose fragments were keyed
+ * on it.
+ */
+void pr_decode_outer(uint32_t linktype, const uint8_t *pkt, uint32_t cap_len,
+		     struct pr_decoded *out);
+
+/* "vxlan", "gre", ... for enum pr_tun_type; "none" for 0, NULL when unknown. */
+const char *pr_tun_name(uint8_t type);
 
 /* Short name of a linktype ("EN10MB", "LINUX_SLL2", ...) or NULL if unknown. */
 const char *pr_linktype_name(uint32_t linktype);

@@ -5,7 +5,8 @@
  * the rest is the frame, copied into an exactly sized heap buffer so that
  * AddressSanitizer catches any read past cap_len. Afterwards the offsets the
  * decoder reports are checked against cap_len, so a wrong offset aborts
- * even where no byte was read. Single-threaded; owns only the copy.
+ * even where no byte was read; so are the tunnel fields (pr_decode opens
+ * tunnels: seeds eth_tunnel_*). Single-threaded; owns only the copy.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -71,6 +72,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (d.vlan_count > 16 || d.mpls_count > 16)
 		abort();
+	/* A tunnel: the inner IP header lies after the outer one, the depth is bounded. */
+	if (d.flags & PR_DEC_TUNNEL) {
+		if (!(d.flags & (PR_DEC_IPV4 | PR_DEC_IPV6)) || d.l3_off <= d.outer_l3_off ||
+		    !d.tun_count || d.tun_count > PR_DEC_MAX_TUNNELS || !pr_tun_name(d.tun_type) ||
+		    (d.outer_ip_version != 4 && d.outer_ip_version != 6))
+			abort();
+	} else if (d.tun_count || d.tun_type) {
+		abort();
+	}
 	/* Every linktype the decoder knows has a name. */
 	if (!(d.flags & PR_DEC_UNKNOWN_LINKTYPE) && !pr_linktype_name(linktype))
 		abort();

@@ -12,8 +12,8 @@
  * sessions (<capture>.test), and reported against nDPI's (.out) files.
  *
  * IP fragments are put together and TCP segments put in order with
- * dataplane/reasm, and tunnels (IP in IP, GRE and ERSPAN, VXLAN, GENEVE,
- * GTP-U, Teredo) are opened here, as tshark does, before the flows are
+ * dataplane/reasm, and pr_decode() opens tunnels (IP in IP, GRE and
+ * ERSPAN, VXLAN, GENEVE, GTP-U, Teredo) as tshark does, so the flows are
  * keyed on the inner packets. Captures whose differences come from a layer
  * this slice does not have yet or from a reasoned difference with the
  * oracle are listed in `exceptions` below: they are reported, not counted
@@ -1351,117 +1351,6 @@ static void run_free(struct run *r)
 		sset_free(&r->ours[i]);
 }
 
-/* ---- tunnels ---- */
-
-#define LT_ETHERNET PR_LINKTYPE_ETHERNET
-#define LT_RAW PR_LINKTYPE_RAW
-
-static uint16_t be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-/* What a GRE header carries: Ethernet, IP, or nothing we look into (0). */
-static uint32_t gre_inner(const uint8_t *p, uint32_t n, uint32_t *hl)
-{
-	uint16_t fl, proto;
-	uint32_t h = 4;
-
-	if (n < 4)
-		return 0;
-	fl = be16(p);
-	proto = be16(p + 2);
-	h += (fl & 0x8000) ? 4 : 0; /* checksum */
-	h += (fl & 0x2000) ? 4 : 0; /* key */
-	h += (fl & 0x1000) ? 4 : 0; /* sequence */
-	if ((fl & 7) == 1 && (fl & 0x0080))
-		h += 4; /* PPTP's acknowledgement */
-	if (fl & 0x4000)
-		return 0; /* source routing (RFC 1701), long obsolete */
-	switch (proto) {
-	case 0x0800:
-	case 0x86dd:
-		*hl = h;
-		return LT_RAW;
-	case 0x6558: /* transparent Ethernet bridging */
-		*hl = h;
-		return LT_ETHERNET;
-	case 0x88be: /* ERSPAN type II (a sequence number), or type I (none, no header) */
-		*hl = h + ((fl & 0x1000) ? 8 : 0);
-		return LT_ETHERNET;
-	case 0x22eb: /* ERSPAN type III: 12 bytes, 8 more with the O flag */
-		if (n < h + 12)
-			return 0;
-		*hl = h + 12 + ((p[h + 11] & 1) ? 8 : 0);
-		return LT_ETHERNET;
-	default:
-		return 0;
-	}
-}
-
-/*
- * The inner packet of a tunnel, as tshark finds it with its default
- * dissectors: IP in IP (4, 41), GRE (with ERSPAN), VXLAN (4789), GENEVE
- * (6081), GTP-U (2152) and Teredo (3544). Returns the inner linktype, or
- * 0 when the packet is no tunnel. This is the test's own decapsulation:
- * pr_decode does not look into tunnels yet.
- */
-static uint32_t tunnel_inner(const struct pr_decoded *d, const uint8_t *pkt, const uint8_t **in,
-			     uint32_t *in_len)
-{
-	const uint8_t *p = pkt + d->payload_off;
-	uint32_t n = d->payload_len, hl = 0, lt = 0;
-	uint16_t sp = d->sport, dp = d->dport;
-
-	if (d->ip_proto == 4 || d->ip_proto == 41) {
-		lt = LT_RAW;
-	} else if (d->ip_proto == 47) {
-		lt = gre_inner(p, n, &hl);
-	} else if (d->ip_proto == 17 && (d->flags & PR_DEC_L4)) {
-		if ((dp == 4789 || sp == 4789) && n >= 8 && (p[0] & 0x08)) {
-			hl = 8;
-			lt = LT_ETHERNET;
-		} else if ((dp == 6081 || sp == 6081) && n >= 8 && (p[0] >> 6) == 0) {
-			hl = 8 + (uint32_t)(p[0] & 0x3f) * 4;
-			lt = be16(p + 2) == 0x6558			      ? LT_ETHERNET :
-			     (be16(p + 2) == 0x0800 || be16(p + 2) == 0x86dd) ? LT_RAW :
-										0;
-		} else if ((dp == 2152 || sp == 2152) && n >= 8 && (p[0] >> 5) == 1 &&
-			   (p[0] & 0x10) && p[1] == 0xff) {
-			hl = 8;
-			if (p[0] & 0x07) {
-				uint8_t next;
-
-				if (n < 12)
-					return 0;
-				next = p[11];
-				hl = 12;
-				/* Extension headers: a length in 4-byte units, the next type last. */
-				while (next && hl < n && p[hl] && hl + p[hl] * 4u <= n) {
-					hl += p[hl] * 4u;
-					next = p[hl - 1];
-				}
-				if (next)
-					return 0;
-			}
-			lt = LT_RAW;
-		} else if ((dp == 3544 || sp == 3544) && n >= 40) {
-			/* Authentication, then origin indication, may come before the IPv6 header. */
-			if (be16(p) == 0x0001 && n >= 4)
-				hl = 4u + p[2] + p[3] + 9u;
-			if (hl + 8 <= n && be16(p + hl) == 0x0000)
-				hl += 8;
-			if (hl < n && (p[hl] >> 4) == 6)
-				lt = LT_RAW;
-		}
-	}
-	if (!lt || hl >= n)
-		return 0;
-	*in = p + hl;
-	*in_len = n - hl;
-	return lt;
-}
-
 /* ---- the packet path ---- */
 
 static void frame(struct run *r, uint32_t linktype, const uint8_t *data, uint32_t len,
@@ -1521,16 +1410,14 @@ static void transport(struct run *r, const struct pr_decoded *d, const uint8_t *
 }
 
 /*
- * One frame (or a rebuilt datagram, or a tunnel's inner packet): IP
- * fragments go to dataplane/reasm and the datagram they make comes back
- * here whole; tunnels are opened; flows see the innermost packet.
+ * One frame (or a rebuilt datagram): IP fragments go to dataplane/reasm
+ * and the datagram they make comes back here whole; pr_decode() opens the
+ * tunnels, so flows see the innermost packet (tshark opens the same ones).
  */
 static void frame(struct run *r, uint32_t linktype, const uint8_t *data, uint32_t len,
 		  uint64_t ts_ns, int depth)
 {
 	struct pr_decoded d;
-	const uint8_t *in;
-	uint32_t in_len, lt;
 
 	if (depth > 4)
 		return;
@@ -1552,11 +1439,6 @@ static void frame(struct run *r, uint32_t linktype, const uint8_t *data, uint32_
 		memcpy(copy, out, out_len);
 		frame(r, PR_LINKTYPE_RAW, copy, out_len, ts_ns, depth + 1);
 		free(copy);
-		return;
-	}
-	lt = tunnel_inner(&d, data, &in, &in_len);
-	if (lt) {
-		frame(r, lt, in, in_len, ts_ns, depth + 1);
 		return;
 	}
 	if (((d.flags & PR_DEC_L4) &&

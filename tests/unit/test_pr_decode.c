@@ -719,7 +719,8 @@ static void test_ipv6_no_next_header(void **state)
 	assert_int_equal(d.sport, 0);
 }
 
-static void test_gre_not_descended(void **state)
+/* pr_decode_outer() stops at the GRE header; pr_decode() opens it. */
+static void test_gre_outer_only(void **state)
 {
 	struct pkt p = { 0 };
 	struct pr_decoded d;
@@ -731,6 +732,12 @@ static void test_gre_not_descended(void **state)
 	put16(&p, 0x0800);
 	put_ipv4_udp(&p);
 	decode(PR_LINKTYPE_ETHERNET, &p, &d);
+	assert_int_equal(d.flags, PR_DEC_IPV4 | PR_DEC_L4 | PR_DEC_TUNNEL);
+	assert_int_equal(d.tun_type, PR_TUN_GRE);
+	assert_int_equal(d.l3_off, 38);
+	assert_int_equal(d.sport, 1111);
+	memset(&d, 0xa5, sizeof(d));
+	pr_decode_outer(PR_LINKTYPE_ETHERNET, p.b, p.len, &d);
 	assert_int_equal(d.flags, PR_DEC_IPV4);
 	check_ipv4_addrs(&d);
 	assert_int_equal(d.ip_proto, 47);
@@ -1361,6 +1368,384 @@ static void test_linktype_names(void **state)
 	assert_null(pr_linktype_name(0xffffffffu));
 }
 
+/* ---- tunnels: the inner packet is the key, the outer one is kept apart ---- */
+
+static const uint8_t o4_src[4] = { 10, 1, 0, 1 };
+static const uint8_t o4_dst[4] = { 10, 2, 0, 2 };
+
+static void put_ipv4_outer(struct pkt *p, unsigned int tot, unsigned int frag, unsigned int proto)
+{
+	put8(p, 0x45);
+	put8(p, 0);
+	put16(p, tot);
+	put16(p, 9);
+	put16(p, frag);
+	put8(p, 30);
+	put8(p, proto);
+	put16(p, 0);
+	putn(p, o4_src, 4);
+	putn(p, o4_dst, 4);
+}
+
+/* Ethernet, outer IPv4, UDP to dport: the IP total length is patched by finish_outer(). */
+static void put_outer_udp(struct pkt *p, unsigned int sport, unsigned int dport)
+{
+	put_eth(p, 0x0800);
+	put_ipv4_outer(p, 0, 0, 17);
+	put_udp(p, sport, dport, 0);
+}
+
+/* Fill in the outer IPv4 total length (at 14) and, for UDP, its length. */
+static void finish_outer(struct pkt *p)
+{
+	unsigned int tot = p->len - 14;
+
+	p->b[16] = (uint8_t)(tot >> 8);
+	p->b[17] = (uint8_t)tot;
+	if (p->b[14 + 9] == 17) {
+		p->b[14 + 20 + 4] = (uint8_t)((tot - 20) >> 8);
+		p->b[14 + 20 + 5] = (uint8_t)(tot - 20);
+	}
+}
+
+/* d is put_ipv4_udp()'s packet at l3, taken out of a tunnel with outer o4_src -> o4_dst. */
+static void check_tunnelled_ipv4_udp(const struct pr_decoded *d, unsigned int l3, unsigned int type,
+				     uint32_t id)
+{
+	struct pr_decoded inner = *d;
+
+	assert_true(d->flags & PR_DEC_TUNNEL);
+	inner.flags &= ~PR_DEC_TUNNEL;
+	check_ipv4_udp(&inner, l3);
+	assert_int_equal(d->tun_count, 1);
+	assert_int_equal(d->tun_type, type);
+	assert_int_equal(d->tun_id, id);
+	assert_int_equal(d->outer_ip_version, 4);
+	assert_int_equal(d->outer_l3_off, 14);
+	assert_memory_equal(d->outer_src_ip, o4_src, 4);
+	assert_memory_equal(d->outer_dst_ip, o4_dst, 4);
+	assert_int_equal(d->l2_ethertype, 0x0800);
+}
+
+static void test_tunnel_vxlan(void **state)
+{
+	struct pkt p = { 0 };
+	struct pr_decoded d;
+	unsigned int inner;
+
+	(void)state;
+	put_outer_udp(&p, 50000, 4789);
+	put32(&p, 0x08000000);
+	put32(&p, 0x12345600);
+	put_eth(&p, 0x0800);
+	inner = p.len;
+	put_ipv4_udp(&p);
+	finish_outer(&p);
+	decode(PR_LINKTYPE_ETHERNET, &p, &d);
+	check_tunnelled_ipv4_udp(&d, inner, PR_TUN_VXLAN, 0x123456);
+	assert_int_equal(d.outer_ip_proto, 17);
+	assert_int_equal(d.outer_sport, 50000);
+	assert_int_equal(d.outer_dport, 4789);
+	/* Without the I flag it is not VXLAN: the packet stays on its UDP header. */
+	p.b[14 + 28] = 0;
+	decode(PR_LINKTYPE_ETHERNET, &p, &d);
+	assert_int_equal(d.flags, PR_DEC_IPV4 | PR_DEC_L4);
+	assert_int_equal(d.dport, 4789);
+	assert_memory_equal(d.src_ip, o4_src, 4);
+	assert_int_equal(d.tun_count, 0);
+}
+
+static void test_tunnel_vxlan_inner_not_ip(void **state)
+{
+	struct pkt p = { 0 };
+	struct pr_decoded d;
+
+	(void)state;
+	put_outer_udp(&p, 50000, 4789);
+	put32(&p, 0x08000000);
+	put32(&p, 0x00000100);
+	put_eth(&p, 0x0806);
+	putz(&p, 28);
+	finish_outer(&p);
+	decode(PR_LINKTYPE_ETHERNET, &p, &d);
+	assert_int_equal(d.flags, PR_DEC_IPV4 | PR_DEC_L4);
+	assert_memory_equal(d.dst_ip, o4_dst, 4);
+	assert_int_equal(d.dport, 4789);
+	assert_int_equal(d.payload_len, 8 + 14 + 28);
+}
+
+static void test_tunnel_gre_key_seq_ipv6(void **state)
+{
+	struct pkt p = { 0 };
+	struct pr_decoded d, inner;
+
+	(void)state;
+	put_eth(&p, 0x0800);
+	put_ipv4_outer(&p, 0, 0, 47);
+	put16(&p, 0xb000); /* C, K, S */
+	put16(&p, 0x86dd);
+	put32(&p, 0); /* checksum, reserved */
+	put32(&p, 0xcafe0001); /* key */
+	put32(&p, 77); /* sequence */
+	put_ipv6_tcp(&p);
+	finish_outer(&p);
+	decode(PR_LINKTYPE_ETHERNET, &p, &d);
+	inner = d;
+	inner.flags &= ~PR_DEC_TUNNEL;
+	check_ipv6_tcp(&inner, 14 + 20 + 16);
+	assert_int_equal(d.tun_type, PR_TUN_GRE);
+	assert_int_equal(d.tun_id, 0xcafe0001);
+	assert_int_equal(d.outer_ip_proto, 47);
+	assert_int_equal(d.outer_sport, 0);
+	/* GRE version 1 (PPTP) is not looked into. */
+	p.b[14 + 21] = 0x01;
+	decode(PR_LINKTYPE_ETHERNET, &p, &d);
+	assert_int_equal(d.flags, PR_DEC_IPV4);
+	assert_int_equal(d.ip_proto, 47);
+	assert_memory_equal(d.src_ip, o4_src, 4);
+}
+
+static void test_tunnel_erspan(void **state)
+{
+	struct pkt p = { 0 };
+	struct pr_decoded d;
+	unsigned int inner;
+
+	(void)state;
+	/* Type I: GRE 0x88be without a sequence number, the frame right away. */
+	put_eth(&p, 0x0800);
+	put_ipv4_outer(&p, 0, 0, 47);
+	put16(&p, 0x0000);
+	put16(&p, 0x88be);
+	put_eth(&p, 0x0800);
+	inner = p.len;
+	put_ipv4_udp(&p);
+	finish_outer(&p);
+	decode(PR_LINKTYPE_ETHERNET, &p, &d);
+	check_tunnelled_ipv4_udp(&d, inner, PR_TUN_ERSPAN, 0);
+
+	/* Type II: with S, an 8-byte header holding session 0x155. */
+	memset(&p, 0, sizeof(p));
+	put_eth(&p, 0x0800);
+	put_ipv4_outer(&p, 0, 0, 47);
+	put16(&p, 0x1000);
+	put16(&p, 0x88be);
+	put32(&p, 5);
+	put32(&p, 0x10002155);
+	put32(&p, 0);
+	put_eth(&p, 0x0800);
+	inner = p.len;
+	put_ipv4_udp(&p);
+	finish_outer(&p);
+	decode(PR_LINKTYPE_ETHERNET, &p, &d);
+	check_tunnelled_ipv4_udp(&d, inner, PR_TUN_ERSPAN, 0x155);
+
+	/* Type III with the O flag: 12 bytes and an 8-byte platform subheader. */
+	memset(&p, 0, sizeof(p));
+	put_eth(&p, 0x0800);
+	put_ipv4_outer(&p, 0, 0, 47);
+	put16(&p, 0x1000);
+	put16(&p, 0x22eb);
+	put32(&p, 6);
+	put32(&p, 0x20000042);
+	put32(&p, 0x11223344);
+	put32(&p, 0x00000001);
+	putz(&p, 8);
+	put_eth(&p, 0x0800);
+	inner = p.len;
+	put_ipv4_udp(&p);
+	finish_outer(&p);
+	decode(PR_LINKTYPE_ETHERNET, &p, &d);
+	check_tunnelled_ipv4_udp(&d, inner, PR_TUN_ERSPAN, 0x42);
+}
+
+static void test_tunnel_geneve_options(void **state)
+{
+	struct pkt p = { 0 };
+	struct pr_decoded d;
+	unsigned int inner;
+
+	(void)state;
+	put_outer_udp(&p, 40000, 6081);
+	put16(&p, 0x0200); /* version 0, 2 words of options */
+	put16(&p, 0x6558);
+	put32(&p, 0x00abcd00);
+	putz(&p, 8);
+	put_eth(&p, 0x0800);
+	inner = p.len;
+	put_ipv4_udp(&p);
+	finish_outer(&p);
+	decode(PR_LINKTYPE_ETHERNET, &p, &d);
+	check_tunnelled_ipv4_udp(&d, inner, PR_TUN_GENEVE, 0xabcd);
+	/* Options that run past the datagram: not looked into. */
+	p.b[14 + 28] = 0x3f;
+	decode(PR_LINKTYPE_ETHERNET, &p, &d);
+	assert_int_equal(d.flags, PR_DEC_IPV4 | PR_DEC_L4);
+	assert_int_equal(d.dport, 6081);
+}
+
+static void test_tunnel_gtpu_extension(void **state)
+{
+	struct pkt p = { 0 };
+	struct pr_decoded d;
+	unsigned int inner;
+
+	(void)state;
+	put_outer_udp(&p, 2152, 2152);
+	put8(&p, 0x36); /* version 1, PT, E, S */
+	put8(&p, 0xff); /* G-PDU */
+	put16(&p, 0);
+	put32(&p, 0x01020304);
+	put16(&p, 1); /* sequence */
+	put8(&p, 0); /* N-PDU */
+	put8(&p, 0x85); /* PDU session container follows */
+	put8(&p, 1); /* one 4-byte word */
+	put8(&p, 0x10);
+	put8(&p, 0x05);
+	put8(&p, 0); /* no more extensions */
+	inner = p.len;
+	put_ipv4_udp(&p);
+	finish_outer(&p);
+	decode(PR_LINKTYPE_ETHERNET, &p, &d);
+	check_tunnelled_ipv4_udp(&d, inner, PR_TUN_GTPU, 0x01020304);
+	/* An echo request (type 1) carries no user packet. */
+	p.b[14 + 28 + 1] = 1;
+	decode(PR_LINKTYPE_ETHERNET, &p, &d);
+	assert_int_equal(d.flags, PR_DEC_IPV4 | PR_DEC_L4);
+	assert_int_equal(d.dport, 2152);
+	/* An extension header of length 0 would never end: not looked into. */
+	p.b[14 + 28 + 1] = 0xff;
+	p.b[14 + 28 + 12] = 0;
+	decode(PR_LINKTYPE_ETHERNET, &p, &d);
+	assert_int_equal(d.flags, PR_DEC_IPV4 | PR_DEC_L4);
+}
+
+static void test_tunnel_teredo_origin(void **state)
+{
+	struct pkt p = { 0 };
+	struct pr_decoded d, inner;
+
+	(void)state;
+	put_outer_udp(&p, 3544, 61000);
+	put16(&p, 0x0000); /* origin indication */
+	put16(&p, 0x1234);
+	put32(&p, 0x01020304);
+	put_ipv6_tcp(&p);
+	finish_outer(&p);
+	decode(PR_LINKTYPE_ETHERNET, &p, &d);
+	inner = d;
+	inner.flags &= ~PR_DEC_TUNNEL;
+	check_ipv6_tcp(&inner, 14 + 28 + 8);
+	assert_int_equal(d.tun_type, PR_TUN_TEREDO);
+	assert_int_equal(d.outer_sport, 3544);
+	/* Ordinary traffic from port 3544 that is not IPv6 stays UDP. */
+	p.b[14 + 28 + 8] = 0x45;
+	decode(PR_LINKTYPE_ETHERNET, &p, &d);
+	assert_int_equal(d.flags, PR_DEC_IPV4 | PR_DEC_L4);
+	assert_int_equal(d.sport, 3544);
+}
+
+static void test_tunnel_ip_in_ip(void **state)
+{
+	struct pkt p = { 0 };
+	struct pr_decoded d, inner;
+
+	(void)state;
+	/* 6in4 */
+	put_eth(&p, 0x0800);
+	put_ipv4_outer(&p, 0, 0, 41);
+	put_ipv6_tcp(&p);
+	finish_outer(&p);
+	decode(PR_LINKTYPE_ETHERNET, &p, &d);
+	inner = d;
+	inner.flags &= ~PR_DEC_TUNNEL;
+	check_ipv6_tcp(&inner, 34);
+	assert_int_equal(d.tun_type, PR_TUN_IPV6_IN_IP);
+	assert_int_equal(d.outer_ip_proto, 41);
+	/* Protocol 41 with an IPv4 header inside is not 6in4. */
+	memset(&p, 0, sizeof(p));
+	put_eth(&p, 0x0800);
+	put_ipv4_outer(&p, 0, 0, 41);
+	put_ipv4_udp(&p);
+	finish_outer(&p);
+	decode(PR_LINKTYPE_ETHERNET, &p, &d);
+	assert_int_equal(d.flags, PR_DEC_IPV4);
+	assert_memory_equal(d.src_ip, o4_src, 4);
+	/* pr_decode_outer() never looks inside. */
+	p.b[14 + 9] = 4;
+	pr_decode_outer(PR_LINKTYPE_ETHERNET, p.b, p.len, &d);
+	assert_int_equal(d.flags, PR_DEC_IPV4);
+	assert_int_equal(d.ip_proto, 4);
+	pr_decode(PR_LINKTYPE_ETHERNET, p.b, p.len, &d);
+	check_tunnelled_ipv4_udp(&d, 34, PR_TUN_IPIP, 0);
+}
+
+/* IPIP six deep: four are opened, the fifth header is the key. */
+static void test_tunnel_nesting_bounded(void **state)
+{
+	struct pkt p = { 0 };
+	struct pr_decoded d;
+
+	(void)state;
+	put_eth(&p, 0x0800);
+	for (int i = 0; i < 6; i++)
+		put_ipv4_outer(&p, 20 * (6 - i) + 32, 0, 4);
+	put_ipv4_udp(&p);
+	decode(PR_LINKTYPE_ETHERNET, &p, &d);
+	assert_int_equal(d.tun_count, PR_DEC_MAX_TUNNELS);
+	assert_int_equal(d.l3_off, 14 + 20 * PR_DEC_MAX_TUNNELS);
+	assert_int_equal(d.ip_proto, 4);
+	assert_int_equal(d.outer_l3_off, 14);
+}
+
+/* An outer fragment is not looked into; a cut inner packet is bounded. */
+static void test_tunnel_fragment_and_truncation(void **state)
+{
+	struct pkt p = { 0 };
+	struct pr_decoded d;
+	uint32_t cap;
+
+	(void)state;
+	put_outer_udp(&p, 50000, 4789);
+	put32(&p, 0x08000000);
+	put32(&p, 0x00000700);
+	put_eth(&p, 0x0800);
+	put_ipv4_udp(&p);
+	finish_outer(&p);
+	p.b[14 + 6] = 0x20; /* more fragments */
+	decode(PR_LINKTYPE_ETHERNET, &p, &d);
+	assert_int_equal(d.flags, PR_DEC_IPV4 | PR_DEC_FRAGMENT | PR_DEC_FRAG_FIRST | PR_DEC_L4);
+	assert_int_equal(d.dport, 4789);
+	p.b[14 + 6] = 0;
+	/* Every cut: never a read past it; the tunnel opens once the inner IP header is whole. */
+	for (cap = 0; cap <= p.len; cap++) {
+		decode_cap(PR_LINKTYPE_ETHERNET, &p, cap, &d);
+		if (cap >= 14 + 28 + 8 + 14 + 20) {
+			assert_true(d.flags & PR_DEC_TUNNEL);
+			assert_memory_equal(d.src_ip, ip4_src, 4);
+		} else {
+			assert_false(d.flags & PR_DEC_TUNNEL);
+		}
+	}
+	/* Bytes after the outer datagram are not the inner packet's. */
+	p.b[17] = (uint8_t)(p.b[17] - 4);
+	p.b[14 + 20 + 5] = (uint8_t)(p.b[14 + 20 + 5] - 4);
+	decode(PR_LINKTYPE_ETHERNET, &p, &d);
+	assert_true(d.flags & PR_DEC_TUNNEL);
+	assert_int_equal(d.payload_off, 92);
+	assert_int_equal(d.payload_len, 0);
+}
+
+static void test_tunnel_names(void **state)
+{
+	(void)state;
+	assert_string_equal(pr_tun_name(PR_TUN_NONE), "none");
+	assert_string_equal(pr_tun_name(PR_TUN_VXLAN), "vxlan");
+	assert_string_equal(pr_tun_name(PR_TUN_GTPU), "gtp-u");
+	assert_string_equal(pr_tun_name(PR_TUN_TEREDO), "teredo");
+	assert_null(pr_tun_name(200));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1387,7 +1772,7 @@ int main(void)
 		cmocka_unit_test(test_ipv6_routing_tcp),
 		cmocka_unit_test(test_ipv6_ah_dstopts_udp),
 		cmocka_unit_test(test_ipv6_no_next_header),
-		cmocka_unit_test(test_gre_not_descended),
+		cmocka_unit_test(test_gre_outer_only),
 		cmocka_unit_test(test_sctp_ports),
 		cmocka_unit_test(test_icmp_echo_id),
 		cmocka_unit_test(test_icmp_error_not_descended),
@@ -1419,6 +1804,17 @@ int main(void)
 		cmocka_unit_test(test_udp_length_below_8),
 		cmocka_unit_test(test_unknown_linktype),
 		cmocka_unit_test(test_linktype_names),
+		cmocka_unit_test(test_tunnel_vxlan),
+		cmocka_unit_test(test_tunnel_vxlan_inner_not_ip),
+		cmocka_unit_test(test_tunnel_gre_key_seq_ipv6),
+		cmocka_unit_test(test_tunnel_erspan),
+		cmocka_unit_test(test_tunnel_geneve_options),
+		cmocka_unit_test(test_tunnel_gtpu_extension),
+		cmocka_unit_test(test_tunnel_teredo_origin),
+		cmocka_unit_test(test_tunnel_ip_in_ip),
+		cmocka_unit_test(test_tunnel_nesting_bounded),
+		cmocka_unit_test(test_tunnel_fragment_and_truncation),
+		cmocka_unit_test(test_tunnel_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
