@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "pr_compiler.h"
+#include "pr_parse_bytes.h"
 #include "pr_tunnel.h"
 
 /*
@@ -65,16 +66,6 @@
 #define RADIOTAP_F_FCS 0x10
 #define RADIOTAP_F_DATAPAD 0x20
 
-static inline uint16_t rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 static inline uint16_t rd16le(const uint8_t *p)
 {
 	return (uint16_t)(p[1] << 8 | p[0]);
@@ -83,12 +74,6 @@ static inline uint16_t rd16le(const uint8_t *p)
 static inline uint32_t rd32le(const uint8_t *p)
 {
 	return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
-}
-
-/* True when n bytes at off are captured; written so that nothing can wrap. */
-static inline bool have(uint32_t cap, uint32_t off, uint32_t n)
-{
-	return off <= cap && n <= cap - off;
 }
 
 /*

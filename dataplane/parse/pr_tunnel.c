@@ -20,6 +20,8 @@
 
 #include <stddef.h>
 
+#include "pr_parse_bytes.h"
+
 #define ETH_P_IPV4 0x0800
 #define ETH_P_IPV6 0x86dd
 #define ETH_P_MPLS_UC 0x8847
@@ -40,22 +42,6 @@
 #define UDP_TEREDO 3544
 
 #define GTP_MAX_EXT 8
-
-static inline uint16_t rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-/* n bytes at off lie before end; nothing can wrap. */
-static inline bool have(uint32_t end, uint32_t off, uint32_t n)
-{
-	return off <= end && n <= end - off;
-}
 
 /* The first nibble of an IP header as an ethertype, or 0. */
 static uint16_t ip_by_version(const uint8_t *p, uint32_t end, uint32_t off)

@@ -1427,6 +1427,28 @@ static void check_tunnelled_ipv4_udp(const struct pr_decoded *d, unsigned int l3
 	assert_int_equal(d->l2_ethertype, 0x0800);
 }
 
+/* Ethernet, outer IPv4 and a GRE header with these flags and protocol type. */
+static void put_outer_gre(struct pkt *p, unsigned int flags, unsigned int ptype)
+{
+	put_eth(p, 0x0800);
+	put_ipv4_outer(p, 0, 0, 47);
+	put16(p, flags);
+	put16(p, ptype);
+}
+
+/* End the frame with an inner Ethernet + put_ipv4_udp() and decode it; returns the inner l3. */
+static unsigned int end_eth_ipv4_udp(struct pkt *p, struct pr_decoded *d)
+{
+	unsigned int inner;
+
+	put_eth(p, 0x0800);
+	inner = p->len;
+	put_ipv4_udp(p);
+	finish_outer(p);
+	decode(PR_LINKTYPE_ETHERNET, p, d);
+	return inner;
+}
+
 static void test_tunnel_vxlan(void **state)
 {
 	struct pkt p = { 0 };
@@ -1437,11 +1459,7 @@ static void test_tunnel_vxlan(void **state)
 	put_outer_udp(&p, 50000, 4789);
 	put32(&p, 0x08000000);
 	put32(&p, 0x12345600);
-	put_eth(&p, 0x0800);
-	inner = p.len;
-	put_ipv4_udp(&p);
-	finish_outer(&p);
-	decode(PR_LINKTYPE_ETHERNET, &p, &d);
+	inner = end_eth_ipv4_udp(&p, &d);
 	check_tunnelled_ipv4_udp(&d, inner, PR_TUN_VXLAN, 0x123456);
 	assert_int_equal(d.outer_ip_proto, 17);
 	assert_int_equal(d.outer_sport, 50000);
@@ -1480,10 +1498,7 @@ static void test_tunnel_gre_key_seq_ipv6(void **state)
 	struct pr_decoded d, inner;
 
 	(void)state;
-	put_eth(&p, 0x0800);
-	put_ipv4_outer(&p, 0, 0, 47);
-	put16(&p, 0xb000); /* C, K, S */
-	put16(&p, 0x86dd);
+	put_outer_gre(&p, 0xb000, 0x86dd); /* C, K, S */
 	put32(&p, 0); /* checksum, reserved */
 	put32(&p, 0xcafe0001); /* key */
 	put32(&p, 77); /* sequence */
@@ -1513,49 +1528,28 @@ static void test_tunnel_erspan(void **state)
 
 	(void)state;
 	/* Type I: GRE 0x88be without a sequence number, the frame right away. */
-	put_eth(&p, 0x0800);
-	put_ipv4_outer(&p, 0, 0, 47);
-	put16(&p, 0x0000);
-	put16(&p, 0x88be);
-	put_eth(&p, 0x0800);
-	inner = p.len;
-	put_ipv4_udp(&p);
-	finish_outer(&p);
-	decode(PR_LINKTYPE_ETHERNET, &p, &d);
+	put_outer_gre(&p, 0x0000, 0x88be);
+	inner = end_eth_ipv4_udp(&p, &d);
 	check_tunnelled_ipv4_udp(&d, inner, PR_TUN_ERSPAN, 0);
 
 	/* Type II: with S, an 8-byte header holding session 0x155. */
 	memset(&p, 0, sizeof(p));
-	put_eth(&p, 0x0800);
-	put_ipv4_outer(&p, 0, 0, 47);
-	put16(&p, 0x1000);
-	put16(&p, 0x88be);
+	put_outer_gre(&p, 0x1000, 0x88be);
 	put32(&p, 5);
 	put32(&p, 0x10002155);
 	put32(&p, 0);
-	put_eth(&p, 0x0800);
-	inner = p.len;
-	put_ipv4_udp(&p);
-	finish_outer(&p);
-	decode(PR_LINKTYPE_ETHERNET, &p, &d);
+	inner = end_eth_ipv4_udp(&p, &d);
 	check_tunnelled_ipv4_udp(&d, inner, PR_TUN_ERSPAN, 0x155);
 
 	/* Type III with the O flag: 12 bytes and an 8-byte platform subheader. */
 	memset(&p, 0, sizeof(p));
-	put_eth(&p, 0x0800);
-	put_ipv4_outer(&p, 0, 0, 47);
-	put16(&p, 0x1000);
-	put16(&p, 0x22eb);
+	put_outer_gre(&p, 0x1000, 0x22eb);
 	put32(&p, 6);
 	put32(&p, 0x20000042);
 	put32(&p, 0x11223344);
 	put32(&p, 0x00000001);
 	putz(&p, 8);
-	put_eth(&p, 0x0800);
-	inner = p.len;
-	put_ipv4_udp(&p);
-	finish_outer(&p);
-	decode(PR_LINKTYPE_ETHERNET, &p, &d);
+	inner = end_eth_ipv4_udp(&p, &d);
 	check_tunnelled_ipv4_udp(&d, inner, PR_TUN_ERSPAN, 0x42);
 }
 
@@ -1571,11 +1565,7 @@ static void test_tunnel_geneve_options(void **state)
 	put16(&p, 0x6558);
 	put32(&p, 0x00abcd00);
 	putz(&p, 8);
-	put_eth(&p, 0x0800);
-	inner = p.len;
-	put_ipv4_udp(&p);
-	finish_outer(&p);
-	decode(PR_LINKTYPE_ETHERNET, &p, &d);
+	inner = end_eth_ipv4_udp(&p, &d);
 	check_tunnelled_ipv4_udp(&d, inner, PR_TUN_GENEVE, 0xabcd);
 	/* Options that run past the datagram: not looked into. */
 	p.b[14 + 28] = 0x3f;
