@@ -582,7 +582,12 @@ static void l7_one(struct pr_lcore *lc, uint16_t i, const struct pr_decoded *d,
 	struct pr_l7_pkt pk;
 	uint32_t idx;
 
-	if ((d->flags & (PR_DEC_FRAGMENT | PR_DEC_L4)) != PR_DEC_L4)
+	if (d->flags & PR_DEC_FRAGMENT)
+		return;
+	/* OSPF and EIGRP have no ports: they are read from their own header on. */
+	if (!(d->flags & PR_DEC_L4) &&
+	    (!(d->flags & (PR_DEC_IPV4 | PR_DEC_IPV6)) ||
+	     (d->ip_proto != PR_L7_PROTO_OSPF && d->ip_proto != PR_L7_PROTO_EIGRP)))
 		return;
 	switch (d->ip_proto) {
 	case PR_L7_PROTO_TCP:
@@ -593,6 +598,13 @@ static void l7_one(struct pr_lcore *lc, uint16_t i, const struct pr_decoded *d,
 		pk.len = d->payload_len;
 		break;
 	case PR_L7_PROTO_UDP:
+		if (!d->payload_len)
+			return;
+		pk.data = frame + d->payload_off;
+		pk.len = d->payload_len;
+		break;
+	case PR_L7_PROTO_OSPF:
+	case PR_L7_PROTO_EIGRP:
 		if (!d->payload_len)
 			return;
 		pk.data = frame + d->payload_off;

@@ -16,7 +16,7 @@
  * Every segment is handed over in an exactly sized heap copy, so
  * AddressSanitizer catches a read past it, and every emitted transaction
  * is checked: known kind, NUL-terminated strings, counts within their
- * arrays. Both flows are ended after each input, giving their buffers
+ * arrays, and its META record encoding (pr_l7_meta_encode) well formed. Both flows are ended after each input, giving their buffers
  * back. The unit tests write their exchanges in this format as seeds
  * (PR_L7_SEED_DIR). Single-threaded; the two contexts live for the process.
  */
@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "pr_l7.h"
+#include "pr_l7_meta.h"
 
 struct l7_fuzz_proto {
 	uint8_t ip_proto;
@@ -40,6 +41,40 @@ struct l7_fuzz_proto {
 		if (!memchr((s), '\0', sizeof(s))) \
 			abort();                   \
 	} while (0)
+
+/*
+ * The transaction as the worker sends it (a META record): its length adds
+ * up and every field lies inside it, in a tight buffer and in a full one.
+ */
+static void l7_fuzz_meta(const struct pr_l7_txn *t)
+{
+	static union {
+		struct pr_rec_meta rec;
+		uint8_t b[sizeof(struct pr_rec_meta) + PR_META_MAX_DATA];
+	} buf;
+	static const uint32_t caps[] = { sizeof(struct pr_rec_meta) + 64, sizeof(buf) };
+
+	for (unsigned int c = 0; c < sizeof(caps) / sizeof(caps[0]); c++) {
+		uint32_t dropped = 0, len = pr_l7_meta_encode(t, &buf.rec, caps[c], &dropped);
+		uint32_t off = 0;
+
+		if (len != sizeof(buf.rec) + buf.rec.data_len || len > caps[c])
+			abort();
+		for (uint16_t i = 0; i < buf.rec.n_fields; i++) {
+			struct pr_meta_field f;
+
+			if (off + sizeof(f) > buf.rec.data_len)
+				abort();
+			memcpy(&f, buf.rec.data + off, sizeof(f));
+			off += (uint32_t)sizeof(f) + f.key_len + f.val_len;
+			if (off > buf.rec.data_len || !f.key_len || f.type < PR_META_STR ||
+			    f.type > PR_META_LIST)
+				abort();
+		}
+		if (off != buf.rec.data_len)
+			abort();
+	}
+}
 
 static void l7_fuzz_check(void *arg, const struct pr_l7_txn *t)
 {
@@ -216,6 +251,7 @@ static void l7_fuzz_check(void *arg, const struct pr_l7_txn *t)
 	default:
 		abort();
 	}
+	l7_fuzz_meta(t);
 }
 
 static struct pr_l7_ctx *l7_fuzz_ctx(int tiny)

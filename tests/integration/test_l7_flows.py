@@ -204,7 +204,7 @@ def our_sets(flows):
     return s
 
 
-def corpus_tool_diffs(rels):
+def corpus_tool_diffs(rels, dirs=None):
     """(capture, field) pairs pr_l7_corpus reports as DIFF or EXCEPTED."""
     exe = None
     for cand in ("dataplane/pr_l7_corpus", "tests/l7/pr_l7_corpus"):
@@ -213,7 +213,7 @@ def corpus_tool_diffs(rels):
             exe = p
     if not exe:
         return None
-    r = subprocess.run([exe, "-v", CORPUS] + [d + "/" for d in DIRS], capture_output=True,
+    r = subprocess.run([exe, "-v", CORPUS] + (dirs or [d + "/" for d in DIRS]), capture_output=True,
                        text=True, timeout=1200)
     out = set()
     for line in r.stdout.splitlines():
@@ -273,6 +273,92 @@ def corpus_checks(c, tmp):
          "parsers alone get right", "\n".join(pipeline_only))
 
 
+# The other protocols: tshark's -T fields values (tests/l7/oracle.json, made by
+# tests/l7/make_oracle.py) against the same fields of flows --json. Each entry:
+# tshark field -> (flow key, transaction filter, our field).
+OTHER_DIRS = ("bgp", "eigrp", "icmp", "ldap", "netbios", "netflow", "ntp", "ospf", "rip",
+              "sflow", "snmp")
+OTHER_FIELDS = {
+    "ldap.protocolOp": ("ldap", None, "op"),
+    "ldap.resultCode": ("ldap", None, "result"),
+    "bgp.type": ("bgp", None, "type"),
+    "bgp.open.identifier": ("bgp", None, "router_id"),
+    "bgp.open.holdtime": ("bgp", None, "hold_time"),
+    "ntp.flags.vn": ("ntp", None, "version"),
+    "ntp.flags.mode": ("ntp", None, "mode"),
+    "ntp.stratum": ("ntp", None, "stratum"),
+    "ospf.srcrouter": ("ospf", None, "router_id"),
+    "ospf.area_id": ("ospf", None, "area_id"),
+    "eigrp.as": ("eigrp", None, "as"),
+    "eigrp.opcode": ("eigrp", None, "opcode"),
+    "snmp.community": ("snmp", None, "community"),
+    "sflow_245.agent": ("sflow", lambda m: ":" not in m.get("agent", ""), "agent"),
+    "sflow_245.agent.v6": ("sflow", lambda m: ":" in m.get("agent", ""), "agent"),
+    "icmp.type": ("icmp", lambda m: m.get("version") == 4, "type"),
+    "icmp.code": ("icmp", lambda m: m.get("version") == 4, "code"),
+    "icmpv6.type": ("icmp", lambda m: m.get("version") == 6, "type"),
+    "icmpv6.code": ("icmp", lambda m: m.get("version") == 6, "code"),
+    "nbns.name": ("netbios", lambda m: m.get("kind") == "nbns", "name"),
+    "cflow.version": ("netflow", lambda m: m.get("kind") == "export", "version"),
+}
+
+
+def other_sets(flows):
+    s = {f: set() for f in OTHER_FIELDS}
+    for fl in flows:
+        for field, (key, keep, ours) in OTHER_FIELDS.items():
+            msgs = fl.get(key)
+            for m in msgs if isinstance(msgs, list) else []:
+                if (keep is None or keep(m)) and m.get(ours) not in (None, ""):
+                    s[field].add(str(m[ours]))
+    return s
+
+
+def other_checks(c, tmp):
+    """The parsers' fields of the protocols other than TLS, DNS, HTTP, SSH and
+    SMTP reach flows --json: every field-capture pr_l7_corpus gets equal to
+    tshark must be equal through capture, store and flows too."""
+    path = os.path.join(T.SOURCE_DIR, "tests", "l7", "oracle.json")
+    if not os.path.isdir(CORPUS):
+        print("-- other protocols: skipped: %s is absent" % CORPUS)
+        return
+    with open(path) as fh:
+        oracle = json.load(fh)["captures"]
+    rels = sorted(r for r in oracle if r.split("/")[0] in OTHER_DIRS and
+                  os.path.exists(os.path.join(CORPUS, r)))
+    tool = corpus_tool_diffs(rels, [d + "/" for d in OTHER_DIRS])
+    if tool is None:
+        print("-- other protocols: skipped: pr_l7_corpus is not built")
+        return
+    db = os.path.join(tmp, "other.db")
+    total = equal = 0
+    bad = []
+    for sid, rel in enumerate(rels, 1):
+        r = T.run(["capture", "-r", os.path.join(CORPUS, rel), "-s", "262144", "-q", "--json"],
+                  db=db, key=None, timeout=600)
+        if not c.ok(r.rc == 0, "other protocols %s: stored" % rel, r.describe()):
+            return
+        got = other_sets(T.run_json(["flows", "--session", str(sid)], db=db, key=None)[0])
+        for f in OTHER_FIELDS:
+            want = {str(v) for v in oracle[rel].get(f) or []}
+            if f == "nbns.name":
+                # tshark's words after the name: "NAME<00> (Workstation/Redirector)".
+                want = {v.split(" (")[0] for v in want}
+            if not want and not got[f]:
+                continue
+            total += 1
+            if want == got[f]:
+                equal += 1
+            elif (rel, f) not in tool:
+                bad.append("%s %s: missing %s, extra %s" % (
+                    rel, f, sorted(want - got[f])[:3], sorted(got[f] - want)[:3]))
+    print("-- other protocols: %d captures, %d field-captures, %d equal to tshark (%.1f %%)"
+          % (len(rels), total, equal, 100.0 * equal / max(total, 1)))
+    c.ok(total >= 50, "other protocols: %d field-captures compared" % total)
+    c.ok(not bad, "other protocols: no field-capture differs through the pipeline that the "
+         "parsers alone get right", "\n".join(bad))
+
+
 def main():
     c = T.Checks("l7 metadata through capture, store and flows --json")
     with tempfile.TemporaryDirectory(prefix="pr-l7-") as tmp:
@@ -282,6 +368,8 @@ def main():
             fragment_checks(c, tmp)
         with c.section("corpus"):
             corpus_checks(c, tmp)
+        with c.section("other protocols"):
+            other_checks(c, tmp)
     c.finish()
 
 
