@@ -35,6 +35,8 @@ packages=(
 	netsniff-ng
 	# the replay benchmark's peer (bench/bench_replay.py)
 	tcpreplay
+	# the protocol-analysis benchmark's peer (bench/bench_l7.py)
+	libndpi-bin
 )
 
 as_root=()
