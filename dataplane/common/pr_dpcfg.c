@@ -58,6 +58,17 @@ static const struct pr_dpcfg_opt opts[] = {
 	  "each, for the flow table and the protocol parsers (0 = no reassembly)" },
 	{ "ipfrag_timeout_s", PR_DPCFG_U32, OFF(ipfrag_timeout_s), 1, 3600, "30", PR_DPCFG_F_CONFIG,
 	  "a datagram still missing fragments after this long is given up" },
+	{ "l7_depth_bytes", PR_DPCFG_U32, OFF(l7_depth_bytes), 0, 1u << 30, "0", PR_DPCFG_F_CONFIG,
+	  "bytes of each flow direction the protocol parsers read: the TCP reassembly depth "
+	  "(0 = each protocol's own window, docs/PROTOCOLS.md; NetFlow and sFlow exports are "
+	  "always read whole)" },
+	{ "l7_buf_bytes", PR_DPCFG_U32, OFF(l7_buf_bytes), 512, 1u << 20, "16384",
+	  PR_DPCFG_F_CONFIG,
+	  "largest message the parsers collect across TCP segments (a certificate chain, HTTP "
+	  "headers); a larger one stops its direction" },
+	{ "l7_buf_count", PR_DPCFG_U32, OFF(l7_buf_count), 16, 65535, "1024", PR_DPCFG_F_CONFIG,
+	  "buffers of l7_buf_bytes each capture core keeps for messages that span segments, "
+	  "mapped when the capture starts" },
 	{ "stats_interval_ms", PR_DPCFG_U32, OFF(stats_interval_ms), 10, 10000, "100",
 	  PR_DPCFG_F_CONFIG,
 	  "how often each capture core sends its counters (the resolution of the drop record)" },

@@ -46,6 +46,10 @@ struct pr_dp_cfg {
 	uint64_t ring_bytes; /* each worker's record ring (a power of two), when a region is made */
 	uint32_t ipfrag_max_datagrams; /* IP reassemblies in progress per worker; 0: off */
 	uint32_t ipfrag_timeout_s; /* an incomplete datagram is given up after this */
+	uint32_t l7_depth_bytes; /* parser window per flow direction; 0: each protocol's own */
+	uint32_t l7_buf_bytes; /* largest message collected across TCP segments */
+	uint32_t l7_buf_count; /* those buffers per worker */
+	uint32_t reserved2;
 };
 
 enum pr_dpcfg_type {

@@ -455,6 +455,13 @@ static int l7_create(struct pr_lcore *lc)
 	lc->meta = malloc(sizeof(*lc->meta) + PR_META_MAX_DATA);
 	if (!lc->meta)
 		return -ENOMEM;
+	/* One window for every parser when l7_depth_bytes says so; flow exports stay whole. */
+	if (lc->cfg.l7_depth_bytes)
+		for (int a = 1; a < PR_L7_APP_COUNT; a++)
+			if (a != PR_L7_APP_NETFLOW && a != PR_L7_APP_SFLOW)
+				l7cfg.depth_bytes[a] = lc->cfg.l7_depth_bytes;
+	l7cfg.buf_bytes = lc->cfg.l7_buf_bytes;
+	l7cfg.buf_count = lc->cfg.l7_buf_count;
 	ret = pr_l7_ctx_create(&l7cfg, -1, &lc->l7);
 	if (ret || !lc->cfg.ipfrag_max_datagrams)
 		return ret;

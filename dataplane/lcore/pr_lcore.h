@@ -52,6 +52,9 @@ struct pr_lcore_cfg {
 	 */
 	uint32_t ipfrag_max_datagrams;
 	uint64_t ipfrag_timeout_ns;
+	uint32_t l7_depth_bytes; /* every parser's window per direction; 0: the defaults */
+	uint32_t l7_buf_bytes; /* 0: the default */
+	uint32_t l7_buf_count; /* 0: the default */
 	uint32_t stats_interval_ms; /* how often a STATS record goes out (live) */
 	/*
 	 * The region's consumer_pid (pr_record.h), or NULL: whether anyone

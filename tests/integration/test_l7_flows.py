@@ -90,6 +90,34 @@ def fixture_checks(c, tmp):
     r = T.run(["flows", "--session", "1", "--json"], db=db, key="not the key")
     c.ok(r.rc != 0 and "fixture.l7gen.example" not in r.out,
          "fixture: a wrong key reads no metadata", r.describe())
+    depth_checks(c, tmp, pcap, len(frames))
+
+
+def depth_checks(c, tmp, pcap, n_frames):
+    """l7_depth_bytes: one window for every parser (the TCP reassembly depth).
+    A window of 8 bytes holds no TLS ClientHello, HTTP request or SSH banner:
+    the flows keep their packets and lose their metadata. Bad values of the
+    three l7_ keys stop the capture with an error naming the key."""
+    conf = os.path.join(tmp, "depth.conf")
+    with open(conf, "w") as fh:
+        fh.write("l7_depth_bytes = 8\nl7_buf_bytes = 4096\nl7_buf_count = 16\n")
+    db = os.path.join(tmp, "depth.db")
+    summ, _ = T.capture_file(db, pcap, extra=["-q", "--config", conf])
+    c.eq(summ.get("packets"), n_frames, "l7_depth_bytes = 8: every frame stored")
+    flows = T.flows(db, "1")
+    c.ok(flows and not any(f.get(k) for f in flows for k in ("tls", "http", "ssh")),
+         "l7_depth_bytes = 8: no TLS, HTTP or SSH metadata past the window",
+         json.dumps(flows)[:1500])
+    c.eq(sum(f["packets"] for f in flows), n_frames, "l7_depth_bytes = 8: the flows count "
+         "every packet")
+    for bad in ("l7_depth_bytes = -1", "l7_buf_bytes = 100", "l7_buf_count = 70000",
+                "l7_depth_bytes = lots"):
+        with open(conf, "w") as fh:
+            fh.write(bad + "\n")
+        r = T.run(["capture", "-r", pcap, "-q", "--config", conf], db=os.path.join(
+            tmp, "bad.db"), timeout=60)
+        c.ok(r.rc != 0 and bad.split()[0] in r.err, "%s: refused, naming the key" % bad,
+             r.describe())
 
 
 def fragment_checks(c, tmp):
