@@ -48,6 +48,7 @@ static const struct pr_l7_ops *const registry[PR_L7_APP_COUNT] = {
 	[PR_L7_APP_SFLOW] = &pr_l7_sflow_ops, [PR_L7_APP_DHCP] = &pr_l7_dhcp_ops,
 	[PR_L7_APP_ICMP] = &pr_l7_icmp_ops,   [PR_L7_APP_KERBEROS] = &pr_l7_kerberos_ops,
 	[PR_L7_APP_SIP] = &pr_l7_sip_ops,     [PR_L7_APP_DTLS] = &pr_l7_dtls_ops,
+	[PR_L7_APP_SCTP] = &pr_l7_sctp_ops,
 };
 
 /*
@@ -80,6 +81,7 @@ static const uint8_t detect_order[] = {
 	PR_L7_APP_OSPF,
 	PR_L7_APP_EIGRP,
 	PR_L7_APP_ICMP,
+	PR_L7_APP_SCTP,
 };
 
 static const uint32_t depth_default[PR_L7_APP_COUNT] = {
@@ -105,6 +107,7 @@ static const uint32_t depth_default[PR_L7_APP_COUNT] = {
 	[PR_L7_APP_KERBEROS] = PR_L7_DEPTH_KERBEROS_DEFAULT,
 	[PR_L7_APP_SIP] = PR_L7_DEPTH_SIP_DEFAULT,
 	[PR_L7_APP_DTLS] = PR_L7_DEPTH_DTLS_DEFAULT,
+	[PR_L7_APP_SCTP] = PR_L7_DEPTH_SCTP_DEFAULT,
 };
 
 const struct pr_l7_ops *pr_l7_ops_get(uint8_t app)
@@ -379,7 +382,8 @@ void pr_l7_flow_init(struct pr_l7_state *st, uint8_t ip_proto, uint16_t client_p
 	fl->sport = server_port;
 	if (ip_proto != PR_L7_PROTO_TCP && ip_proto != PR_L7_PROTO_UDP &&
 	    ip_proto != PR_L7_PROTO_ICMP && ip_proto != PR_L7_PROTO_ICMPV6 &&
-	    ip_proto != PR_L7_PROTO_OSPF && ip_proto != PR_L7_PROTO_EIGRP) {
+	    ip_proto != PR_L7_PROTO_OSPF && ip_proto != PR_L7_PROTO_EIGRP &&
+	    ip_proto != PR_L7_PROTO_SCTP) {
 		fl->app = PR_L7_APP_UNKNOWN;
 		fl->flags = FLOW_DONE;
 		fl->dir[0].flags = DIR_DONE;

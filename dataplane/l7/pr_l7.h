@@ -49,6 +49,7 @@
 #define PR_L7_PROTO_ICMPV6 58
 #define PR_L7_PROTO_EIGRP 88
 #define PR_L7_PROTO_OSPF 89
+#define PR_L7_PROTO_SCTP 132
 
 enum pr_l7_app {
 	PR_L7_APP_NONE = 0, /* not detected yet */
@@ -74,6 +75,7 @@ enum pr_l7_app {
 	PR_L7_APP_KERBEROS = 20,
 	PR_L7_APP_SIP = 21,
 	PR_L7_APP_DTLS = 22,
+	PR_L7_APP_SCTP = 23, /* SCTP's own chunks */
 	PR_L7_APP_COUNT,
 	PR_L7_APP_UNKNOWN = 255, /* detection gave up */
 };
@@ -98,6 +100,8 @@ enum pr_l7_app {
 #define PR_L7_DEPTH_KERBEROS_DEFAULT 65536u
 #define PR_L7_DEPTH_SIP_DEFAULT 65536u
 #define PR_L7_DEPTH_DTLS_DEFAULT 32768u /* hellos and a certificate chain in fragments */
+#define PR_L7_DEPTH_SCTP_DEFAULT \
+	16384u /* set-up, the first DATA chunks, the teardown's first packets */
 /* A window of this size has no end: flow exports (NetFlow, sFlow) are read whole. */
 #define PR_L7_DEPTH_UNLIMITED 0xffffffffu
 #define PR_L7_BUF_BYTES_DEFAULT 16384u
@@ -178,6 +182,7 @@ enum pr_l7_txn_kind {
 	PR_L7_TXN_ICMP = 25,
 	PR_L7_TXN_KERBEROS = 26,
 	PR_L7_TXN_SIP = 27,
+	PR_L7_TXN_SCTP = 28, /* one SCTP packet's chunks */
 };
 
 /* Sizes of the fixed buffers (strings include their NUL; longer values are cut). */
@@ -705,6 +710,27 @@ struct pr_l7_sip {
 	char content_type[64];
 };
 
+/* pr_l7_sctp.flags */
+#define PR_L7_SCTP_MALFORMED 0x01 /* a chunk length ran past the packet: the walk stopped */
+#define PR_L7_SCTP_LISTS_CUT 0x02 /* chunks or ppids did not fit */
+
+struct pr_l7_sctp {
+	uint32_t vtag; /* the common header's verification tag */
+	uint16_t n_chunks;
+	uint16_t n_data; /* DATA and I-DATA chunks */
+	uint32_t data_bytes; /* their user data bytes */
+	uint32_t initiate_tag; /* INIT, INIT ACK */
+	uint32_t a_rwnd;
+	uint32_t initial_tsn;
+	uint16_t out_streams;
+	uint16_t in_streams;
+	uint16_t cause; /* ABORT, ERROR: the first error cause code */
+	uint8_t flags; /* PR_L7_SCTP_* */
+	uint8_t reserved;
+	char chunks[160]; /* chunk type names in order, ',' joined: "INIT", "DATA,SACK", "TYPE_77" */
+	char ppids[96]; /* DATA payload protocol identifiers, decimal, ',' joined, once each */
+};
+
 struct pr_l7_txn {
 	uint64_t flow_id;
 	uint64_t ts_ns; /* of the packet that completed the transaction */
@@ -739,6 +765,7 @@ struct pr_l7_txn {
 		struct pr_l7_icmp icmp;
 		struct pr_l7_kerberos krb;
 		struct pr_l7_sip sip;
+		struct pr_l7_sctp sctp;
 	} u;
 };
 

@@ -462,6 +462,7 @@ extern const struct pr_l7_ops pr_l7_icmp_ops;
 extern const struct pr_l7_ops pr_l7_kerberos_ops;
 extern const struct pr_l7_ops pr_l7_sip_ops;
 extern const struct pr_l7_ops pr_l7_dtls_ops;
+extern const struct pr_l7_ops pr_l7_sctp_ops;
 
 /*
  * A NetBIOS name (first-level encoding, then scope labels; compression

@@ -129,6 +129,7 @@ static const char *kind_name(uint8_t kind)
 		[PR_L7_TXN_ICMP] = "message",
 		[PR_L7_TXN_KERBEROS] = "message",
 		[PR_L7_TXN_SIP] = "message",
+		[PR_L7_TXN_SCTP] = "packet",
 	};
 
 	return kind < PR_ARRAY_SIZE(n) && n[kind] ? n[kind] : "other";
@@ -574,6 +575,28 @@ static void enc_sip(struct enc *e, const struct pr_l7_sip *p)
 	str(e, "content_type", p->content_type);
 }
 
+static void enc_sctp(struct enc *e, const struct pr_l7_sctp *s)
+{
+	num(e, "vtag", s->vtag);
+	list_split(e, "chunks", s->chunks);
+	if (s->initiate_tag) {
+		num(e, "initiate_tag", s->initiate_tag);
+		num(e, "a_rwnd", s->a_rwnd);
+		num(e, "out_streams", s->out_streams);
+		num(e, "in_streams", s->in_streams);
+		num(e, "initial_tsn", s->initial_tsn);
+	}
+	if (s->n_data) {
+		num(e, "n_data", s->n_data);
+		num(e, "data_bytes", s->data_bytes);
+		list_split(e, "ppids", s->ppids);
+	}
+	if (s->cause)
+		num(e, "cause", s->cause);
+	if (s->flags & PR_L7_SCTP_MALFORMED)
+		boolean(e, "malformed", true);
+}
+
 /* The kinds of the protocols above, each to its encoder; other kinds carry no fields. */
 static void enc_other(struct enc *e, const struct pr_l7_txn *t)
 {
@@ -626,6 +649,9 @@ static void enc_other(struct enc *e, const struct pr_l7_txn *t)
 		break;
 	case PR_L7_TXN_SIP:
 		enc_sip(e, &t->u.sip);
+		break;
+	case PR_L7_TXN_SCTP:
+		enc_sctp(e, &t->u.sctp);
 		break;
 	default:
 		break;

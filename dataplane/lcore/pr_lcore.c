@@ -619,6 +619,7 @@ static void l7_one(struct pr_lcore *lc, uint16_t i, const struct pr_decoded *d,
 		break;
 	case PR_L7_PROTO_ICMP:
 	case PR_L7_PROTO_ICMPV6:
+	case PR_L7_PROTO_SCTP:
 		/* These parsers read the protocol's own header too. */
 		pk.data = frame + d->l4_off;
 		pk.len = d->payload_off + d->payload_len - d->l4_off;

@@ -248,6 +248,12 @@ static void l7_fuzz_check(void *arg, const struct pr_l7_txn *t)
 		L7_FUZZ_STR(t->u.sip.via);
 		L7_FUZZ_STR(t->u.sip.content_type);
 		break;
+	case PR_L7_TXN_SCTP:
+		L7_FUZZ_STR(t->u.sctp.chunks);
+		L7_FUZZ_STR(t->u.sctp.ppids);
+		if (t->u.sctp.n_data > t->u.sctp.n_chunks)
+			abort();
+		break;
 	default:
 		abort();
 	}

@@ -387,6 +387,52 @@ def other_checks(c, tmp):
          "parsers alone get right", "\n".join(bad))
 
 
+def sctp_checks(c, tmp):
+    """SCTP chunks through the pipeline: an association's INIT, INIT ACK,
+    DATA with two payload protocols and its ABORT, both directions on one
+    flow with app "sctp" and one element per packet."""
+    import struct
+    import tungen
+    a, b = bytes([10, 3, 0, 1]), bytes([10, 3, 0, 2])
+
+    def pkt(src, dst, vtag, chunks):
+        body = struct.pack("!HHII", 36412, 36412, vtag, 0) + chunks
+        return tungen.eth(0x0800, tungen.ipv4(src, dst, 132, body))
+
+    def chunk(ctype, flags, value):
+        raw = struct.pack("!BBH", ctype, flags, 4 + len(value)) + value
+        return raw + b"\0" * (-len(raw) % 4)
+
+    init = chunk(1, 0, struct.pack("!IIHHI", 0xA1, 65536, 4, 4, 77))
+    init_ack = chunk(2, 0, struct.pack("!IIHHI", 0xB2, 65536, 2, 4, 500))
+    data = (chunk(0, 3, struct.pack("!IHHI", 77, 0, 0, 18) + b"s1ap") +
+            chunk(0, 3, struct.pack("!IHHI", 78, 1, 0, 46) + b"diameter!"))
+    frames = [pkt(a, b, 0, init), pkt(b, a, 0xA1, init_ack), pkt(a, b, 0xB2, data),
+              pkt(b, a, 0xA1, chunk(6, 0, struct.pack("!HH", 13, 4)))]
+    pcap = os.path.join(tmp, "sctp.pcap")
+    l7gen.write_pcap(pcap, frames)
+    db = os.path.join(tmp, "sctp.db")
+    summ, _ = T.capture_file(db, pcap, extra=["-q"])
+    flows = T.flows(db, "1")
+    c.eq(len(flows), 1, "sctp: one flow for the association", json.dumps(flows)[:800])
+    f = flows[0] if flows else {}
+    c.eq((f.get("ip_proto"), f.get("packets_to_server"), f.get("packets_to_client")),
+         (132, 2, 2), "sctp: protocol 132, both directions")
+    c.eq(f.get("app"), "sctp", "sctp: app")
+    got = f.get("sctp") or []
+    c.eq([m.get("chunks") for m in got], [["INIT"], ["INIT_ACK"], ["DATA", "DATA"], ["ABORT"]],
+         "sctp: the chunks of each packet", json.dumps(got))
+    if len(got) == 4:
+        c.eq((got[0].get("initiate_tag"), got[0].get("out_streams"), got[0].get("initial_tsn")),
+             (0xA1, 4, 77), "sctp: INIT's initiate tag, streams and TSN")
+        c.eq((got[2].get("vtag"), got[2].get("n_data"), got[2].get("data_bytes"),
+              got[2].get("ppids")), (0xB2, 2, 13, ["18", "46"]),
+             "sctp: DATA chunks, user bytes, payload protocols")
+        c.eq(got[3].get("cause"), 13, "sctp: ABORT's cause")
+    r = T.run(["flows", "--session", "1", "--json", "--where", "sctp.ppids == 46"], db=db)
+    c.ok(r.rc == 0 and len(r.json()) == 1, "sctp: --where sctp.ppids == 46", r.describe())
+
+
 def main():
     c = T.Checks("l7 metadata through capture, store and flows --json")
     with tempfile.TemporaryDirectory(prefix="pr-l7-") as tmp:
@@ -398,6 +444,8 @@ def main():
             corpus_checks(c, tmp)
         with c.section("other protocols"):
             other_checks(c, tmp)
+        with c.section("SCTP chunks"):
+            sctp_checks(c, tmp)
     c.finish()
 
 

@@ -22,6 +22,7 @@
 #define CFG_RIPNG 4
 #define CFG_ICMP 5
 #define CFG_ICMP6 6
+#define CFG_SCTP 7
 
 /* ---- BGP ---- */
 
@@ -704,6 +705,132 @@ static void test_icmp6(void **state)
 	seed1("icmp6_ra", CFG_ICMP6, &ra);
 }
 
+/* ---- SCTP ---- */
+
+static void sctp_common(struct buf *b, uint32_t vtag)
+{
+	put16(b, 36412); /* S1AP's port, for show: the parser does not look at ports */
+	put16(b, 36412);
+	put32(b, vtag);
+	put32(b, 0); /* CRC32c, not checked */
+}
+
+static void sctp_data(struct buf *b, uint32_t tsn, uint32_t ppid, const char *payload)
+{
+	size_t n = strlen(payload);
+
+	put8(b, 0); /* DATA */
+	put8(b, 0x03); /* B and E */
+	put16(b, (unsigned int)(16 + n));
+	put32(b, tsn);
+	put16(b, 1); /* stream */
+	put16(b, 0);
+	put32(b, ppid);
+	puts_(b, payload);
+	while (b->len % 4)
+		put8(b, 0); /* padding, not counted in the length */
+}
+
+static void test_sctp(void **state)
+{
+	struct buf init = { 0 }, data = { 0 }, abrt = { 0 }, bad = { 0 };
+	const struct pr_l7_txn *t;
+	struct pr_l7_stats before, after;
+
+	(void)state;
+	sctp_common(&init, 0);
+	put8(&init, 1); /* INIT */
+	put8(&init, 0);
+	put16(&init, 20 + 8);
+	put32(&init, 0x11223344); /* initiate tag */
+	put32(&init, 106496); /* a_rwnd */
+	put16(&init, 10); /* outbound streams */
+	put16(&init, 65535); /* inbound streams */
+	put32(&init, 1000); /* initial TSN */
+	put16(&init, 5); /* IPv4 address parameter */
+	put16(&init, 8);
+	putn(&init, (uint8_t[]){ 10, 0, 0, 1 }, 4);
+
+	/* Three DATA chunks (two PPIDs, one twice), a SACK, an unknown chunk type. */
+	sctp_common(&data, 0x11223344);
+	sctp_data(&data, 1000, 18, "s1ap-setup");
+	sctp_data(&data, 1001, 46, "diameter");
+	sctp_data(&data, 1002, 18, "x");
+	put8(&data, 3); /* SACK */
+	put8(&data, 0);
+	put16(&data, 16);
+	put32(&data, 999);
+	put32(&data, 106496);
+	put16(&data, 0);
+	put16(&data, 0);
+	put8(&data, 77);
+	put8(&data, 0);
+	put16(&data, 4);
+
+	sctp_common(&abrt, 0x11223344);
+	put8(&abrt, 6); /* ABORT, cause 13: protocol violation */
+	put8(&abrt, 0);
+	put16(&abrt, 8);
+	put16(&abrt, 13);
+	put16(&abrt, 4);
+
+	/* A chunk that claims more than the packet holds: the walk stops there. */
+	sctp_common(&bad, 7);
+	put8(&bad, 0);
+	put8(&bad, 3);
+	put16(&bad, 4000);
+	put32(&bad, 1);
+
+	one(PR_L7_PROTO_SCTP, 0, 0, &init);
+	t = find(PR_L7_TXN_SCTP, 0);
+	assert_non_null(t);
+	assert_int_equal(t->app, PR_L7_APP_SCTP);
+	assert_string_equal(t->u.sctp.chunks, "INIT");
+	assert_int_equal(t->u.sctp.initiate_tag, 0x11223344);
+	assert_int_equal(t->u.sctp.a_rwnd, 106496);
+	assert_int_equal(t->u.sctp.out_streams, 10);
+	assert_int_equal(t->u.sctp.in_streams, 65535);
+	assert_int_equal(t->u.sctp.initial_tsn, 1000);
+
+	one(PR_L7_PROTO_SCTP, 0, 0, &data);
+	t = find(PR_L7_TXN_SCTP, 1);
+	assert_int_equal(t->u.sctp.vtag, 0x11223344);
+	assert_string_equal(t->u.sctp.chunks, "DATA,DATA,DATA,SACK,TYPE_77");
+	assert_int_equal(t->u.sctp.n_chunks, 5);
+	assert_int_equal(t->u.sctp.n_data, 3);
+	assert_int_equal(t->u.sctp.data_bytes, 10 + 8 + 1);
+	assert_string_equal(t->u.sctp.ppids, "18,46");
+	assert_int_equal(t->u.sctp.flags, 0);
+
+	one(PR_L7_PROTO_SCTP, 0, 0, &abrt);
+	t = find(PR_L7_TXN_SCTP, 2);
+	assert_string_equal(t->u.sctp.chunks, "ABORT");
+	assert_int_equal(t->u.sctp.cause, 13);
+
+	/* Not detected at all: the first chunk's length does not fit. */
+	pr_l7_ctx_stats(g_ctx, &before);
+	one(PR_L7_PROTO_SCTP, 0, 0, &bad);
+	pr_l7_ctx_stats(g_ctx, &after);
+	assert_int_equal(count(PR_L7_TXN_SCTP), 3);
+	assert_int_equal(after.detected[PR_L7_APP_SCTP], before.detected[PR_L7_APP_SCTP]);
+	/* Detected on a good packet, then a bad one: what was walked is kept, flagged. */
+	{
+		struct conn c;
+
+		conn_init(&c, PR_L7_PROTO_SCTP, 0, 0);
+		send_buf(&c, 0, &abrt);
+		send_buf(&c, 1, &bad);
+		pr_l7_flow_end(g_ctx, &c.st);
+	}
+	t = find(PR_L7_TXN_SCTP, 4);
+	assert_non_null(t);
+	assert_int_equal(t->u.sctp.flags, PR_L7_SCTP_MALFORMED);
+	assert_int_equal(t->u.sctp.n_chunks, 0);
+	seed1("sctp_init", CFG_SCTP, &init);
+	seed1("sctp_data", CFG_SCTP, &data);
+	seed1("sctp_abort", CFG_SCTP, &abrt);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -715,6 +842,7 @@ int main(void)
 		cmocka_unit_test_setup(test_rip, l7t_reset),
 		cmocka_unit_test_setup(test_icmp4, l7t_reset),
 		cmocka_unit_test_setup(test_icmp6, l7t_reset),
+		cmocka_unit_test_setup(test_sctp, l7t_reset),
 	};
 
 	return cmocka_run_group_tests(tests, l7t_setup, l7t_teardown);
