@@ -6,11 +6,12 @@
  * control word and inner Ethernet) and PPPoE to the first IPv4/IPv6 header,
  * its options or extension headers and the TCP/UDP/SCTP/ICMP/ICMPv6 header,
  * and fills struct pr_decoded. pr_decode() then looks into tunnels
- * (pr_tunnel.c) and decodes the innermost IP packet, which becomes the flow
- * key; pr_decode_outer() stops at the outermost IP header. Called per packet by the dataplane cores and by
- * the control plane for query filters; it owns nothing, keeps no state, never
- * allocates or logs, and every load is checked against cap_len first and done
- * byte-wise, so any alignment and any input is safe.
+ * (pr_tunnel.c) and decodes the innermost IP packet, which becomes the
+ * flow key; pr_decode_outer() stops at the outermost IP header. Called per
+ * packet by the dataplane cores and by the control plane for query
+ * filters; it owns nothing, keeps no state, never allocates or logs, and
+ * every load is checked against cap_len first and done byte-wise, so any
+ * alignment and any input is safe.
  */
 #include "pr_decode.h"
 
@@ -934,7 +935,7 @@ void pr_decode(uint32_t linktype, const uint8_t *pkt, uint32_t cap_len, struct p
 	struct pr_tun_hop hop;
 
 	pr_decode_outer(linktype, pkt, cap_len, out);
-	for (int depth = 0; depth < PR_DEC_MAX_TUNNELS; depth++) {
+	for (int depth = 0; depth < PR_DEC_MAX_TUNNELS && pr_tunnel_maybe(out); depth++) {
 		if (!pr_tunnel_find(pkt, cap_len, out, &hop) || !decode_inner(pkt, &hop, out))
 			break;
 	}

@@ -35,12 +35,6 @@
 #define GRE_P_ERSPAN_2 0x88be /* type I without a sequence number, type II with */
 #define GRE_P_ERSPAN_3 0x22eb
 
-#define UDP_VXLAN 4789
-#define UDP_VXLAN_GPE 4790
-#define UDP_GENEVE 6081
-#define UDP_GTPU 2152
-#define UDP_TEREDO 3544
-
 #define GTP_MAX_EXT 8
 
 /* The first nibble of an IP header as an ethertype, or 0. */
@@ -237,15 +231,15 @@ bool pr_tunnel_find(const uint8_t *pkt, uint32_t cap, const struct pr_decoded *d
 	case 17:
 		if (!(d->flags & PR_DEC_L4))
 			return false;
-		if (d->dport == UDP_VXLAN)
+		if (d->dport == PR_TUN_UDP_VXLAN)
 			return vxlan(pkt, end, off, hop);
-		if (d->dport == UDP_VXLAN_GPE)
+		if (d->dport == PR_TUN_UDP_VXLAN_GPE)
 			return vxlan_gpe(pkt, end, off, hop);
-		if (d->dport == UDP_GENEVE)
+		if (d->dport == PR_TUN_UDP_GENEVE)
 			return geneve(pkt, end, off, hop);
-		if (d->sport == UDP_GTPU || d->dport == UDP_GTPU)
+		if (d->sport == PR_TUN_UDP_GTPU || d->dport == PR_TUN_UDP_GTPU)
 			return gtpu(pkt, end, off, hop);
-		if (d->sport == UDP_TEREDO || d->dport == UDP_TEREDO)
+		if (d->sport == PR_TUN_UDP_TEREDO || d->dport == PR_TUN_UDP_TEREDO)
 			return teredo(pkt, end, off, hop);
 		return false;
 	default:

@@ -26,6 +26,34 @@ struct pr_tun_hop {
 	uint16_t inner; /* PR_TUN_INNER_ETHERNET or an ethertype */
 };
 
+/* The UDP ports pr_tunnel_find() looks at. */
+#define PR_TUN_UDP_VXLAN 4789
+#define PR_TUN_UDP_VXLAN_GPE 4790
+#define PR_TUN_UDP_GENEVE 6081
+#define PR_TUN_UDP_GTPU 2152
+#define PR_TUN_UDP_TEREDO 3544
+
+/*
+ * Could d's IP header carry a tunnel? A test on its protocol and ports
+ * only, so that the packets of every other flow cost no call per packet.
+ */
+static inline bool pr_tunnel_maybe(const struct pr_decoded *d)
+{
+	switch (d->ip_proto) {
+	case 4:
+	case 41:
+	case 47:
+		return true;
+	case 17:
+		return d->dport == PR_TUN_UDP_VXLAN || d->dport == PR_TUN_UDP_VXLAN_GPE ||
+		       d->dport == PR_TUN_UDP_GENEVE || d->sport == PR_TUN_UDP_GTPU ||
+		       d->dport == PR_TUN_UDP_GTPU || d->sport == PR_TUN_UDP_TEREDO ||
+		       d->dport == PR_TUN_UDP_TEREDO;
+	default:
+		return false;
+	}
+}
+
 /*
  * d is the decode of pkt (cap bytes) as far as its outermost (or current)
  * IP header. True, with hop filled, when that IP header carries a tunnel
