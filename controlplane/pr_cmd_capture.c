@@ -481,10 +481,15 @@ static void print_summary(struct capture *c, const struct pr_ingest_stats *is,
 		if (pr_dp_instance(c->dp)[0])
 			pr_json_kv_str(&j, "instance", pr_dp_instance(c->dp));
 		pr_json_kv_u64(&j, "filtered", si->filtered);
-		pr_json_kv_u64(&j, "truncated", ctr[PR_STAT_DEC_TRUNCATED]);
-		pr_json_kv_u64(&j, "malformed", ctr[PR_STAT_DEC_MALFORMED]);
-		pr_json_kv_u64(&j, "non_ip", ctr[PR_STAT_DEC_NON_IP]);
-		pr_json_kv_u64(&j, "fragments", ctr[PR_STAT_FRAGMENTS]);
+		/*
+		 * The cores count what they hand to the ring; after a store
+		 * failure some of it was never stored: these count stored
+		 * packets, so they are bounded by them.
+		 */
+		pr_json_kv_u64(&j, "truncated", PR_MIN(ctr[PR_STAT_DEC_TRUNCATED], si->packets));
+		pr_json_kv_u64(&j, "malformed", PR_MIN(ctr[PR_STAT_DEC_MALFORMED], si->packets));
+		pr_json_kv_u64(&j, "non_ip", PR_MIN(ctr[PR_STAT_DEC_NON_IP], si->packets));
+		pr_json_kv_u64(&j, "fragments", PR_MIN(ctr[PR_STAT_FRAGMENTS], si->packets));
 		pr_json_key(&j, "ipfrag");
 		pr_json_obj_begin(&j);
 		pr_json_kv_u64(&j, "reassembled", ctr[PR_STAT_IPFRAG_REASSEMBLED]);
