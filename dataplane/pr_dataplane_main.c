@@ -461,6 +461,8 @@ int main(int argc, char **argv)
 				.l7_depth_bytes = cfg->l7_depth_bytes,
 				.l7_buf_bytes = cfg->l7_buf_bytes,
 				.l7_buf_count = cfg->l7_buf_count,
+				.tcp_reasm_held_bytes = cfg->tcp_reasm_held_bytes,
+				.tcp_reasm_chunks = cfg->tcp_reasm_chunks,
 				.stats_interval_ms = cfg->stats_interval_ms,
 			},
 			.count = sh->worker_count,

@@ -496,6 +496,7 @@ static void on_stats(struct pr_ingest *ig, struct ring *rg, const struct pr_rec_
 		pr_sensor_metrics_capture_drops(ig->cfg.sm, &ig->m.cap, d);
 		pr_sensor_metrics_capture_ipfrag(ig->cfg.sm, &ig->m.cap, c[PR_STAT_FRAGMENTS],
 						 frag);
+		pr_sensor_metrics_capture_l7(ig->cfg.sm, &ig->m.cap, c);
 		pr_metric_add(ig->cfg.sm->flow_table_size, open - ig->m.flows);
 		ig->m.flows = open;
 	}

@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "pr_events.h"
+#include "pr_record.h"
 
 struct pr_sensor_metrics_priv {
 	char *db_path;
@@ -41,6 +42,9 @@ static const char *const stage_names[PR_SM_STAGE_MAX] = { "rx", "dataplane", "st
 
 static const char *const ipfrag_names[PR_SM_IPFRAG_MAX] = { "reassembled", "timeout", "evicted",
 							    "dropped" };
+
+static const char *const tcp_names[PR_SM_TCP_MAX] = { "held", "retransmit", "overlap",
+						      "beyond_depth" };
 
 static const char *const api_names[PR_SM_API_MAX] = { "http", "grpc" };
 
@@ -357,6 +361,30 @@ static int register_all(struct pr_sensor_metrics *sm)
 	for (int i = 0; !err && i < PR_SM_IPFRAG_MAX; i++)
 		err = pr_metric_series(f, (const char *const[]){ ipfrag_names[i] }, &sm->ipfrag[i]);
 	if (!err)
+		err = reg(m, PR_METRIC_COUNTER, "packetrecorder_tcp_reasm_segments_total",
+			  "TCP segments the workers' reassembly held until the hole before them "
+			  "filled (held), whose bytes had all been seen (retransmit), partly seen "
+			  "(overlap), or that came early past the reassembly depth (beyond_depth)",
+			  l_result, N(l_result), NULL, 0, &f, NULL);
+	for (int i = 0; !err && i < PR_SM_TCP_MAX; i++)
+		err = pr_metric_series(f, (const char *const[]){ tcp_names[i] },
+				       &sm->tcp_segments[i]);
+	if (!err)
+		err = reg(m, PR_METRIC_COUNTER, "packetrecorder_tcp_reasm_gaps_total",
+			  "Holes in TCP streams the workers' reassembly gave up (bytes the capture "
+			  "never had)",
+			  NULL, 0, NULL, 0, NULL, &sm->tcp_gaps);
+	if (!err)
+		err = reg(m, PR_METRIC_COUNTER, "packetrecorder_l7_transactions_total",
+			  "Transactions the protocol parsers produced (DNS messages, HTTP "
+			  "exchanges, TLS handshakes, ...)",
+			  NULL, 0, NULL, 0, NULL, &sm->l7_txns);
+	if (!err)
+		err = reg(
+			m, PR_METRIC_COUNTER, "packetrecorder_l7_records_lost_total",
+			"Metadata records the workers could not pass on: the record ring was full",
+			NULL, 0, NULL, 0, NULL, &sm->l7_lost);
+	if (!err)
 		err = reg(m, PR_METRIC_HISTOGRAM, "packetrecorder_packet_processing_seconds",
 			  "Control-plane time per packet record, from the ring to the store", NULL,
 			  0, b_pkt, N(b_pkt), NULL, &sm->packet_processing);
@@ -600,6 +628,33 @@ void pr_sensor_metrics_capture_ipfrag(struct pr_sensor_metrics *sm, struct pr_sm
 		if (d)
 			pr_metric_inc(sm->ipfrag[i], d);
 	}
+}
+
+void pr_sensor_metrics_capture_l7(struct pr_sensor_metrics *sm, struct pr_sm_capture *cap,
+				  const uint64_t *c)
+{
+	static const enum pr_stat tcp[PR_SM_TCP_MAX] = {
+		[PR_SM_TCP_HELD] = PR_STAT_TCP_HELD,
+		[PR_SM_TCP_RETRANSMIT] = PR_STAT_TCP_RETRANSMITS,
+		[PR_SM_TCP_OVERLAP] = PR_STAT_TCP_OVERLAPS,
+		[PR_SM_TCP_BEYOND_DEPTH] = PR_STAT_TCP_BEYOND_DEPTH,
+	};
+	uint64_t d;
+
+	for (int i = 0; i < PR_SM_TCP_MAX; i++) {
+		d = growth(c[tcp[i]], &cap->tcp[i]);
+		if (d)
+			pr_metric_inc(sm->tcp_segments[i], d);
+	}
+	d = growth(c[PR_STAT_TCP_GAPS], &cap->tcp_gaps);
+	if (d)
+		pr_metric_inc(sm->tcp_gaps, d);
+	d = growth(c[PR_STAT_L7_TRANSACTIONS], &cap->l7_txns);
+	if (d)
+		pr_metric_inc(sm->l7_txns, d);
+	d = growth(c[PR_STAT_L7_META_LOST], &cap->l7_lost);
+	if (d)
+		pr_metric_inc(sm->l7_lost, d);
 }
 
 void pr_sensor_metrics_ring(struct pr_sensor_metrics *sm, const char *iface, unsigned worker,

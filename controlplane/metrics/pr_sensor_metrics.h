@@ -36,6 +36,15 @@ enum pr_sm_ipfrag {
 	PR_SM_IPFRAG_MAX,
 };
 
+/* The result label of tcp_reasm_segments_total (the dataplane's PR_STAT_TCP_* counters). */
+enum pr_sm_tcp {
+	PR_SM_TCP_HELD = 0,
+	PR_SM_TCP_RETRANSMIT,
+	PR_SM_TCP_OVERLAP,
+	PR_SM_TCP_BEYOND_DEPTH,
+	PR_SM_TCP_MAX,
+};
+
 /* The protocol label of packets_total and bytes_total. */
 enum pr_sm_proto {
 	PR_SM_PROTO_TCP = 0,
@@ -109,6 +118,10 @@ struct pr_sensor_metrics {
 	struct pr_metric_series *flow_table_size;
 	struct pr_metric_series *ip_fragments; /* IP fragments the workers saw */
 	struct pr_metric_series *ipfrag[PR_SM_IPFRAG_MAX]; /* datagrams, by result */
+	struct pr_metric_series *tcp_segments[PR_SM_TCP_MAX]; /* reassembly, by result */
+	struct pr_metric_series *tcp_gaps; /* holes reassembly gave up */
+	struct pr_metric_series *l7_txns; /* metadata records the parsers produced */
+	struct pr_metric_series *l7_lost; /* ... the record ring had no room for */
 	struct pr_metric_series *packet_processing; /* seconds per packet record, ring to store */
 	struct pr_metric_series *storage_write; /* seconds per commit */
 	struct pr_metric_series *storage_backlog; /* packet bytes added but not committed */
@@ -174,6 +187,8 @@ struct pr_sm_capture {
 	uint64_t drops[PR_DROP_REASON_MAX];
 	uint64_t fragments;
 	uint64_t ipfrag[PR_SM_IPFRAG_MAX];
+	uint64_t tcp[PR_SM_TCP_MAX];
+	uint64_t tcp_gaps, l7_txns, l7_lost;
 };
 
 /*
@@ -190,6 +205,15 @@ void pr_sensor_metrics_capture_drops(struct pr_sensor_metrics *sm, struct pr_sm_
  */
 void pr_sensor_metrics_capture_ipfrag(struct pr_sensor_metrics *sm, struct pr_sm_capture *cap,
 				      uint64_t fragments, const uint64_t ipfrag[PR_SM_IPFRAG_MAX]);
+
+/*
+ * Likewise for the TCP reassembly before the parsers and the parsers'
+ * output: segments by result, holes given up, transactions and those
+ * lost for want of ring room (from the summed STATS counters, indexed by
+ * enum pr_stat). Any thread.
+ */
+void pr_sensor_metrics_capture_l7(struct pr_sensor_metrics *sm, struct pr_sm_capture *cap,
+				  const uint64_t *counters);
 
 /*
  * The occupancy (0..1) of the ring of worker (its index in the capture)

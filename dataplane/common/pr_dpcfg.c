@@ -69,6 +69,15 @@ static const struct pr_dpcfg_opt opts[] = {
 	{ "l7_buf_count", PR_DPCFG_U32, OFF(l7_buf_count), 16, 65535, "1024", PR_DPCFG_F_CONFIG,
 	  "buffers of l7_buf_bytes each capture core keeps for messages that span segments, "
 	  "mapped when the capture starts" },
+	{ "tcp_reasm_held_bytes", PR_DPCFG_U32, OFF(tcp_reasm_held_bytes), 0, 1u << 24, "65536",
+	  PR_DPCFG_F_CONFIG,
+	  "TCP bytes one flow direction may hold while they wait for a hole before them to fill, "
+	  "so that the parsers read the stream in order (0 = off: the parsers drop "
+	  "retransmissions themselves and a segment after a hole stops its direction)" },
+	{ "tcp_reasm_chunks", PR_DPCFG_U32, OFF(tcp_reasm_chunks), 16, 65535, "4096",
+	  PR_DPCFG_F_CONFIG,
+	  "2 KiB chunks each capture core keeps for held TCP bytes, allocated when the capture "
+	  "starts; when all are in use, a direction that needs one gives its hole up" },
 	{ "stats_interval_ms", PR_DPCFG_U32, OFF(stats_interval_ms), 10, 10000, "100",
 	  PR_DPCFG_F_CONFIG,
 	  "how often each capture core sends its counters (the resolution of the drop record)" },

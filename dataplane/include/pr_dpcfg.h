@@ -49,6 +49,8 @@ struct pr_dp_cfg {
 	uint32_t l7_depth_bytes; /* parser window per flow direction; 0: each protocol's own */
 	uint32_t l7_buf_bytes; /* largest message collected across TCP segments */
 	uint32_t l7_buf_count; /* those buffers per worker */
+	uint32_t tcp_reasm_held_bytes; /* out-of-order bytes one direction may hold; 0: off */
+	uint32_t tcp_reasm_chunks; /* the held bytes' pool per worker, in 2 KiB chunks */
 	uint32_t reserved2;
 };
 

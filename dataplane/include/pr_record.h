@@ -293,6 +293,34 @@ enum pr_stat {
 	PR_STAT_CYC_L7,
 	PR_STAT_CYC_EMIT,
 	PR_STAT_CYC_PACKETS,
+	/*
+	 * TCP stream reassembly before the parsers (tcp_reasm_*): segments
+	 * that came before a hole and were held until it filled, segments
+	 * whose bytes had all been seen (retransmissions), segments partly
+	 * made of bytes seen before (the first copy wins), holes given up
+	 * (bytes the capture never had: the peer acknowledged past them, a
+	 * direction held tcp_reasm_held_bytes, the chunk pool ran dry, or the
+	 * flow ended), and early bytes dropped past the reassembly depth.
+	 */
+	PR_STAT_TCP_HELD,
+	PR_STAT_TCP_RETRANSMITS,
+	PR_STAT_TCP_OVERLAPS,
+	PR_STAT_TCP_GAPS,
+	PR_STAT_TCP_BEYOND_DEPTH,
+	/*
+	 * The protocol parsers: transactions they finished, and the META
+	 * records among them (with the flows' apps and tunnels) the ring had
+	 * no room for; flow directions they stopped early, by reason: a TCP
+	 * gap they could not get over, bad input, a message larger than
+	 * l7_buf_bytes, no free buffer; and flows no parser recognised.
+	 */
+	PR_STAT_L7_TRANSACTIONS,
+	PR_STAT_L7_META_LOST,
+	PR_STAT_L7_GAPS,
+	PR_STAT_L7_MALFORMED,
+	PR_STAT_L7_OVERSIZE,
+	PR_STAT_L7_BUF_EXHAUSTED,
+	PR_STAT_L7_UNDETECTED,
 	PR_STAT_MAX,
 };
 
@@ -436,17 +464,22 @@ static inline const char *pr_flow_end_name(uint32_t r)
 
 static inline const char *pr_stat_name(uint32_t s)
 {
-	static const char *const n[PR_STAT_MAX] = {
-		"rx_packets",	      "rx_bytes",	 "filtered",	    "emitted",
-		"drop_ring_full",     "drop_kernel",	 "drop_iface",	    "drop_too_big",
-		"truncated",	      "malformed",	 "non_ip",	    "fragments",
-		"flows_created",      "flows_ended",	 "flows_evicted",   "flow_records_lost",
-		"tx_packets",	      "tx_bytes",	 "tx_errors",	    "received",
-		"filtered_early",     "drop_backlog",	 "drop_no_socket",  "drop_xsk_rx",
-		"drop_xsk_ring_full", "drop_nic_missed", "drop_nic_nombuf", "drop_nic_errors",
-		"cycles_rx",	      "cycles_decode",	 "cycles_flow",	    "cycles_l7",
-		"cycles_emit",	      "cycles_packets",
+	static const char *const n[] = {
+		"rx_packets",	      "rx_bytes",	 "filtered",	     "emitted",
+		"drop_ring_full",     "drop_kernel",	 "drop_iface",	     "drop_too_big",
+		"truncated",	      "malformed",	 "non_ip",	     "fragments",
+		"flows_created",      "flows_ended",	 "flows_evicted",    "flow_records_lost",
+		"tx_packets",	      "tx_bytes",	 "tx_errors",	     "received",
+		"filtered_early",     "drop_backlog",	 "drop_no_socket",   "drop_xsk_rx",
+		"drop_xsk_ring_full", "drop_nic_missed", "drop_nic_nombuf",  "drop_nic_errors",
+		"ipfrag_reassembled", "ipfrag_timeouts", "ipfrag_evicted",   "ipfrag_dropped",
+		"cycles_rx",	      "cycles_decode",	 "cycles_flow",	     "cycles_l7",
+		"cycles_emit",	      "cycles_packets",	 "tcp_held",	     "tcp_retransmits",
+		"tcp_overlaps",	      "tcp_gaps",	 "tcp_beyond_depth", "l7_transactions",
+		"l7_meta_lost",	      "l7_gaps",	 "l7_malformed",     "l7_oversize",
+		"l7_buf_exhausted",   "l7_undetected",
 	};
+	_Static_assert(sizeof(n) / sizeof(n[0]) == PR_STAT_MAX, "a name for every counter");
 	return s < PR_STAT_MAX ? n[s] : "unknown";
 }
 

@@ -26,6 +26,7 @@
 #include "pr_ipfrag.h"
 #include "pr_l7.h"
 #include "pr_l7_meta.h"
+#include "pr_tcpreasm.h"
 #include "pr_linktype.h"
 #include "pr_log.h"
 #include "pr_shm.h"
@@ -67,6 +68,14 @@ struct pr_lcore {
 	uint64_t l7_meta_lost; /* META records the ring had no room for */
 	uint32_t l7_fields_cut; /* fields left out of META records for want of room */
 	struct pr_rec_meta *meta; /* one record being built */
+	/*
+	 * TCP reassembly before the parsers (NULL: off, the parsers order
+	 * each direction themselves and stop at a hole), and each flow's
+	 * reassembly state, beside the flow table like l7_state.
+	 */
+	struct pr_tcpreasm *tcpreasm;
+	struct pr_tcpreasm_state *tcp_state;
+	size_t tcp_state_len;
 	/*
 	 * IP fragments rebuilt into datagrams for the parsers (NULL: off),
 	 * and the last rebuilt datagram decoded.
@@ -127,9 +136,10 @@ static uint64_t now_ns(clockid_t clk)
  * Slots at the end of the ring that only the final STATS and END records
  * may use: however full the ring got while nobody consumed it (a control
  * plane that died, a store that stalled), the next consumer learns how
- * the capture ended and what it lost. 16 slots hold both (3 + 5).
+ * the capture ended and what it lost. 24 slots hold both (7 + 5) and
+ * the padding of either when it meets the end of the ring.
  */
-#define KEEP_FINAL 16u
+#define KEEP_FINAL 24u
 
 /*
  * Is someone consuming the ring? The region names its consumer (the
@@ -247,6 +257,34 @@ static void emit_tunnel(struct pr_lcore *lc, uint16_t i, const struct pr_decoded
 	emit_meta(lc, false);
 }
 
+/* The flow and time of the TCP segment being reassembled. */
+struct tcp_deliver_arg {
+	struct pr_lcore *lc;
+	struct pr_l7_state *st;
+	uint64_t flow_id;
+	uint64_t ts_ns;
+};
+
+/* In-order bytes from dataplane/reasm go to the parsers with their sequence number. */
+static void tcp_deliver(void *arg, uint8_t dir, uint32_t seq, uint8_t flags, const uint8_t *data,
+			uint32_t len)
+{
+	struct tcp_deliver_arg *da = arg;
+	struct pr_l7_pkt pk = {
+		.data = data,
+		.len = len,
+		.seq = seq,
+		.ts_ns = da->ts_ns,
+		.flow_id = da->flow_id,
+		.dir = dir,
+		.tcp_flags = (flags & PR_TCPREASM_SYN) ? 0x02 : 0,
+		.has_seq = 1,
+	};
+
+	if (!pr_l7_flow_done(da->st))
+		pr_l7_process(da->lc->l7, da->st, &pk, emit_txn, da->lc);
+}
+
 /*
  * The flow of rec ends: its application goes out just before its FLOW
  * record, and its parser state gives back what it holds.
@@ -261,6 +299,14 @@ static void l7_flow_finish(struct pr_lcore *lc, const struct pr_rec_flow *rec, b
 	idx = pr_flow_emit_entry(lc->flows);
 	if (lc->l7_flow[idx] != rec->flow_id)
 		return;
+	if (lc->tcpreasm && rec->ip_proto == PR_L7_PROTO_TCP) {
+		/* What waited for a hole that never filled goes to the parsers, past the hole. */
+		struct tcp_deliver_arg da = { lc, &lc->l7_state[idx], rec->flow_id,
+					      rec->last_ts_ns };
+
+		pr_tcpreasm_flow_end(lc->tcpreasm, &lc->tcp_state[idx],
+				     pr_l7_flow_done(da.st) ? NULL : tcp_deliver, &da);
+	}
 	app = pr_l7_flow_app(&lc->l7_state[idx]);
 	if (app != PR_L7_APP_NONE && app != PR_L7_APP_UNKNOWN) {
 		pr_l7_meta_app(rec->flow_id, rec->last_ts_ns, app, lc->meta);
@@ -345,6 +391,28 @@ static void emit_stats(struct pr_lcore *lc, bool final)
 		lc->counters[PR_STAT_IPFRAG_EVICTED] = fs.evicted;
 		lc->counters[PR_STAT_IPFRAG_DROPPED] = fs.dropped;
 	}
+	if (lc->tcpreasm) {
+		struct pr_tcpreasm_stats ts;
+
+		pr_tcpreasm_stats(lc->tcpreasm, &ts);
+		lc->counters[PR_STAT_TCP_HELD] = ts.held_segments;
+		lc->counters[PR_STAT_TCP_RETRANSMITS] = ts.retransmits;
+		lc->counters[PR_STAT_TCP_OVERLAPS] = ts.overlaps;
+		lc->counters[PR_STAT_TCP_GAPS] = ts.gaps;
+		lc->counters[PR_STAT_TCP_BEYOND_DEPTH] = ts.beyond_depth;
+	}
+	if (lc->l7) {
+		struct pr_l7_stats ls;
+
+		pr_l7_ctx_stats(lc->l7, &ls);
+		lc->counters[PR_STAT_L7_TRANSACTIONS] = ls.txns;
+		lc->counters[PR_STAT_L7_META_LOST] = lc->l7_meta_lost;
+		lc->counters[PR_STAT_L7_GAPS] = ls.gaps;
+		lc->counters[PR_STAT_L7_MALFORMED] = ls.malformed;
+		lc->counters[PR_STAT_L7_OVERSIZE] = ls.oversize;
+		lc->counters[PR_STAT_L7_BUF_EXHAUSTED] = ls.buf_exhausted;
+		lc->counters[PR_STAT_L7_UNDETECTED] = ls.undetected;
+	}
 	/* Delivered, or rejected or lost before delivery: everything that arrived. */
 	lc->counters[PR_STAT_RECEIVED] = lc->counters[PR_STAT_RX_PACKETS] +
 					 lc->counters[PR_STAT_FILTERED_EARLY] + lc->backend_lost;
@@ -413,6 +481,11 @@ static void l7_destroy(struct pr_lcore *lc)
 {
 	pr_ipfrag_destroy(lc->ipfrag);
 	lc->ipfrag = NULL;
+	pr_tcpreasm_destroy(lc->tcpreasm);
+	lc->tcpreasm = NULL;
+	if (lc->tcp_state)
+		munmap(lc->tcp_state, lc->tcp_state_len);
+	lc->tcp_state = NULL;
 	pr_l7_ctx_destroy(lc->l7);
 	lc->l7 = NULL;
 	if (lc->l7_state)
@@ -463,8 +536,28 @@ static int l7_create(struct pr_lcore *lc)
 	l7cfg.buf_bytes = lc->cfg.l7_buf_bytes;
 	l7cfg.buf_count = lc->cfg.l7_buf_count;
 	ret = pr_l7_ctx_create(&l7cfg, -1, &lc->l7);
-	if (ret || !lc->cfg.ipfrag_max_datagrams)
+	if (ret)
 		return ret;
+	if (lc->cfg.tcp_reasm_held_bytes) {
+		struct pr_tcpreasm_cfg tc = {
+			.depth_bytes = lc->cfg.l7_depth_bytes,
+			.max_held_bytes = lc->cfg.tcp_reasm_held_bytes,
+			.chunk_count = lc->cfg.tcp_reasm_chunks,
+		};
+
+		lc->tcp_state_len = (size_t)n * sizeof(*lc->tcp_state);
+		lc->tcp_state = mmap(NULL, lc->tcp_state_len, PROT_READ | PROT_WRITE,
+				     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (lc->tcp_state == MAP_FAILED) {
+			lc->tcp_state = NULL;
+			return -ENOMEM;
+		}
+		ret = pr_tcpreasm_create(&tc, &lc->tcpreasm);
+		if (ret)
+			return ret;
+	}
+	if (!lc->cfg.ipfrag_max_datagrams)
+		return 0;
 	{
 		struct pr_ipfrag_cfg fc = {
 			.max_datagrams = lc->cfg.ipfrag_max_datagrams,
@@ -576,11 +669,37 @@ static inline bool emit_packet(struct pr_lcore *lc, const struct pr_rx_pkt *p, u
 }
 
 /*
+ * A TCP segment without payload: it matters to reassembly only when the
+ * other direction holds bytes after a hole and this acknowledges past
+ * them (the receiver had the missing bytes; the capture lost them).
+ */
+static void tcp_ack_only(struct pr_lcore *lc, uint16_t i, const struct pr_decoded *d)
+{
+	uint32_t idx = lc->entry[i];
+	struct pr_tcpreasm_state *ts = &lc->tcp_state[idx];
+	struct tcp_deliver_arg da = { lc, &lc->l7_state[idx], lc->flow_id[i], lc->ts[i] };
+	struct pr_tcpreasm_seg seg = {
+		.seq = d->tcp_seq,
+		.ack = d->tcp_ack,
+		.dir = lc->dir[i],
+		.tcp_flags = d->tcp_flags,
+	};
+
+	if (lc->l7_flow[idx] != lc->flow_id[i] || !pr_tcpreasm_held(ts, !lc->dir[i]) ||
+	    pr_l7_flow_done(da.st))
+		return;
+	pr_tcpreasm_segment(lc->tcpreasm, ts, &seg, tcp_deliver, &da);
+}
+
+/*
  * One packet (or rebuilt datagram) of flow slot i to the L7 parsers: d
  * decodes frame. A flow whose parsers are done costs one test. TCP goes
- * with its sequence numbers: the parsers put each direction's bytes in
- * order themselves, drop retransmissions and stop a direction at a gap
- * (within a bounded window).
+ * through dataplane/reasm first (tcp_reasm_held_bytes): segments that
+ * came early wait for the hole before them, retransmitted and overlapping
+ * bytes are trimmed, and the parsers get the stream in order, with the
+ * jump of a hole given up. With reassembly off, TCP goes with its
+ * sequence numbers: the parsers drop retransmissions themselves and stop
+ * a direction at a gap.
  */
 static void l7_one(struct pr_lcore *lc, uint16_t i, const struct pr_decoded *d,
 		   const uint8_t *frame)
@@ -599,8 +718,11 @@ static void l7_one(struct pr_lcore *lc, uint16_t i, const struct pr_decoded *d,
 	switch (d->ip_proto) {
 	case PR_L7_PROTO_TCP:
 		/* The SYN carries the ISN the parsers order the bytes by. */
-		if (!d->payload_len && !(d->tcp_flags & 0x02))
+		if (!d->payload_len && !(d->tcp_flags & 0x02)) {
+			if (lc->tcpreasm && (d->tcp_flags & 0x10))
+				tcp_ack_only(lc, i, d);
 			return;
+		}
 		pk.data = frame + d->payload_off;
 		pk.len = d->payload_len;
 		break;
@@ -633,6 +755,12 @@ static void l7_one(struct pr_lcore *lc, uint16_t i, const struct pr_decoded *d,
 		bool c2s = lc->dir[i] == 0;
 		bool ports = d->ip_proto == PR_L7_PROTO_TCP || d->ip_proto == PR_L7_PROTO_UDP;
 
+		if (lc->tcpreasm && d->ip_proto == PR_L7_PROTO_TCP) {
+			/* A flow that left this entry without its end gives its chunks back. */
+			if (lc->l7_flow[idx])
+				pr_tcpreasm_flow_end(lc->tcpreasm, &lc->tcp_state[idx], NULL, NULL);
+			pr_tcpreasm_flow_init(&lc->tcp_state[idx]);
+		}
 		pr_l7_flow_init(st, d->ip_proto, ports ? (c2s ? d->sport : d->dport) : 0,
 				ports ? (c2s ? d->dport : d->sport) : 0);
 		lc->l7_flow[idx] = lc->flow_id[i];
@@ -641,6 +769,23 @@ static void l7_one(struct pr_lcore *lc, uint16_t i, const struct pr_decoded *d,
 	}
 	if (pr_l7_flow_done(st))
 		return;
+	if (lc->tcpreasm && d->ip_proto == PR_L7_PROTO_TCP) {
+		struct tcp_deliver_arg da = { lc, st, lc->flow_id[i], lc->ts[i] };
+		struct pr_tcpreasm_seg seg = {
+			.data = pk.data,
+			.len = pk.len,
+			.seq = d->tcp_seq,
+			.ack = d->tcp_ack,
+			.dir = lc->dir[i],
+			.tcp_flags = d->tcp_flags,
+		};
+
+		pr_tcpreasm_segment(lc->tcpreasm, &lc->tcp_state[idx], &seg, tcp_deliver, &da);
+		/* Parsers done with the flow: what it still holds is of no use. */
+		if (pr_l7_flow_done(st))
+			pr_tcpreasm_flow_end(lc->tcpreasm, &lc->tcp_state[idx], NULL, NULL);
+		return;
+	}
 	pk.seq = d->tcp_seq;
 	pk.ts_ns = lc->ts[i];
 	pk.flow_id = lc->flow_id[i];

@@ -55,6 +55,15 @@ struct pr_lcore_cfg {
 	uint32_t l7_depth_bytes; /* every parser's window per direction; 0: the defaults */
 	uint32_t l7_buf_bytes; /* 0: the default */
 	uint32_t l7_buf_count; /* 0: the default */
+	/*
+	 * TCP reassembly before the parsers: out-of-order bytes one flow
+	 * direction may hold until the hole before them fills (0: none are
+	 * held, segments go to the parsers as they come), and the chunks of
+	 * PR_TCPREASM_CHUNK_BYTES_DEFAULT bytes each core keeps for them (0:
+	 * the default). Its depth is l7_depth_bytes (0: the module's default).
+	 */
+	uint32_t tcp_reasm_held_bytes;
+	uint32_t tcp_reasm_chunks;
 	uint32_t stats_interval_ms; /* how often a STATS record goes out (live) */
 	/*
 	 * The region's consumer_pid (pr_record.h), or NULL: whether anyone

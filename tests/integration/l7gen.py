@@ -259,6 +259,67 @@ def fragmented_dns():
     return frames, want
 
 
+def reordered():
+    """TCP streams as a receiver would have to put them back together:
+    - TLS (port 443, client 41001): a ClientHello in three segments that
+      arrive 3, 1, 2 and a ServerHello in two that arrive 2, 1;
+    - HTTP (80, client 41002): a request in three segments that arrive 1,
+      3, 2, the second again (a retransmission), and a response in two
+      whose second starts 10 bytes inside the first (an overlap);
+    - HTTP (80, client 41003): a request, its response, a second request
+      the capture never had, a third one, and the server's
+      acknowledgement past the third (the hole will not fill).
+    Returns the frames, the expected metadata by client port and the
+    reassembly counters they must produce: held segments 4 (one per
+    stream arriving early), retransmits 1, overlaps 1, gaps 1."""
+    frames, want = [], {}
+    sni = "reorder.l7gen.example"
+    ch, ja3_string = client_hello(sni)
+    sh, ja3s_string = server_hello()
+    t = Tcp(frames, 41001, 443)
+    s0, a, b = t.seq[0], 40, 100
+    for off, end in ((b, len(ch)), (0, a), (a, b)):
+        t.seg(0, 0x18, ch[off:end], seq=s0 + off)
+    t.seq[0] += len(ch)
+    s1 = t.seq[1]
+    for off, end in ((30, len(sh)), (0, 30)):
+        t.seg(1, 0x18, sh[off:end], seq=s1 + off)
+    t.seq[1] += len(sh)
+    t.close()
+    want[41001] = {"tls": {"sni": sni, "ja3": hashlib.md5(ja3_string.encode()).hexdigest(),
+                           "ja3s": hashlib.md5(ja3s_string.encode()).hexdigest()}}
+
+    t = Tcp(frames, 41002, 80)
+    req = (b"GET /reorder/a.html HTTP/1.1\r\nHost: reorder.l7gen.example\r\n"
+           b"User-Agent: l7gen-reorder/1.0\r\n\r\n")
+    s0 = t.seq[0]
+    for off, end in ((0, 25), (50, len(req)), (25, 50), (25, 50)):
+        t.seg(0, 0x18, req[off:end], seq=s0 + off)
+    t.seq[0] += len(req)
+    resp = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok"
+    s1 = t.seq[1]
+    t.seg(1, 0x18, resp[:40], seq=s1)
+    t.seg(1, 0x18, resp[30:], seq=s1 + 30)
+    t.seq[1] += len(resp)
+    t.close()
+    want[41002] = {"http": [{"method": "GET", "host": "reorder.l7gen.example",
+                             "uri": "/reorder/a.html", "user_agent": "l7gen-reorder/1.0",
+                             "status": 200, "content_type": "text/plain"}]}
+
+    t = Tcp(frames, 41003, 80)
+    ok = b"HTTP/1.1 204 No Content\r\n\r\n"
+    t.send(0, b"GET /first HTTP/1.1\r\nHost: gap.l7gen.example\r\n\r\n")
+    t.send(1, ok)
+    t.seq[0] += len(b"GET /second HTTP/1.1\r\nHost: gap.l7gen.example\r\n\r\n")
+    t.send(0, b"GET /third HTTP/1.1\r\nHost: gap.l7gen.example\r\n\r\n")
+    t.seg(1, 0x10, b"")
+    t.close()
+    want[41003] = {"http": [{"method": "GET", "host": "gap.l7gen.example", "uri": "/first",
+                             "status": 204}]}
+    counters = {"held": 4, "retransmits": 1, "overlaps": 1, "gaps": 1, "beyond_depth": 0}
+    return frames, want, counters
+
+
 def write_pcap(path, frames):
     with open(path, "wb") as f:
         f.write(struct.pack("<IHHiIII", 0xA1B23C4D, 2, 4, 0, 0, 65535, 1))

@@ -167,6 +167,75 @@ def fragment_checks(c, tmp):
          "ipfrag_max_datagrams = 0: the queries are parsed, the fragmented responses are not")
 
 
+def reorder_checks(c, tmp):
+    """TCP reassembly in the worker (l7gen.reordered()): segments that arrive
+    early wait for the hole before them, a retransmission and an overlap
+    are trimmed, a hole the server acknowledges past is given up; with
+    tcp_reasm_held_bytes = 0, or too small to hold a segment, the
+    reordered streams lose their metadata. The counters of capture --json
+    are the ones the generator's streams must produce."""
+    pcap = os.path.join(tmp, "reorder.pcap")
+    frames, want, counters = l7gen.reordered()
+    l7gen.write_pcap(pcap, frames)
+
+    def run(name, conf_text):
+        conf = os.path.join(tmp, name + ".conf")
+        with open(conf, "w") as fh:
+            fh.write(conf_text)
+        db = os.path.join(tmp, name + ".db")
+        summ, _ = T.capture_file(db, pcap, extra=["-q", "--config", conf])
+        c.eq(summ.get("packets"), len(frames), "%s: every frame stored" % name)
+        return summ, {f["src_port"]: f for f in T.flows(db, str(summ.get("session_id")))}
+
+    def sub(got, w):
+        """The keys of w in got (lists element by element)."""
+        if isinstance(w, list):
+            got = got if isinstance(got, list) else []
+            return [sub(g, x) for g, x in zip(got, w)] + ([None] * (len(w) - len(got))) + \
+                got[len(w):]
+        return {k: (got or {}).get(k) for k in w}
+
+    summ, flows = run("reorder", "")
+    c.eq(summ.get("tcp_reasm"), counters,
+         "reorder: capture --json tcp_reasm: 4 held, 1 retransmit, 1 overlap, 1 gap")
+    c.eq((summ.get("l7") or {}).get("gaps"), 1,
+         "reorder: the parsers stop one direction at the hole that never filled")
+    c.ok((summ.get("l7") or {}).get("transactions", 0) >= 6 and
+         (summ.get("l7") or {}).get("meta_lost") == 0,
+         "reorder: l7 counts the transactions, none lost", json.dumps(summ.get("l7")))
+    for cport, w in sorted(want.items()):
+        f = flows.get(cport) or {}
+        for proto, wv in w.items():
+            c.eq(sub(f.get(proto), wv), wv, "reorder: client port %d: %s" % (cport, proto),
+                 json.dumps(f)[:1500])
+
+    # Off, or too small to hold a segment: the reordered hellos and request are lost.
+    for name, text in (("reasm-off", "tcp_reasm_held_bytes = 0\n"),
+                       ("reasm-16", "tcp_reasm_held_bytes = 16\n")):
+        summ, flows = run(name, text)
+        tls = (flows.get(41001) or {}).get("tls") or {}
+        http = (flows.get(41002) or {}).get("http") or []
+        c.ok(tls.get("sni") is None and tls.get("ja3s") is None,
+             "%s: the TLS hellos that came out of order are not read" % name, json.dumps(tls))
+        c.ok(not any(h.get("host") for h in http),
+             "%s: the HTTP request that came out of order is not read" % name, json.dumps(http))
+        if name == "reasm-off":
+            c.eq(summ.get("tcp_reasm"), dict.fromkeys(counters, 0),
+                 "reasm-off: nothing goes through reassembly")
+        else:
+            c.ok((summ.get("tcp_reasm") or {}).get("gaps", 0) >= 3,
+                 "reasm-16: the holes are given up at once", json.dumps(summ.get("tcp_reasm")))
+    for bad in ("tcp_reasm_held_bytes = 99999999", "tcp_reasm_chunks = 8",
+                "tcp_reasm_chunks = many"):
+        conf = os.path.join(tmp, "bad-reasm.conf")
+        with open(conf, "w") as fh:
+            fh.write(bad + "\n")
+        r = T.run(["capture", "-r", pcap, "-q", "--config", conf], db=os.path.join(
+            tmp, "bad-reasm.db"), timeout=60)
+        c.ok(r.rc != 0 and bad.split()[0] in r.err, "%s: refused, naming the key" % bad,
+             r.describe())
+
+
 # ---- corpus ----
 
 FIELDS = ("tls.sni", "tls.ja3", "tls.ja3s", "tls.cert_subject", "ssh.banner", "ssh.hassh",
@@ -440,6 +509,8 @@ def main():
             fixture_checks(c, tmp)
         with c.section("IP fragments"):
             fragment_checks(c, tmp)
+        with c.section("TCP reassembly"):
+            reorder_checks(c, tmp)
         with c.section("corpus"):
             corpus_checks(c, tmp)
         with c.section("other protocols"):

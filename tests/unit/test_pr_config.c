@@ -518,6 +518,8 @@ static void test_dump_roundtrip(void **state)
 		"l7_depth_bytes",
 		"l7_buf_bytes",
 		"l7_buf_count",
+		"tcp_reasm_held_bytes",
+		"tcp_reasm_chunks",
 		"block_max_packets",
 		"block_max_bytes",
 		"commit_interval_ms",

@@ -442,6 +442,11 @@ static void test_metrics(void **state)
 	st.counters[PR_STAT_FRAGMENTS] = 5;
 	st.counters[PR_STAT_IPFRAG_REASSEMBLED] = 2;
 	st.counters[PR_STAT_IPFRAG_TIMEOUTS] = 1;
+	st.counters[PR_STAT_TCP_HELD] = 3;
+	st.counters[PR_STAT_TCP_OVERLAPS] = 1;
+	st.counters[PR_STAT_TCP_GAPS] = 2;
+	st.counters[PR_STAT_L7_TRANSACTIONS] = 11;
+	st.counters[PR_STAT_L7_META_LOST] = 1;
 	put(&r.prod[0], &st, sizeof(st));
 	/* Two records wait in ring 1 (of 4096 slots) when the first poll looks. */
 	assert_int_equal(pr_ingest_poll(r.ig, 2), 4);
@@ -459,6 +464,12 @@ static void test_metrics(void **state)
 	assert_true(pr_metric_series_value(sm->ipfrag[PR_SM_IPFRAG_REASSEMBLED], NULL) == 2);
 	assert_true(pr_metric_series_value(sm->ipfrag[PR_SM_IPFRAG_TIMEOUT], NULL) == 1);
 	assert_true(pr_metric_series_value(sm->ipfrag[PR_SM_IPFRAG_DROPPED], NULL) == 0);
+	assert_true(pr_metric_series_value(sm->tcp_segments[PR_SM_TCP_HELD], NULL) == 3);
+	assert_true(pr_metric_series_value(sm->tcp_segments[PR_SM_TCP_OVERLAP], NULL) == 1);
+	assert_true(pr_metric_series_value(sm->tcp_segments[PR_SM_TCP_RETRANSMIT], NULL) == 0);
+	assert_true(pr_metric_series_value(sm->tcp_gaps, NULL) == 2);
+	assert_true(pr_metric_series_value(sm->l7_txns, NULL) == 11);
+	assert_true(pr_metric_series_value(sm->l7_lost, NULL) == 1);
 	assert_true(pr_metric_series_value(sm->packet_processing, &sum) >= 1 && sum > 0);
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	assert_int_equal(pr_ingest_tick(r.ig, (uint64_t)ts.tv_sec * 1000000000ull +
@@ -469,8 +480,13 @@ static void test_metrics(void **state)
 	st.counters[PR_STAT_DROP_RING_FULL] = 9;
 	st.counters[PR_STAT_FLOWS_ENDED] = 10;
 	st.counters[PR_STAT_IPFRAG_REASSEMBLED] = 5;
+	st.counters[PR_STAT_TCP_HELD] = 7;
+	st.counters[PR_STAT_L7_TRANSACTIONS] = 20;
 	put(&r.prod[0], &st, sizeof(st));
 	assert_int_equal(drain(r.ig), 1);
+	assert_true(pr_metric_series_value(sm->tcp_segments[PR_SM_TCP_HELD], NULL) == 7);
+	assert_true(pr_metric_series_value(sm->l7_txns, NULL) == 20);
+	assert_true(pr_metric_series_value(sm->tcp_gaps, NULL) == 2);
 	assert_true(pr_metric_series_value(sm->ipfrag[PR_SM_IPFRAG_REASSEMBLED], NULL) == 5);
 	assert_true(pr_metric_series_value(sm->ip_fragments, NULL) == 5);
 	assert_true(pr_metric_series_value(sm->drops[PR_DROP_RING_FULL], NULL) == 9);
@@ -489,6 +505,11 @@ static void test_metrics(void **state)
 	assert_non_null(
 		strstr(text, "packetrecorder_ipfrag_datagrams_total{result=\"reassembled\"} 5\n"));
 	assert_non_null(strstr(text, "\npacketrecorder_ip_fragments_total 5\n"));
+	assert_non_null(
+		strstr(text, "packetrecorder_tcp_reasm_segments_total{result=\"held\"} 7\n"));
+	assert_non_null(strstr(text, "\npacketrecorder_tcp_reasm_gaps_total 2\n"));
+	assert_non_null(strstr(text, "\npacketrecorder_l7_transactions_total 20\n"));
+	assert_non_null(strstr(text, "\npacketrecorder_l7_records_lost_total 1\n"));
 	free(text);
 	pr_sensor_metrics_destroy(sm);
 	pr_metrics_destroy(reg);
