@@ -3,12 +3,13 @@
 """Live capture on a veth pair with a generator at full speed: packets
 captured/stored per second, loss %, and CPU of the capturing side per
 captured Mpps, for packetrecorder's afxdp and pcap backends beside
-`tcpdump -w` and `netsniff-ng` in the same run. Prints a Markdown report on
-stdout (progress on stderr). Needs root, trafgen (netsniff-ng) and ip.
+`tcpdump -w`, `netsniff-ng` and `stenotype` (Debian's stenographer) in the
+same run. Prints a Markdown report on stdout (progress on stderr). Needs
+root, trafgen (netsniff-ng) and ip.
 
     bench/bench_live.py [--bin build/release/controlplane/packetrecorder]
                         [--seconds 10] [--runs 3] [--sizes 64,1500]
-                        [--tools afxdp,pcap,tcpdump,netsniff-ng]
+                        [--tools afxdp,pcap,tcpdump,netsniff-ng,stenotype]
 
 Setup: a namespace of its own with a veth pair gen0 <-> cap0. trafgen
 sends UDP frames of the given size out of gen0 as fast as it can, pinned
@@ -19,7 +20,11 @@ file under --dir (default: a temporary directory on the disk of /var/tmp).
   first frame to the last;
 - captured: what the tool says it stored (packetrecorder's --json
   "packets", tcpdump's "packets captured", netsniff-ng's "packets
-  passed filter" less its drops);
+  passed filter" less its drops); stenotype prints no total when it
+  stops, so its packets are counted in the files it wrote (the num_pkts
+  of each TPACKET_V3 block; one thread, a 256-block ring, indexing on,
+  blocks written at least every second; it does not exit on SIGINT and is
+  killed 5 s after);
 - loss % = (sent - captured) / sent;
 - CPU: user + system time of the capturing processes and their children
   (from /proc), divided by the seconds of sending: the share of a core.
@@ -34,6 +39,7 @@ import re
 import shutil
 import signal
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
@@ -128,6 +134,16 @@ def start_tool(tool, args, d, size):
     elif tool == "netsniff-ng":
         cmd = pin + ["netsniff-ng", "--in", "cap0", "--out", out + ".pcap", "--silent",
                      "--ring-size", "256MiB"]
+    elif tool == "stenotype":
+        # It drops privileges to nobody:nogroup before it opens its files.
+        steno = out + ".steno"
+        for sub in ("PKT0", "IDX0"):
+            os.makedirs(os.path.join(steno, sub), exist_ok=True)
+        shutil.chown(steno, "nobody", "nogroup")
+        for sub in ("PKT0", "IDX0"):
+            shutil.chown(os.path.join(steno, sub), "nobody", "nogroup")
+        cmd = pin + ["stenotype", "--iface=cap0", "--dir=" + steno, "--threads=1",
+                     "--blocks=256", "--blockage_sec=1", "--seccomp=none", "--no_watchdogs"]
     else:
         raise SystemExit("unknown tool %s" % tool)
     p = subprocess.Popen(["ip", "netns", "exec", NS] + cmd, stdout=subprocess.PIPE,
@@ -135,8 +151,32 @@ def start_tool(tool, args, d, size):
     return p, out
 
 
-def stop_tool(tool, p):
+def steno_packets(d):
+    """Packets in stenotype's packet files: the num_pkts of each 1 MiB
+    TPACKET_V3 block (struct tpacket_block_desc: version, offset_to_priv,
+    then block_status and num_pkts); preallocated, unwritten blocks are 0."""
+    total = 0
+    for name in os.listdir(d):
+        with open(os.path.join(d, name), "rb") as f:
+            while True:
+                blk = f.read(1 << 20)
+                if len(blk) < 16:
+                    break
+                total += struct.unpack_from("<I", blk, 12)[0]
+    return total
+
+
+def stop_tool(tool, p, out_base):
     p.send_signal(signal.SIGINT)
+    if tool == "stenotype":
+        try:
+            out, err = p.communicate(timeout=5)
+        except subprocess.TimeoutExpired:
+            # `ip netns exec` execs stenotype: p is the process itself.
+            p.kill()
+            out, err = p.communicate()
+        return steno_packets(os.path.join(out_base + ".steno", "PKT0")), err.decode(
+            "utf-8", "replace")
     try:
         out, err = p.communicate(timeout=120)
     except subprocess.TimeoutExpired:
@@ -178,16 +218,16 @@ def one_run(tool, size, args, d):
     time.sleep(1.0)  # let the capture drain what is queued
     pids = descendants(p.pid)
     cpu1 = proc_cpu(pids)
-    captured, err = stop_tool(tool, p)
+    captured, err = stop_tool(tool, p, out)
     cpu1 = max(cpu1, proc_cpu(pids))
     sent = tx1 - tx0
     for ext in (".db", ".pcap"):
         for f in (out + ext,):
             if os.path.exists(f):
                 os.remove(f)
-    segs = out + ".db.segments"
-    if os.path.isdir(segs):
-        shutil.rmtree(segs)
+    for sub in (".db.segments", ".steno"):
+        if os.path.isdir(out + sub):
+            shutil.rmtree(out + sub)
     return {"sent": sent, "captured": captured, "seconds": elapsed, "cpu": (cpu1 - cpu0) / elapsed}
 
 
@@ -198,7 +238,7 @@ def main():
     ap.add_argument("--seconds", type=float, default=10)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--sizes", default="64,1500")
-    ap.add_argument("--tools", default="afxdp,pcap,tcpdump,netsniff-ng")
+    ap.add_argument("--tools", default="afxdp,pcap,tcpdump,netsniff-ng,stenotype")
     ap.add_argument("--dir", default="/var/tmp")
     args = ap.parse_args()
     if os.geteuid():
@@ -215,7 +255,7 @@ def main():
     try:
         for size in sizes:
             for tool in tools:
-                if tool in ("tcpdump", "netsniff-ng") and not shutil.which(tool):
+                if tool in ("tcpdump", "netsniff-ng", "stenotype") and not shutil.which(tool):
                     log("skip %s: not installed" % tool)
                     continue
                 for r in range(args.runs):

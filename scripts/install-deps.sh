@@ -33,6 +33,8 @@ packages=(
 	# benchmark peer and generator: live capture (bench/bench_live.py), and
 	# writing a pcap beside the store (bench/bench_store.py)
 	netsniff-ng
+	# ... and Stenographer's stenotype, the live-capture benchmark's peer
+	stenographer
 	# the replay benchmark's peer (bench/bench_replay.py)
 	tcpreplay
 	# the protocol-analysis benchmark's peer (bench/bench_l7.py)

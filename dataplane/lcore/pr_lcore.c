@@ -685,8 +685,9 @@ static void tcp_ack_only(struct pr_lcore *lc, uint16_t i, const struct pr_decode
 		.tcp_flags = d->tcp_flags,
 	};
 
-	if (lc->l7_flow[idx] != lc->flow_id[i] || !pr_tcpreasm_held(ts, !lc->dir[i]) ||
-	    pr_l7_flow_done(da.st))
+	/* Most acknowledgements meet a pool with nothing held: no flow state is touched. */
+	if (!pr_tcpreasm_chunks_in_use(lc->tcpreasm) || lc->l7_flow[idx] != lc->flow_id[i] ||
+	    !pr_tcpreasm_held(ts, !lc->dir[i]) || pr_l7_flow_done(da.st))
 		return;
 	pr_tcpreasm_segment(lc->tcpreasm, ts, &seg, tcp_deliver, &da);
 }

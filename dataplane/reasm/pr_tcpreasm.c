@@ -63,6 +63,7 @@ struct pr_tcpreasm {
 	uint8_t *mem; /* chunk_count * chunk_bytes */
 	uint16_t free_head;
 	uint16_t hand; /* where the reclaim scan goes on */
+	uint32_t in_use; /* chunks off the free list */
 	struct pr_tcpreasm_stats st;
 };
 
@@ -139,6 +140,11 @@ uint32_t pr_tcpreasm_held(const struct pr_tcpreasm_state *st, uint8_t dir)
 	return ((const struct tflow *)st)->d[dir & 1].held;
 }
 
+uint32_t pr_tcpreasm_chunks_in_use(const struct pr_tcpreasm *r)
+{
+	return r->in_use;
+}
+
 void pr_tcpreasm_stats(const struct pr_tcpreasm *r, struct pr_tcpreasm_stats *out)
 {
 	*out = r->st;
@@ -151,6 +157,7 @@ static void chunk_put(struct pr_tcpreasm *r, uint16_t c)
 	ch->owner = NULL;
 	ch->next = r->free_head;
 	r->free_head = c;
+	r->in_use--;
 }
 
 /* Is chunk c still on its owner's list? (An owner that ended without flow_end lost it.) */
@@ -172,6 +179,7 @@ static uint16_t chunk_get(struct pr_tcpreasm *r, struct tflow *fl, uint8_t d)
 
 	if (c) {
 		r->free_head = r->chunks[c - 1].next;
+		r->in_use++;
 	} else {
 		for (uint32_t i = 0; i < PR_MIN(RECLAIM_SCAN, r->cfg.chunk_count); i++) {
 			uint16_t h = (uint16_t)(r->hand + 1);

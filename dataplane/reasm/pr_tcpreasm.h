@@ -105,6 +105,13 @@ void pr_tcpreasm_flow_end(struct pr_tcpreasm *r, struct pr_tcpreasm_state *st,
 /* Bytes direction dir of a flow holds. */
 uint32_t pr_tcpreasm_held(const struct pr_tcpreasm_state *st, uint8_t dir);
 
+/*
+ * Chunks of the pool in use (held by flows, or orphaned by flows that
+ * ended without flow_end until they are reclaimed). 0 means no flow holds
+ * anything: a caller can skip looking at flow states. Dataplane core only.
+ */
+uint32_t pr_tcpreasm_chunks_in_use(const struct pr_tcpreasm *r);
+
 void pr_tcpreasm_stats(const struct pr_tcpreasm *r, struct pr_tcpreasm_stats *out);
 
 #endif /* PR_TCPREASM_H */

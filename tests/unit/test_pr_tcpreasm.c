@@ -134,9 +134,11 @@ static void test_in_and_out_of_order(void **state)
 	seg(r, &st, 0, isn, 2000, 1000, 0x18, 0); /* early */
 	assert_int_equal(g_sink.len[0], 1000);
 	assert_int_equal(pr_tcpreasm_held(&st, 0), 2000);
+	assert_int_equal(pr_tcpreasm_chunks_in_use(r), 2);
 	seg(r, &st, 0, isn, 1000, 1000, 0x18, 0); /* fills the hole: all of it comes */
 	assert_int_equal(g_sink.len[0], 4000);
 	assert_int_equal(pr_tcpreasm_held(&st, 0), 0);
+	assert_int_equal(pr_tcpreasm_chunks_in_use(r), 0);
 	assert_memory_equal(g_sink.data[0], g_stream, 4000);
 	assert_int_equal(g_sink.jumps[0], 0);
 	/* A segment larger than a chunk is held in several. */
@@ -252,6 +254,7 @@ static void test_pool_and_reclaim(void **state)
 	syn(r, &a, 0, 0);
 	seg(r, &a, 0, 0, 1000, 1024, 0x18, 0); /* four chunks: the whole pool */
 	assert_int_equal(pr_tcpreasm_held(&a, 0), 1024);
+	assert_int_equal(pr_tcpreasm_chunks_in_use(r), 4);
 	/* Flow b finds the pool empty: its own hole goes at once. */
 	syn(r, &b, 0, 0);
 	seg(r, &b, 0, 0, 500, 100, 0x18, 0);
@@ -265,7 +268,10 @@ static void test_pool_and_reclaim(void **state)
 	assert_int_equal(pr_tcpreasm_held(&b, 1), 100);
 	pr_tcpreasm_stats(r, &s);
 	assert_int_equal(s.chunks_reclaimed, 1);
+	/* A reclaimed chunk changes hands: still 4 in use (3 orphans and b's). */
+	assert_int_equal(pr_tcpreasm_chunks_in_use(r), 4);
 	pr_tcpreasm_flow_end(r, &b, NULL, NULL);
+	assert_int_equal(pr_tcpreasm_chunks_in_use(r), 3);
 	pr_tcpreasm_destroy(r);
 }
 
