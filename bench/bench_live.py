@@ -135,7 +135,9 @@ def start_tool(tool, args, d, size):
         cmd = pin + ["netsniff-ng", "--in", "cap0", "--out", out + ".pcap", "--silent",
                      "--ring-size", "256MiB"]
     elif tool == "stenotype":
-        # It drops privileges to nobody:nogroup before it opens its files.
+        # It drops privileges to nobody:nogroup before it opens its files,
+        # so it needs its way through the (mkdtemp, 0700) work directory.
+        os.chmod(d, 0o711)
         steno = out + ".steno"
         for sub in ("PKT0", "IDX0"):
             os.makedirs(os.path.join(steno, sub), exist_ok=True)
