@@ -5,9 +5,9 @@
  * radiotap, NFLOG) through VLAN/QinQ tags, LLC/SNAP, MPLS (with pseudowire
  * control word and inner Ethernet) and PPPoE to the first IPv4/IPv6 header,
  * its options or extension headers and the TCP/UDP/SCTP/ICMP/ICMPv6 header,
- * and fills struct pr_decoded. pr_decode() then looks into tunnels
- * (pr_tunnel.c) and decodes the innermost IP packet, which becomes the
- * flow key; pr_decode_outer() stops at the outermost IP header. Called per
+ * and fills struct pr_decoded: pr_decode_outer(), which stops at the
+ * outermost IP header. pr_decode() (pr_tunnel.c) then looks into tunnels
+ * and decodes the innermost IP packet, which becomes the flow key. Called per
  * packet by the dataplane cores and by the control plane for query
  * filters; it owns nothing, keeps no state, never allocates or logs, and
  * every load is checked against cap_len first and done byte-wise, so any
@@ -877,86 +877,10 @@ void pr_decode_outer(uint32_t linktype, const uint8_t *pkt, uint32_t cap_len,
 	}
 }
 
-/*
- * Decode the packet a tunnel carries into out, which holds the decode of
- * the packet around it. The inner packet is bounded by the outer
- * datagram. True when the inner packet has an IP header; otherwise out is
- * left as it was: the packet stays on its outer header.
- */
-static bool decode_inner(const uint8_t *p, const struct pr_tun_hop *hop, struct pr_decoded *out)
+void pr_decode_ethertype(const uint8_t *p, uint32_t cap, uint32_t off, uint16_t type,
+			 struct pr_decoded *out)
 {
-	struct pr_decoded outer = *out;
-	uint32_t off = hop->inner_off;
-
-	memset(out, 0, sizeof(*out));
-	if (hop->inner == PR_TUN_INNER_ETHERNET) {
-		if (have(hop->end, off, 14))
-			decode_ethertype(p, hop->end, off + 14, rd16(p + off + 12), out);
-	} else {
-		decode_ethertype(p, hop->end, off, hop->inner, out);
-	}
-	/* Inner VLAN tags are not the capture's: the outer ones key the flow. */
-	out->vlan_count = outer.vlan_count;
-	memcpy(out->vlan, outer.vlan, sizeof(out->vlan));
-	out->mpls_count = outer.mpls_count;
-	if (!(out->flags & (PR_DEC_IPV4 | PR_DEC_IPV6))) {
-		*out = outer;
-		return false;
-	}
-	out->l2_ethertype = outer.l2_ethertype;
-	out->flags |= PR_DEC_TUNNEL;
-	out->tun_count = (uint8_t)(outer.tun_count + 1);
-	out->tun_type = hop->type;
-	out->tun_id = hop->id;
-	if (outer.tun_count) {
-		out->outer_ip_version = outer.outer_ip_version;
-		out->outer_ip_proto = outer.outer_ip_proto;
-		out->outer_l3_off = outer.outer_l3_off;
-		out->outer_sport = outer.outer_sport;
-		out->outer_dport = outer.outer_dport;
-		memcpy(out->outer_src_ip, outer.outer_src_ip, 16);
-		memcpy(out->outer_dst_ip, outer.outer_dst_ip, 16);
-	} else {
-		out->outer_ip_version = outer.ip_version;
-		out->outer_ip_proto = outer.ip_proto;
-		out->outer_l3_off = outer.l3_off;
-		if (outer.ip_proto == 17) {
-			out->outer_sport = outer.sport;
-			out->outer_dport = outer.dport;
-		}
-		memcpy(out->outer_src_ip, outer.src_ip, 16);
-		memcpy(out->outer_dst_ip, outer.dst_ip, 16);
-	}
-	return true;
-}
-
-void pr_decode(uint32_t linktype, const uint8_t *pkt, uint32_t cap_len, struct pr_decoded *out)
-{
-	struct pr_tun_hop hop;
-
-	pr_decode_outer(linktype, pkt, cap_len, out);
-	for (int depth = 0; depth < PR_DEC_MAX_TUNNELS && pr_tunnel_maybe(out); depth++) {
-		if (!pr_tunnel_find(pkt, cap_len, out, &hop) || !decode_inner(pkt, &hop, out))
-			break;
-	}
-}
-
-const char *pr_tun_name(uint8_t type)
-{
-	static const char *const n[] = {
-		[PR_TUN_NONE] = "none",
-		[PR_TUN_IPIP] = "ipip",
-		[PR_TUN_IPV6_IN_IP] = "ipv6-in-ip",
-		[PR_TUN_GRE] = "gre",
-		[PR_TUN_ERSPAN] = "erspan",
-		[PR_TUN_VXLAN] = "vxlan",
-		[PR_TUN_VXLAN_GPE] = "vxlan-gpe",
-		[PR_TUN_GENEVE] = "geneve",
-		[PR_TUN_GTPU] = "gtp-u",
-		[PR_TUN_TEREDO] = "teredo",
-	};
-
-	return type < PR_ARRAY_SIZE(n) ? n[type] : NULL;
+	decode_ethertype(p, cap, off, type, out);
 }
 
 const char *pr_linktype_name(uint32_t linktype)

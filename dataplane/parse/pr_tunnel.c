@@ -15,10 +15,16 @@
  *   Teredo      RFC 4380, UDP port 3544 either side, after the optional
  *               authentication and origin indications, an IPv6 header
  *   IP-in-IP    IP protocols 4 and 41
+ *
+ * And pr_decode(): the outer decode, then each tunnel's inner packet in
+ * turn, at most PR_DEC_MAX_TUNNELS deep.
  */
 #include "pr_tunnel.h"
 
 #include <stddef.h>
+#include <string.h>
+
+#include "pr_compiler.h"
 
 #include "pr_parse_bytes.h"
 
@@ -245,4 +251,86 @@ bool pr_tunnel_find(const uint8_t *pkt, uint32_t cap, const struct pr_decoded *d
 	default:
 		return false;
 	}
+}
+
+/*
+ * Decode the packet a tunnel carries into out, which holds the decode of
+ * the packet around it. The inner packet is bounded by the outer
+ * datagram. True when the inner packet has an IP header; otherwise out is
+ * left as it was: the packet stays on its outer header.
+ */
+static bool decode_inner(const uint8_t *p, const struct pr_tun_hop *hop, struct pr_decoded *out)
+{
+	struct pr_decoded outer = *out;
+	uint32_t off = hop->inner_off;
+
+	memset(out, 0, sizeof(*out));
+	if (hop->inner == PR_TUN_INNER_ETHERNET) {
+		if (have(hop->end, off, 14))
+			pr_decode_ethertype(p, hop->end, off + 14, rd16(p + off + 12), out);
+	} else {
+		pr_decode_ethertype(p, hop->end, off, hop->inner, out);
+	}
+	/* Inner VLAN tags are not the capture's: the outer ones key the flow. */
+	out->vlan_count = outer.vlan_count;
+	memcpy(out->vlan, outer.vlan, sizeof(out->vlan));
+	out->mpls_count = outer.mpls_count;
+	if (!(out->flags & (PR_DEC_IPV4 | PR_DEC_IPV6))) {
+		*out = outer;
+		return false;
+	}
+	out->l2_ethertype = outer.l2_ethertype;
+	out->flags |= PR_DEC_TUNNEL;
+	out->tun_count = (uint8_t)(outer.tun_count + 1);
+	out->tun_type = hop->type;
+	out->tun_id = hop->id;
+	if (outer.tun_count) {
+		out->outer_ip_version = outer.outer_ip_version;
+		out->outer_ip_proto = outer.outer_ip_proto;
+		out->outer_l3_off = outer.outer_l3_off;
+		out->outer_sport = outer.outer_sport;
+		out->outer_dport = outer.outer_dport;
+		memcpy(out->outer_src_ip, outer.outer_src_ip, 16);
+		memcpy(out->outer_dst_ip, outer.outer_dst_ip, 16);
+	} else {
+		out->outer_ip_version = outer.ip_version;
+		out->outer_ip_proto = outer.ip_proto;
+		out->outer_l3_off = outer.l3_off;
+		if (outer.ip_proto == 17) {
+			out->outer_sport = outer.sport;
+			out->outer_dport = outer.dport;
+		}
+		memcpy(out->outer_src_ip, outer.src_ip, 16);
+		memcpy(out->outer_dst_ip, outer.dst_ip, 16);
+	}
+	return true;
+}
+
+void pr_decode(uint32_t linktype, const uint8_t *pkt, uint32_t cap_len, struct pr_decoded *out)
+{
+	struct pr_tun_hop hop;
+
+	pr_decode_outer(linktype, pkt, cap_len, out);
+	for (int depth = 0; depth < PR_DEC_MAX_TUNNELS && pr_tunnel_maybe(out); depth++) {
+		if (!pr_tunnel_find(pkt, cap_len, out, &hop) || !decode_inner(pkt, &hop, out))
+			break;
+	}
+}
+
+const char *pr_tun_name(uint8_t type)
+{
+	static const char *const n[] = {
+		[PR_TUN_NONE] = "none",
+		[PR_TUN_IPIP] = "ipip",
+		[PR_TUN_IPV6_IN_IP] = "ipv6-in-ip",
+		[PR_TUN_GRE] = "gre",
+		[PR_TUN_ERSPAN] = "erspan",
+		[PR_TUN_VXLAN] = "vxlan",
+		[PR_TUN_VXLAN_GPE] = "vxlan-gpe",
+		[PR_TUN_GENEVE] = "geneve",
+		[PR_TUN_GTPU] = "gtp-u",
+		[PR_TUN_TEREDO] = "teredo",
+	};
+
+	return type < PR_ARRAY_SIZE(n) ? n[type] : NULL;
 }

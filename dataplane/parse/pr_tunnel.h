@@ -63,4 +63,12 @@ static inline bool pr_tunnel_maybe(const struct pr_decoded *d)
 bool pr_tunnel_find(const uint8_t *pkt, uint32_t cap, const struct pr_decoded *d,
 		    struct pr_tun_hop *hop);
 
+/*
+ * For pr_tunnel.c: decode p (cap bytes) into out from offset off, where a
+ * payload of ethertype type starts (IPv4, IPv6, MPLS, VLAN, PPPoE, ...),
+ * as pr_decode_outer() does after a link header. out must be zeroed.
+ */
+void pr_decode_ethertype(const uint8_t *p, uint32_t cap, uint32_t off, uint16_t type,
+			 struct pr_decoded *out);
+
 #endif /* PR_TUNNEL_H */
