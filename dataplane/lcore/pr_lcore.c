@@ -694,7 +694,9 @@ static void tcp_ack_only(struct pr_lcore *lc, uint16_t i, const struct pr_decode
 
 /*
  * One packet (or rebuilt datagram) of flow slot i to the L7 parsers: d
- * decodes frame. A flow whose parsers are done costs one test. TCP goes
+ * decodes frame; tun is the decode whose tunnel, if any, the flow was
+ * taken out of (d, or the last fragment's for a rebuilt datagram). A flow
+ * whose parsers are done costs one test. TCP goes
  * through dataplane/reasm first (tcp_reasm_held_bytes): segments that
  * came early wait for the hole before them, retransmitted and overlapping
  * bytes are trimmed, and the parsers get the stream in order, with the
@@ -703,7 +705,7 @@ static void tcp_ack_only(struct pr_lcore *lc, uint16_t i, const struct pr_decode
  * a direction at a gap.
  */
 static void l7_one(struct pr_lcore *lc, uint16_t i, const struct pr_decoded *d,
-		   const uint8_t *frame)
+		   const uint8_t *frame, const struct pr_decoded *tun)
 {
 	struct pr_l7_state *st;
 	struct pr_l7_pkt pk;
@@ -765,8 +767,8 @@ static void l7_one(struct pr_lcore *lc, uint16_t i, const struct pr_decoded *d,
 		pr_l7_flow_init(st, d->ip_proto, ports ? (c2s ? d->sport : d->dport) : 0,
 				ports ? (c2s ? d->dport : d->sport) : 0);
 		lc->l7_flow[idx] = lc->flow_id[i];
-		if (d->flags & PR_DEC_TUNNEL)
-			emit_tunnel(lc, i, d);
+		if (tun->flags & PR_DEC_TUNNEL)
+			emit_tunnel(lc, i, tun);
 	}
 	if (pr_l7_flow_done(st))
 		return;
@@ -824,11 +826,12 @@ static void l7_burst(struct pr_lcore *lc, uint16_t n)
 			    !lc->flow_id[i])
 				continue;
 			pr_decode_outer(PR_LINKTYPE_RAW, dg, dg_len, &lc->fdec);
-			l7_one(lc, i, &lc->fdec, dg);
+			/* A datagram rebuilt inside a tunnel: its fragment's decode has the tunnel. */
+			l7_one(lc, i, &lc->fdec, dg, d);
 			continue;
 		}
 		if (lc->flow_id[i])
-			l7_one(lc, i, d, p->data);
+			l7_one(lc, i, d, p->data, d);
 	}
 }
 

@@ -104,7 +104,33 @@ def main():
                 got = sorted(p.stdout.decode().split())
                 c.eq(got, sorted(w["qname"] for w in want["tunnels"]),
                      "tshark reads every inner answer from the export")
+        with c.section("a datagram rebuilt from inner fragments"):
+            fragment_checks(c, tmp)
     c.finish()
+
+
+def fragment_checks(c, tmp):
+    """tungen.fragmented(): the inner flow's first parsed packet is a DNS
+    answer rebuilt from three inner fragments; the flow still gets its
+    tunnel object, and the parser reads the rebuilt answer."""
+    pcap = os.path.join(tmp, "tunfrag.pcap")
+    frames, w = tungen.fragmented()
+    l7gen.write_pcap(pcap, frames)
+    db = os.path.join(tmp, "tunfrag.db")
+    summ, _ = T.capture_file(db, pcap, extra=["-q"])
+    c.eq((summ.get("packets"), (summ.get("ipfrag") or {}).get("reassembled")), (3, 1),
+         "3 fragments stored, 1 datagram rebuilt")
+    flows = [f for f in T.flows(db, str(summ.get("session_id")))
+             if {f["src_ip"], f["dst_ip"]} == {w["server"], w["client"]}]
+    if not c.ok(len(flows) >= 1, "a flow on the inner addresses", json.dumps(flows)[:1500]):
+        return
+    f = next((x for x in flows if x.get("dns")), flows[0])
+    t = f.get("tunnel") or {}
+    c.eq((t.get("type"), t.get("id"), t.get("outer_src"), t.get("outer_dst")),
+         ("vxlan", w["id"], w["outer_src"], w["outer_dst"]),
+         "the flow of the rebuilt datagram has its tunnel object", json.dumps(f)[:1500])
+    c.ok(w["qname"] in json.dumps(f.get("dns")) and f.get("app") == "dns",
+         "the DNS parser read the rebuilt answer", json.dumps(f.get("dns"))[:800])
 
 
 if __name__ == "__main__":

@@ -63,8 +63,8 @@ def outer_ip(src, dst, proto, payload):
 
 
 # Each tunnel: how a packet goes in it, in either direction (0: a to b).
-def vxlan(inner, d):
-    hdr = struct.pack("!II", 0x08000000, 4242 << 8)
+def vxlan(inner, d, vni=4242):
+    hdr = struct.pack("!II", 0x08000000, vni << 8)
     sp = 49152 + d  # the outer source port differs by direction, as on real VTEPs
     return outer_udp(*((OUT_A, OUT_B) if d == 0 else (OUT_B, OUT_A)), sp, 4789,
                      hdr + eth(0x0800, inner))
@@ -156,6 +156,26 @@ def build():
     want["gtp_echo_packets"] = 1
     want["packets"] = len(frames)
     return frames, want
+
+
+def fragmented():
+    """A DNS answer of 40 records in three inner IPv4 fragments inside
+    VXLAN (VNI 777), with no query before it: the first packet of the
+    inner flow the parsers read is the datagram rebuilt from the
+    fragments. Returns the frames and the expectations."""
+    c, s = bytes([172, 16, 50, 1]), bytes([172, 16, 50, 2])
+    qname = "frag.vxlan.tungen.example"
+    m = struct.pack("!HHHHHH", 0x777, 0x8180, 1, 40, 0, 0) + l7gen.dns_name(qname)
+    m += struct.pack("!HH", 1, 1)
+    for k in range(40):
+        m += b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 60, 4) + bytes([192, 0, 2, k + 1])
+    seg = udp(s, c, 53, 6000, m)
+    frames = [vxlan(fr[14:], 1, vni=777) for fr in l7gen.fragments(s, c, 17, seg, 0x4321, 304,
+                                                                    (0, 1, 2))]
+    return frames, {"server": str(ipaddress.ip_address(s)),
+                    "client": str(ipaddress.ip_address(c)), "client_port": 6000,
+                    "qname": qname, "id": 777, "outer_src": str(ipaddress.ip_address(OUT_B)),
+                    "outer_dst": str(ipaddress.ip_address(OUT_A))}
 
 
 def main():
