@@ -10,6 +10,8 @@
 #define PR_LOG_MODULE "grpc"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -503,21 +505,115 @@ static void query_flows_close(struct pr_grpc_ctx *c)
 
 /* ---- pcap download ---- */
 
+/*
+ * A download's chunk buffers, reused. A chunk's buffer belongs to its gRPC
+ * slice until gRPC has sent the message and frees the slice (on whichever
+ * thread it does), which gives the buffer back here; the next chunk is
+ * gathered in it, still warm in the cache, instead of in a new 256 KiB
+ * allocation whose cold pages cost more than the copy itself. Shared by
+ * the download and the slices it made: the last of them frees it.
+ */
+struct chunk_cache {
+	pthread_mutex_t mu;
+	unsigned refs; /* the download, and each buffer out in a slice */
+	bool closed; /* the download ended: buffers that come back are freed */
+	unsigned n;
+	struct chunk_buf *spare[2];
+};
+
+struct chunk_buf {
+	struct chunk_cache *cc;
+	size_t cap; /* bytes of data */
+	size_t len;
+	uint8_t data[];
+};
+
+static void chunk_cache_unref_locked(struct chunk_cache *cc, bool *last)
+{
+	*last = --cc->refs == 0;
+}
+
+static void chunk_cache_free(struct chunk_cache *cc)
+{
+	for (unsigned i = 0; i < cc->n; i++)
+		free(cc->spare[i]);
+	pthread_mutex_destroy(&cc->mu);
+	free(cc);
+}
+
+/* A buffer of at least cap bytes: a spare one, or a new one. NULL: out of memory. */
+static struct chunk_buf *chunk_buf_get(struct chunk_cache *cc, size_t cap)
+{
+	struct chunk_buf *b = NULL;
+
+	pthread_mutex_lock(&cc->mu);
+	while (cc->n && !b) {
+		b = cc->spare[--cc->n];
+		if (b->cap < cap) {
+			free(b);
+			b = NULL;
+		}
+	}
+	pthread_mutex_unlock(&cc->mu);
+	if (!b) {
+		b = malloc(sizeof(*b) + cap);
+		if (!b)
+			return NULL;
+		b->cc = cc;
+		b->cap = cap;
+	}
+	b->len = 0;
+	return b;
+}
+
+/* The slice of a sent (or dropped) chunk is freed: its buffer comes back. */
+static void chunk_buf_done(void *arg)
+{
+	struct chunk_buf *b = arg;
+	struct chunk_cache *cc = b->cc;
+	bool last;
+
+	pthread_mutex_lock(&cc->mu);
+	if (!cc->closed && cc->n < PR_ARRAY_SIZE(cc->spare)) {
+		cc->spare[cc->n++] = b;
+		b = NULL;
+	}
+	chunk_cache_unref_locked(cc, &last);
+	pthread_mutex_unlock(&cc->mu);
+	free(b);
+	if (last)
+		chunk_cache_free(cc);
+}
+
 struct pcap_state {
 	struct pr_query_pcap *pc;
 	size_t chunk;
-	struct buf b; /* the bytes of the next chunk */
+	struct chunk_cache *cc;
+	struct chunk_buf *b; /* the bytes of the next chunk */
 	uint64_t offset;
 	bool done;
 };
 
 static int pcap_bytes_cb(void *ctx, const uint8_t *data, size_t len)
 {
-	struct buf *b = ctx;
+	struct pcap_state *s = ctx;
+	struct chunk_buf *b = s->b;
 
-	if (buf_reserve(b, len))
-		return -ENOMEM;
-	memcpy(b->p + b->len, data, len);
+	if (b->cap - b->len < len) {
+		/* A piece larger than the chunk (one big packet record): a larger buffer. */
+		size_t cap = b->cap * 2 > b->len + len ? b->cap * 2 : b->len + len;
+		struct chunk_buf *nb = malloc(sizeof(*nb) + cap);
+
+		if (!nb)
+			return -ENOMEM;
+		nb->cc = b->cc;
+		nb->cap = cap;
+		nb->len = b->len;
+		memcpy(nb->data, b->data, b->len);
+		free(b);
+		s->b = b = nb;
+	}
+	memcpy(b->data + b->len, data, len);
 	b->len += len;
 	return 0;
 }
@@ -574,6 +670,11 @@ static int download_open(struct pr_grpc_ctx *c, const ProtobufCMessage *req,
 	if (!s)
 		return pr_grpc_fail(st, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
 	c->state = s;
+	s->cc = calloc(1, sizeof(*s->cc));
+	if (!s->cc)
+		return pr_grpc_fail(st, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+	pthread_mutex_init(&s->cc->mu, NULL);
+	s->cc->refs = 1;
 	s->chunk = r->chunk_bytes ? r->chunk_bytes : pr_grpc_server_chunk_bytes(c->srv);
 	if (s->chunk > CHUNK_MAX)
 		s->chunk = CHUNK_MAX;
@@ -589,12 +690,13 @@ static int download_open(struct pr_grpc_ctx *c, const ProtobufCMessage *req,
  * A PcapChunk as wire bytes around the chunk's own buffer: the message is
  * field 1 (bytes: tag, length, data), then fields 2 and 3 (varints), so
  * it is three slices, and the data slice takes over the buffer the pcap
- * writer's bytes were gathered in. Packing it with protobuf-c would copy
+ * writer's bytes were gathered in (it comes back to the download's chunk
+ * cache when gRPC frees the slice). Packing it with protobuf-c would copy
  * every byte once more; a download costs the daemon that copy less.
  * tests/integration/test_grpc_api.py decodes these with protobuf's own
  * parser and compares the file with export's.
  */
-static grpc_byte_buffer *chunk_msg(struct buf *b, uint64_t offset, uint64_t packets)
+static grpc_byte_buffer *chunk_msg(struct chunk_buf *b, uint64_t offset, uint64_t packets)
 {
 	uint8_t head[1 + 10], tail[2 + 2 * 10];
 	size_t hn = 0, tn = 0;
@@ -608,13 +710,14 @@ static grpc_byte_buffer *chunk_msg(struct buf *b, uint64_t offset, uint64_t pack
 	tail[tn++] = 3 << 3;
 	tn += put_varint(tail + tn, packets);
 	sl[0] = grpc_slice_from_copied_buffer((const char *)head, hn);
-	sl[1] = grpc_slice_new(b->p, b->len, free);
+	pthread_mutex_lock(&b->cc->mu);
+	b->cc->refs++;
+	pthread_mutex_unlock(&b->cc->mu);
+	sl[1] = grpc_slice_new_with_user_data(b->data, b->len, chunk_buf_done, b);
 	sl[2] = grpc_slice_from_copied_buffer((const char *)tail, tn);
 	bb = grpc_raw_byte_buffer_create(sl, 3);
 	for (int i = 0; i < 3; i++)
 		grpc_slice_unref(sl[i]);
-	/* The buffer is the slice's now: the next chunk gathers in a new one. */
-	*b = (struct buf){ 0 };
 	return bb;
 }
 
@@ -627,18 +730,22 @@ static int download_next(struct pr_grpc_ctx *c, grpc_byte_buffer **msg, struct p
 
 	if (s->done)
 		return PR_GRPC_NEXT_END;
-	s->b.len = 0;
-	if (buf_reserve(&s->b, s->chunk + 4096))
+	if (!s->b)
+		s->b = chunk_buf_get(s->cc, s->chunk + 4096);
+	if (!s->b)
 		return pr_grpc_fail(st, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
-	ret = pr_query_pcap_next(s->pc, s->chunk, pcap_bytes_cb, &s->b, &err);
+	s->b->len = 0;
+	ret = pr_query_pcap_next(s->pc, s->chunk, pcap_bytes_cb, s, &err);
 	if (ret < 0)
 		return pr_grpc_fail_errno(st, ret, err.msg);
 	if (!ret)
 		s->done = true;
-	if (!s->b.len)
+	if (!s->b->len)
 		return PR_GRPC_NEXT_END;
-	len = s->b.len;
-	*msg = chunk_msg(&s->b, s->offset, pr_query_pcap_packets(s->pc));
+	len = s->b->len;
+	/* The buffer is the slice's now: the next chunk takes a spare one. */
+	*msg = chunk_msg(s->b, s->offset, pr_query_pcap_packets(s->pc));
+	s->b = NULL;
 	s->offset += len;
 	return PR_GRPC_NEXT_MSG;
 }
@@ -649,7 +756,17 @@ static void download_close(struct pr_grpc_ctx *c)
 
 	if (s) {
 		pr_query_pcap_close(s->pc);
-		free(s->b.p);
+		free(s->b);
+		if (s->cc) {
+			bool last;
+
+			pthread_mutex_lock(&s->cc->mu);
+			s->cc->closed = true;
+			chunk_cache_unref_locked(s->cc, &last);
+			pthread_mutex_unlock(&s->cc->mu);
+			if (last)
+				chunk_cache_free(s->cc);
+		}
 	}
 	free(s);
 	c->state = NULL;
